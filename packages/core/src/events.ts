@@ -1,0 +1,34 @@
+import type { UsageSummary } from "./result.js";
+
+/** Progress events, emitted synchronously as the analysis advances. */
+export type RlmEvent =
+  | { type: "iteration_start"; depth: number; iteration: number; maxIterations: number }
+  | {
+      type: "iteration_end";
+      depth: number;
+      iteration: number;
+      cells: number;
+      final: boolean;
+      usage: UsageSummary;
+    }
+  | {
+      type: "cell_end";
+      depth: number;
+      iteration: number;
+      block: number;
+      durationMs: number;
+      error?: string;
+    }
+  | { type: "subcall_start"; depth: number; id: string; query: string; contextChars: number }
+  | {
+      type: "subcall_end";
+      depth: number;
+      id: string;
+      durationMs: number;
+      /** True when the answer came from the journal (no model call made). */
+      replayed: boolean;
+      error?: string;
+    };
+
+/** Receives progress events. Must not throw; a throwing listener is ignored. */
+export type RlmEventListener = (event: RlmEvent) => void;

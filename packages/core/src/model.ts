@@ -1,0 +1,45 @@
+/** One chat message in the OpenAI sense. */
+export interface ChatMessage {
+  role: "system" | "user" | "assistant";
+  content: string;
+}
+
+/** Tokens and money spent by one or more model calls. */
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+  /** Input tokens the provider served from its prompt cache (0 when not reported). */
+  cachedInputTokens: number;
+  /** Cost in US dollars, or null when the model has no known price. */
+  costUsd: number | null;
+}
+
+/** A request for one chat completion. */
+export interface ModelRequest {
+  model: string;
+  messages: ChatMessage[];
+  /** Upper bound on generated tokens, when the caller wants one. */
+  maxOutputTokens?: number;
+  temperature?: number;
+  signal?: AbortSignal;
+}
+
+/** The answer to one chat completion. */
+export interface ModelResponse {
+  /** The assistant message text (never empty: an empty completion is an error). */
+  content: string;
+  /** The model that answered, as the provider reported it (or as requested). */
+  model: string;
+  usage: TokenUsage;
+  /** Wall time of the call including retries. */
+  durationMs: number;
+}
+
+/**
+ * What the engine needs from a model provider. `@rlm/llm` implements it over the openai
+ * package; tests and other runtimes may provide their own. Implementations throw
+ * `RlmError`s with a `code` and `retryable` flag.
+ */
+export interface ModelClient {
+  complete(request: ModelRequest): Promise<ModelResponse>;
+}

@@ -1,0 +1,103 @@
+import type { ContextDescription } from "./describe-context.js";
+import type { ChatMessage } from "./model.js";
+
+/**
+ * The root model's system prompt: it teaches the JavaScript REPL. Kept short on purpose:
+ * the first root prompt must stay under 2,000 tokens whatever the context size.
+ */
+export const ROOT_SYSTEM_PROMPT = `You answer a query about a document that is too large to read at once. The document is loaded in a persistent JavaScript REPL as the variable \`context\`. You cannot see it except through code you write.
+
+Write JavaScript in fenced blocks tagged \`repl\` (or \`js\`). Each block runs in the REPL and you are shown only what it prints. In the REPL you have:
+- \`context\`: the document (a string, an array of strings, or a JSON object).
+- \`print(...values)\` / \`console.log(...)\`: the only way to see results. Long output is truncated, so print summaries, counts and short excerpts, not whole chunks.
+- \`await recursiveLm(query, subContext)\`: asks a sub-model \`query\` about \`subContext\` (a string up to ~100,000 characters works well) and returns its answer as a string. Run many at once with \`await Promise.all(chunks.map(c => recursiveLm(q, c)))\`; they execute in parallel. A failed sub-call throws; catch it if you can go on without it.
+- \`FINAL(answer)\`: ends the analysis with \`answer\`. \`FINAL_VAR(name)\`: ends it with the value of the variable named \`name\`.
+Top-level \`const\`, \`let\` and \`function\` declarations persist across blocks and turns, and top-level \`await\` works. There is no \`require\`, \`import\`, \`fetch\`, \`process\` or timers.
+
+How to work:
+1. Explore first: print the size, the structure and a few samples before deciding anything. Do not answer on your first turn.
+2. Use code for exact work (counting, searching with regular expressions, parsing) and \`recursiveLm\` for what needs reading and judgement. Split large text into chunks (by sections, lines or characters) and fan sub-calls out with \`Promise.all\`, in batches of about 20.
+3. Combine the partial results in code, check them, then finish with \`FINAL(...)\` or \`FINAL_VAR(...)\` in a code block once you have seen the output that supports your answer.
+Never invent the output of code you have not run. If you write \`FINAL\` outside code, do it in a reply that contains no code block.`;
+
+/** The sub-model's system prompt for a plain (non-recursive) sub-call. */
+export const SUB_SYSTEM_PROMPT =
+  "You answer a question about a piece of text. Use only that text. Answer concisely; when asked for a number, answer with the number only.";
+
+/** Marks around the query and the text in prompts, so any reader can find them. */
+export const QUERY_OPEN = "<query>";
+export const QUERY_CLOSE = "</query>";
+export const TEXT_OPEN = "<text>";
+export const TEXT_CLOSE = "</text>";
+
+/** The first user message of a root conversation. */
+export function rootUserPrompt(
+  query: string,
+  description: ContextDescription,
+  iteration: { number: number; max: number; depth: number },
+): string {
+  const lines = [
+    `${QUERY_OPEN}\n${query}\n${QUERY_CLOSE}`,
+    "",
+    "The context:",
+    `- type: ${description.type}`,
+    `- total length: ${description.totalChars.toLocaleString("en-US")} characters`,
+  ];
+  if (description.items) {
+    const items = description.items;
+    lines.push(
+      `- items: ${items.count.toLocaleString("en-US")} (lengths ${items.minChars}–${items.maxChars}; first: ${items.firstLengths.join(", ")})`,
+    );
+  }
+  if (description.keys) lines.push(`- top-level keys: ${description.keys.join(", ")}`);
+  lines.push("", `Head of the context:\n"""\n${description.head}\n"""`);
+  if (description.tail) lines.push(`Tail of the context:\n"""\n${description.tail}\n"""`);
+  lines.push("", iterationNote(iteration.number, iteration.max, iteration.depth));
+  lines.push("Start by exploring the context with code. Do not answer yet.");
+  return lines.join("\n");
+}
+
+/** The user message that carries a turn's REPL output back to the root model. */
+export function replFeedbackPrompt(
+  blocks: Array<{ output: string; error?: string }>,
+  iteration: { number: number; max: number; depth: number },
+  note?: string,
+): string {
+  const parts = blocks.map((block, index) => {
+    const header = blocks.length > 1 ? `Output of block ${index + 1}:` : "Output:";
+    const body = block.output.length > 0 ? block.output : "(nothing was printed)";
+    return block.error ? `${header}\n${body}\nError: ${block.error}` : `${header}\n${body}`;
+  });
+  if (note) parts.push(note);
+  parts.push(iterationNote(iteration.number, iteration.max, iteration.depth));
+  return parts.join("\n\n");
+}
+
+/** Said when the model answered with neither code nor a FINAL. */
+export const NO_CODE_NOTE =
+  "Your reply had no code block. Write JavaScript in a ```repl block to continue, or answer with FINAL(...) in a reply without code.";
+
+/** Said when a reply had code and a FINAL in its text: the FINAL is not taken. */
+export const FINAL_WITH_CODE_NOTE =
+  "Your reply contained code and a FINAL in its text. The code ran (output above) but the FINAL was not taken, because you had not seen the output yet. Check the output, then finish with FINAL(...) or FINAL_VAR(...).";
+
+/** The last call at the iteration limit: one request for the best answer. */
+export const FINAL_ANSWER_PROMPT =
+  "You have used every iteration. Reply now with your best final answer as FINAL(answer), based only on what you have seen. Do not write code.";
+
+function iterationNote(number: number, max: number, depth: number): string {
+  const depthNote = depth > 0 ? ` (nested analysis at depth ${depth})` : "";
+  return `Iteration ${number} of ${max}${depthNote}.`;
+}
+
+/** The messages of a plain sub-call: the question, then the text between marks. */
+export function subCallMessages(query: string, text: string | undefined): ChatMessage[] {
+  const user =
+    text === undefined || text.length === 0
+      ? query
+      : `${query}\n\n${TEXT_OPEN}\n${text}\n${TEXT_CLOSE}`;
+  return [
+    { role: "system", content: SUB_SYSTEM_PROMPT },
+    { role: "user", content: user },
+  ];
+}

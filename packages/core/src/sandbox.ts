@@ -1,0 +1,91 @@
+import type { JsonValue, RlmContext } from "./context.js";
+
+/** A `recursiveLm(query, subContext)` call made by code in the sandbox. */
+export interface SubCallRequest {
+  query: string;
+  /** The sub-context as given (copied out of the sandbox); undefined when omitted. */
+  context: JsonValue | undefined;
+  /** 0-based position of this call among the calls of its cell, in call order. */
+  index: number;
+}
+
+/**
+ * Answers a sub-call. Resolves with the answer text; rejects with an Error whose
+ * message the sandboxed code sees as a thrown Error it can catch.
+ */
+export type SubCallHandler = (request: SubCallRequest) => Promise<string>;
+
+/** Per-cell and per-isolate limits. */
+export interface SandboxLimits {
+  /** Wall-clock limit for one cell, including time spent awaiting sub-calls. */
+  cellTimeoutMs: number;
+  /** CPU-time limit for one cell. */
+  cellCpuMs: number;
+  /** Isolate heap limit in MiB. */
+  memoryMb: number;
+  /** Printed output longer than this is truncated, with a notice. */
+  outputChars: number;
+}
+
+/** A document loaded once per analysis (per process) and copied into each isolate. */
+export interface SandboxDocument {
+  /** Releases the host-side copy. Sandboxes created from it must be disposed first. */
+  release(): void;
+}
+
+export interface SandboxOptions {
+  document: SandboxDocument;
+  /** Seed for the deterministic `Date` and `Math.random` (e.g. the analysis id). */
+  seed: string;
+  limits: SandboxLimits;
+  onSubCall: SubCallHandler;
+}
+
+/** One code cell to run. */
+export interface CellInput {
+  code: string;
+  /**
+   * Stable identity of the cell within the analysis (e.g. `"3.1"` for iteration 3,
+   * block 1). `Date` and `Math.random` are reseeded from (seed, cellKey) at cell start,
+   * so a cell replays identically whatever ran before it.
+   */
+  cellKey: string;
+}
+
+/** What running a cell produced. */
+export interface CellResult {
+  /** Captured `print`/`console.log` output, truncated with a notice past the limit. */
+  output: string;
+  /** The error as the model should see it (message, no host stack), if the cell failed. */
+  error?: string;
+  /** Set when the cell called `FINAL(answer)` or `FINAL_VAR(name)`. */
+  final?: { answer: string; via: "FINAL" | "FINAL_VAR" };
+  durationMs: number;
+  /** Number of `recursiveLm` calls the cell made. */
+  subCalls: number;
+  /**
+   * True when the isolate had to be disposed (memory limit, wall-clock breach after an
+   * await). The sandbox is unusable afterwards; the caller rebuilds one by replay.
+   */
+  sandboxLost: boolean;
+}
+
+/**
+ * A persistent JavaScript REPL. Top-level declarations persist across cells; the
+ * document is the global `context`.
+ */
+export interface Sandbox {
+  execute(cell: CellInput): Promise<CellResult>;
+  /** The value of a global as the answer text (strings as-is, others as JSON), or undefined. */
+  readVariable(name: string): Promise<string | undefined>;
+  /** Resolves once the isolate has finished the JavaScript it is running right now. */
+  idle(): Promise<void>;
+  readonly disposed: boolean;
+  dispose(): void;
+}
+
+/** Creates sandboxes; the sandbox-behind-an-interface seam of the engine. */
+export interface SandboxFactory {
+  loadDocument(context: RlmContext): Promise<SandboxDocument>;
+  create(options: SandboxOptions): Promise<Sandbox>;
+}
