@@ -1,0 +1,563 @@
+import type { RlmContext } from "./context.js";
+import { describeContext } from "./describe-context.js";
+import { BudgetExceededError, CancelledError, type RlmError, toRlmError } from "./errors.js";
+import type { RlmEvent } from "./events.js";
+import { InProcessSubCallExecutor } from "./in-process-executor.js";
+import {
+  type CellRecord,
+  type Journal,
+  type JournalRecord,
+  journalKeys,
+  type RootCallRecord,
+  type SubCallRecord,
+} from "./journal.js";
+import type { ChatMessage, ModelClient } from "./model.js";
+import type { EngineOptions } from "./options.js";
+import { parseResponse } from "./parse-response.js";
+import {
+  FINAL_ANSWER_PROMPT,
+  FINAL_WITH_CODE_NOTE,
+  NO_CODE_NOTE,
+  ROOT_SYSTEM_PROMPT,
+  replFeedbackPrompt,
+  rootUserPrompt,
+} from "./prompts.js";
+import type { FinishReason, ReplHistoryEntry, RlmResult } from "./result.js";
+import { RunControl } from "./run-control.js";
+import type {
+  CellResult,
+  Sandbox,
+  SandboxDocument,
+  SandboxFactory,
+  SubCallHandler,
+  SubCallRequest,
+} from "./sandbox.js";
+import { type SubCallExecutor, subCallArgumentsHash, subContextText } from "./sub-call.js";
+import { UsageTracker } from "./usage.js";
+
+/** The services an analysis runs on. */
+export interface AnalysisRuntime {
+  model: ModelClient;
+  sandboxFactory: SandboxFactory;
+  journal: Journal;
+  /** Carries out sub-calls missing from the journal. Default: in this process. */
+  subCalls?: SubCallExecutor;
+}
+
+export interface AnalysisParams {
+  /** Stable identity of the analysis: seeds `Date`/`Math.random`, so it must survive resumes. */
+  analysisId: string;
+  query: string;
+  context: RlmContext;
+  options: EngineOptions;
+  runtime: AnalysisRuntime;
+  /** 0 for a top-level analysis. */
+  depth?: number;
+  /** Shared with the parent for nested analyses; created (and owned) otherwise. */
+  control?: RunControl;
+  /** This analysis's usage; a child of the parent's for nested analyses. */
+  usage?: UsageTracker;
+  /** A document already loaded by the caller (kept loaded after the analysis). */
+  document?: SandboxDocument;
+}
+
+/** Where the machine is. Each `step()` moves it by one transition. */
+type Phase =
+  | { name: "start" }
+  | { name: "root_call" }
+  | { name: "cells"; blocks: string[]; next: number; results: CellResult[]; textFinal: boolean }
+  | { name: "final_prompt" }
+  | { name: "done"; result: RlmResult };
+
+export type StepOutcome = { done: false } | { done: true; result: RlmResult };
+
+interface ExecutedCell {
+  code: string;
+  cellKey: string;
+}
+
+/**
+ * The RLM iteration loop as a resumable step machine. Every model response and sub-call
+ * result is written to the journal before it is used, so running a machine again over
+ * the same journal replays the analysis (same REPL state, same answer) without repeating
+ * any model call that had completed.
+ */
+export class AnalysisMachine {
+  readonly analysisId: string;
+  readonly depth: number;
+  private readonly query: string;
+  private readonly context: RlmContext;
+  private readonly options: EngineOptions;
+  private readonly runtime: AnalysisRuntime;
+  private readonly journal: Journal;
+  private readonly control: RunControl;
+  private readonly ownsControl: boolean;
+  private readonly usage: UsageTracker;
+  private readonly executor: SubCallExecutor;
+  private readonly startedAt = Date.now();
+
+  private phase: Phase = { name: "start" };
+  private iteration = 1;
+  private readonly messages: ChatMessage[] = [];
+  private readonly history: ReplHistoryEntry[] = [];
+  /** Cells that ran without losing the isolate, in order: what a rebuild replays. */
+  private readonly executedCells: ExecutedCell[] = [];
+  private document: SandboxDocument | undefined;
+  private readonly ownsDocument: boolean;
+  private sandbox: Sandbox | undefined;
+  private activeHandler: SubCallHandler | undefined;
+
+  constructor(params: AnalysisParams) {
+    this.analysisId = params.analysisId;
+    this.query = params.query;
+    this.context = params.context;
+    this.options = params.options;
+    this.runtime = params.runtime;
+    this.journal = params.runtime.journal;
+    this.depth = params.depth ?? 0;
+    this.ownsControl = params.control === undefined;
+    this.control =
+      params.control ??
+      new RunControl({
+        budgets: params.options.budgets,
+        concurrency: params.options.subConcurrency,
+        signal: params.options.signal,
+      });
+    this.usage = params.usage ?? this.control.usage;
+    this.document = params.document;
+    this.ownsDocument = params.document === undefined;
+    this.executor =
+      params.runtime.subCalls ??
+      new InProcessSubCallExecutor({
+        model: params.runtime.model,
+        options: params.options,
+        control: this.control,
+        runNested: (task) => this.runNested(task),
+      });
+  }
+
+  /** Runs the machine to the end. */
+  async run(): Promise<RlmResult> {
+    for (;;) {
+      const outcome = await this.step();
+      if (outcome.done) return outcome.result;
+    }
+  }
+
+  /** Advances by one transition: a root model call, one code cell, or the final prompt. */
+  async step(): Promise<StepOutcome> {
+    if (this.phase.name !== "done") {
+      try {
+        await this.advance();
+      } catch (error) {
+        this.finishWithError(error);
+      }
+    }
+    return this.outcome();
+  }
+
+  /** Whether the machine has finished, and its result if so. */
+  outcome(): StepOutcome {
+    const phase = this.phase;
+    return phase.name === "done" ? { done: true, result: phase.result } : { done: false };
+  }
+
+  /** Releases the sandbox (and the document, when this machine loaded it). */
+  dispose(): void {
+    this.sandbox?.dispose();
+    this.sandbox = undefined;
+    if (this.ownsDocument) this.document?.release();
+    this.document = undefined;
+    if (this.ownsControl) this.control.dispose();
+  }
+
+  private async advance(): Promise<void> {
+    const phase = this.phase;
+    switch (phase.name) {
+      case "start":
+        return this.start();
+      case "root_call":
+        return this.rootCall();
+      case "cells":
+        return this.runNextCell(phase);
+      case "final_prompt":
+        return this.finalPrompt();
+      case "done":
+        return;
+    }
+  }
+
+  private async start(): Promise<void> {
+    const description = describeContext(this.context, this.options.previewChars);
+    this.messages.push(
+      { role: "system", content: ROOT_SYSTEM_PROMPT },
+      {
+        role: "user",
+        content: rootUserPrompt(this.query, description, this.iterationInfo()),
+      },
+    );
+    this.phase = { name: "root_call" };
+  }
+
+  private async rootCall(): Promise<void> {
+    if (this.stopIfControlTripped()) return;
+    this.emit({
+      type: "iteration_start",
+      depth: this.depth,
+      iteration: this.iteration,
+      maxIterations: this.options.maxIterations,
+    });
+    const record = await this.callRoot(journalKeys.root(this.iteration));
+    this.messages.push({ role: "assistant", content: record.content });
+    const parsed = parseResponse(record.content);
+
+    if (parsed.codeBlocks.length > 0) {
+      this.phase = {
+        name: "cells",
+        blocks: parsed.codeBlocks,
+        next: 0,
+        results: [],
+        textFinal: parsed.finalDirective !== undefined,
+      };
+      return;
+    }
+    if (parsed.finalDirective?.kind === "FINAL") {
+      this.endIteration(0, true);
+      this.finish("final", parsed.finalDirective.answer);
+      return;
+    }
+    let note = NO_CODE_NOTE;
+    if (parsed.finalDirective?.kind === "FINAL_VAR") {
+      const sandbox = await this.ensureSandbox();
+      const value = await sandbox.readVariable(parsed.finalDirective.name);
+      if (value !== undefined) {
+        this.endIteration(0, true);
+        this.finish("final", value);
+        return;
+      }
+      note = `FINAL_VAR(${parsed.finalDirective.name}): no variable named ${parsed.finalDirective.name} is defined in the REPL. Define it with code first.`;
+    }
+    this.messages.push({ role: "user", content: `${note}\n\n${this.nextIterationNote()}` });
+    this.endIteration(0, false);
+    this.advanceIteration();
+  }
+
+  private async runNextCell(phase: Extract<Phase, { name: "cells" }>): Promise<void> {
+    const block = phase.next;
+    const code = phase.blocks[block] ?? "";
+    const cellKey = `${this.iteration}.${block}`;
+    const result = await this.executeCell({ code, cellKey });
+    phase.results.push(result);
+    phase.next += 1;
+    await this.journal.putIfAbsent(journalKeys.cell(this.iteration, block), toCellRecord(code, result));
+    this.history.push({
+      iteration: this.iteration,
+      code,
+      output: result.output,
+      ...(result.error === undefined ? {} : { error: result.error }),
+      durationMs: result.durationMs,
+      subCalls: result.subCalls,
+    });
+    this.emit({
+      type: "cell_end",
+      depth: this.depth,
+      iteration: this.iteration,
+      block,
+      durationMs: result.durationMs,
+      ...(result.error === undefined ? {} : { error: result.error }),
+    });
+
+    if (result.final) {
+      this.endIteration(phase.results.length, true);
+      this.finish("final", result.final.answer);
+      return;
+    }
+    if (this.stopIfControlTripped()) return;
+    if (phase.next < phase.blocks.length) return;
+
+    // All blocks ran: feed the outputs back and go to the next iteration.
+    const note = phase.textFinal ? FINAL_WITH_CODE_NOTE : undefined;
+    const upcoming = this.iteration + 1;
+    this.messages.push({
+      role: "user",
+      content: replFeedbackPrompt(
+        phase.results,
+        { number: Math.min(upcoming, this.options.maxIterations), max: this.options.maxIterations, depth: this.depth },
+        note,
+      ),
+    });
+    this.endIteration(phase.results.length, false);
+    this.advanceIteration();
+  }
+
+  private async finalPrompt(): Promise<void> {
+    if (this.stopIfControlTripped()) return;
+    this.messages.push({ role: "user", content: FINAL_ANSWER_PROMPT });
+    const record = await this.callRoot(journalKeys.finalPrompt());
+    this.messages.push({ role: "assistant", content: record.content });
+    const parsed = parseResponse(record.content);
+    let answer = record.content.trim();
+    if (parsed.finalDirective?.kind === "FINAL") answer = parsed.finalDirective.answer;
+    if (parsed.finalDirective?.kind === "FINAL_VAR") {
+      const sandbox = await this.ensureSandbox();
+      answer = (await sandbox.readVariable(parsed.finalDirective.name)) ?? answer;
+    }
+    this.finish("max_iterations", answer);
+  }
+
+  /** A root-model turn: from the journal when it was already answered, else from the model. */
+  private async callRoot(key: string): Promise<RootCallRecord> {
+    const existing = await this.journal.get(key);
+    if (existing?.kind === "root") {
+      this.usage.recordReplayed({ [existing.model]: existing.usage }, 1);
+      return existing;
+    }
+    this.control.checkBeforeModelCall();
+    const messages = this.messages.map((message) => ({ ...message }));
+    const response = await this.control.limit(() =>
+      this.runtime.model.complete({
+        model: this.options.rootModel,
+        messages,
+        signal: this.control.signal,
+        ...(this.options.maxOutputTokens === undefined
+          ? {}
+          : { maxOutputTokens: this.options.maxOutputTokens }),
+      }),
+    );
+    this.usage.record(response.model, response.usage);
+    const record: RootCallRecord = {
+      kind: "root",
+      content: response.content,
+      model: response.model,
+      usage: response.usage,
+      durationMs: response.durationMs,
+    };
+    return asRoot(await this.journal.putIfAbsent(key, record));
+  }
+
+  private async executeCell(cell: ExecutedCell): Promise<CellResult> {
+    const sandbox = await this.ensureSandbox();
+    this.activeHandler = this.subCallHandler(cell.cellKey);
+    const result = await sandbox.execute(cell);
+    if (!result.sandboxLost) this.executedCells.push(cell);
+    return result;
+  }
+
+  /**
+   * The sandbox, rebuilt when missing or lost: a new isolate gets the document and
+   * replays every earlier cell with sub-call answers from the journal.
+   */
+  private async ensureSandbox(): Promise<Sandbox> {
+    if (this.sandbox && !this.sandbox.disposed) return this.sandbox;
+    this.sandbox?.dispose();
+    this.document ??= await this.runtime.sandboxFactory.loadDocument(this.context);
+    const sandbox = await this.runtime.sandboxFactory.create({
+      document: this.document,
+      seed: this.analysisId,
+      limits: this.options.limits,
+      onSubCall: (request) => this.dispatchSubCall(request),
+    });
+    this.sandbox = sandbox;
+    for (const cell of this.executedCells) {
+      this.activeHandler = this.subCallHandler(cell.cellKey);
+      await sandbox.execute(cell);
+    }
+    return sandbox;
+  }
+
+  private dispatchSubCall(request: SubCallRequest): Promise<string> {
+    if (!this.activeHandler) return Promise.reject(new Error("no cell is running"));
+    return this.activeHandler(request);
+  }
+
+  /** The `recursiveLm` implementation of one cell: journal first, then the executor. */
+  private subCallHandler(cellKey: string): SubCallHandler {
+    const occurrences = new Map<string, number>();
+    return async (request) => {
+      const argumentsHash = subCallArgumentsHash(request.query, request.context);
+      const occurrence = occurrences.get(argumentsHash) ?? 0;
+      occurrences.set(argumentsHash, occurrence + 1);
+      const key = journalKeys.subCall(cellKey, argumentsHash, occurrence);
+      this.control.reserveSubCall();
+      const startedAt = Date.now();
+      this.emit({
+        type: "subcall_start",
+        depth: this.depth,
+        id: key,
+        query: request.query,
+        contextChars: subContextText(request.context)?.length ?? 0,
+      });
+      const existing = await this.journal.get(key);
+      let record: SubCallRecord;
+      let replayed = false;
+      if (existing?.kind === "sub") {
+        record = existing;
+        replayed = true;
+        this.usage.recordReplayed(existing.byModel, existing.calls);
+      } else {
+        const executed = await this.executor.execute({
+          key,
+          query: request.query,
+          context: request.context,
+          depth: this.depth,
+          nested: this.depth + 1 < this.options.maxDepth,
+          argumentsHash,
+          usage: this.usage,
+        });
+        record = asSub(await this.journal.putIfAbsent(key, executed));
+      }
+      this.emit({
+        type: "subcall_end",
+        depth: this.depth,
+        id: key,
+        durationMs: Date.now() - startedAt,
+        replayed,
+        ...(record.error === undefined ? {} : { error: record.error.message }),
+      });
+      if (record.error) throw new Error(`sub-call failed (${record.error.code}): ${record.error.message}`);
+      return record.answer ?? "";
+    };
+  }
+
+  /** A nested RLM for a sub-call below maxDepth: own REPL, shared budgets. */
+  private async runNested(task: { key: string; query: string; context: RlmContext; usage: UsageTracker }): Promise<RlmResult> {
+    const nested = new AnalysisMachine({
+      analysisId: `${this.analysisId}/${task.key}`,
+      query: task.query,
+      context: task.context,
+      options: this.options,
+      runtime: {
+        ...this.runtime,
+        journal: this.journal.scope(journalKeys.nested(task.key)),
+        subCalls: undefined,
+      },
+      depth: this.depth + 1,
+      control: this.control,
+      usage: task.usage,
+    });
+    try {
+      return await nested.run();
+    } finally {
+      nested.dispose();
+    }
+  }
+
+  /** Stops the analysis when it was cancelled or a budget ran out. */
+  private stopIfControlTripped(): boolean {
+    if (this.control.exhausted) {
+      this.finish("budget", this.partialAnswer(), this.control.exhausted);
+      return true;
+    }
+    if (this.control.signal.aborted) {
+      this.finish("cancelled", this.partialAnswer(), new CancelledError());
+      return true;
+    }
+    return false;
+  }
+
+  private finishWithError(error: unknown): void {
+    if (error instanceof BudgetExceededError) {
+      this.finish("budget", this.partialAnswer(), error);
+    } else if (error instanceof CancelledError || (this.control.cancelled && isAbort(error))) {
+      this.finish("cancelled", this.partialAnswer(), new CancelledError());
+    } else if (this.control.exhausted && isAbort(error)) {
+      this.finish("budget", this.partialAnswer(), this.control.exhausted);
+    } else {
+      this.finish("error", this.partialAnswer(), toRlmError(error));
+    }
+  }
+
+  private finish(finishReason: FinishReason, answer: string, error?: RlmError): void {
+    const result: RlmResult = {
+      answer,
+      finishReason,
+      iterations: Math.min(this.iteration, this.options.maxIterations),
+      totalCalls: this.usage.calls,
+      replHistory: this.history.map((entry) => ({ ...entry })),
+      messages: this.messages.map((message) => ({ ...message })),
+      usage: this.usage.summary(),
+      durationMs: Date.now() - this.startedAt,
+      ...(error === undefined
+        ? {}
+        : { error: { code: error.code, message: error.message, retryable: error.retryable } }),
+    };
+    this.phase = { name: "done", result };
+  }
+
+  /** The best answer available when the analysis stops early: the latest printed output. */
+  private partialAnswer(): string {
+    for (let index = this.history.length - 1; index >= 0; index -= 1) {
+      const output = this.history[index]?.output.trim();
+      if (output) return output.slice(0, 4000);
+    }
+    for (let index = this.messages.length - 1; index >= 2; index -= 1) {
+      const message = this.messages[index];
+      if (message?.role === "assistant") return message.content.trim().slice(0, 4000);
+    }
+    return "";
+  }
+
+  private endIteration(cells: number, final: boolean): void {
+    this.emit({
+      type: "iteration_end",
+      depth: this.depth,
+      iteration: this.iteration,
+      cells,
+      final,
+      usage: this.usage.summary(),
+    });
+  }
+
+  private advanceIteration(): void {
+    this.iteration += 1;
+    this.phase =
+      this.iteration > this.options.maxIterations ? { name: "final_prompt" } : { name: "root_call" };
+  }
+
+  private iterationInfo(): { number: number; max: number; depth: number } {
+    return { number: this.iteration, max: this.options.maxIterations, depth: this.depth };
+  }
+
+  private nextIterationNote(): string {
+    const next = Math.min(this.iteration + 1, this.options.maxIterations);
+    return `Iteration ${next} of ${this.options.maxIterations}.`;
+  }
+
+  private emit(event: RlmEvent): void {
+    const listener = this.options.onEvent;
+    if (!listener) return;
+    try {
+      listener(event);
+    } catch {
+      // A failing progress listener must not break the analysis.
+    }
+  }
+}
+
+function toCellRecord(code: string, result: CellResult): CellRecord {
+  return {
+    kind: "cell",
+    code,
+    output: result.output,
+    ...(result.error === undefined ? {} : { error: result.error }),
+    ...(result.final === undefined ? {} : { final: result.final }),
+    durationMs: result.durationMs,
+    subCalls: result.subCalls,
+    sandboxLost: result.sandboxLost,
+  };
+}
+
+function asRoot(record: JournalRecord): RootCallRecord {
+  if (record.kind !== "root") throw new Error(`journal holds a ${record.kind} record where a root call belongs`);
+  return record;
+}
+
+function asSub(record: JournalRecord): SubCallRecord {
+  if (record.kind !== "sub") throw new Error(`journal holds a ${record.kind} record where a sub-call belongs`);
+  return record;
+}
+
+function isAbort(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === "cancelled" || (error instanceof Error && error.name === "AbortError");
+}

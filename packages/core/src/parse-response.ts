@@ -1,0 +1,54 @@
+/** What the engine takes from one model reply. */
+export interface ParsedResponse {
+  /** Code blocks tagged js, javascript or repl, in order. */
+  codeBlocks: string[];
+  /** A FINAL(...) / FINAL_VAR(...) directive found in the text outside code blocks. */
+  finalDirective?: { kind: "FINAL"; answer: string } | { kind: "FINAL_VAR"; name: string };
+}
+
+const CODE_BLOCK = /```(?:js|javascript|repl)[^\S\r\n]*\r?\n([\s\S]*?)```/gi;
+const ANY_FENCE = /```[\s\S]*?(?:```|$)/g;
+const FINAL_VAR_DIRECTIVE = /(?:^|[^\w.])FINAL_VAR\(\s*["'`]?([A-Za-z_$][\w$]*)["'`]?\s*\)/m;
+const FINAL_DIRECTIVE = /(?:^|[^\w.])FINAL\(/m;
+
+/** Splits a model reply into its code blocks and any text-level FINAL directive. */
+export function parseResponse(content: string): ParsedResponse {
+  const codeBlocks = [...content.matchAll(CODE_BLOCK)]
+    .map((match) => (match[1] ?? "").trim())
+    .filter((code) => code.length > 0);
+  // Directives only count outside fences: FINAL inside code runs as code.
+  const prose = content.replace(ANY_FENCE, "");
+  const finalDirective = findDirective(prose);
+  return finalDirective ? { codeBlocks, finalDirective } : { codeBlocks };
+}
+
+function findDirective(prose: string): ParsedResponse["finalDirective"] {
+  const variable = FINAL_VAR_DIRECTIVE.exec(prose);
+  const final = FINAL_DIRECTIVE.exec(prose);
+  if (variable && (!final || variable.index <= final.index)) {
+    return { kind: "FINAL_VAR", name: variable[1] ?? "" };
+  }
+  if (!final) return undefined;
+  const start = final.index + final[0].length;
+  const end = prose.lastIndexOf(")");
+  if (end < start) return { kind: "FINAL", answer: unquote(prose.slice(start).trim()) };
+  return { kind: "FINAL", answer: unquote(prose.slice(start, end).trim()) };
+}
+
+/** `FINAL("text")` means the text, not the quotes. */
+function unquote(answer: string): string {
+  const first = answer[0];
+  const last = answer[answer.length - 1];
+  if (answer.length >= 2 && first === last && (first === '"' || first === "'" || first === "`")) {
+    if (first === '"') {
+      try {
+        const parsed: unknown = JSON.parse(answer);
+        if (typeof parsed === "string") return parsed;
+      } catch {
+        // not valid JSON: fall through to stripping the quotes
+      }
+    }
+    return answer.slice(1, -1);
+  }
+  return answer;
+}

@@ -1,0 +1,89 @@
+import pLimit, { type LimitFunction } from "p-limit";
+import { BudgetExceededError, CancelledError } from "./errors.js";
+import type { RlmBudgets } from "./options.js";
+import { UsageTracker } from "./usage.js";
+
+/**
+ * State shared by an analysis and every nested analysis below it: budgets, the usage
+ * of the whole tree, the model-call concurrency limit and cancellation.
+ */
+export class RunControl {
+  readonly usage = new UsageTracker();
+  /** Bounds model calls in flight for the whole tree. Held only during one HTTP call. */
+  readonly limit: LimitFunction;
+  readonly budgets: RlmBudgets;
+  readonly startedAt = Date.now();
+  private subCallsStarted = 0;
+  private readonly controller = new AbortController();
+  private readonly deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly detachSignal: () => void;
+  /** The first budget that ran out, if any: the analysis then stops with `budget`. */
+  exhausted: BudgetExceededError | undefined;
+
+  constructor(options: { budgets: RlmBudgets; concurrency: number; signal?: AbortSignal }) {
+    this.budgets = options.budgets;
+    this.limit = pLimit(options.concurrency);
+    const external = options.signal;
+    const onAbort = () => this.controller.abort(new CancelledError());
+    if (external?.aborted) onAbort();
+    external?.addEventListener("abort", onAbort, { once: true });
+    this.detachSignal = () => external?.removeEventListener("abort", onAbort);
+    if (options.budgets.deadlineMs !== undefined) {
+      const deadline = options.budgets.deadlineMs;
+      this.deadlineTimer = setTimeout(() => {
+        this.markExhausted(
+          new BudgetExceededError("deadlineMs", `the deadline of ${deadline} ms passed`),
+        );
+        this.controller.abort(this.exhausted);
+      }, deadline);
+      this.deadlineTimer.unref?.();
+    }
+  }
+
+  /** Aborted on cancellation or when the deadline passes; given to every model call. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get cancelled(): boolean {
+    return this.controller.signal.aborted && this.exhausted === undefined;
+  }
+
+  /** Throws when no further model call may start (cancelled or a budget is spent). */
+  checkBeforeModelCall(): void {
+    if (this.exhausted) throw this.exhausted;
+    if (this.controller.signal.aborted) throw new CancelledError();
+    const { maxTokens, maxCostUsd } = this.budgets;
+    if (maxTokens !== undefined && this.usage.tokens >= maxTokens) {
+      throw this.markExhausted(
+        new BudgetExceededError("maxTokens", `the token budget of ${maxTokens} is spent`),
+      );
+    }
+    if (maxCostUsd !== undefined && this.usage.costUsd >= maxCostUsd) {
+      throw this.markExhausted(
+        new BudgetExceededError("maxCostUsd", `the cost budget of $${maxCostUsd} is spent`),
+      );
+    }
+  }
+
+  /** Counts a sub-call against `maxSubCalls` (replayed ones too, so replays agree). */
+  reserveSubCall(): void {
+    const { maxSubCalls } = this.budgets;
+    if (maxSubCalls !== undefined && this.subCallsStarted >= maxSubCalls) {
+      throw this.markExhausted(
+        new BudgetExceededError("maxSubCalls", `the budget of ${maxSubCalls} sub-calls is spent`),
+      );
+    }
+    this.subCallsStarted += 1;
+  }
+
+  private markExhausted(error: BudgetExceededError): BudgetExceededError {
+    this.exhausted ??= error;
+    return this.exhausted;
+  }
+
+  dispose(): void {
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    this.detachSignal();
+  }
+}

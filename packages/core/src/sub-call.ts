@@ -1,0 +1,46 @@
+import { createHash } from "node:crypto";
+import type { JsonValue } from "./context.js";
+import type { SubCallRecord } from "./journal.js";
+import type { UsageTracker } from "./usage.js";
+
+/** A `recursiveLm` call that was not found in the journal and must be carried out. */
+export interface SubCallTask {
+  /** Journal key of the call (unique within the analysis tree). */
+  key: string;
+  query: string;
+  /** The sub-context as the code passed it. */
+  context: JsonValue | undefined;
+  /** Depth of the analysis that made the call (0 for the top analysis). */
+  depth: number;
+  /** True when the call is itself a nested RLM (depth + 1 < maxDepth). */
+  nested: boolean;
+  argumentsHash: string;
+  /** Usage of the calling analysis: the executor records the call's usage here. */
+  usage: UsageTracker;
+}
+
+/**
+ * Carries out sub-calls. The in-process executor calls the model (or runs a nested
+ * analysis) directly; the queue's executor turns each call into a child job.
+ * Resolves with the record to journal; a failure the code should see is a record with
+ * `error`, while a rejection is reserved for cancellation and budgets.
+ */
+export interface SubCallExecutor {
+  execute(task: SubCallTask): Promise<SubCallRecord>;
+}
+
+/** The text a plain sub-call sends: strings as-is, anything else as JSON. */
+export function subContextText(context: JsonValue | undefined): string | undefined {
+  if (context === undefined || context === null) return undefined;
+  return typeof context === "string" ? context : JSON.stringify(context);
+}
+
+/** sha256 over the query and sub-context: identifies a call for the journal. */
+export function subCallArgumentsHash(query: string, context: JsonValue | undefined): string {
+  const hash = createHash("sha256");
+  hash.update(query);
+  // The kind tag keeps the string '["a"]' apart from the array ["a"].
+  hash.update(typeof context === "string" ? "\u0000s" : "\u0000j");
+  hash.update(subContextText(context) ?? "\u0000none");
+  return hash.digest("hex");
+}

@@ -1,0 +1,55 @@
+import { describe, expect, it } from "vitest";
+import { describeContext } from "../src/describe-context.js";
+import { ROOT_SYSTEM_PROMPT, rootUserPrompt } from "../src/prompts.js";
+
+/** A conservative token estimate (real tokenizers give fewer tokens for English). */
+const tokens = (text: string) => Math.ceil(text.length / 3.5);
+
+describe("describeContext and the first root prompt", () => {
+  it("describes a string with its length and a head-and-tail preview", () => {
+    const text = `HEAD${"x".repeat(10_000)}TAIL`;
+    const description = describeContext(text, 100);
+    expect(description.type).toBe("string");
+    expect(description.totalChars).toBe(10_008);
+    expect(description.head.startsWith("HEAD")).toBe(true);
+    expect(description.tail.endsWith("TAIL")).toBe(true);
+    expect(description.head.length + description.tail.length).toBe(200);
+  });
+
+  it("describes arrays with item counts and lengths", () => {
+    const description = describeContext(["a", "bb", "ccc", "dddd"], 50);
+    expect(description.type).toBe("array");
+    expect(description.items).toEqual({
+      count: 4,
+      minChars: 1,
+      maxChars: 4,
+      firstLengths: [1, 2, 3, 4],
+    });
+    expect(description.totalChars).toBe(10);
+  });
+
+  it("describes objects with their keys", () => {
+    const description = describeContext({ title: "t", body: ["x", "y"] }, 50);
+    expect(description.type).toBe("object");
+    expect(description.keys).toEqual(["title", "body"]);
+  });
+
+  it("keeps the first root prompt under 2,000 tokens whatever the context size", () => {
+    for (const size of [1_000, 1_000_000, 10_000_000]) {
+      const context = "The quick brown fox reports incident INC-7731. ".repeat(size / 47);
+      const prompt =
+        ROOT_SYSTEM_PROMPT +
+        rootUserPrompt("How many incidents?", describeContext(context, 600), {
+          number: 1,
+          max: 10,
+          depth: 0,
+        });
+      expect(tokens(prompt)).toBeLessThan(2_000);
+    }
+    const manyItems = Array.from({ length: 100_000 }, (_, index) => `item ${index}`);
+    const prompt =
+      ROOT_SYSTEM_PROMPT +
+      rootUserPrompt("q", describeContext(manyItems, 600), { number: 1, max: 10, depth: 0 });
+    expect(tokens(prompt)).toBeLessThan(2_000);
+  });
+});

@@ -1,0 +1,126 @@
+import { randomUUID } from "node:crypto";
+import {
+  AnalysisMachine,
+  type EngineOptions,
+  type EngineOptionsInput,
+  InvalidOptionsError,
+  type Journal,
+  MemoryJournal,
+  type ModelClient,
+  type RlmContext,
+  type RlmEventListener,
+  type RlmResult,
+  RlmError,
+  resolveEngineOptions,
+  type SandboxFactory,
+} from "@rlm/core";
+import { createOpenAIModelClient } from "@rlm/llm";
+import { createIsolatedVmSandboxFactory } from "@rlm/sandbox";
+import { validateAnalysisInput } from "./validate-input.js";
+
+/** Options of an `Rlm`: the engine's options plus where the models are. */
+export interface RlmOptions extends EngineOptionsInput {
+  /** OpenAI-compatible endpoint, e.g. `http://localhost:11434/v1` for Ollama. */
+  baseURL?: string;
+  /** API key of the endpoint. Required unless `modelClient` is given. */
+  apiKey?: string;
+  /** Per-attempt timeout of a model call. */
+  timeoutMs?: number;
+  /** Attempts per model call (retries on 429/5xx/timeouts). */
+  maxAttempts?: number;
+  /** Use this model client instead of the OpenAI-compatible one. */
+  modelClient?: ModelClient;
+  /** Use this sandbox factory instead of isolated-vm. */
+  sandboxFactory?: SandboxFactory;
+}
+
+/** Per-call settings of `completion`. */
+export interface CompletionOptions {
+  signal?: AbortSignal;
+  onEvent?: RlmEventListener;
+  /**
+   * Journal to run over. Running again over the journal of an earlier run (with the same
+   * `analysisId`) replays it: same REPL state and answer, no model call repeated.
+   */
+  journal?: Journal;
+  /** Identity of the analysis (seeds the REPL's Date/Math.random). Default: random. */
+  analysisId?: string;
+}
+
+/**
+ * A Recursive Language Model, in process: `new Rlm(options).completion(query, context)`.
+ * Options are validated once, in the constructor.
+ */
+export class Rlm {
+  private readonly options: EngineOptions;
+  private readonly model: ModelClient;
+  private readonly sandboxFactory: SandboxFactory;
+
+  constructor(options: RlmOptions = {}) {
+    const { baseURL, apiKey, timeoutMs, maxAttempts, modelClient, sandboxFactory, ...engine } =
+      options;
+    this.options = resolveEngineOptions(engine);
+    if (modelClient) {
+      this.model = modelClient;
+    } else {
+      if (typeof apiKey !== "string" || apiKey.length === 0) {
+        throw new InvalidOptionsError("invalid options: apiKey is required (or pass modelClient)");
+      }
+      this.model = createOpenAIModelClient({
+        apiKey,
+        ...(baseURL === undefined ? {} : { baseURL }),
+        ...(timeoutMs === undefined ? {} : { timeoutMs }),
+        ...(maxAttempts === undefined ? {} : { retry: { maxAttempts } }),
+      });
+    }
+    this.sandboxFactory = sandboxFactory ?? createIsolatedVmSandboxFactory();
+  }
+
+  /**
+   * Answers `query` over `context`. Resolves with the result object even when the
+   * analysis ends early (`finishReason` `budget`, `cancelled` or `error`, with `error`
+   * set); rejects only for invalid input (code `invalid_input`).
+   */
+  async completion(
+    query: string,
+    context: RlmContext,
+    call: CompletionOptions = {},
+  ): Promise<RlmResult> {
+    validateAnalysisInput(query, context);
+    const machine = new AnalysisMachine({
+      analysisId: call.analysisId ?? randomUUID(),
+      query,
+      context,
+      options: {
+        ...this.options,
+        signal: call.signal ?? this.options.signal,
+        onEvent: call.onEvent ?? this.options.onEvent,
+      },
+      runtime: {
+        model: this.model,
+        sandboxFactory: this.sandboxFactory,
+        journal: call.journal ?? new MemoryJournal(),
+      },
+    });
+    try {
+      return await machine.run();
+    } finally {
+      machine.dispose();
+    }
+  }
+}
+
+/** Function form: `rlmCompletion(query, context, options)`. */
+export function rlmCompletion(
+  query: string,
+  context: RlmContext,
+  options: RlmOptions & CompletionOptions = {},
+): Promise<RlmResult> {
+  const { journal, analysisId, ...rest } = options;
+  return new Rlm(rest).completion(query, context, {
+    ...(journal === undefined ? {} : { journal }),
+    ...(analysisId === undefined ? {} : { analysisId }),
+  });
+}
+
+export { RlmError };
