@@ -1,0 +1,47 @@
+/** Waits `ms` milliseconds; `signal` may cut the wait short. */
+export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
+
+/** Thrown by {@link abortableSleep} and {@link raceWithAbort} when the signal fires. */
+export class AbortedWaitError extends Error {
+  constructor() {
+    super("the wait was aborted");
+    this.name = "AbortedWaitError";
+  }
+}
+
+/** A timer-based {@link Sleep} that rejects with {@link AbortedWaitError} on abort. */
+export const abortableSleep: Sleep = (ms, signal) =>
+  raceWithAbort(
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      // Clear the timer on abort so an aborted 30 s backoff does not keep the process alive.
+      signal?.addEventListener("abort", () => clearTimeout(timer), { once: true });
+    }),
+    signal,
+  );
+
+/**
+ * Settles like `promise`, unless `signal` fires first: then rejects at once with
+ * {@link AbortedWaitError}, whether or not `promise` ever notices the abort.
+ */
+export function raceWithAbort<T>(
+  promise: PromiseLike<T>,
+  signal: AbortSignal | undefined,
+): Promise<T> {
+  if (signal === undefined) return Promise.resolve(promise);
+  if (signal.aborted) return Promise.reject(new AbortedWaitError());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new AbortedWaitError());
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}

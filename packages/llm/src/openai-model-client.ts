@@ -1,0 +1,207 @@
+import type { ModelClient, ModelRequest, ModelResponse } from "@rlm/core";
+import OpenAI from "openai";
+import { AbortedWaitError, abortableSleep, raceWithAbort } from "./abortable-sleep.js";
+import { backoffDelayMs } from "./backoff.js";
+import { classifyProviderError } from "./classify-provider-error.js";
+import { ModelCallError } from "./model-call-error.js";
+import { withNormalizedErrorBodies } from "./normalize-error-body.js";
+import {
+  type OpenAIModelClientOptions,
+  type ResolvedOpenAIModelClientOptions,
+  resolveOpenAIModelClientOptions,
+} from "./openai-model-client-options.js";
+import { computeCost } from "./prices.js";
+import { readCompletion } from "./read-completion.js";
+
+/** A {@link ModelResponse} that also says whether its token counts are estimates. */
+export interface OpenAIModelResponse extends ModelResponse {
+  /**
+   * True when the provider reported no usage, so `usage` holds estimates: one token per
+   * four characters (rounded up) of the prompt messages and of the answer. Cost, when the
+   * model has a price, is computed from those estimates.
+   */
+  usageEstimated: boolean;
+}
+
+/** A {@link ModelClient} over an OpenAI-compatible chat completions endpoint. */
+export interface OpenAIModelClient extends ModelClient {
+  complete(request: ModelRequest): Promise<OpenAIModelResponse>;
+  /** The endpoint this client talks to. */
+  readonly baseURL: string;
+}
+
+/**
+ * Creates a {@link ModelClient} over an OpenAI-compatible endpoint (non-streaming chat
+ * completions through the `openai` package, whose own retries are disabled).
+ *
+ * Each call is retried with exponential backoff and full jitter on 429, 5xx, 408, 409,
+ * timeouts, connection failures, malformed bodies and empty completions, honouring
+ * `Retry-After` / `retry-after-ms` (capped at `retry.maxDelayMs`). Other 4xx fail at once.
+ * An aborted `request.signal` stops the call at once, also mid-request and mid-backoff,
+ * with code `cancelled`. Failures are {@link ModelCallError}s; after the last attempt the
+ * last error is thrown with `attempts` set.
+ *
+ * @throws InvalidOptionsError (code `invalid_options`) when the options are invalid.
+ */
+export function createOpenAIModelClient(options: OpenAIModelClientOptions): OpenAIModelClient {
+  const resolved = resolveOpenAIModelClientOptions(options);
+  const openai = new OpenAI({
+    apiKey: resolved.apiKey,
+    baseURL: resolved.baseURL,
+    // Passed explicitly so the SDK does not fall back to reading the environment.
+    organization: resolved.organization,
+    project: resolved.project,
+    webhookSecret: null,
+    // A library never prints; the SDK logs warnings to the console by default.
+    logLevel: "off",
+    timeout: resolved.timeoutMs,
+    maxRetries: 0,
+    defaultHeaders: resolved.defaultHeaders,
+    fetch: withNormalizedErrorBodies(globalThis.fetch),
+  });
+
+  return {
+    baseURL: resolved.baseURL,
+    complete: (request) => completeWithRetries(openai, resolved, request),
+  };
+}
+
+async function completeWithRetries(
+  openai: OpenAI,
+  options: ResolvedOpenAIModelClientOptions,
+  request: ModelRequest,
+): Promise<OpenAIModelResponse> {
+  const startedAt = performance.now();
+  const { retry } = options;
+  const sleep = options.sleep ?? abortableSleep;
+
+  for (let attempt = 1; ; attempt += 1) {
+    if (request.signal?.aborted) throw cancelledError(request, attempt - 1);
+
+    let error: ModelCallError;
+    try {
+      const body = await attemptOnce(openai, options, request, attempt);
+      const reading = readCompletion(body, {
+        model: request.model,
+        baseURL: options.baseURL,
+        attempts: attempt,
+        messages: request.messages,
+      });
+      // The reported model may be a dated variant with a price of its own; a local server
+      // may report a name we cannot price while the requested name is in the table.
+      const costUsd =
+        computeCost(reading, reading.model, options.prices) ??
+        computeCost(reading, request.model, options.prices);
+      return {
+        content: reading.content,
+        model: reading.model,
+        usage: {
+          inputTokens: reading.inputTokens,
+          outputTokens: reading.outputTokens,
+          cachedInputTokens: reading.cachedInputTokens,
+          costUsd,
+        },
+        usageEstimated: reading.usageEstimated,
+        durationMs: Math.round(performance.now() - startedAt),
+      };
+    } catch (thrown) {
+      error =
+        thrown instanceof ModelCallError
+          ? thrown
+          : classifyAttemptError(thrown, options, request, attempt);
+    }
+
+    if (error.code === "cancelled") throw error;
+    const rateLimitedForCaller = error.code === "rate_limited" && !retry.retryRateLimits;
+    if (!error.retryable || rateLimitedForCaller || attempt >= retry.maxAttempts) throw error;
+
+    const delayMs =
+      error.retryAfterMs === undefined
+        ? backoffDelayMs(attempt, retry, options.random)
+        : Math.min(error.retryAfterMs, retry.maxDelayMs);
+    options.onRetry?.({ attempt, delayMs, error });
+    try {
+      // Raced as well, so an injected sleep that ignores the signal cannot delay a cancel.
+      await raceWithAbort(sleep(delayMs, request.signal), request.signal);
+    } catch (sleepError) {
+      if (request.signal?.aborted || sleepError instanceof AbortedWaitError) {
+        throw cancelledError(request, attempt);
+      }
+      throw sleepError;
+    }
+  }
+}
+
+/** The marker this module aborts an attempt with when its own deadline passes. */
+class AttemptTimeout extends Error {}
+
+/**
+ * One HTTP request, bounded by `timeoutMs` until the whole body has arrived. The SDK's own
+ * `timeout` stops counting once the headers are in, so a server that stalls mid-body would
+ * otherwise hang the call for ever.
+ */
+async function attemptOnce(
+  openai: OpenAI,
+  options: ResolvedOpenAIModelClientOptions,
+  request: ModelRequest,
+  attempt: number,
+): Promise<unknown> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new AttemptTimeout()), options.timeoutMs);
+  const forwardAbort = () => controller.abort(request.signal?.reason);
+  request.signal?.addEventListener("abort", forwardAbort, { once: true });
+  try {
+    const pending = openai.chat.completions.create(
+      {
+        model: request.model,
+        messages: request.messages.map((message) => ({
+          role: message.role,
+          content: message.content,
+        })),
+        ...(request.maxOutputTokens === undefined
+          ? {}
+          : { [options.maxTokensField]: request.maxOutputTokens }),
+        ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+      },
+      { signal: controller.signal },
+    );
+    // The race guarantees an abort returns now, even if the SDK is still reading a body.
+    return (await raceWithAbort(pending, controller.signal)) as unknown;
+  } catch (thrown) {
+    if (request.signal?.aborted) throw cancelledError(request, attempt);
+    if (controller.signal.reason instanceof AttemptTimeout) {
+      throw classifyProviderError(new OpenAI.APIConnectionTimeoutError(), {
+        model: request.model,
+        baseURL: options.baseURL,
+        attempts: attempt,
+        timeoutMs: options.timeoutMs,
+      });
+    }
+    throw thrown;
+  } finally {
+    clearTimeout(timer);
+    request.signal?.removeEventListener("abort", forwardAbort);
+  }
+}
+
+function classifyAttemptError(
+  thrown: unknown,
+  options: ResolvedOpenAIModelClientOptions,
+  request: ModelRequest,
+  attempt: number,
+): ModelCallError {
+  return classifyProviderError(thrown, {
+    model: request.model,
+    baseURL: options.baseURL,
+    attempts: attempt,
+    timeoutMs: options.timeoutMs,
+  });
+}
+
+function cancelledError(request: ModelRequest, attempts: number): ModelCallError {
+  return new ModelCallError("cancelled", "the model call was cancelled", {
+    model: request.model,
+    attempts,
+    retryable: false,
+  });
+}

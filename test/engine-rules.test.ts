@@ -1,0 +1,201 @@
+import {
+  FINAL_ANSWER_PROMPT,
+  FINAL_WITH_CODE_NOTE,
+  NO_CODE_NOTE,
+  RlmError,
+  type RlmEvent,
+} from "@rlm/core";
+import { Rlm } from "rlm-queue";
+import { describe, expect, it } from "vitest";
+import { isRoot, queryOf, repl, ScriptedModel, turnOf } from "./support/scripted-model.js";
+
+const CONTEXT = "alpha beta gamma\n".repeat(1000);
+
+function rlmWith(model: ScriptedModel, options: ConstructorParameters<typeof Rlm>[0] = {}) {
+  return new Rlm({
+    modelClient: model,
+    limits: { cellTimeoutMs: 5_000, cellCpuMs: 2_000, memoryMb: 64 },
+    ...options,
+  });
+}
+
+describe("FINAL rules", () => {
+  it("does not take a text FINAL from a reply that also has code; the code runs and the model is told", async () => {
+    const model = new ScriptedModel((request) => {
+      if (turnOf(request) === 1) return `${repl("const x = 6 * 7\nprint(x)")}\nFINAL(99)`;
+      return "FINAL_VAR(x)";
+    });
+    const result = await rlmWith(model).completion("q", CONTEXT);
+    expect(result.finishReason).toBe("final");
+    expect(result.answer).toBe("42");
+    expect(result.messages[3]?.content).toContain(FINAL_WITH_CODE_NOTE);
+    expect(result.messages[3]?.content).toContain("42");
+  });
+
+  it("takes FINAL called in code and stops running the remaining blocks", async () => {
+    const model = new ScriptedModel(() =>
+      [repl('FINAL("from code")'), repl('print("must not run")')].join("\n"),
+    );
+    const result = await rlmWith(model).completion("q", CONTEXT);
+    expect(result.answer).toBe("from code");
+    expect(result.replHistory).toHaveLength(1);
+  });
+
+  it("nudges a reply with neither code nor FINAL", async () => {
+    const model = new ScriptedModel((request) =>
+      turnOf(request) === 1 ? "I guess it is 5." : repl("FINAL(context.length)"),
+    );
+    const result = await rlmWith(model).completion("q", CONTEXT);
+    expect(result.messages[3]?.content).toContain(NO_CODE_NOTE);
+    expect(result.answer).toBe(String(CONTEXT.length));
+    expect(result.iterations).toBe(2);
+  });
+
+  it("tells the model when FINAL_VAR names a variable that does not exist", async () => {
+    const model = new ScriptedModel((request) =>
+      turnOf(request) === 1 ? "FINAL_VAR(missing)" : repl('const missing = "now here"\nFINAL_VAR("missing")'),
+    );
+    const result = await rlmWith(model).completion("q", CONTEXT);
+    expect(result.messages[3]?.content).toContain("no variable named missing");
+    expect(result.answer).toBe("now here");
+  });
+});
+
+describe("iteration limit", () => {
+  it("asks once for a best answer and says so in finishReason", async () => {
+    const model = new ScriptedModel((request) => {
+      const last = request.messages.at(-1)?.content;
+      return last === FINAL_ANSWER_PROMPT ? "FINAL(best guess)" : repl("print(1)");
+    });
+    const result = await rlmWith(model, { maxIterations: 3 }).completion("q", CONTEXT);
+    expect(result.finishReason).toBe("max_iterations");
+    expect(result.answer).toBe("best guess");
+    expect(result.iterations).toBe(3);
+    expect(model.requests).toHaveLength(4);
+    expect(result.totalCalls).toBe(4);
+  });
+});
+
+describe("REPL persistence and sandbox loss", () => {
+  it("keeps declarations across iterations and rebuilds a lost isolate by replay", async () => {
+    const model = new ScriptedModel((request) => {
+      switch (turnOf(request)) {
+        case 1:
+          return repl("const keep = 41\nlet counter = Math.random()\nprint(keep)");
+        case 2:
+          return repl("const hog = []\nwhile (true) hog.push('x'.repeat(1e6) + hog.length)");
+        case 3:
+          return repl("print(keep + 1, typeof counter)");
+        default:
+          return "FINAL(done)";
+      }
+    });
+    const result = await rlmWith(model).completion("q", CONTEXT);
+    expect(result.replHistory[1]?.error).toMatch(/memory/i);
+    expect(result.replHistory[2]?.output).toBe("42 number");
+    expect(result.replHistory[2]?.error).toBeUndefined();
+  });
+});
+
+describe("sub-calls", () => {
+  it("a failing sub-call reaches the code as a catchable error", async () => {
+    const model = new ScriptedModel((request) => {
+      if (!isRoot(request)) throw new RlmError("bad_request", "the provider refused it");
+      return turnOf(request) === 1
+        ? repl('try { await recursiveLm("q", "x") } catch (error) { print("caught: " + error.message) }')
+        : "FINAL(ok)";
+    });
+    const result = await rlmWith(model).completion("q", CONTEXT);
+    expect(result.replHistory[0]?.output).toContain("caught: sub-call failed (bad_request)");
+    expect(result.finishReason).toBe("final");
+  });
+
+  it("depth 2: recursiveLm runs a nested RLM with its own REPL", async () => {
+    const events: RlmEvent[] = [];
+    const model = new ScriptedModel((request) => {
+      if (!isRoot(request)) return "plain";
+      if (queryOf(request) === "inner question") {
+        return turnOf(request) === 1 ? repl("print(context)") : repl('FINAL("inner saw " + context.length + " chars")');
+      }
+      return turnOf(request) === 1
+        ? repl('const answer = await recursiveLm("inner question", "abcdef")\nprint(answer)')
+        : "FINAL_VAR(answer)";
+    });
+    const result = await rlmWith(model, { maxDepth: 2, onEvent: (event) => events.push(event) }).completion(
+      "outer",
+      CONTEXT,
+    );
+    expect(result.answer).toBe("inner saw 6 chars");
+    // outer: 2 root calls; inner: 2 root calls.
+    expect(result.totalCalls).toBe(4);
+    expect(events.some((event) => event.type === "iteration_start" && event.depth === 1)).toBe(true);
+  });
+});
+
+describe("budgets and cancellation", () => {
+  it("maxSubCalls stops the run with finishReason budget and a partial answer", async () => {
+    const model = new ScriptedModel((request) => {
+      if (!isRoot(request)) return "sub answer";
+      return turnOf(request) === 1
+        ? repl(
+            'const got = []\nfor (let i = 0; i < 5; i++) { try { got.push(await recursiveLm("q" + i, "x")) } catch (e) { got.push("stopped") } }\nprint(got.join(","))',
+          )
+        : repl('FINAL("should not get here")');
+    });
+    const result = await rlmWith(model, { budgets: { maxSubCalls: 2 } }).completion("q", CONTEXT);
+    expect(result.finishReason).toBe("budget");
+    expect(result.error?.code).toBe("budget_exceeded");
+    expect(result.answer).toBe("sub answer,sub answer,stopped,stopped,stopped");
+  });
+
+  it("maxTokens stops before the next model call", async () => {
+    const model = new ScriptedModel(() => repl("print('x'.repeat(3000))"));
+    const result = await rlmWith(model, { budgets: { maxTokens: 2_000 } }).completion("q", CONTEXT);
+    expect(result.finishReason).toBe("budget");
+    expect(result.error?.message).toContain("token");
+    expect(model.requests.length).toBeLessThan(10);
+  });
+
+  it("an AbortSignal cancels a running analysis", async () => {
+    const controller = new AbortController();
+    const model = new ScriptedModel(async (request) => {
+      if (!isRoot(request)) {
+        controller.abort();
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        return "late";
+      }
+      return repl('print(await recursiveLm("q", "x"))');
+    });
+    const result = await rlmWith(model).completion("q", CONTEXT, { signal: controller.signal });
+    expect(result.finishReason).toBe("cancelled");
+    expect(result.error?.code).toBe("cancelled");
+  });
+
+  it("deadlineMs stops a run whose sub-calls hang", async () => {
+    const model = new ScriptedModel((request) => {
+      if (!isRoot(request)) {
+        return new Promise<string>((_, reject) => {
+          request.signal?.addEventListener("abort", () => reject(request.signal?.reason));
+        });
+      }
+      return repl('print(await recursiveLm("q", "x"))');
+    });
+    const result = await rlmWith(model, { budgets: { deadlineMs: 300 } }).completion("q", CONTEXT);
+    expect(result.finishReason).toBe("budget");
+    expect(result.error?.message).toContain("deadline");
+  });
+});
+
+describe("input validation", () => {
+  it("rejects an empty query or context with code invalid_input", async () => {
+    const rlm = rlmWith(new ScriptedModel(() => "FINAL(x)"));
+    await expect(rlm.completion("", CONTEXT)).rejects.toMatchObject({ code: "invalid_input" });
+    await expect(rlm.completion("q", "")).rejects.toMatchObject({ code: "invalid_input" });
+    await expect(rlm.completion("q", 42 as unknown as string)).rejects.toMatchObject({ code: "invalid_input" });
+  });
+
+  it("rejects bad options once, in the constructor", () => {
+    expect(() => new Rlm({ apiKey: "k", maxIterations: -1 })).toThrow(/maxIterations/);
+    expect(() => new Rlm({})).toThrow(/apiKey/);
+  });
+});
