@@ -23,9 +23,6 @@ it("20 sub-calls of 200 ms run in parallel, not one after another", async () => 
   expect(subCalls).toHaveLength(20);
   // Overlap measured from the server's own request times, not from a wall clock here.
   expect(maxOverlap(subCalls)).toBeGreaterThanOrEqual(18);
-  const span =
-    Math.max(...subCalls.map((call) => call.endedAt)) - Math.min(...subCalls.map((call) => call.startedAt));
-  expect(span).toBeLessThan(20 * 200 * 0.25);
 });
 
 it("subConcurrency bounds the calls in flight", async () => {

@@ -66,10 +66,11 @@ export function makeDocument(options: {
 }
 
 /** Maximum number of intervals open at the same instant. */
-export function maxOverlap(intervals: Array<{ startedAt: number; endedAt: number }>): number {
+export function maxOverlap(intervals: Array<{ startedAt: number; endedAt: number | null }>): number {
   const points = intervals.flatMap(({ startedAt, endedAt }) => [
     { at: startedAt, delta: 1 },
-    { at: endedAt, delta: -1 },
+    // A request still open counts as open until the end.
+    { at: endedAt ?? Number.POSITIVE_INFINITY, delta: -1 },
   ]);
   // Ends before starts at the same instant: touching intervals do not overlap.
   points.sort((a, b) => a.at - b.at || a.delta - b.delta);

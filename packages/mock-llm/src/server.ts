@@ -1,0 +1,163 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { handleChatCompletion } from "./chat-completions.js";
+import { readBody, sendJson } from "./http-io.js";
+import { errorBody } from "./openai-format.js";
+import {
+  DEFAULT_SETTINGS,
+  type MockLlmOptions,
+  type MockLlmSettings,
+  mergeSettings,
+} from "./options.js";
+import { createPrng, type Prng } from "./prng.js";
+import { type MockLlmStats, type MockRequestRecord, RequestRecorder } from "./recorder.js";
+
+/** A running mock LLM server. */
+export interface MockLlmServer {
+  /** Base URL ending in `/v1`, for `OPENAI_BASE_URL`. */
+  readonly url: string;
+  readonly port: number;
+  /** Closes the server and every socket (keep-alive ones too); hanging requests are released. */
+  stop(): Promise<void>;
+  stats(): MockLlmStats;
+  /** Copies of the recorded requests, in arrival order. */
+  requests(): MockRequestRecord[];
+  /** Forgets recorded requests and reseeds the PRNGs; settings stay. */
+  reset(): void;
+  /**
+   * Changes settings at runtime (faults merge field by field). `port` and `host` only
+   * take effect at start.
+   * @throws InvalidOptionsError on an invalid value; the settings are then unchanged.
+   */
+  configure(options: MockLlmOptions): MockLlmSettings;
+  /** The settings in effect. */
+  settings(): MockLlmSettings;
+}
+
+/**
+ * Starts an OpenAI-compatible mock LLM on loopback that plays scripted RLM strategies.
+ * Endpoints: `POST /v1/chat/completions`, `GET /v1/models`, `GET /health`, and the
+ * control routes `GET /_mock/stats`, `GET /_mock/requests`, `POST /_mock/reset`,
+ * `GET|POST /_mock/config`. Any Authorization header is accepted.
+ *
+ * @throws InvalidOptionsError on invalid options; rejects if the port cannot be bound.
+ */
+export async function startMockLlmServer(options: MockLlmOptions = {}): Promise<MockLlmServer> {
+  let settings = mergeSettings(DEFAULT_SETTINGS, options);
+  let faultPrng: Prng = createPrng(settings.seed, "faults");
+  let jitterPrng: Prng = createPrng(settings.seed, "jitter");
+  const reseed = () => {
+    faultPrng = createPrng(settings.seed, "faults");
+    jitterPrng = createPrng(settings.seed, "jitter");
+  };
+  const recorder = new RequestRecorder();
+  const stopping = new AbortController();
+  const sockets = new Set<Socket>();
+  const seenModels = new Set<string>(["mock-root", "mock-sub"]);
+
+  const configure = (patch: unknown): MockLlmSettings => {
+    const next = mergeSettings(settings, patch);
+    const seedChanged = next.seed !== settings.seed;
+    settings = { ...next, port: settings.port, host: settings.host };
+    if (seedChanged) reseed();
+    return settings;
+  };
+
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = new URL(req.url ?? "/", "http://mock").pathname.replace(/\/+$/, "") || "/";
+    const method = req.method ?? "GET";
+    if (method === "POST" && (path === "/v1/chat/completions" || path === "/chat/completions")) {
+      return handleChatCompletion(req, res, {
+        settings: () => settings,
+        faultRandom: () => faultPrng,
+        jitterRandom: () => jitterPrng,
+        recorder,
+        stopping: stopping.signal,
+      });
+    }
+    if (method === "GET" && path === "/health") return sendJson(res, 200, { status: "ok" });
+    if (method === "GET" && (path === "/v1/models" || path === "/models")) {
+      for (const record of recorder.list()) seenModels.add(record.model);
+      const created = Math.floor(Date.now() / 1000);
+      const data = [...seenModels].map((id) => ({
+        id,
+        object: "model",
+        created,
+        owned_by: "rlm-mock",
+      }));
+      return sendJson(res, 200, { object: "list", data });
+    }
+    if (method === "GET" && path === "/_mock/stats") return sendJson(res, 200, recorder.stats());
+    if (method === "GET" && path === "/_mock/requests") return sendJson(res, 200, recorder.list());
+    if (method === "POST" && path === "/_mock/reset") {
+      recorder.clear();
+      reseed();
+      return sendJson(res, 200, { ok: true });
+    }
+    if (path === "/_mock/config" && method === "GET") return sendJson(res, 200, settings);
+    if (path === "/_mock/config" && method === "POST") {
+      const text = await readBody(req);
+      try {
+        return sendJson(res, 200, configure(text.trim().length === 0 ? {} : JSON.parse(text)));
+      } catch (error) {
+        const detail = error instanceof Error ? error.message : String(error);
+        return sendJson(res, 400, errorBody(detail, "invalid_request_error", "invalid_options"));
+      }
+    }
+    sendJson(
+      res,
+      404,
+      errorBody(`No route ${method} ${path}`, "invalid_request_error", "not_found"),
+    );
+  };
+
+  const server = createServer((req, res) => {
+    route(req, res).catch((error: unknown) => {
+      const detail = error instanceof Error ? error.message : String(error);
+      if (!res.headersSent) sendJson(res, 500, errorBody(detail, "server_error", null));
+      else res.destroy();
+    });
+  });
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(settings.port, settings.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${urlHost(settings.host)}:${port}/v1`;
+  let stopped: Promise<void> | undefined;
+
+  return {
+    url,
+    port,
+    stop() {
+      stopped ??= new Promise<void>((resolve) => {
+        stopping.abort();
+        server.close(() => resolve());
+        // Idle keep-alive sockets and hanging requests would keep close() waiting.
+        for (const socket of sockets) socket.destroy();
+      });
+      return stopped;
+    },
+    stats: () => recorder.stats(),
+    requests: () => recorder.list(),
+    reset() {
+      recorder.clear();
+      reseed();
+    },
+    configure: (patch) => configure(patch),
+    settings: () => settings,
+  };
+}
+
+function urlHost(host: string): string {
+  if (host === "0.0.0.0" || host === "::" || host === "") return "127.0.0.1";
+  return host.includes(":") ? `[${host}]` : host;
+}

@@ -1,0 +1,147 @@
+import { type MockLlmServer, startMockLlmServer } from "@rlm/mock-llm";
+import { createLlmQueue, RlmQueueClient } from "@rlm/queue";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { makeDocument } from "./support/documents.js";
+import { deleteKeys, uniquePrefix } from "./support/redis-prefix.js";
+import { startWorkerProcess, type WorkerProcess } from "./support/worker-process.js";
+
+// The queue path with real processes: real Redis, real BullMQ, worker processes that
+// the tests start and kill, the mock LLM over HTTP.
+const prefix = uniquePrefix("e2e");
+let mock: MockLlmServer;
+let client: RlmQueueClient;
+const workers: WorkerProcess[] = [];
+
+async function worker(extra: Record<string, string> = {}): Promise<WorkerProcess> {
+  const started = await startWorkerProcess({ TEST_PREFIX: prefix, TEST_MODEL_URL: mock.url, ...extra });
+  workers.push(started);
+  return started;
+}
+
+beforeAll(async () => {
+  mock = await startMockLlmServer({ latencyMs: 20, strategy: "map-reduce" });
+  client = new RlmQueueClient({ connection: { host: "127.0.0.1", port: 6379 }, prefix });
+});
+
+afterEach(async () => {
+  for (const running of workers.splice(0)) {
+    running.kill("SIGKILL");
+    await running.exited;
+  }
+  mock.reset();
+  mock.configure({ latencyMs: 20, strategy: "map-reduce", faults: {} });
+});
+
+afterAll(async () => {
+  await client?.close();
+  await mock?.stop();
+  await deleteKeys(prefix);
+});
+
+describe("queue path", () => {
+  it("fans 50 sub-calls out as 50 child jobs across two worker processes", async () => {
+    const document = makeDocument({ chars: 1_000_000, markerCount: 61, seed: 21 });
+    mock.configure({ chunkChars: 20_000 });
+    const [first, second] = await Promise.all([worker(), worker()]);
+    const { id } = await client.enqueueAnalysis({
+      query: `How many times does "${document.marker}" appear?`,
+      context: document.text,
+    });
+    const result = await client.waitForResult(id, { timeoutMs: 60_000 });
+    expect(result.finishReason).toBe("final");
+    expect(result.answer.trim()).toBe("61");
+    const subCalls = mock.requests().filter((request) => request.kind === "sub");
+    expect(subCalls).toHaveLength(50);
+    // 50 child jobs on rlm-llm, and both processes took some of them.
+    const llmQueue = createLlmQueue({ connection: { host: "127.0.0.1", port: 6379 }, prefix });
+    const children = await llmQueue.getJobs(["completed"], 0, 200);
+    await llmQueue.close();
+    expect(children.filter((job) => job.data.analysisId === id)).toHaveLength(50);
+    const processedBy = new Set(children.map((job) => job.processedBy?.split(":").at(-1)));
+    expect(processedBy).toEqual(new Set([String(first.child.pid), String(second.child.pid)]));
+    expect(first.child.exitCode).toBeNull();
+    expect(second.child.exitCode).toBeNull();
+  });
+
+  it("survives SIGKILL of workers at several points with the same answer and no repeated call", async () => {
+    const document = makeDocument({ chars: 400_000, markerCount: 29, seed: 8 });
+    mock.configure({ latencyMs: 150, chunkChars: 20_000 });
+    let current = await worker();
+    const { id } = await client.enqueueAnalysis({
+      query: `How many times does "${document.marker}" appear?`,
+      context: document.text,
+    });
+    // Kill after the first root call, then during the fan-out, then again.
+    for (const threshold of [1, 6, 14]) {
+      await waitFor(() => mock.requests().filter((request) => request.endedAt !== null).length >= threshold, 30_000);
+      current.kill("SIGKILL");
+      await current.exited;
+      current = await worker();
+    }
+    const result = await client.waitForResult(id, { timeoutMs: 90_000 });
+    expect(result.answer.trim()).toBe("29");
+    const completed = mock.requests().filter((request) => request.status === 200 && request.endedAt !== null);
+    const hashes = completed.map((request) => request.messagesHash);
+    expect(new Set(hashes).size).toBe(hashes.length);
+  });
+
+  it("depth 2 with every worker at concurrency 1 completes (no deadlock)", async () => {
+    const document = makeDocument({ chars: 120_000, markerCount: 9, seed: 4 });
+    mock.configure({ chunkChars: 30_000 });
+    await worker({ TEST_ROOT_CONCURRENCY: "1", TEST_LLM_CONCURRENCY: "1" });
+    const { id } = await client.enqueueAnalysis({
+      query: `How many times does "${document.marker}" appear?`,
+      context: document.text,
+      options: { maxDepth: 2 },
+    });
+    const result = await client.waitForResult(id, { timeoutMs: 60_000 });
+    expect(result.answer.trim()).toBe("9");
+    // Nested analyses ran as root conversations of their own.
+    const roots = mock.requests().filter((request) => request.kind === "root");
+    expect(roots.length).toBeGreaterThan(3);
+  });
+
+  it("a failing child (400) reaches the model's code as a catchable error", async () => {
+    const document = makeDocument({ chars: 100_000, markerCount: 3, seed: 2 });
+    mock.configure({ chunkChars: 25_000, faults: { badRequestWhen: "Ticket INC-7731 was escalated" } });
+    await worker();
+    const { id } = await client.enqueueAnalysis({
+      query: `How many times does "${document.marker}" appear?`,
+      context: document.text,
+    });
+    const result = await client.waitForResult(id, { timeoutMs: 60_000 });
+    const fanOut = result.replHistory.find((cell) => cell.subCalls > 0);
+    expect(fanOut?.error ?? fanOut?.output).toMatch(/bad_request/);
+    expect(["final", "max_iterations"]).toContain(result.finishReason);
+  });
+
+  it("idempotency key returns the same analysis", async () => {
+    const first = await client.enqueueAnalysis({ query: "q", context: "some text", idempotencyKey: "idem-1" });
+    const second = await client.enqueueAnalysis({ query: "q", context: "some text", idempotencyKey: "idem-1" });
+    expect(second.id).toBe(first.id);
+    expect(second.deduplicated).toBe(true);
+  });
+
+  it("cancel stops a running analysis and its children", async () => {
+    const document = makeDocument({ chars: 400_000, markerCount: 5, seed: 9 });
+    mock.configure({ latencyMs: 400, chunkChars: 10_000 });
+    await worker({ TEST_LLM_CONCURRENCY: "2" });
+    const { id } = await client.enqueueAnalysis({
+      query: `How many times does "${document.marker}" appear?`,
+      context: document.text,
+    });
+    await waitFor(() => mock.requests().some((request) => request.kind === "sub"), 30_000);
+    await client.cancel(id);
+    await expect(client.waitForResult(id, { timeoutMs: 30_000 })).rejects.toMatchObject({ code: "cancelled" });
+    const subCallsAtCancel = mock.requests().filter((request) => request.kind === "sub").length;
+    expect(subCallsAtCancel).toBeLessThan(40);
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

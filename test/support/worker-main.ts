@@ -1,0 +1,23 @@
+// A worker process for the queue tests: `startRlmWorker` configured from the env the
+// test sets, printing "ready" once its queues listen. Kept apart from the CLI so tests
+// control every knob (prefix, concurrency, lock timings).
+import { startRlmWorker } from "@rlm/queue";
+
+const env = process.env;
+const worker = await startRlmWorker({
+  connection: { host: "127.0.0.1", port: 6379 },
+  prefix: env.TEST_PREFIX ?? "rlm-test",
+  roles: (env.TEST_ROLES ?? "root,llm").split(",") as Array<"root" | "llm">,
+  concurrency: { root: Number(env.TEST_ROOT_CONCURRENCY ?? 4), llm: Number(env.TEST_LLM_CONCURRENCY ?? 20) },
+  model: { baseURL: env.TEST_MODEL_URL ?? "", apiKey: "test-key", timeoutMs: 5_000, maxAttempts: 4 },
+  defaults: { rootModel: "mock-root", subModel: "mock-sub" },
+  lockDurationMs: Number(env.TEST_LOCK_MS ?? 2_000),
+  stalledIntervalMs: Number(env.TEST_STALLED_MS ?? 1_000),
+});
+process.stdout.write("ready\n");
+const stop = async () => {
+  await worker.close({ timeoutMs: 5_000 });
+  process.exit(0);
+};
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
