@@ -1,0 +1,329 @@
+import {
+  CancelledError,
+  type RlmContext,
+  RlmError,
+  type RlmResult,
+  resolveEngineOptions,
+} from "@rlm/core";
+import {
+  type AnalysisEventEntry,
+  AnalysisEvents,
+  isTerminalEvent,
+  type SubscribeOptions,
+} from "./analysis-events.js";
+import { AnalysisStore } from "./analysis-store.js";
+import {
+  type AnalysisRecord,
+  type AnalysisStatus,
+  type AnalysisView,
+  isTerminalStatus,
+  toAnalysisView,
+} from "./analysis-types.js";
+import { ContextStore } from "./context-store.js";
+import { AnalysisFailedError, InvalidInputError, QueueErrorCode } from "./errors.js";
+import { JobName, type RootJobData, type SerializableEngineOptions } from "./job-types.js";
+import { DEFAULT_PREFIX, DEFAULT_TTL_SECONDS } from "./keys.js";
+import { closeRedis, type OwnedRedis, openRedis } from "./redis-client.js";
+import {
+  createRootQueue,
+  type QueueJobSettings,
+  type QueueTopology,
+  type RootQueue,
+} from "./topology.js";
+
+/** Options of an `RlmQueueClient`. */
+export interface RlmQueueClientOptions extends QueueTopology {
+  /** Engine options applied under each analysis's own (`budgets`/`limits` merged per field). */
+  defaultOptions?: SerializableEngineOptions;
+  /** Lifetime of stored contexts. Default 7 days. */
+  contextTtlSeconds?: number;
+  /** How long records, events and idempotency keys stay after their last change. Default 7 days. */
+  retentionSeconds?: number;
+  /** Retry and retention of root jobs. */
+  rootJobs?: QueueJobSettings;
+}
+
+/** Input of `enqueueAnalysis`. */
+export interface EnqueueAnalysisInput {
+  query: string;
+  context: RlmContext;
+  options?: SerializableEngineOptions;
+  /** The same key always returns the same analysis (for the retention period). */
+  idempotencyKey?: string;
+}
+
+/** What `enqueueAnalysis` returns. */
+export interface EnqueuedAnalysis {
+  id: string;
+  status: AnalysisStatus;
+  /** True when the idempotency key was already bound: nothing new was enqueued. */
+  deduplicated: boolean;
+}
+
+/** What `cancel` did. */
+export type CancelOutcome =
+  /** The analysis was still queued: its job was removed and it is now `cancelled`. */
+  | "cancelled"
+  /** The analysis is running: its worker stops at its next check of the flag. */
+  | "requested"
+  /** It had completed, failed or been cancelled already. */
+  | "already_finished"
+  | "not_found";
+
+const MAX_IDEMPOTENCY_KEY_LENGTH = 256;
+
+/**
+ * The producer side of the queue: enqueue analyses, read their state, follow their
+ * events, wait for results, cancel them.
+ *
+ * ```ts
+ * const client = new RlmQueueClient({ connection: { host: "127.0.0.1", port: 6379 } });
+ * const { id } = await client.enqueueAnalysis({ query: "Who wins?", context: book });
+ * const result = await client.waitForResult(id, { timeoutMs: 600_000 });
+ * await client.close();
+ * ```
+ */
+export class RlmQueueClient {
+  readonly prefix: string;
+  private readonly connection: OwnedRedis;
+  private readonly queue: RootQueue;
+  private readonly contexts: ContextStore;
+  private readonly analyses: AnalysisStore;
+  private readonly analysisEvents: AnalysisEvents;
+  private readonly defaultOptions: SerializableEngineOptions;
+
+  constructor(options: RlmQueueClientOptions) {
+    this.prefix = options.prefix ?? DEFAULT_PREFIX;
+    this.connection = openRedis(options.connection);
+    const redis = this.connection.redis;
+    const ttlSeconds = options.retentionSeconds ?? DEFAULT_TTL_SECONDS;
+    this.contexts = new ContextStore({
+      redis,
+      prefix: this.prefix,
+      ttlSeconds: options.contextTtlSeconds ?? DEFAULT_TTL_SECONDS,
+    });
+    this.analyses = new AnalysisStore({ redis, prefix: this.prefix, ttlSeconds });
+    this.analysisEvents = new AnalysisEvents({ redis, prefix: this.prefix, ttlSeconds });
+    this.queue = createRootQueue(
+      { connection: options.connection, prefix: this.prefix },
+      options.rootJobs,
+    );
+    this.defaultOptions = options.defaultOptions ?? {};
+  }
+
+  /**
+   * Validates the input, stores the context once (content-addressed), creates the
+   * analysis record and adds the root job (job id = analysis id) to `rlm-root`.
+   * Throws `invalid_input` for a bad query/context/key, `invalid_options` for bad options.
+   *
+   * Safe to retry with the same `idempotencyKey`: if an earlier call created the
+   * record but failed before adding the job, the retry adds it.
+   */
+  async enqueueAnalysis(input: EnqueueAnalysisInput): Promise<EnqueuedAnalysis> {
+    validateInput(input);
+    const options = mergeOptions(this.defaultOptions, input.options ?? {});
+    const resolved = resolveEngineOptions(options);
+    const { idempotencyKey } = input;
+    if (idempotencyKey !== undefined) {
+      // Fast path: a known key must not cost another upload of a large document.
+      const existing = await this.analyses.findByIdempotencyKey(idempotencyKey);
+      if (existing !== null) return this.deduplicated(existing);
+    }
+    const contextRef = await this.contexts.put(input.context);
+    const { id, created } = await this.analyses.create({
+      query: input.query,
+      contextRef,
+      options,
+      maxIterations: resolved.maxIterations,
+      ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+    });
+    if (!created) return this.deduplicated(id);
+    const data: RootJobData = { analysisId: id, query: input.query, contextRef, options, depth: 0 };
+    await this.queue.add(JobName.root, data, { jobId: id });
+    return { id, status: "queued", deduplicated: false };
+  }
+
+  /** The analysis as the API shows it, or null for an unknown (or expired) id. */
+  async getAnalysis(id: string): Promise<AnalysisView | null> {
+    const record = await this.analyses.get(id);
+    return record ? toAnalysisView(record) : null;
+  }
+
+  /**
+   * Resolves with the result once the analysis completes. Rejects with `RlmError`
+   * `timeout` (retryable: the analysis may still finish), `AnalysisFailedError`
+   * (`analysis_failed`), `CancelledError` (`cancelled`) or `not_found`.
+   */
+  async waitForResult(id: string, options: { timeoutMs: number }): Promise<RlmResult> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), options.timeoutMs);
+    try {
+      let record = await this.requireRecord(id);
+      if (!isTerminalStatus(record.status)) {
+        // From the start: a terminal event published since the read above is not missed.
+        const events = this.analysisEvents.subscribe(id, {
+          fromStart: true,
+          signal: controller.signal,
+        });
+        let ended = false;
+        for await (const entry of events) {
+          if (isTerminalEvent(entry.event)) {
+            ended = true;
+            break;
+          }
+        }
+        if (!ended) {
+          throw new RlmError(
+            QueueErrorCode.timeout,
+            `analysis ${id} did not finish within ${options.timeoutMs} ms`,
+            { retryable: true },
+          );
+        }
+        record = await this.requireRecord(id);
+      }
+      return settledResult(record);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Cancels an analysis. A queued one is removed from `rlm-root` and marked
+   * `cancelled` at once; a running one is flagged, and its worker stops at its next
+   * check (`isCancelRequested`).
+   */
+  async cancel(id: string): Promise<CancelOutcome> {
+    const record = await this.analyses.get(id);
+    if (!record) return "not_found";
+    if (isTerminalStatus(record.status)) return "already_finished";
+    const flagged = await this.analyses.requestCancel(id);
+    if (flagged === "missing") return "not_found";
+    if (flagged === "refused") return "already_finished";
+    // `remove` refuses a job a worker holds (locked): that one sees the flag instead.
+    if (record.status === "queued" && (await this.queue.remove(id)) === 1) {
+      const outcome = await this.analyses.transition(id, {
+        from: ["queued"],
+        status: "cancelled",
+        event: { type: "cancelled", reason: "cancelled while queued" },
+      });
+      if (outcome === "updated") return "cancelled";
+    }
+    const status = await this.analyses.getStatus(id);
+    return status !== null && isTerminalStatus(status) ? "already_finished" : "requested";
+  }
+
+  /** True once cancellation was requested (workers poll this between steps). */
+  async isCancelRequested(id: string): Promise<boolean> {
+    return this.analyses.isCancelRequested(id);
+  }
+
+  /**
+   * Follows the analysis's events until a terminal one (by default from the first
+   * kept event, so nothing before the call is missed). See `AnalysisEvents.subscribe`.
+   */
+  events(id: string, options: SubscribeOptions = {}): AsyncGenerator<AnalysisEventEntry, void> {
+    return this.analysisEvents.subscribe(id, { fromStart: true, ...options });
+  }
+
+  /** Closes the queue and the connection this client opened (a shared one is left open). */
+  async close(): Promise<void> {
+    await this.queue.close();
+    await closeRedis(this.connection);
+  }
+
+  private async deduplicated(id: string): Promise<EnqueuedAnalysis> {
+    const record = await this.analyses.get(id);
+    if (!record) {
+      // Bound key, record gone: only possible past retention, as keys and records share a TTL.
+      throw new RlmError(QueueErrorCode.notFound, `analysis ${id} is no longer stored`);
+    }
+    if (record.status === "queued") {
+      // An earlier call may have died between record and job. While the job exists,
+      // adding the same job id is a no-op, so this never runs an analysis twice.
+      const data: RootJobData = {
+        analysisId: id,
+        query: record.query,
+        contextRef: record.contextRef,
+        options: record.options,
+        depth: 0,
+      };
+      await this.queue.add(JobName.root, data, { jobId: id });
+    }
+    return { id, status: record.status, deduplicated: true };
+  }
+
+  private async requireRecord(id: string): Promise<AnalysisRecord> {
+    const record = await this.analyses.get(id);
+    if (!record) throw new RlmError(QueueErrorCode.notFound, `no analysis ${id}`);
+    return record;
+  }
+}
+
+function settledResult(record: AnalysisRecord): RlmResult {
+  if (record.status === "completed" && record.result) return record.result;
+  if (record.status === "cancelled")
+    throw new CancelledError(`analysis ${record.id} was cancelled`);
+  if (record.status === "failed") {
+    throw new AnalysisFailedError(
+      record.id,
+      record.error ?? { code: "internal_error", message: "no error recorded", retryable: false },
+    );
+  }
+  throw new RlmError(QueueErrorCode.corruptRecord, `analysis ${record.id} ended without a result`);
+}
+
+function validateInput(input: EnqueueAnalysisInput): void {
+  if (typeof input !== "object" || input === null) {
+    throw new InvalidInputError("the input must be an object with query and context");
+  }
+  if (typeof input.query !== "string" || input.query.trim() === "") {
+    throw new InvalidInputError("query must be a non-empty string");
+  }
+  const { context } = input;
+  if (typeof context === "string") {
+    if (context.length === 0) throw new InvalidInputError("context must not be empty");
+  } else if (Array.isArray(context)) {
+    if (context.length === 0) throw new InvalidInputError("context must not be an empty array");
+  } else if (isPlainObject(context)) {
+    if (Object.keys(context).length === 0) {
+      throw new InvalidInputError("context must not be an empty object");
+    }
+  } else {
+    throw new InvalidInputError("context must be a string, an array or a plain JSON object");
+  }
+  const key = input.idempotencyKey;
+  if (
+    key !== undefined &&
+    (typeof key !== "string" || key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH)
+  ) {
+    throw new InvalidInputError(
+      `idempotencyKey must be a string of 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`,
+    );
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Per-analysis options over defaults; nested `limits` and `budgets` merge per field. */
+function mergeOptions(
+  defaults: SerializableEngineOptions,
+  options: SerializableEngineOptions,
+): SerializableEngineOptions {
+  // Hooks cannot travel in job data; drop them if an untyped caller passed them.
+  const {
+    signal: _s,
+    onEvent: _e,
+    ...own
+  } = options as SerializableEngineOptions & {
+    signal?: unknown;
+    onEvent?: unknown;
+  };
+  const merged: SerializableEngineOptions = { ...defaults, ...own };
+  if (defaults.limits || own.limits) merged.limits = { ...defaults.limits, ...own.limits };
+  if (defaults.budgets || own.budgets) merged.budgets = { ...defaults.budgets, ...own.budgets };
+  return merged;
+}

@@ -1,0 +1,126 @@
+import { createHash } from "node:crypto";
+import { type JsonValue, type RlmContext, RlmError } from "@rlm/core";
+import type { Redis } from "ioredis";
+import { QueueErrorCode } from "./errors.js";
+import { DEFAULT_PREFIX, DEFAULT_TTL_SECONDS, type RedisKeys, redisKeys } from "./keys.js";
+import { LuaScript } from "./lua-script.js";
+
+/**
+ * A stored context, as jobs carry it instead of the document.
+ *
+ * `sha256` is the hex SHA-256 of `kind`, a newline, then the stored bytes. The kind is
+ * hashed in so that the string `"[1]"` and the JSON array `[1]` (same bytes) get
+ * different keys and each comes back as what was put.
+ */
+export interface ContextRef {
+  sha256: string;
+  /** `string`: raw UTF-8 text. `json`: an array or object, stored as JSON text. */
+  kind: "string" | "json";
+  /** Length in UTF-16 code units of the string, or of the JSON text. */
+  chars: number;
+  /** Bytes held in Redis. */
+  bytes: number;
+}
+
+/** Options of a `ContextStore`. */
+export interface ContextStoreOptions {
+  redis: Redis;
+  /** Key prefix (default `rlm`). */
+  prefix?: string;
+  /** Lifetime of a stored context, refreshed by every put of the same content. Default 7 days. */
+  ttlSeconds?: number;
+}
+
+/**
+ * Extends the TTL of an existing key, never shortening it (another analysis may have
+ * asked for a longer life), and reports whether the key exists.
+ *
+ * KEYS[1] context key; ARGV[1] TTL in seconds.
+ * Returns 1 if the key exists (TTL now at least ARGV[1]), 0 if it does not.
+ */
+const touchScript = new LuaScript(`
+local ttl = redis.call('TTL', KEYS[1])
+if ttl == -2 then return 0 end
+if ttl ~= -1 and ttl < tonumber(ARGV[1]) then
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+end
+return 1
+`);
+
+/**
+ * Content-addressed storage of analysis contexts: a document is stored once, whatever
+ * the number of analyses (or retries) that use it, and jobs carry its `ContextRef`.
+ *
+ * Strings are stored as raw UTF-8, not JSON-encoded, so Redis holds about the size of
+ * the document (JSON escaping would inflate quotes, backslashes and newlines).
+ */
+export class ContextStore {
+  private readonly redis: Redis;
+  private readonly keys: RedisKeys;
+  private readonly ttlSeconds: number;
+
+  constructor(options: ContextStoreOptions) {
+    this.redis = options.redis;
+    this.keys = redisKeys(options.prefix ?? DEFAULT_PREFIX);
+    this.ttlSeconds = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
+  }
+
+  /**
+   * Stores the context unless the same content is stored already (then only its TTL is
+   * refreshed). Accepts any JSON value because a `recursiveLm` sub-context may be one;
+   * see `get` for how a bare number, boolean or null comes back.
+   */
+  async put(context: RlmContext | JsonValue): Promise<ContextRef> {
+    const kind = typeof context === "string" ? "string" : "json";
+    // One JSON.stringify for objects; a string is used as is, without any copy here.
+    const text = typeof context === "string" ? context : JSON.stringify(context);
+    if (typeof text !== "string") {
+      throw new RlmError(QueueErrorCode.invalidInput, "the context is not JSON-serialisable");
+    }
+    // Encode to UTF-8 once; that Buffer is hashed, measured and sent as is.
+    const bytes = Buffer.from(text, "utf8");
+    const sha256 = createHash("sha256").update(`${kind}\n`).update(bytes).digest("hex");
+    const ref: ContextRef = { sha256, kind, chars: text.length, bytes: bytes.length };
+    // Already stored (by another analysis or a retry): refresh its TTL, send nothing.
+    if (await this.touch(ref)) return ref;
+    // NX: a racing writer of the same content may have won; its bytes equal ours.
+    const key = this.keys.context(sha256);
+    const set = await this.redis.set(key, bytes, "EX", this.ttlSeconds, "NX");
+    if (set === null) await this.touch(ref);
+    return ref;
+  }
+
+  /**
+   * Reads a context back. Throws `RlmError` `context_missing` (not retryable) if it
+   * expired. A bare number, boolean or null (only possible as a sub-context) comes back
+   * as its JSON text, so the result is always a valid `RlmContext`.
+   */
+  async get(ref: ContextRef): Promise<RlmContext> {
+    const value = await this.redis.getBuffer(this.keys.context(ref.sha256));
+    if (value === null) {
+      throw new RlmError(
+        QueueErrorCode.contextMissing,
+        `context ${ref.sha256.slice(0, 12)}… is no longer stored (expired or deleted)`,
+      );
+    }
+    const text = value.toString("utf8");
+    if (ref.kind === "string") return text;
+    const parsed = JSON.parse(text) as JsonValue;
+    return typeof parsed === "object" && parsed !== null ? parsed : text;
+  }
+
+  /**
+   * Extends the context's TTL to at least `ttlSeconds` (default: the store's TTL), e.g.
+   * when a worker starts an analysis whose context was stored long ago.
+   * Returns false if the context is gone.
+   */
+  async touch(ref: ContextRef, ttlSeconds: number = this.ttlSeconds): Promise<boolean> {
+    const found = await touchScript.run(this.redis, [this.keys.context(ref.sha256)], [ttlSeconds]);
+    return found === 1;
+  }
+
+  /** True if the context is stored. */
+  async has(ref: ContextRef): Promise<boolean> {
+    return (await this.redis.exists(this.keys.context(ref.sha256))) === 1;
+  }
+}

@@ -1,0 +1,101 @@
+import type { EngineOptionsInput, TokenUsage } from "@rlm/core";
+import type { ContextRef } from "./context-store.js";
+import type { QueueName } from "./queue-names.js";
+
+/**
+ * Engine options that can travel in job data: everything but the in-process hooks
+ * (`signal`, `onEvent`), which a worker supplies itself.
+ */
+export type SerializableEngineOptions = Omit<EngineOptionsInput, "signal" | "onEvent">;
+
+/** Job names, per queue. */
+export const JobName = {
+  /** A root analysis on `rlm-root` (job id = analysis id). */
+  root: "root",
+  /** A nested RLM sub-analysis on `rlm-root` (a `recursiveLm` at depth + 1 < maxDepth). */
+  nested: "nested",
+  /** One plain model call on `rlm-llm` (a `recursiveLm` at the last depth). */
+  llm: "llm",
+} as const;
+
+/** Data of a root analysis job. Carries a context reference, never the document. */
+export interface RootJobData {
+  analysisId: string;
+  query: string;
+  contextRef: ContextRef;
+  options: SerializableEngineOptions;
+  depth: 0;
+}
+
+/**
+ * Data of a nested sub-analysis job: a full RLM over a slice of the context, journaled
+ * in the root analysis's journal under `journalScope`.
+ */
+export interface NestedJobData {
+  /** The root analysis this call belongs to (record, journal, budgets, cancellation). */
+  analysisId: string;
+  /** Journal scope of the nested run (`journalKeys.nested(subCallKey)`). */
+  journalScope: string;
+  /** The sub-call's journal key, where its `SubCallRecord` is written. */
+  journalKey: string;
+  query: string;
+  contextRef: ContextRef;
+  options: SerializableEngineOptions;
+  /** At least 1. */
+  depth: number;
+}
+
+/** Data of a plain model-call job for a `recursiveLm` at the last depth. */
+export interface LlmJobData {
+  analysisId: string;
+  /** The sub-call's journal key: the memo that says this call already happened. */
+  journalKey: string;
+  query: string;
+  contextRef: ContextRef;
+  model: string;
+  maxOutputTokens?: number;
+  depth: number;
+}
+
+/** What a sub-call job (nested or llm) returns to its parent: the body of a `SubCallRecord`. */
+export interface SubCallJobResult {
+  answer?: string;
+  error?: { code: string; message: string };
+  usage: TokenUsage;
+  byModel: Record<string, TokenUsage>;
+  calls: number;
+  durationMs: number;
+}
+
+/** What a root job returns; the full `RlmResult` lives in the analysis record. */
+export interface RootJobResult {
+  analysisId: string;
+  finishReason: string;
+}
+
+/** Typed catalog: for each queue, each job name with its data and result. */
+export interface JobCatalog {
+  [QueueName.root]: {
+    [JobName.root]: { data: RootJobData; result: RootJobResult };
+    [JobName.nested]: { data: NestedJobData; result: SubCallJobResult };
+  };
+  [QueueName.llm]: {
+    [JobName.llm]: { data: LlmJobData; result: SubCallJobResult };
+  };
+}
+
+/** Job names of a queue. */
+export type JobNameOf<Q extends QueueName> = keyof JobCatalog[Q] & string;
+/** Union of the job data a queue holds. */
+export type JobDataOf<Q extends QueueName> = {
+  [N in JobNameOf<Q>]: JobCatalog[Q][N] extends { data: infer D } ? D : never;
+}[JobNameOf<Q>];
+/** Union of the results a queue's jobs return. */
+export type JobResultOf<Q extends QueueName> = {
+  [N in JobNameOf<Q>]: JobCatalog[Q][N] extends { result: infer R } ? R : never;
+}[JobNameOf<Q>];
+
+/** Data of jobs on `rlm-root`. */
+export type RootQueueJobData = JobDataOf<typeof QueueName.root>;
+/** Data of jobs on `rlm-llm`. */
+export type LlmQueueJobData = JobDataOf<typeof QueueName.llm>;

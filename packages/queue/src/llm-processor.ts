@@ -1,0 +1,119 @@
+import { type ModelClient, type SubCallRecord, subCallMessages, toRlmError } from "@rlm/core";
+import { type Job, UnrecoverableError, Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import type { AnalysisStore } from "./analysis-store.js";
+import type { ContextStore } from "./context-store.js";
+import type { LlmQueueJobData, SubCallJobResult } from "./job-types.js";
+import { RedisJournal } from "./redis-journal.js";
+
+/** What the LM processor needs from its worker process. */
+export interface LlmProcessorServices {
+  redis: Redis;
+  prefix: string;
+  contexts: ContextStore;
+  store: AnalysisStore;
+  /**
+   * Client for sub-calls. It should NOT retry rate limits itself (`retryRateLimits:
+   * false`): a 429 pauses the whole queue instead (BullMQ rate limiting), so every
+   * worker backs off together rather than each one hammering the provider.
+   */
+  model: ModelClient;
+  /** The worker, for `rateLimit`; set once the Worker exists. */
+  worker: () => Worker | undefined;
+  /** Pause when a 429 gave no Retry-After. Default 1000 ms. */
+  defaultRateLimitMs?: number;
+}
+
+/**
+ * Processes `rlm-llm` jobs: one plain model call per `recursiveLm` at the last depth.
+ * The Redis journal is the memo: a call whose record exists is never requested again,
+ * even when its job was removed and re-added or retried after a crash.
+ */
+export function createLlmProcessor(services: LlmProcessorServices) {
+  return async function processLlmJob(job: Job<LlmQueueJobData>): Promise<SubCallJobResult> {
+    const data = job.data;
+    const journal = new RedisJournal({
+      redis: services.redis,
+      analysisId: data.analysisId,
+      prefix: services.prefix,
+    });
+    const existing = await journal.get(data.journalKey);
+    if (existing?.kind === "sub") return bodyOf(existing);
+
+    if (await services.store.isCancelRequested(data.analysisId)) {
+      // Not journaled: the analysis is over, and nothing must replay as an answer.
+      return failure("cancelled", "the analysis was cancelled");
+    }
+
+    const context = await services.contexts.get(data.contextRef);
+    const text = typeof context === "string" ? context : JSON.stringify(context);
+    const startedAt = Date.now();
+    let record: SubCallRecord;
+    try {
+      const response = await services.model.complete({
+        model: data.model,
+        messages: subCallMessages(data.query, text.length > 0 ? text : undefined),
+        ...(data.maxOutputTokens === undefined ? {} : { maxOutputTokens: data.maxOutputTokens }),
+      });
+      record = {
+        kind: "sub",
+        argumentsHash: "",
+        query: data.query,
+        contextChars: text.length,
+        answer: response.content,
+        usage: response.usage,
+        byModel: { [response.model]: response.usage },
+        calls: 1,
+        durationMs: Date.now() - startedAt,
+      };
+    } catch (error) {
+      const failureError = toRlmError(error);
+      if (failureError.code === "rate_limited") {
+        const worker = services.worker();
+        const retryAfter = (error as { retryAfterMs?: number }).retryAfterMs;
+        if (worker) {
+          await worker.rateLimit(retryAfter ?? services.defaultRateLimitMs ?? 1_000);
+          throw Worker.RateLimitError();
+        }
+      }
+      const attemptsLeft = (job.opts.attempts ?? 1) - (job.attemptsMade + 1);
+      if (failureError.retryable && attemptsLeft > 0) throw failureError;
+      // Final: journal the failure so the code sees it and replays agree.
+      record = {
+        kind: "sub",
+        argumentsHash: "",
+        query: data.query,
+        contextChars: text.length,
+        error: { code: failureError.code, message: failureError.message },
+        usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: null },
+        byModel: {},
+        calls: 0,
+        durationMs: Date.now() - startedAt,
+      };
+    }
+    const stored = await journal.putIfAbsent(data.journalKey, record);
+    if (stored.kind !== "sub") throw new UnrecoverableError("journal holds a non sub-call record");
+    return bodyOf(stored);
+  };
+}
+
+function bodyOf(record: SubCallRecord): SubCallJobResult {
+  return {
+    ...(record.answer === undefined ? {} : { answer: record.answer }),
+    ...(record.error === undefined ? {} : { error: record.error }),
+    usage: record.usage,
+    byModel: record.byModel,
+    calls: record.calls,
+    durationMs: record.durationMs,
+  };
+}
+
+function failure(code: string, message: string): SubCallJobResult {
+  return {
+    error: { code, message },
+    usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: null },
+    byModel: {},
+    calls: 0,
+    durationMs: 0,
+  };
+}

@@ -1,0 +1,243 @@
+import { createHash } from "node:crypto";
+import {
+  type Journal,
+  type JournalRecord,
+  journalKeys,
+  type SubCallExecutor,
+  type SubCallRecord,
+  type SubCallTask,
+} from "@rlm/core";
+import type { Job } from "bullmq";
+import type { ContextStore } from "./context-store.js";
+import {
+  JobName,
+  type LlmJobData,
+  type NestedJobData,
+  type SerializableEngineOptions,
+} from "./job-types.js";
+import type { LlmQueue, RootQueue } from "./topology.js";
+
+/** Where the executor's analysis sits in the job tree. */
+export interface ExecutorPlacement {
+  /** The top analysis (record, journal hash, cancellation). */
+  analysisId: string;
+  /** Journal scope of the machine this executor serves ("" for the top analysis). */
+  journalScope: string;
+  options: SerializableEngineOptions;
+  subModel: string;
+  maxOutputTokens: number | undefined;
+}
+
+interface Pending {
+  task: SubCallTask;
+  resolve: (record: SubCallRecord) => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * Turns each `recursiveLm` call missing from the journal into a child job (a plain model
+ * call on `rlm-llm`, or a nested analysis on `rlm-root`) and keeps the call pending until
+ * the root job is resumed with the child's result in the journal.
+ *
+ * It also tells the root processor when the analysis is blocked: every outstanding call
+ * is an enqueued child and nothing else is moving, so the job can release its worker
+ * slot (BullMQ waiting-children) instead of holding it while the children run.
+ */
+export class QueueSubCallExecutor implements SubCallExecutor {
+  private readonly pending = new Map<string, Pending>();
+  /** Operations in progress that may still lead to more sub-calls (journal reads, enqueues). */
+  private busy = 0;
+  private generation = 0;
+  private waiters: Array<() => void> = [];
+  private job: Job | undefined;
+
+  constructor(
+    private readonly settings: {
+      placement: ExecutorPlacement;
+      journal: Journal;
+      contexts: ContextStore;
+      rootQueue: RootQueue;
+      llmQueue: LlmQueue;
+      /** Resolves once the sandbox has finished the JavaScript it is running now. */
+      sandboxIdle: () => Promise<void>;
+    },
+  ) {}
+
+  /** The job (and its current instance) that children are attached to. */
+  attach(job: Job): void {
+    this.job = job;
+  }
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /** Wraps a journal so reads count as activity (a read may precede a new sub-call). */
+  observe(journal: Journal): Journal {
+    return {
+      get: (key) => this.track(() => journal.get(key)),
+      putIfAbsent: (key, record) => this.track(() => journal.putIfAbsent(key, record)),
+      scope: (prefix) => this.observe(journal.scope(prefix)),
+    };
+  }
+
+  async execute(task: SubCallTask): Promise<SubCallRecord> {
+    const promise = new Promise<SubCallRecord>((resolve, reject) => {
+      this.pending.set(task.key, { task, resolve, reject });
+    });
+    try {
+      await this.track(() => this.enqueue(task));
+    } catch (error) {
+      this.pending.delete(task.key);
+      throw error;
+    }
+    const record = await promise;
+    task.usage.recordReplayed(record.byModel, record.calls);
+    return record;
+  }
+
+  /**
+   * Resolves pending calls whose results are in the journal (written by the child jobs).
+   * Returns how many remain pending.
+   */
+  async settle(): Promise<number> {
+    for (const [key, entry] of [...this.pending]) {
+      const record = await this.settings.journal.get(key);
+      if (record?.kind === "sub") {
+        this.pending.delete(key);
+        entry.resolve(record);
+      }
+    }
+    this.bump();
+    return this.pending.size;
+  }
+
+  /**
+   * Resolves pending calls whose child job failed for good without writing a result
+   * (e.g. it was removed, or a worker lost it past its attempts): the code sees an error.
+   */
+  failPending(key: string, message: string): void {
+    const entry = this.pending.get(key);
+    if (!entry) return;
+    this.pending.delete(key);
+    entry.resolve(errorRecord(entry.task, "sub_call_failed", message));
+    this.bump();
+  }
+
+  /** Rejects every pending call (cancellation): the cell sees the error and ends. */
+  rejectAll(error: Error): void {
+    const entries = [...this.pending.values()];
+    this.pending.clear();
+    for (const entry of entries) entry.reject(error);
+    this.bump();
+  }
+
+  /** Keys of the calls still waiting for their child job. */
+  pendingKeys(): string[] {
+    return [...this.pending.keys()];
+  }
+
+  /**
+   * Resolves once the analysis cannot move until a child finishes: some calls pending,
+   * no enqueue or journal read in progress, and the sandbox idle with nothing changed
+   * meanwhile. `isStopped` ends the wait early (the step finished first).
+   */
+  async whenBlocked(isStopped: () => boolean): Promise<boolean> {
+    while (!isStopped()) {
+      if (this.pending.size > 0 && this.busy === 0) {
+        const seen = this.generation;
+        await this.settings.sandboxIdle();
+        // One more turn of the host event loop: promise callbacks of the isolate's
+        // last host call settle before we decide.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (seen === this.generation && this.busy === 0 && this.pending.size > 0) return true;
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        // Re-check periodically too: a step that finishes does not bump.
+        setTimeout(resolve, 50).unref?.();
+      });
+    }
+    return false;
+  }
+
+  private async enqueue(task: SubCallTask): Promise<void> {
+    const job = this.job;
+    if (!job?.id) throw new Error("the executor is not attached to a job");
+    const { placement, contexts } = this.settings;
+    const contextRef = await contexts.put(task.context ?? "");
+    const journalKey = placement.journalScope + task.key;
+    const parent = { id: job.id, queue: job.queueQualifiedName };
+    const jobId = childJobId(placement.analysisId, journalKey);
+    // The parent must never be left in waiting-children by a failed child.
+    const childOptions = { jobId, parent, ignoreDependencyOnFailure: true } as const;
+    if (task.nested) {
+      const data: NestedJobData = {
+        analysisId: placement.analysisId,
+        journalScope: placement.journalScope + journalKeys.nested(task.key),
+        journalKey,
+        query: task.query,
+        contextRef,
+        options: placement.options,
+        depth: task.depth + 1,
+      };
+      await this.settings.rootQueue.add(JobName.nested, data, childOptions);
+    } else {
+      const data: LlmJobData = {
+        analysisId: placement.analysisId,
+        journalKey,
+        query: task.query,
+        contextRef,
+        model: placement.subModel,
+        ...(placement.maxOutputTokens === undefined
+          ? {}
+          : { maxOutputTokens: placement.maxOutputTokens }),
+        depth: task.depth,
+      };
+      await this.settings.llmQueue.add(JobName.llm, data, childOptions);
+    }
+  }
+
+  private async track<T>(operation: () => Promise<T>): Promise<T> {
+    this.busy += 1;
+    this.bump();
+    try {
+      return await operation();
+    } finally {
+      this.busy -= 1;
+      this.bump();
+    }
+  }
+
+  private bump(): void {
+    this.generation += 1;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+}
+
+/** Deterministic child job id: the same call after a resume maps to the same job. */
+export function childJobId(analysisId: string, journalKey: string): string {
+  const digest = createHash("sha256").update(journalKey).digest("hex").slice(0, 32);
+  return `${analysisId}-c${digest}`;
+}
+
+export function errorRecord(task: SubCallTask, code: string, message: string): SubCallRecord {
+  return {
+    kind: "sub",
+    argumentsHash: task.argumentsHash,
+    query: task.query,
+    contextChars: 0,
+    error: { code, message },
+    usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: null },
+    byModel: {},
+    calls: 0,
+    durationMs: 0,
+  };
+}
+
+export function isSubRecord(record: JournalRecord | undefined): record is SubCallRecord {
+  return record?.kind === "sub";
+}

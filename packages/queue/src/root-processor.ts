@@ -1,0 +1,377 @@
+import type { ModelClient } from "@rlm/core";
+import {
+  AnalysisMachine,
+  CancelledError,
+  type EngineOptions,
+  RlmError,
+  type RlmEvent,
+  type RlmResult,
+  resolveEngineOptions,
+  type Sandbox,
+  type SandboxFactory,
+  type StepOutcome,
+  type SubCallRecord,
+} from "@rlm/core";
+import { type Job, WaitingChildrenError } from "bullmq";
+import type { Redis } from "ioredis";
+import { AnalysisReporter } from "./analysis-reporter.js";
+import type { AnalysisStore } from "./analysis-store.js";
+import type { ContextStore } from "./context-store.js";
+import type { DocumentCache } from "./document-cache.js";
+import {
+  JobName,
+  type NestedJobData,
+  type RootJobData,
+  type RootJobResult,
+  type RootQueueJobData,
+  type SubCallJobResult,
+} from "./job-types.js";
+import type { LiveRun, LiveRuns } from "./live-runs.js";
+import { childJobId, QueueSubCallExecutor } from "./queue-sub-call-executor.js";
+import { RedisJournal } from "./redis-journal.js";
+import type { LlmQueue, RootQueue } from "./topology.js";
+
+/** What the root processor needs from its worker process. */
+export interface RootProcessorServices {
+  redis: Redis;
+  prefix: string;
+  contexts: ContextStore;
+  store: AnalysisStore;
+  rootQueue: RootQueue;
+  llmQueue: LlmQueue;
+  /** Client for root-model turns (retries, including rate limits, happen in it). */
+  model: ModelClient;
+  sandboxFactory: SandboxFactory;
+  documents: DocumentCache;
+  live: LiveRuns;
+  /** Worker-level defaults under each job's options (models from the environment, say). */
+  defaults: { rootModel?: string; subModel?: string };
+  /** How often a running analysis checks whether it was cancelled. Default 500 ms. */
+  cancelPollMs?: number;
+  /** Retention of record, events and journal after the analysis ends. */
+  retentionSeconds?: number;
+}
+
+/**
+ * In queue mode a cell's wall-clock limit also covers time its sub-calls wait in the
+ * queue behind other work, so it defaults to much longer than in process; runaway
+ * CPU is still stopped by the CPU limit.
+ */
+export const QUEUE_CELL_TIMEOUT_MS = 15 * 60_000;
+
+/**
+ * Processes `rlm-root` jobs: top analyses and nested sub-analyses. Each run advances the
+ * analysis's step machine until it finishes or is blocked on sub-call child jobs; then
+ * the job moves to waiting-children (releasing its worker slot) and is resumed when
+ * they finish. A resume in the same process continues the live REPL; elsewhere (or
+ * after a crash) the machine is rebuilt and replays the Redis journal.
+ */
+export function createRootProcessor(services: RootProcessorServices) {
+  return async function processRootJob(
+    job: Job<RootQueueJobData>,
+    token?: string,
+  ): Promise<RootJobResult | SubCallJobResult> {
+    const data = job.data;
+    const top = job.name === JobName.root;
+    const reporter = top
+      ? new AnalysisReporter({
+          redis: services.redis,
+          analysisId: data.analysisId,
+          prefix: services.prefix,
+          ...(services.retentionSeconds === undefined
+            ? {}
+            : { retentionSeconds: services.retentionSeconds }),
+        })
+      : undefined;
+    const runKey = job.id ?? data.analysisId;
+
+    if (await services.store.isCancelRequested(data.analysisId)) {
+      services.live.delete(runKey);
+      return finishCancelled(job, reporter);
+    }
+    if (reporter && !(await reporter.running())) {
+      // Already ended (cancelled while queued, say): nothing to do.
+      services.live.delete(runKey);
+      return { analysisId: data.analysisId, finishReason: "cancelled" };
+    }
+
+    const run = services.live.get(runKey) ?? (await createRun(services, job, reporter));
+    run.executor.attach(job);
+    await run.executor.settle();
+
+    let cancelled = false;
+    const poll = setInterval(() => {
+      services.store
+        .isCancelRequested(data.analysisId)
+        .then((requested) => {
+          if (requested && !cancelled) {
+            cancelled = true;
+            run.abort.abort(new CancelledError());
+            run.executor.rejectAll(new CancelledError());
+          }
+        })
+        .catch(() => undefined);
+    }, services.cancelPollMs ?? 500);
+    poll.unref?.();
+
+    try {
+      for (;;) {
+        run.step ??= run.machine.step();
+        let stepFinished = false;
+        const step = run.step.then((outcome) => {
+          stepFinished = true;
+          return outcome;
+        });
+        const winner = await Promise.race([
+          step.then((outcome) => ({ outcome })),
+          run.executor.whenBlocked(() => stepFinished).then((blocked) => ({ blocked })),
+        ]);
+        if ("outcome" in winner) {
+          run.step = undefined;
+          if (winner.outcome.done)
+            return await finish(services, run, job, reporter, winner.outcome);
+          continue;
+        }
+        if (!winner.blocked) continue;
+        // Blocked on children: keep the live run for a resume in this process.
+        services.live.set(runKey, run);
+        if (reporter) await reporter.waiting();
+        if (!token) throw new Error("the root processor needs the job token");
+        if (await job.moveToWaitingChildren(token)) throw new WaitingChildrenError();
+        // The children had all finished already: take their results and go on.
+        if ((await run.executor.settle()) > 0) await resolveLostChildren(services, run, job);
+        if (reporter) await reporter.running();
+      }
+    } catch (error) {
+      if (!(error instanceof WaitingChildrenError)) {
+        // An unexpected failure: the next attempt rebuilds from the journal.
+        services.live.delete(runKey);
+      }
+      throw error;
+    } finally {
+      clearInterval(poll);
+    }
+  };
+}
+
+async function createRun(
+  services: RootProcessorServices,
+  job: Job<RootQueueJobData>,
+  reporter: AnalysisReporter | undefined,
+): Promise<LiveRun> {
+  const data = job.data;
+  const nested = job.name === JobName.nested ? (data as NestedJobData) : undefined;
+  const options = engineOptions(services, data);
+  const context = await services.contexts.get(data.contextRef);
+  const document = await services.documents.acquire(data.contextRef.sha256, context);
+  const rootJournal = new RedisJournal({
+    redis: services.redis,
+    analysisId: data.analysisId,
+    prefix: services.prefix,
+  });
+  const journalScope = nested?.journalScope ?? "";
+  const scoped = journalScope ? rootJournal.scope(journalScope) : rootJournal;
+  const abort = new AbortController();
+  const holder: { sandbox?: Sandbox } = {};
+  const executor = new QueueSubCallExecutor({
+    placement: {
+      analysisId: data.analysisId,
+      journalScope,
+      options: data.options,
+      subModel: options.subModel,
+      maxOutputTokens: options.maxOutputTokens,
+    },
+    journal: scoped,
+    contexts: services.contexts,
+    rootQueue: services.rootQueue,
+    llmQueue: services.llmQueue,
+    sandboxIdle: () =>
+      holder.sandbox && !holder.sandbox.disposed ? holder.sandbox.idle() : Promise.resolve(),
+  });
+  const sandboxFactory: SandboxFactory = {
+    loadDocument: (value) => services.sandboxFactory.loadDocument(value),
+    create: async (sandboxOptions) => {
+      const sandbox = await services.sandboxFactory.create(sandboxOptions);
+      holder.sandbox = sandbox;
+      return sandbox;
+    },
+  };
+  const onEvent = reporter ? progressListener(reporter, job) : undefined;
+  const machine = new AnalysisMachine({
+    // Nested runs get their own seed so their Date/Math.random differ from the parent's.
+    analysisId: nested ? `${data.analysisId}/${nested.journalKey}` : data.analysisId,
+    query: data.query,
+    context,
+    options: { ...options, signal: abort.signal, onEvent },
+    runtime: {
+      model: services.model,
+      sandboxFactory,
+      journal: executor.observe(scoped),
+      subCalls: executor,
+    },
+    depth: data.depth,
+    document,
+  });
+  return {
+    machine,
+    executor,
+    abort,
+    step: undefined,
+    release: () => {
+      machine.dispose();
+      services.documents.release(data.contextRef.sha256);
+    },
+  };
+}
+
+function engineOptions(services: RootProcessorServices, data: RootQueueJobData): EngineOptions {
+  const given = data.options;
+  return resolveEngineOptions({
+    ...(services.defaults.rootModel ? { rootModel: services.defaults.rootModel } : {}),
+    ...(services.defaults.subModel ? { subModel: services.defaults.subModel } : {}),
+    ...given,
+    limits: { cellTimeoutMs: QUEUE_CELL_TIMEOUT_MS, ...given.limits },
+  });
+}
+
+/** Progress into the analysis record, the event stream and the BullMQ job. */
+function progressListener(reporter: AnalysisReporter, job: Job) {
+  let subCallsStarted = 0;
+  let subCallsDone = 0;
+  return (event: RlmEvent) => {
+    reporter.engineEvent(event).catch(() => undefined);
+    if (event.type === "subcall_start") subCallsStarted += 1;
+    if (event.type === "subcall_end") subCallsDone += 1;
+    if (event.depth !== 0) return;
+    if (event.type === "iteration_start" || event.type === "iteration_end") {
+      job
+        .updateProgress({
+          iteration: event.iteration,
+          subCallsStarted,
+          subCallsDone,
+          ...(event.type === "iteration_end"
+            ? {
+                inputTokens: event.usage.inputTokens,
+                outputTokens: event.usage.outputTokens,
+                costUsd: event.usage.costUsd,
+              }
+            : {}),
+        })
+        .catch(() => undefined);
+    }
+  };
+}
+
+async function finish(
+  services: RootProcessorServices,
+  run: LiveRun,
+  job: Job<RootQueueJobData>,
+  reporter: AnalysisReporter | undefined,
+  outcome: Extract<StepOutcome, { done: true }>,
+): Promise<RootJobResult | SubCallJobResult> {
+  const result = outcome.result;
+  services.live.delete(job.id ?? job.data.analysisId);
+  run.release();
+  if (reporter) {
+    if (result.finishReason === "cancelled") await reporter.cancelled(result);
+    else if (result.finishReason === "error") await reporter.fail(errorOf(result));
+    else await reporter.complete(result);
+    return { analysisId: job.data.analysisId, finishReason: result.finishReason };
+  }
+  const nested = job.data as NestedJobData;
+  if (result.finishReason === "cancelled") return cancelledResult();
+  const record = subCallRecordOf(nested, result);
+  const journal = new RedisJournal({
+    redis: services.redis,
+    analysisId: nested.analysisId,
+    prefix: services.prefix,
+  });
+  const stored = await journal.putIfAbsent(nested.journalKey, record);
+  const {
+    kind: _kind,
+    argumentsHash: _hash,
+    query: _query,
+    contextChars: _chars,
+    ...body
+  } = stored as SubCallRecord;
+  return body;
+}
+
+function subCallRecordOf(data: NestedJobData, result: RlmResult): SubCallRecord {
+  const { byModel, ...usage } = result.usage;
+  return {
+    kind: "sub",
+    argumentsHash: "",
+    query: data.query,
+    contextChars: data.contextRef.chars,
+    ...(result.finishReason === "error"
+      ? {
+          error: {
+            code: result.error?.code ?? "nested_failed",
+            message: result.error?.message ?? "the nested analysis failed",
+          },
+        }
+      : { answer: result.answer }),
+    usage: { ...usage, costUsd: usage.costUsd },
+    byModel,
+    calls: result.totalCalls,
+    durationMs: result.durationMs,
+  };
+}
+
+/**
+ * After waiting-children ended with calls still pending and no result in the journal,
+ * a child failed for good (or vanished): the code gets an error for it instead of the
+ * analysis waiting for ever.
+ */
+async function resolveLostChildren(
+  services: RootProcessorServices,
+  run: LiveRun,
+  job: Job<RootQueueJobData>,
+): Promise<void> {
+  const placementScope =
+    job.name === JobName.nested ? (job.data as NestedJobData).journalScope : "";
+  for (const key of run.executor.pendingKeys()) {
+    const childId = childJobId(job.data.analysisId, placementScope + key);
+    const child =
+      (await services.llmQueue.getJob(childId)) ?? (await services.rootQueue.getJob(childId));
+    const state = child ? await child.getState() : "missing";
+    if (state === "failed" || state === "missing" || state === "completed") {
+      const reason = child?.failedReason || `the sub-call job ${childId} is ${state}`;
+      run.executor.failPending(key, reason);
+    }
+  }
+  // A child that is still queued or running: wait for it in the next round.
+  if (run.executor.pendingCount > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+}
+
+async function finishCancelled(
+  job: Job<RootQueueJobData>,
+  reporter: AnalysisReporter | undefined,
+): Promise<RootJobResult | SubCallJobResult> {
+  if (reporter) {
+    await reporter.cancelled(undefined, "cancelled before it could resume");
+    return { analysisId: job.data.analysisId, finishReason: "cancelled" };
+  }
+  return cancelledResult();
+}
+
+function errorOf(result: RlmResult): RlmError {
+  return new RlmError(
+    result.error?.code ?? "analysis_failed",
+    result.error?.message ?? "the analysis failed",
+    { retryable: result.error?.retryable ?? false },
+  );
+}
+
+function cancelledResult(): SubCallJobResult {
+  return {
+    error: { code: "cancelled", message: "the analysis was cancelled" },
+    usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: null },
+    byModel: {},
+    calls: 0,
+    durationMs: 0,
+  };
+}
+
+export type { RootJobData };

@@ -1,0 +1,113 @@
+import { type ConnectionOptions, type DefaultJobOptions, Queue } from "bullmq";
+import type { JobName, JobResultOf, LlmQueueJobData, RootQueueJobData } from "./job-types.js";
+import { DAY_SECONDS, DEFAULT_PREFIX } from "./keys.js";
+import { QueueName } from "./queue-names.js";
+import type { RlmConnection } from "./redis-client.js";
+
+/**
+ * Where the queue system lives: a Redis connection and one prefix, used both as
+ * BullMQ's `prefix` and for this package's own keys.
+ */
+export interface QueueTopology {
+  connection: RlmConnection;
+  /** Default `rlm`. */
+  prefix?: string;
+}
+
+/** Retry and retention of one queue's jobs. */
+export interface QueueJobSettings {
+  /** Tries per job, the first included. */
+  attempts?: number;
+  /** First retry delay; doubles each retry (exponential backoff). */
+  backoffMs?: number;
+  /** Days a completed job stays visible (Bull Board, debugging). */
+  keepCompletedDays?: number;
+  /** Most completed jobs kept, whatever their age. */
+  keepCompletedCount?: number;
+  /** Days a failed job stays for inspection and manual retry. */
+  keepFailedDays?: number;
+}
+
+/**
+ * Defaults for `rlm-root`: a root job's own retries re-run only the lost work (the
+ * journal replays completed steps), so a few attempts are cheap.
+ */
+export const ROOT_JOB_DEFAULTS: Required<QueueJobSettings> = {
+  attempts: 3,
+  backoffMs: 5_000,
+  keepCompletedDays: 7,
+  keepCompletedCount: 100_000,
+  keepFailedDays: 30,
+};
+
+/**
+ * Defaults for `rlm-llm`: the LLM client retries transient errors itself, so job
+ * retries cover lost workers and longer outages. Children's results are copied into
+ * the parent on completion, so completed LM jobs need not be kept long.
+ */
+export const LLM_JOB_DEFAULTS: Required<QueueJobSettings> = {
+  attempts: 5,
+  backoffMs: 2_000,
+  keepCompletedDays: 1,
+  keepCompletedCount: 10_000,
+  keepFailedDays: 7,
+};
+
+/** BullMQ default job options from settings (missing fields from `defaults`). */
+export function defaultJobOptions(
+  settings: QueueJobSettings = {},
+  defaults: Required<QueueJobSettings> = ROOT_JOB_DEFAULTS,
+): DefaultJobOptions {
+  const s = { ...defaults, ...stripUndefined(settings) };
+  return {
+    attempts: s.attempts,
+    backoff: { type: "exponential", delay: s.backoffMs },
+    removeOnComplete: { age: s.keepCompletedDays * DAY_SECONDS, count: s.keepCompletedCount },
+    removeOnFail: { age: s.keepFailedDays * DAY_SECONDS },
+  };
+}
+
+/** `{ connection, prefix }` for any BullMQ class (Worker, QueueEvents, FlowProducer). */
+export function bullmqOptions(topology: QueueTopology): {
+  connection: ConnectionOptions;
+  prefix: string;
+} {
+  // The cast only bridges a typing gap: ioredis allows `retryStrategy: null`, BullMQ's
+  // copy of the options type does not; BullMQ hands the options to ioredis unchanged.
+  const connection = topology.connection as ConnectionOptions;
+  return { connection, prefix: topology.prefix ?? DEFAULT_PREFIX };
+}
+
+/** The `rlm-root` queue, typed by the job catalog. */
+export type RootQueue = Queue<
+  RootQueueJobData,
+  JobResultOf<typeof QueueName.root>,
+  typeof JobName.root | typeof JobName.nested
+>;
+
+/** The `rlm-llm` queue, typed by the job catalog. */
+export type LlmQueue = Queue<
+  LlmQueueJobData,
+  JobResultOf<typeof QueueName.llm>,
+  typeof JobName.llm
+>;
+
+/** Opens the `rlm-root` queue with retry and retention defaults. Close it when done. */
+export function createRootQueue(topology: QueueTopology, settings?: QueueJobSettings): RootQueue {
+  return new Queue(QueueName.root, {
+    ...bullmqOptions(topology),
+    defaultJobOptions: defaultJobOptions(settings, ROOT_JOB_DEFAULTS),
+  });
+}
+
+/** Opens the `rlm-llm` queue with retry and retention defaults. Close it when done. */
+export function createLlmQueue(topology: QueueTopology, settings?: QueueJobSettings): LlmQueue {
+  return new Queue(QueueName.llm, {
+    ...bullmqOptions(topology),
+    defaultJobOptions: defaultJobOptions(settings, LLM_JOB_DEFAULTS),
+  });
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,171 @@
+import type { ModelClient, SandboxFactory } from "@rlm/core";
+import { createOpenAIModelClient } from "@rlm/llm";
+import { createIsolatedVmSandboxFactory } from "@rlm/sandbox";
+import { hostname } from "node:os";
+import { Worker } from "bullmq";
+import { AnalysisStore } from "./analysis-store.js";
+import { ContextStore } from "./context-store.js";
+import { DocumentCache } from "./document-cache.js";
+import type { LlmQueueJobData, RootQueueJobData } from "./job-types.js";
+import { DAY_SECONDS, DEFAULT_PREFIX } from "./keys.js";
+import { LiveRuns } from "./live-runs.js";
+import { createLlmProcessor } from "./llm-processor.js";
+import { QueueName } from "./queue-names.js";
+import { closeRedis, openRedis, type RlmConnection } from "./redis-client.js";
+import { createRootProcessor } from "./root-processor.js";
+import { bullmqOptions, createLlmQueue, createRootQueue } from "./topology.js";
+
+/** Which queues a worker process serves. */
+export type WorkerRole = "root" | "llm";
+
+/** Options of `startRlmWorker`. */
+export interface RlmWorkerOptions {
+  connection: RlmConnection;
+  /** Key prefix, shared with producers (default `rlm`). */
+  prefix?: string;
+  /** Default: both. */
+  roles?: WorkerRole[];
+  /** Jobs in progress at once, per queue. Root jobs waiting for children do not count. */
+  concurrency?: { root?: number; llm?: number };
+  /** The model endpoint (ignored for a role whose client is given below). */
+  model?: { baseURL?: string; apiKey: string; timeoutMs?: number; maxAttempts?: number };
+  /** Client for root turns (default: OpenAI-compatible from `model`, retrying 429s itself). */
+  rootModelClient?: ModelClient;
+  /** Client for sub-calls (default: OpenAI-compatible from `model`, 429 → queue pause). */
+  llmModelClient?: ModelClient;
+  /** Models used when a job does not name them. */
+  defaults?: { rootModel?: string; subModel?: string };
+  /** Global request rate on `rlm-llm`, across all workers: `max` jobs per `durationMs`. */
+  limiter?: { max: number; durationMs: number };
+  /**
+   * Lock of an active job; a killed worker's job is picked up after about this long
+   * plus `stalledIntervalMs`. Default 4000 / 2000 ms: recovery within seconds.
+   */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  /** Days analysis records, events and journals are kept after they end. Default 7. */
+  retentionDays?: number;
+  sandboxFactory?: SandboxFactory;
+  /** Recorded on each job as `processedBy` (Bull Board shows it). Default `host:pid`. */
+  name?: string;
+}
+
+/** A running worker process's queues; `close` drains them. */
+export interface RlmWorker {
+  readonly workers: Worker[];
+  /** Live REPL cache statistics: resumes served without a replay, and with one. */
+  liveRunStats(): { hits: number; misses: number; size: number };
+  /**
+   * Stops taking jobs and waits for the jobs in progress, at most `timeoutMs` (default
+   * 30 s); past it, remaining jobs are abandoned to be picked up by another worker
+   * (their completed steps are journaled, so nothing is paid twice).
+   */
+  close(options?: { timeoutMs?: number }): Promise<void>;
+}
+
+/** Starts root and/or LM workers in this process. */
+export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWorker> {
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  const topology = { connection: options.connection, prefix };
+  const roles = options.roles ?? ["root", "llm"];
+  const redisClient = openRedis(options.connection);
+  const redis = redisClient.redis;
+  const retentionSeconds = (options.retentionDays ?? 7) * DAY_SECONDS;
+  const contexts = new ContextStore({ redis, prefix });
+  const store = new AnalysisStore({ redis, prefix, ttlSeconds: retentionSeconds });
+  const rootQueue = createRootQueue(topology);
+  const llmQueue = createLlmQueue(topology);
+  const sandboxFactory = options.sandboxFactory ?? createIsolatedVmSandboxFactory();
+  const documents = new DocumentCache(sandboxFactory);
+  const live = new LiveRuns();
+  const lockDuration = options.lockDurationMs ?? 4_000;
+  const stalledInterval = options.stalledIntervalMs ?? 2_000;
+  const workerSettings = {
+    ...bullmqOptions(topology),
+    lockDuration,
+    stalledInterval,
+    // Several kills in a row must not fail an analysis: its journal makes retries cheap.
+    maxStalledCount: 10,
+    name: options.name ?? `${hostname()}:${process.pid}`,
+  };
+  const workers: Worker[] = [];
+
+  const modelFor = (retryRateLimits: boolean): ModelClient => {
+    if (!options.model) throw new Error("startRlmWorker needs `model` or explicit model clients");
+    return createOpenAIModelClient({
+      apiKey: options.model.apiKey,
+      ...(options.model.baseURL === undefined ? {} : { baseURL: options.model.baseURL }),
+      ...(options.model.timeoutMs === undefined ? {} : { timeoutMs: options.model.timeoutMs }),
+      retry: {
+        retryRateLimits,
+        ...(options.model.maxAttempts === undefined ? {} : { maxAttempts: options.model.maxAttempts }),
+      },
+    });
+  };
+
+  if (roles.includes("root")) {
+    const processor = createRootProcessor({
+      redis,
+      prefix,
+      contexts,
+      store,
+      rootQueue,
+      llmQueue,
+      model: options.rootModelClient ?? modelFor(true),
+      sandboxFactory,
+      documents,
+      live,
+      defaults: options.defaults ?? {},
+      retentionSeconds,
+    });
+    workers.push(
+      new Worker<RootQueueJobData>(QueueName.root, processor, {
+        ...workerSettings,
+        concurrency: options.concurrency?.root ?? 8,
+      }),
+    );
+  }
+  if (roles.includes("llm")) {
+    let llmWorker: Worker | undefined;
+    const processor = createLlmProcessor({
+      redis,
+      prefix,
+      contexts,
+      store,
+      model: options.llmModelClient ?? modelFor(false),
+      worker: () => llmWorker,
+    });
+    llmWorker = new Worker<LlmQueueJobData>(QueueName.llm, processor, {
+      ...workerSettings,
+      concurrency: options.concurrency?.llm ?? 32,
+      ...(options.limiter
+        ? { limiter: { max: options.limiter.max, duration: options.limiter.durationMs } }
+        : {}),
+    });
+    workers.push(llmWorker);
+  }
+  for (const worker of workers) {
+    // Errors are reported through job failure; a listener keeps BullMQ from printing.
+    worker.on("error", () => {});
+  }
+  await Promise.all(workers.map((worker) => worker.waitUntilReady()));
+
+  return {
+    workers,
+    liveRunStats: () => ({ hits: live.hits, misses: live.misses, size: live.size }),
+    async close({ timeoutMs = 30_000 } = {}) {
+      const graceful = Promise.all(workers.map((worker) => worker.close()));
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timedOut = new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), timeoutMs);
+      });
+      const outcome = await Promise.race([graceful.then(() => "closed" as const), timedOut]);
+      if (timer) clearTimeout(timer);
+      if (outcome === "timeout") await Promise.all(workers.map((worker) => worker.close(true)));
+      live.clear();
+      documents.clear();
+      await Promise.all([rootQueue.close(), llmQueue.close()]);
+      await closeRedis(redisClient);
+    },
+  };
+}

@@ -1,0 +1,101 @@
+import { RlmError } from "@rlm/core";
+import type { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ContextStore } from "../src/context-store.js";
+import { DEFAULT_TTL_SECONDS, redisKeys } from "../src/keys.js";
+import { deleteKeysUnder, keysUnder, newRedis, uniquePrefix } from "./redis-helpers.js";
+
+const prefix = uniquePrefix("ctx");
+let redis: Redis;
+let store: ContextStore;
+
+beforeAll(() => {
+  redis = newRedis();
+  store = new ContextStore({ redis, prefix });
+});
+
+afterAll(async () => {
+  await deleteKeysUnder(redis, prefix);
+  await redis.quit();
+});
+
+describe("ContextStore", () => {
+  it("stores the same content once and sets a TTL", async () => {
+    const first = await store.put("the same document");
+    const second = await store.put("the same document");
+    expect(second).toEqual(first);
+    expect(first).toMatchObject({ kind: "string", chars: 17, bytes: 17 });
+    expect(first.sha256).toMatch(/^[0-9a-f]{64}$/);
+    const keys = await keysUnder(redis, `${prefix}:ctx`);
+    expect(keys).toEqual([redisKeys(prefix).context(first.sha256)]);
+    const ttl = await redis.ttl(keys[0]!);
+    expect(ttl).toBeGreaterThan(DEFAULT_TTL_SECONDS - 60);
+    expect(ttl).toBeLessThanOrEqual(DEFAULT_TTL_SECONDS);
+  });
+
+  it("refreshes the TTL when existing content is put again", async () => {
+    const ref = await store.put("refresh me");
+    const key = redisKeys(prefix).context(ref.sha256);
+    await redis.expire(key, 10);
+    await store.put("refresh me");
+    expect(await redis.ttl(key)).toBeGreaterThan(DEFAULT_TTL_SECONDS - 60);
+  });
+
+  it("never shortens a longer TTL another writer set", async () => {
+    const short = new ContextStore({ redis, prefix, ttlSeconds: 60 });
+    const ref = await store.put("long-lived");
+    await short.put("long-lived");
+    expect(await redis.ttl(redisKeys(prefix).context(ref.sha256))).toBeGreaterThan(60);
+  });
+
+  it("stores a 5 MB string as raw UTF-8, about the size of the document", async () => {
+    // Quotes, backslashes, newlines and non-ASCII: JSON encoding would inflate these.
+    const line = 'He said "stop" \\ then left.\tÉté 😀\n';
+    const document = line.repeat(Math.ceil((5 * 1024 * 1024) / line.length));
+    const ref = await store.put(document);
+    const byteLength = Buffer.byteLength(document);
+    expect(ref.bytes).toBe(byteLength);
+    expect(ref.chars).toBe(document.length);
+    const stored = await redis.strlen(redisKeys(prefix).context(ref.sha256));
+    expect(stored).toBe(byteLength);
+    expect(stored).toBeLessThanOrEqual(byteLength * 1.1);
+    expect(stored).toBeLessThan(JSON.stringify(document).length);
+    expect(await store.get(ref)).toBe(document);
+  });
+
+  it("round-trips JSON contexts: string arrays, objects, mixed arrays", async () => {
+    const contexts = [
+      ["chapter one", "chapter two", 'with "quotes"'],
+      { title: "Report", sections: [{ name: "a", n: 1 }], meta: null, ok: true },
+      [1, "two", { three: [3] }, null],
+    ];
+    for (const context of contexts) {
+      const ref = await store.put(context);
+      expect(ref.kind).toBe("json");
+      expect(ref.chars).toBe(JSON.stringify(context).length);
+      expect(await store.get(ref)).toEqual(context);
+    }
+  });
+
+  it("returns a bare JSON primitive (a possible sub-context) as its JSON text", async () => {
+    expect(await store.get(await store.put(42))).toBe("42");
+    expect(await store.get(await store.put(null))).toBe("null");
+  });
+
+  it("keeps a string and a JSON value with the same bytes apart", async () => {
+    const text = await store.put("[1,2]");
+    const array = await store.put([1, 2]);
+    expect(text.sha256).not.toBe(array.sha256);
+    expect(await store.get(text)).toBe("[1,2]");
+    expect(await store.get(array)).toEqual([1, 2]);
+  });
+
+  it("throws context_missing (not retryable) for an expired context", async () => {
+    const ref = await store.put("short-lived");
+    await redis.del(redisKeys(prefix).context(ref.sha256));
+    expect(await store.has(ref)).toBe(false);
+    const error = await store.get(ref).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RlmError);
+    expect(error).toMatchObject({ code: "context_missing", retryable: false });
+  });
+});
