@@ -106,7 +106,7 @@ describe("sub-calls", () => {
         : "FINAL(ok)";
     });
     const result = await rlmWith(model).completion("q", CONTEXT);
-    expect(result.replHistory[0]?.output).toContain("caught: sub-call failed (bad_request)");
+    expect(result.replHistory[0]?.output).toContain("caught: sub-call failed: bad_request: the provider refused it");
     expect(result.finishReason).toBe("final");
   });
 

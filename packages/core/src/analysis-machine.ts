@@ -414,7 +414,7 @@ export class AnalysisMachine {
         replayed,
         ...(record.error === undefined ? {} : { error: record.error.message }),
       });
-      if (record.error) throw new Error(`sub-call failed (${record.error.code}): ${record.error.message}`);
+      if (record.error) throw new Error(`${record.error.code}: ${record.error.message}`);
       return record.answer ?? "";
     };
   }
