@@ -13,10 +13,14 @@ const worker = await startRlmWorker({
   defaults: { rootModel: "mock-root", subModel: "mock-sub" },
   lockDurationMs: Number(env.TEST_LOCK_MS ?? 2_000),
   stalledIntervalMs: Number(env.TEST_STALLED_MS ?? 1_000),
+  ...(env.TEST_LIMIT_MAX
+    ? { limiter: { max: Number(env.TEST_LIMIT_MAX), durationMs: Number(env.TEST_LIMIT_MS ?? 1_000) } }
+    : {}),
 });
 process.stdout.write("ready\n");
 const stop = async () => {
-  await worker.close({ timeoutMs: 5_000 });
+  await worker.close({ timeoutMs: Number(env.TEST_DRAIN_MS ?? 5_000) });
+  process.stdout.write("drained\n");
   process.exit(0);
 };
 process.on("SIGTERM", stop);

@@ -1,1 +1,36 @@
 #!/usr/bin/env node
+// The `rlm` command. Re-executes Node with what the CLI needs and NODE_OPTIONS cannot
+// carry: `--no-node-snapshot` (isolated-vm 5 on Node 20 crashes on the shared heap
+// snapshot, and NODE_OPTIONS rejects that flag) and `--import tsx` (the CLI is
+// TypeScript, run without a build). tsx is resolved from this file, so `npx rlm` works
+// from any directory of the repo.
+import { spawn } from "node:child_process";
+import { constants } from "node:os";
+import { fileURLToPath } from "node:url";
+
+const tsx = import.meta.resolve("tsx");
+const main = fileURLToPath(new URL("../src/main.ts", import.meta.url));
+
+const child = spawn(
+  process.execPath,
+  ["--no-node-snapshot", "--import", tsx, main, ...process.argv.slice(2)],
+  { stdio: "inherit" },
+);
+
+// Forward termination requests so the CLI can cancel cleanly and print what it has.
+// (A terminal's Ctrl-C also reaches the child directly; the CLI ignores the duplicate.)
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  });
+}
+
+child.on("error", (error) => {
+  process.stderr.write(`error: cannot start node: ${error.message}\n`);
+  process.exit(1);
+});
+
+child.on("exit", (code, signal) => {
+  // A child killed by a signal exits the way a shell reports it: 128 + signal number.
+  process.exit(code ?? 128 + (signal === null ? 0 : (constants.signals[signal] ?? 0)));
+});

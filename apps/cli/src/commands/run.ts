@@ -1,0 +1,83 @@
+import type { RlmResult } from "@rlm/core";
+import { exitCodeFor } from "../exit-code.js";
+import { loadContext } from "../load-context.js";
+import { probeEndpoint } from "../probe-endpoint.js";
+import { ProgressReporter } from "../progress.js";
+import { oneLine, renderSummary, renderTrajectory } from "../render-result.js";
+import { type ModelFlags, resolveRunSettings } from "../run-settings.js";
+import { setup } from "../setup.js";
+import { cancelOnSignals } from "../signals.js";
+import { UsageError } from "../usage-error.js";
+
+/** Options of `rlm run`, as commander parses them. */
+export interface RunFlags extends ModelFlags {
+  file: string;
+  query: string;
+  json?: boolean;
+}
+
+/** Engine errors that mean the caller's input or options were wrong: usage errors. */
+const INPUT_ERRORS = new Set(["invalid_options", "invalid_input"]);
+
+/**
+ * `rlm run`: one analysis in this process, no Redis. Validates everything that can be
+ * validated locally (env, key, file, numbers) and probes the endpoint before loading
+ * the engine, so a mistake costs a second, not a model call.
+ *
+ * @returns the exit code.
+ */
+export async function runCommand(flags: RunFlags): Promise<number> {
+  const { env, logger } = setup();
+  const settings = resolveRunSettings(flags, env);
+  const context = await loadContext(flags.file);
+  const { apiKey: _secret, ...shown } = settings;
+  logger.debug({ settings: shown, file: flags.file }, "run settings");
+
+  await probeEndpoint(settings.baseURL, settings.apiKey);
+  logger.debug({ baseURL: settings.baseURL }, "model endpoint reachable");
+
+  // Loaded here, not at the top: the engine pulls in isolated-vm, which `--help` and the
+  // usage errors above have no need to load.
+  const { Rlm } = await import("rlm-queue");
+  const controller = new AbortController();
+  const progress = new ProgressReporter(process.stderr);
+  const release = cancelOnSignals(controller, {
+    onFirst: () => {
+      progress.finish();
+      process.stderr.write("stopping… (press Ctrl-C again to quit at once)\n");
+    },
+  });
+  let result: RlmResult;
+  try {
+    const rlm = new Rlm({ ...settings, signal: controller.signal });
+    result = await rlm.completion(flags.query, context, {
+      onEvent: (event) => {
+        logger.trace({ event }, "engine event");
+        progress.onEvent(event);
+      },
+    });
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === "string" && INPUT_ERRORS.has(code)) {
+      throw new UsageError((error as Error).message);
+    }
+    throw error;
+  } finally {
+    progress.finish();
+    release();
+  }
+  logger.debug(
+    { finishReason: result.finishReason, iterations: result.iterations, calls: result.totalCalls },
+    "analysis finished",
+  );
+
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  } else if (result.finishReason !== "error" || result.replHistory.length > 0) {
+    process.stdout.write(`${renderTrajectory(result)}\n${renderSummary(result)}`);
+  }
+  if (result.error !== undefined && result.finishReason !== "final") {
+    process.stderr.write(`error: ${oneLine(result.error.message)}\n`);
+  }
+  return exitCodeFor(result);
+}

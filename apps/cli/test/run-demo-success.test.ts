@@ -1,0 +1,102 @@
+// Success paths of `rlm run` and `rlm demo`: they need the whole engine (rlm-queue
+// facade, @rlm/sandbox on isolated-vm, @rlm/llm) and the mock LLM, all over real HTTP
+// on loopback, with the real CLI spawned through bin/rlm.js.
+import { join } from "node:path";
+import type { RlmResult } from "@rlm/core";
+import { type MockLlmServer, startMockLlmServer } from "@rlm/mock-llm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cleanEnv, lines, REPO_ROOT, runCli } from "./support/run-cli.js";
+
+const REPORT = join(REPO_ROOT, "apps", "cli", "assets", "sample-report.txt");
+const FACTS = join(REPO_ROOT, "apps", "cli", "assets", "sample-report.facts.json");
+
+describe("rlm demo", () => {
+  it("runs the three analyses offline and exits 0 with correct answers", async () => {
+    const facts = (await import(FACTS, { with: { type: "json" } })).default as {
+      markerCount: number;
+      needle: { answer: string };
+    };
+    const run = await runCli(["demo", "--latency", "5"], cleanEnv(), 120_000);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain("── iteration 1");
+    expect(run.stdout).toMatch(/✓ count\s+final/);
+    expect(run.stdout).toMatch(/✓ needle\s+final/);
+    expect(run.stdout).toMatch(/✓ summary\s+final/);
+    expect(run.stdout).toContain(String(facts.markerCount));
+    expect(run.stdout).toContain(facts.needle.answer);
+    expect(run.stdout).toMatch(/total: \d+ model calls/);
+  });
+
+  it("--json prints only the results, each with finishReason final", async () => {
+    const run = await runCli(["demo", "--json", "--latency", "0"], cleanEnv(), 120_000);
+    expect(run.code, run.stderr).toBe(0);
+    const results = JSON.parse(run.stdout) as {
+      name: string;
+      correct: boolean;
+      result: RlmResult;
+    }[];
+    expect(results.map((r) => r.name)).toEqual(["count", "needle", "summary"]);
+    for (const entry of results) {
+      expect(entry.result.finishReason).toBe("final");
+      expect(entry.correct).toBe(true);
+    }
+    // The count fans out to parallel sub-calls.
+    expect(results[0]?.result.totalCalls).toBeGreaterThan(3);
+  });
+});
+
+describe("rlm run against the mock LLM", () => {
+  let mock: MockLlmServer;
+  beforeAll(async () => {
+    mock = await startMockLlmServer({ latencyMs: 2, faults: { badRequestWhen: "POISON" } });
+  });
+  afterAll(async () => {
+    await mock.stop();
+  });
+
+  const env = () =>
+    cleanEnv({
+      OPENAI_API_KEY: "test-key",
+      OPENAI_BASE_URL: mock.url,
+      RLM_ROOT_MODEL: "mock-root",
+    });
+
+  it("prints the trajectory and the summary, and exits 0", async () => {
+    const query = 'What is the "vault access code" for the Rotterdam hub?';
+    const run = await runCli(["run", "--file", REPORT, "--query", query], env(), 120_000);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain("── iteration 1");
+    expect(run.stdout).toContain("code:");
+    expect(run.stdout).toContain("4471-ZETA");
+    expect(run.stdout).toMatch(/finish reason\s+final/);
+    expect(run.stdout).toMatch(/model calls\s+\d+/);
+    expect(run.stdout).toMatch(/tokens\s+[\d,]+ in/);
+    expect(run.stdout).toMatch(/cost\s+(unknown|\$[\d.]+)/);
+    expect(run.stdout).toMatch(/duration\s+[\d.]+ m?s/);
+  });
+
+  it("--json prints only the result object", async () => {
+    const query = 'How many times does "INC-7731" appear?';
+    const run = await runCli(
+      ["run", "--file", REPORT, "--query", query, "--json", "--concurrency", "4"],
+      env(),
+      120_000,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout) as RlmResult;
+    expect(result.finishReason).toBe("final");
+    expect(result.replHistory.length).toBeGreaterThan(0);
+    expect(typeof result.usage.inputTokens).toBe("number");
+  });
+
+  it("a provider error ends the run with one error line and exit 1", async () => {
+    const run = await runCli(
+      ["run", "--file", REPORT, "--query", "POISON question"],
+      env(),
+      120_000,
+    );
+    expect(run.code).toBe(1);
+    const errorLines = lines(run.stderr).filter((line) => line.startsWith("error: "));
+    expect(errorLines).toHaveLength(1);
+  });
+});
