@@ -1,0 +1,64 @@
+import type ivm from "isolated-vm";
+
+/** Why a cell was stopped from the outside. */
+export type CellBreach = "wall" | "cpu" | "isolate-gone";
+
+/** Options of {@link watchCell}. */
+export interface CellWatchdogOptions {
+  isolate: ivm.Isolate;
+  /** Wall-clock limit of the cell, in ms. */
+  wallMs: number;
+  /** CPU limit of the cell, in ms. */
+  cpuMs: number;
+  /**
+   * Extra CPU allowed while the synchronous part runs: isolated-vm's own `timeout` stops
+   * that part without losing the isolate, so the watchdog only backs it up.
+   */
+  syncGraceMs: number;
+  /** How often CPU time and disposal are polled, in ms. */
+  pollMs: number;
+}
+
+/** A running watchdog. */
+export interface CellWatchdog {
+  /** Settles with the first breach; never rejects. */
+  readonly breach: Promise<CellBreach>;
+  /** The synchronous part is over: from now on the CPU limit is exact. */
+  syncPartDone(): void;
+  /** Stops the timers (idempotent). */
+  stop(): void;
+}
+
+/**
+ * Watches one cell: a wall-clock deadline (which covers time awaiting sub-calls), CPU
+ * time polled from `isolate.cpuTime` (which covers code that runs after an `await`, where
+ * isolated-vm's `timeout` does not reach), and the isolate disappearing on its own (the
+ * memory limit). It only reports; the caller decides to dispose.
+ */
+export function watchCell(options: CellWatchdogOptions): CellWatchdog {
+  const { isolate } = options;
+  const cpuStart = isolate.cpuTime;
+  let cpuLimitNs = BigInt(Math.round((options.cpuMs + options.syncGraceMs) * 1e6));
+  let report: (breach: CellBreach) => void = () => undefined;
+  const breach = new Promise<CellBreach>((resolve) => {
+    report = resolve;
+  });
+  const wallTimer = setTimeout(() => report("wall"), options.wallMs);
+  const pollTimer = setInterval(() => {
+    if (isolate.isDisposed) report("isolate-gone");
+    else if (isolate.cpuTime - cpuStart > cpuLimitNs) report("cpu");
+  }, options.pollMs);
+  let stopped = false;
+  return {
+    breach,
+    syncPartDone() {
+      cpuLimitNs = BigInt(Math.round(options.cpuMs * 1e6));
+    },
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      clearTimeout(wallTimer);
+      clearInterval(pollTimer);
+    },
+  };
+}

@@ -1,0 +1,485 @@
+import {
+  type CellInput,
+  type CellResult,
+  InvalidOptionsError,
+  type JsonValue,
+  type Sandbox,
+  type SandboxLimits,
+  type SandboxOptions,
+  type SubCallHandler,
+} from "@rlm/core";
+import ivm from "isolated-vm";
+import { deriveCellSeed } from "./cell-seed.js";
+import { type CellSnapshot, parseCellSnapshot } from "./cell-snapshot.js";
+import { type CellBreach, type CellWatchdog, watchCell } from "./cell-watchdog.js";
+import { clip, describeHostError, isIvmTimeout, messageOf } from "./host-errors.js";
+import { CELL_FILE_PREFIX, ISOLATE_RUNTIME_SOURCE } from "./isolate-runtime-source.js";
+import type { IsolatedVmDocument } from "./isolated-vm-document.js";
+import { CellSyntaxError, rewriteCell } from "./rewrite-cell.js";
+import { SandboxError } from "./sandbox-errors.js";
+import { SerialQueue } from "./serial-queue.js";
+
+/** Tuning knobs of the isolated-vm sandbox; the defaults suit production. */
+export interface IsolatedVmSandboxTuning {
+  /** How often the watchdog polls CPU time and disposal, in ms. Default 10. */
+  watchdogPollMs?: number;
+  /** Time allowed for creating the runtime inside a new isolate, in ms. Default 10 000. */
+  bootstrapTimeoutMs?: number;
+}
+
+type ControlFunction = (op: string, ...args: unknown[]) => unknown;
+
+const IDENTIFIER = /^[\p{ID_Start}$_][\p{ID_Continue}$\u200C\u200D]*$/u;
+const MAX_NOTES = 5;
+const NOTE_CHARS = 500;
+// After a wall-clock breach the isolate is usually idle (awaiting); this long is spent
+// fetching what the cell printed before it is discarded.
+const SALVAGE_MS = 100;
+
+function validateLimits(limits: SandboxLimits): void {
+  const positive = (value: number) => Number.isFinite(value) && value > 0;
+  if (!positive(limits.cellTimeoutMs)) {
+    throw new InvalidOptionsError("limits.cellTimeoutMs must be a positive number");
+  }
+  if (!positive(limits.cellCpuMs)) {
+    throw new InvalidOptionsError("limits.cellCpuMs must be a positive number");
+  }
+  if (!Number.isFinite(limits.memoryMb) || limits.memoryMb < 8) {
+    throw new InvalidOptionsError("limits.memoryMb must be at least 8");
+  }
+  if (!Number.isInteger(limits.outputChars) || limits.outputChars < 0) {
+    throw new InvalidOptionsError("limits.outputChars must be a non-negative integer");
+  }
+}
+
+function outcome<T>(
+  promise: Promise<T>,
+): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
+  return promise.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+}
+
+/**
+ * The REPL on one isolated-vm isolate. Create it with {@link IsolatedVmSandbox.create}
+ * (the factory does). See the package README-level contract in `index.ts`.
+ */
+export class IsolatedVmSandbox implements Sandbox {
+  readonly #isolate: ivm.Isolate;
+  readonly #context: ivm.Context;
+  readonly #limits: SandboxLimits;
+  readonly #seed: string;
+  readonly #onSubCall: SubCallHandler;
+  readonly #pollMs: number;
+  readonly #queue = new SerialQueue();
+  readonly #subCallRef: ivm.Reference<unknown>;
+  readonly #doneRef: ivm.Reference<unknown>;
+  #control: ivm.Reference<ControlFunction> | undefined;
+
+  #generation = 0;
+  /** Generation of the running cell, 0 between cells: sub-calls are only taken during one. */
+  #activeGen = 0;
+  #cellSubCalls = 0;
+  #notes: string[] = [];
+  #droppedNotes = 0;
+  #doneWaiter: { gen: number; resolve: () => void } | undefined;
+  /** Why the sandbox cannot run cells any more; undefined while it can. */
+  #lostReason: string | undefined;
+  #disposedByOwner = false;
+
+  private constructor(
+    isolate: ivm.Isolate,
+    context: ivm.Context,
+    options: SandboxOptions,
+    tuning: IsolatedVmSandboxTuning,
+  ) {
+    this.#isolate = isolate;
+    this.#context = context;
+    this.#limits = options.limits;
+    this.#seed = options.seed;
+    this.#onSubCall = options.onSubCall;
+    this.#pollMs = tuning.watchdogPollMs ?? 10;
+    this.#subCallRef = new ivm.Reference(this.#handleSubCall);
+    this.#doneRef = new ivm.Reference(this.#handleDone);
+  }
+
+  /**
+   * Creates an isolate with the document as `context` and the REPL globals.
+   *
+   * @throws {InvalidOptionsError} for invalid limits.
+   * @throws {SandboxError} `sandbox_create_failed` when the isolate cannot be set up
+   * (e.g. the document does not fit in `memoryMb`).
+   */
+  static async create(
+    document: IsolatedVmDocument,
+    options: SandboxOptions,
+    tuning: IsolatedVmSandboxTuning = {},
+  ): Promise<IsolatedVmSandbox> {
+    validateLimits(options.limits);
+    const documentCopy = document.copyForIsolate();
+    const isolate = new ivm.Isolate({ memoryLimit: options.limits.memoryMb });
+    try {
+      const context = await isolate.createContext();
+      const sandbox = new IsolatedVmSandbox(isolate, context, options, tuning);
+      // Host references go into the bootstrap closure as arguments, never onto a global.
+      const args: ivm.Transferable[] = [
+        sandbox.#subCallRef,
+        sandbox.#doneRef,
+        documentCopy as unknown as ivm.Transferable,
+        options.limits.outputChars,
+      ];
+      sandbox.#control = (await context.evalClosure(ISOLATE_RUNTIME_SOURCE, args, {
+        result: { reference: true },
+        timeout: tuning.bootstrapTimeoutMs ?? 10_000,
+      })) as ivm.Reference<ControlFunction>;
+      return sandbox;
+    } catch (error) {
+      if (!isolate.isDisposed) isolate.dispose();
+      throw new SandboxError(
+        "sandbox_create_failed",
+        `the sandbox could not be created: ${describeHostError(error)}`,
+        { cause: error },
+      );
+    }
+  }
+
+  get disposed(): boolean {
+    return this.#lostReason !== undefined || this.#isolate.isDisposed;
+  }
+
+  execute(cell: CellInput): Promise<CellResult> {
+    return this.#queue.run(() => this.#runCell(cell));
+  }
+
+  readVariable(name: string): Promise<string | undefined> {
+    if (typeof name !== "string" || !IDENTIFIER.test(name)) {
+      return Promise.reject(
+        new SandboxError("invalid_variable_name", `not a variable name: ${JSON.stringify(name)}`),
+      );
+    }
+    return this.#queue.run(() => this.#read(name));
+  }
+
+  async idle(): Promise<void> {
+    if (this.disposed) return;
+    try {
+      // Queued behind whatever the isolate is running now.
+      await this.#context.eval("undefined");
+    } catch {
+      // Disposed meanwhile, or a stray rejection from the model's code: idle either way.
+    }
+  }
+
+  dispose(): void {
+    if (this.#disposedByOwner) return;
+    this.#disposedByOwner = true;
+    this.#lostReason ??= "the sandbox was disposed";
+    if (!this.#isolate.isDisposed) this.#isolate.dispose();
+    for (const reference of [this.#control, this.#subCallRef, this.#doneRef]) {
+      try {
+        reference?.release();
+      } catch {
+        // Already invalid with the isolate gone.
+      }
+    }
+  }
+
+  // ---- host side of the isolate's calls ----
+
+  /** The isolate's `recursiveLm`. Always resolves: a rejection would be unhandled in Node. */
+  readonly #handleSubCall = async (
+    gen: unknown,
+    index: unknown,
+    query: unknown,
+    kind: unknown,
+    payload: unknown,
+  ): Promise<string> => {
+    try {
+      if (this.#activeGen === 0 || gen !== this.#activeGen) {
+        throw new Error(
+          "recursiveLm() was called after its cell finished; await it inside the cell",
+        );
+      }
+      if (typeof query !== "string" || typeof index !== "number") {
+        throw new Error("invalid sub-call arguments");
+      }
+      let context: JsonValue | undefined;
+      if (kind === "string" && typeof payload === "string") context = payload;
+      else if (kind === "json" && typeof payload === "string")
+        context = JSON.parse(payload) as JsonValue;
+      this.#cellSubCalls += 1;
+      const value = await this.#onSubCall({ query, context, index });
+      if (typeof value !== "string") throw new Error("the sub-call answer is not a string");
+      return JSON.stringify({ ok: true, value });
+    } catch (error) {
+      return JSON.stringify({ ok: false, error: messageOf(error) });
+    }
+  };
+
+  /** The isolate reports that cell `gen` settled (its output is ready to collect). */
+  readonly #handleDone = (gen: unknown): void => {
+    const waiter = this.#doneWaiter;
+    if (waiter && waiter.gen === gen) waiter.resolve();
+  };
+
+  // ---- cells ----
+
+  async #runCell(cell: CellInput): Promise<CellResult> {
+    const started = performance.now();
+    const result = (fields: Partial<CellResult>): CellResult => ({
+      output: "",
+      durationMs: performance.now() - started,
+      subCalls: 0,
+      sandboxLost: false,
+      ...fields,
+    });
+    if (this.disposed || !this.#control) {
+      return result({
+        error: `SandboxLost: ${this.#goneReason()}; rebuild the sandbox`,
+        sandboxLost: true,
+      });
+    }
+    let source: string;
+    try {
+      source = rewriteCell(cell.code).source;
+    } catch (error) {
+      const text =
+        error instanceof CellSyntaxError ? error.toCellError() : `SyntaxError: ${messageOf(error)}`;
+      return result({ error: text });
+    }
+
+    const gen = ++this.#generation;
+    this.#activeGen = gen;
+    this.#cellSubCalls = 0;
+    this.#notes = [];
+    this.#droppedNotes = 0;
+    const done = new Promise<"done">((resolve) => {
+      this.#doneWaiter = { gen, resolve: () => resolve("done") };
+    });
+    const seed = deriveCellSeed(this.#seed, cell.cellKey);
+    const watchdog = watchCell({
+      isolate: this.#isolate,
+      wallMs: this.#limits.cellTimeoutMs,
+      cpuMs: this.#limits.cellCpuMs,
+      syncGraceMs: Math.max(250, this.#limits.cellCpuMs / 2),
+      pollMs: this.#pollMs,
+    });
+    try {
+      const settled = await this.#settle(gen, source, seed, watchdog, done);
+      if (settled.kind === "lost") {
+        return result({
+          output: settled.output,
+          error: settled.error,
+          subCalls: this.#cellSubCalls,
+          sandboxLost: true,
+        });
+      }
+      const snapshot = settled.snapshot;
+      return result({
+        output: this.#withNotes(snapshot.output),
+        ...(settled.error !== undefined
+          ? { error: settled.error }
+          : snapshot.error !== undefined
+            ? { error: snapshot.error }
+            : {}),
+        ...(snapshot.final ? { final: snapshot.final } : {}),
+        subCalls: this.#cellSubCalls,
+      });
+    } catch (error) {
+      // Not expected: every path above resolves. Keep the promise contract anyway.
+      return result({
+        error: `Error: the sandbox failed: ${describeHostError(error)}`,
+        subCalls: this.#cellSubCalls,
+      });
+    } finally {
+      watchdog.stop();
+      this.#activeGen = 0;
+      this.#doneWaiter = undefined;
+    }
+  }
+
+  /** Runs the cell to its end, or to a breach that costs the isolate. */
+  async #settle(
+    gen: number,
+    source: string,
+    seed: ReturnType<typeof deriveCellSeed>,
+    watchdog: CellWatchdog,
+    done: Promise<"done">,
+  ): Promise<
+    | { kind: "finished"; snapshot: CellSnapshot; error?: string }
+    | { kind: "lost"; error: string; output: string }
+  > {
+    const control = this.#control!;
+    const breach = watchdog.breach.then((reason) => ({ breach: reason }));
+    // The synchronous part runs under isolated-vm's `timeout`: a runaway loop there is
+    // stopped and the isolate survives.
+    const run = outcome(
+      control.apply(
+        undefined,
+        [
+          "run",
+          gen,
+          `${source}\n//# sourceURL=${CELL_FILE_PREFIX}${gen}`,
+          ...seed.words,
+          seed.clockBase,
+        ],
+        { arguments: { copy: true }, timeout: this.#limits.cellCpuMs },
+      ),
+    );
+    const first = await Promise.race([run, breach]);
+    if ("breach" in first) return this.#lose(first.breach, gen);
+    if (!first.ok) {
+      if (this.#isolate.isDisposed) return this.#lose("isolate-gone", gen);
+      if (isIvmTimeout(first.error)) {
+        const snapshot = await this.#collectOrBreach(gen, breach);
+        if (snapshot && "breach" in snapshot) return this.#lose(snapshot.breach, gen);
+        // Stopped inside its synchronous part: nothing of the cell is left running.
+        if (snapshot && !snapshot.launched) {
+          return {
+            kind: "finished",
+            snapshot,
+            error: `Timeout: cell exceeded ${this.#limits.cellCpuMs} ms of CPU`,
+          };
+        }
+        // Stopped in a microtask after an await: what is still pending is unknown.
+        return this.#lose("cpu", gen);
+      }
+      // A promise the model's code rejected without a handler surfaces on whatever call
+      // runs next in the isolate; the cell itself is running normally.
+      this.#note(first.error);
+    }
+    // Only now: a cell stopped by the timeout has used its whole CPU budget, and reading
+    // its output (above) must not count as a breach.
+    watchdog.syncPartDone();
+    const end = await Promise.race([done, breach]);
+    if (end !== "done") return this.#lose(end.breach, gen);
+    this.#activeGen = 0;
+    const snapshot = await this.#collectOrBreach(gen, breach);
+    if (snapshot && "breach" in snapshot) return this.#lose(snapshot.breach, gen);
+    if (!snapshot) return this.#lose("isolate-gone", gen);
+    return { kind: "finished", snapshot };
+  }
+
+  async #collectOrBreach(
+    gen: number,
+    breach: Promise<{ breach: CellBreach }>,
+  ): Promise<CellSnapshot | { breach: CellBreach } | undefined> {
+    return Promise.race([this.#collect(gen), breach]);
+  }
+
+  /** Reads the cell's output and final answer; undefined when the isolate is gone. */
+  async #collect(gen: number): Promise<CellSnapshot | undefined> {
+    // Each failed call drains the isolate's list of unhandled rejections, so a retry
+    // gets through unless the isolate is gone.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (this.#isolate.isDisposed || !this.#control) return undefined;
+      try {
+        const raw: unknown = await this.#control.apply(undefined, ["collect", gen], {
+          arguments: { copy: true },
+          result: { copy: true },
+          timeout: this.#limits.cellCpuMs,
+        });
+        return parseCellSnapshot(raw);
+      } catch (error) {
+        if (this.#isolate.isDisposed) return undefined;
+        this.#note(error);
+      }
+    }
+    return undefined;
+  }
+
+  /** Discards the isolate after a breach, salvaging the output when it is idle. */
+  async #lose(
+    reason: CellBreach,
+    gen: number,
+  ): Promise<{ kind: "lost"; error: string; output: string }> {
+    let output = "";
+    if (reason === "wall" && !this.#isolate.isDisposed) {
+      // Usually the cell is awaiting something that never came: the isolate is idle and
+      // can still say what was printed.
+      const snapshot = await Promise.race([
+        this.#collect(gen),
+        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), SALVAGE_MS)),
+      ]);
+      if (snapshot) output = this.#withNotes(snapshot.output);
+    }
+    const error = this.#breachText(reason);
+    this.#lostReason ??= error;
+    if (!this.#isolate.isDisposed) this.#isolate.dispose();
+    return { kind: "lost", error, output };
+  }
+
+  #breachText(reason: CellBreach): string {
+    switch (reason) {
+      case "wall":
+        return `Timeout: cell exceeded the wall-clock limit of ${this.#limits.cellTimeoutMs} ms (time awaiting sub-calls included); the sandbox was discarded`;
+      case "cpu":
+        return `Timeout: cell exceeded ${this.#limits.cellCpuMs} ms of CPU; the sandbox was discarded`;
+      case "isolate-gone":
+        return this.#disposedByOwner
+          ? "SandboxLost: the sandbox was disposed while the cell ran"
+          : `MemoryLimitError: the cell exceeded the sandbox memory limit of ${this.#limits.memoryMb} MB; the sandbox was discarded`;
+    }
+  }
+
+  #goneReason(): string {
+    if (this.#lostReason !== undefined) return `the sandbox is gone (${this.#lostReason})`;
+    return `the sandbox is gone (it exceeded its memory limit of ${this.#limits.memoryMb} MB)`;
+  }
+
+  async #read(name: string): Promise<string | undefined> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (this.disposed || !this.#control) {
+        throw new SandboxError("sandbox_disposed", `cannot read ${name}: ${this.#goneReason()}`, {
+          retryable: true,
+        });
+      }
+      try {
+        const value: unknown = await this.#control.apply(undefined, ["read", name], {
+          arguments: { copy: true },
+          result: { copy: true },
+          timeout: this.#limits.cellCpuMs,
+        });
+        return typeof value === "string" ? value : undefined;
+      } catch (error) {
+        if (this.#isolate.isDisposed) continue;
+        if (isIvmTimeout(error)) {
+          throw new SandboxError("read_variable_failed", `reading ${name} timed out`, {
+            cause: error,
+          });
+        }
+        // Either the value's getter threw or an old unhandled rejection surfaced here;
+        // the retry tells them apart.
+        if (attempt === 2) {
+          throw new SandboxError(
+            "read_variable_failed",
+            `reading ${name} failed: ${describeHostError(error)}`,
+            {
+              cause: error,
+            },
+          );
+        }
+      }
+    }
+    throw new SandboxError("read_variable_failed", `reading ${name} failed`);
+  }
+
+  // ---- unhandled rejections from the model's code, shown after the output ----
+
+  #note(error: unknown): void {
+    if (this.#notes.length >= MAX_NOTES) {
+      this.#droppedNotes += 1;
+      return;
+    }
+    this.#notes.push(`Uncaught (in promise) ${clip(describeHostError(error), NOTE_CHARS)}`);
+  }
+
+  #withNotes(output: string): string {
+    if (this.#notes.length === 0) return output;
+    const lines = [...this.#notes];
+    if (this.#droppedNotes > 0)
+      lines.push(`... and ${this.#droppedNotes} more unhandled rejections`);
+    return output === "" ? lines.join("\n") : `${output}\n${lines.join("\n")}`;
+  }
+}

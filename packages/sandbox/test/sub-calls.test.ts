@@ -1,0 +1,125 @@
+import type { SubCallRequest } from "@rlm/core";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { closeAll, openSandbox } from "./helpers.js";
+
+const unhandled = vi.fn();
+beforeAll(() => {
+  process.on("unhandledRejection", unhandled);
+});
+afterAll(() => {
+  process.off("unhandledRejection", unhandled);
+});
+afterEach(closeAll);
+
+describe("recursiveLm", () => {
+  it("runs 20 calls from Promise.all in parallel", async () => {
+    const spans: { start: number; end: number }[] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const t = await openSandbox({
+      limits: { cellTimeoutMs: 10_000 },
+      onSubCall: async ({ query }) => {
+        const start = performance.now();
+        inFlight += 1;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        inFlight -= 1;
+        spans.push({ start, end: performance.now() });
+        return query.toUpperCase();
+      },
+    });
+    const result = await t.run(
+      "const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => recursiveLm('q' + i)));\nanswers.length + ' ' + answers[19]",
+    );
+    expect(result.error).toBeUndefined();
+    expect(result.output).toBe("20 Q19");
+    expect(result.subCalls).toBe(20);
+    expect(spans).toHaveLength(20);
+    // Every call started before any call ended: all 20 were in flight together.
+    const lastStart = Math.max(...spans.map((span) => span.start));
+    const firstEnd = Math.min(...spans.map((span) => span.end));
+    expect(lastStart).toBeLessThan(firstEnd);
+    expect(maxInFlight).toBe(20);
+  });
+
+  it("passes query, copied sub-context and the call index to the handler", async () => {
+    const requests: SubCallRequest[] = [];
+    const t = await openSandbox({
+      onSubCall: async (request) => {
+        requests.push(request);
+        return "ok";
+      },
+    });
+    await t.run("await recursiveLm('warm-up')");
+    const result = await t.run(
+      [
+        "await recursiveLm('none');",
+        "await recursiveLm('text', 'some text');",
+        "await recursiveLm('list', ['a', 'b']);",
+        "const data = { n: 1, nested: { list: [true, null] } };",
+        "await recursiveLm('object', data);",
+        "data.n = 2;",
+      ].join("\n"),
+    );
+    expect(result.error).toBeUndefined();
+    expect(requests.slice(1)).toEqual([
+      { query: "none", context: undefined, index: 0 },
+      { query: "text", context: "some text", index: 1 },
+      { query: "list", context: ["a", "b"], index: 2 },
+      { query: "object", context: { n: 1, nested: { list: [true, null] } }, index: 3 },
+    ]);
+  });
+
+  it("turns a rejecting handler into an Error the cell can catch", async () => {
+    const t = await openSandbox({
+      onSubCall: async () => {
+        throw new Error("model unavailable");
+      },
+    });
+    const caught = await t.run(
+      "try { await recursiveLm('q') } catch (error) { print(error instanceof Error, error.message) }",
+    );
+    expect(caught.error).toBeUndefined();
+    expect(caught.output).toBe("true sub-call failed: model unavailable");
+    const uncaught = await t.run("\nawait recursiveLm('q')");
+    expect(uncaught.error).toBe("Error: sub-call failed: model unavailable (line 2)");
+    expect(unhandled).not.toHaveBeenCalled();
+  });
+
+  it("rejects calls with a bad query inside the isolate, without calling the host", async () => {
+    const handler = vi.fn(async () => "never");
+    const t = await openSandbox({ onSubCall: handler });
+    const result = await t.run(
+      [
+        "for (const bad of [42, '', undefined, { toString() { return 'q' } }]) {",
+        "  try { await recursiveLm(bad) } catch (error) { print(error.name) }",
+        "}",
+        "const cyclic = {}; cyclic.self = cyclic;",
+        "try { await recursiveLm('q', cyclic) } catch (error) { print(error.name) }",
+        "try { await recursiveLm('q', () => 1) } catch (error) { print(error.name) }",
+      ].join("\n"),
+    );
+    expect(result.output).toBe("TypeError\nTypeError\nTypeError\nTypeError\nTypeError\nTypeError");
+    expect(handler).not.toHaveBeenCalled();
+  });
+
+  it("loses the sandbox at the wall-clock limit when a sub-call never answers, without leaking a rejection", async () => {
+    let release: (answer: string) => void = () => undefined;
+    const t = await openSandbox({
+      limits: { cellTimeoutMs: 300 },
+      onSubCall: () =>
+        new Promise<string>((resolve) => {
+          release = resolve;
+        }),
+    });
+    const result = await t.run("print('asked'); await recursiveLm('slow')");
+    expect(result.sandboxLost).toBe(true);
+    expect(result.error).toMatch(/^Timeout: cell exceeded the wall-clock limit of 300 ms/);
+    expect(result.output).toBe("asked");
+    release("too late");
+    // The late answer goes to a disposed isolate; give it a macrotask to surface if it would.
+    await new Promise((resolve) => setImmediate(resolve));
+    await t.sandbox.idle();
+    expect(unhandled).not.toHaveBeenCalled();
+  });
+});
