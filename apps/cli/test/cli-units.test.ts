@@ -117,8 +117,8 @@ describe("progress", () => {
     const progress = new ProgressReporter({ write: (t: string) => (written += t), isTTY: false });
     const events: RlmEvent[] = [
       { type: "iteration_start", depth: 0, iteration: 1, maxIterations: 10 },
-      { type: "subcall_start", depth: 0, id: "a", query: "q", contextChars: 5 },
-      { type: "subcall_start", depth: 0, id: "b", query: "q", contextChars: 5 },
+      { type: "subcall_start", depth: 0, id: "a", query: "q", contextChars: 5, replayed: false },
+      { type: "subcall_start", depth: 0, id: "b", query: "q", contextChars: 5, replayed: false },
       { type: "iteration_start", depth: 1, iteration: 1, maxIterations: 10 },
       { type: "subcall_end", depth: 0, id: "a", durationMs: 1, replayed: false },
       { type: "subcall_end", depth: 0, id: "b", durationMs: 1, replayed: false, error: "boom" },

@@ -59,6 +59,8 @@ export interface AnalysisParams {
   usage?: UsageTracker;
   /** A document already loaded by the caller (kept loaded after the analysis). */
   document?: SandboxDocument;
+  /** Epoch ms the analysis began, for a resumed analysis (the deadline counts from it). */
+  startedAt?: number;
 }
 
 /** Where the machine is. Each `step()` moves it by one transition. */
@@ -122,6 +124,7 @@ export class AnalysisMachine {
         budgets: params.options.budgets,
         concurrency: params.options.subConcurrency,
         signal: params.options.signal,
+        ...(params.startedAt === undefined ? {} : { startedAt: params.startedAt }),
       });
     this.usage = params.usage ?? this.control.usage;
     this.document = params.document;
@@ -380,14 +383,15 @@ export class AnalysisMachine {
       const key = journalKeys.subCall(cellKey, argumentsHash, occurrence);
       this.control.reserveSubCall();
       const startedAt = Date.now();
+      const existing = await this.journal.get(key);
       this.emit({
         type: "subcall_start",
         depth: this.depth,
         id: key,
         query: request.query,
         contextChars: subContextText(request.context)?.length ?? 0,
+        replayed: existing?.kind === "sub",
       });
-      const existing = await this.journal.get(key);
       let record: SubCallRecord;
       let replayed = false;
       if (existing?.kind === "sub") {

@@ -19,7 +19,15 @@ export type RlmEvent =
       durationMs: number;
       error?: string;
     }
-  | { type: "subcall_start"; depth: number; id: string; query: string; contextChars: number }
+  | {
+      type: "subcall_start";
+      depth: number;
+      id: string;
+      query: string;
+      contextChars: number;
+      /** True when the answer is already in the journal (a replay: no model call). */
+      replayed: boolean;
+    }
   | {
       type: "subcall_end";
       depth: number;

@@ -12,7 +12,8 @@ export class RunControl {
   /** Bounds model calls in flight for the whole tree. Held only during one HTTP call. */
   readonly limit: LimitFunction;
   readonly budgets: RlmBudgets;
-  readonly startedAt = Date.now();
+  /** When the analysis began (epoch ms): the deadline counts from here, across resumes. */
+  readonly startedAt: number;
   private subCallsStarted = 0;
   private readonly controller = new AbortController();
   private readonly deadlineTimer: ReturnType<typeof setTimeout> | undefined;
@@ -20,8 +21,15 @@ export class RunControl {
   /** The first budget that ran out, if any: the analysis then stops with `budget`. */
   exhausted: BudgetExceededError | undefined;
 
-  constructor(options: { budgets: RlmBudgets; concurrency: number; signal?: AbortSignal }) {
+  constructor(options: {
+    budgets: RlmBudgets;
+    concurrency: number;
+    signal?: AbortSignal;
+    /** Epoch ms the analysis began; default now. A resumed analysis passes its start. */
+    startedAt?: number;
+  }) {
     this.budgets = options.budgets;
+    this.startedAt = options.startedAt ?? Date.now();
     this.limit = pLimit(options.concurrency);
     const external = options.signal;
     const onAbort = () => this.controller.abort(new CancelledError());
@@ -30,12 +38,13 @@ export class RunControl {
     this.detachSignal = () => external?.removeEventListener("abort", onAbort);
     if (options.budgets.deadlineMs !== undefined) {
       const deadline = options.budgets.deadlineMs;
+      const remaining = Math.max(0, this.startedAt + deadline - Date.now());
       this.deadlineTimer = setTimeout(() => {
         this.markExhausted(
           new BudgetExceededError("deadlineMs", `the deadline of ${deadline} ms passed`),
         );
         this.controller.abort(this.exhausted);
-      }, deadline);
+      }, remaining);
       this.deadlineTimer.unref?.();
     }
   }

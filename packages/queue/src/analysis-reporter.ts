@@ -92,11 +92,16 @@ export class AnalysisReporter {
           type: "subcall",
           engine: { ...event, query: truncate(event.query, 200) },
         });
-        await this.store.updateProgress(this.analysisId, { add: { subCallsTotal: 1 } });
+        // A replayed call (rebuild after a resume elsewhere) was counted the first time.
+        if (!event.replayed) {
+          await this.store.updateProgress(this.analysisId, { add: { subCallsTotal: 1 } });
+        }
         return;
       case "subcall_end":
         await this.publish({ type: "subcall", engine: event });
-        await this.store.updateProgress(this.analysisId, { add: { subCallsDone: 1 } });
+        if (!event.replayed) {
+          await this.store.updateProgress(this.analysisId, { add: { subCallsDone: 1 } });
+        }
         return;
     }
   }

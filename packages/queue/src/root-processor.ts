@@ -197,6 +197,8 @@ async function createRun(
     },
   };
   const onEvent = reporter ? progressListener(reporter, job) : undefined;
+  // The deadline budget counts from when the analysis was enqueued, across resumes.
+  const startedAt = nested ? undefined : (await services.store.get(data.analysisId))?.createdAt;
   const machine = new AnalysisMachine({
     // Nested runs get their own seed so their Date/Math.random differ from the parent's.
     analysisId: nested ? `${data.analysisId}/${nested.journalKey}` : data.analysisId,
@@ -211,6 +213,7 @@ async function createRun(
     },
     depth: data.depth,
     document,
+    ...(startedAt === undefined ? {} : { startedAt }),
   });
   return {
     machine,

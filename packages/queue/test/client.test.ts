@@ -166,6 +166,7 @@ describe("RlmQueueClient.waitForResult", () => {
           id: "s1",
           query: "q",
           contextChars: 5,
+          replayed: false,
         });
         await reporter.engineEvent({
           type: "subcall_end",

@@ -62,8 +62,13 @@ function outcome<T>(
 }
 
 /**
- * The REPL on one isolated-vm isolate. Create it with {@link IsolatedVmSandbox.create}
- * (the factory does). See the package README-level contract in `index.ts`.
+ * The REPL on one isolated-vm isolate; the behaviour is described on
+ * `createIsolatedVmSandboxFactory`, which creates it through {@link IsolatedVmSandbox.create}.
+ *
+ * A cell runs in three steps: `run` evaluates it under isolated-vm's `timeout` (its
+ * synchronous part), the isolate reports through a callback when the cell's promise has
+ * settled, and `collect` reads output, error and final answer. A watchdog (wall clock,
+ * CPU time, isolate disposal) covers everything after the synchronous part.
  */
 export class IsolatedVmSandbox implements Sandbox {
   readonly #isolate: ivm.Isolate;
