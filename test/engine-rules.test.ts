@@ -83,7 +83,7 @@ describe("REPL persistence and sandbox loss", () => {
         case 1:
           return repl("const keep = 41\nlet counter = Math.random()\nprint(keep)");
         case 2:
-          return repl("const hog = []\nwhile (true) hog.push('x'.repeat(1e6) + hog.length)");
+          return repl("const hog = []\nwhile (true) hog.push('x'.repeat(2e7) + hog.length)");
         case 3:
           return repl("print(keep + 1, typeof counter)");
         default:
