@@ -53,7 +53,9 @@ describe("FINAL rules", () => {
 
   it("tells the model when FINAL_VAR names a variable that does not exist", async () => {
     const model = new ScriptedModel((request) =>
-      turnOf(request) === 1 ? "FINAL_VAR(missing)" : repl('const missing = "now here"\nFINAL_VAR("missing")'),
+      turnOf(request) === 1
+        ? "FINAL_VAR(missing)"
+        : repl('const missing = "now here"\nFINAL_VAR("missing")'),
     );
     const result = await rlmWith(model).completion("q", CONTEXT);
     expect(result.messages[3]?.content).toContain("no variable named missing");
@@ -102,11 +104,15 @@ describe("sub-calls", () => {
     const model = new ScriptedModel((request) => {
       if (!isRoot(request)) throw new RlmError("bad_request", "the provider refused it");
       return turnOf(request) === 1
-        ? repl('try { await recursiveLm("q", "x") } catch (error) { print("caught: " + error.message) }')
+        ? repl(
+            'try { await recursiveLm("q", "x") } catch (error) { print("caught: " + error.message) }',
+          )
         : "FINAL(ok)";
     });
     const result = await rlmWith(model).completion("q", CONTEXT);
-    expect(result.replHistory[0]?.output).toContain("caught: sub-call failed: bad_request: the provider refused it");
+    expect(result.replHistory[0]?.output).toContain(
+      "caught: sub-call failed: bad_request: the provider refused it",
+    );
     expect(result.finishReason).toBe("final");
   });
 
@@ -115,20 +121,24 @@ describe("sub-calls", () => {
     const model = new ScriptedModel((request) => {
       if (!isRoot(request)) return "plain";
       if (queryOf(request) === "inner question") {
-        return turnOf(request) === 1 ? repl("print(context)") : repl('FINAL("inner saw " + context.length + " chars")');
+        return turnOf(request) === 1
+          ? repl("print(context)")
+          : repl('FINAL("inner saw " + context.length + " chars")');
       }
       return turnOf(request) === 1
         ? repl('const answer = await recursiveLm("inner question", "abcdef")\nprint(answer)')
         : "FINAL_VAR(answer)";
     });
-    const result = await rlmWith(model, { maxDepth: 2, onEvent: (event) => events.push(event) }).completion(
-      "outer",
-      CONTEXT,
-    );
+    const result = await rlmWith(model, {
+      maxDepth: 2,
+      onEvent: (event) => events.push(event),
+    }).completion("outer", CONTEXT);
     expect(result.answer).toBe("inner saw 6 chars");
     // outer: 2 root calls; inner: 2 root calls.
     expect(result.totalCalls).toBe(4);
-    expect(events.some((event) => event.type === "iteration_start" && event.depth === 1)).toBe(true);
+    expect(events.some((event) => event.type === "iteration_start" && event.depth === 1)).toBe(
+      true,
+    );
   });
 });
 
@@ -191,7 +201,9 @@ describe("input validation", () => {
     const rlm = rlmWith(new ScriptedModel(() => "FINAL(x)"));
     await expect(rlm.completion("", CONTEXT)).rejects.toMatchObject({ code: "invalid_input" });
     await expect(rlm.completion("q", "")).rejects.toMatchObject({ code: "invalid_input" });
-    await expect(rlm.completion("q", 42 as unknown as string)).rejects.toMatchObject({ code: "invalid_input" });
+    await expect(rlm.completion("q", 42 as unknown as string)).rejects.toMatchObject({
+      code: "invalid_input",
+    });
   });
 
   it("rejects bad options once, in the constructor", () => {

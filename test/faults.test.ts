@@ -7,7 +7,12 @@ let mock: MockLlmServer;
 const document = makeDocument({ chars: 600_000, markerCount: 23, seed: 11 });
 
 beforeAll(async () => {
-  mock = await startMockLlmServer({ latencyMs: 2, strategy: "map-reduce", chunkChars: 60_000, seed: 42 });
+  mock = await startMockLlmServer({
+    latencyMs: 2,
+    strategy: "map-reduce",
+    chunkChars: 60_000,
+    seed: 42,
+  });
 });
 
 afterAll(async () => {
@@ -34,7 +39,10 @@ describe("model faults", () => {
       maxAttempts: 10,
     });
     for (let run = 0; run < 4; run += 1) {
-      const result = await rlm.completion(`How many times does "${document.marker}" appear?`, document.text);
+      const result = await rlm.completion(
+        `How many times does "${document.marker}" appear?`,
+        document.text,
+      );
       expect(result.finishReason).toBe("final");
       expect(result.answer.trim()).toBe(String(document.markerCount));
     }

@@ -16,7 +16,10 @@ afterAll(async () => {
 it("20 sub-calls of 200 ms run in parallel, not one after another", async () => {
   const document = makeDocument({ chars: 960_000, markerCount: 40 });
   const rlm = new Rlm({ baseURL: mock.url, apiKey: "k", subConcurrency: 20 });
-  const result = await rlm.completion(`How many times does "${document.marker}" appear?`, document.text);
+  const result = await rlm.completion(
+    `How many times does "${document.marker}" appear?`,
+    document.text,
+  );
   expect(result.answer.trim()).toBe("40");
 
   const subCalls = mock.requests().filter((request) => request.kind === "sub");
@@ -29,7 +32,10 @@ it("subConcurrency bounds the calls in flight", async () => {
   mock.reset();
   const document = makeDocument({ chars: 500_000, markerCount: 10, seed: 3 });
   const rlm = new Rlm({ baseURL: mock.url, apiKey: "k", subConcurrency: 4 });
-  const result = await rlm.completion(`How many times does "${document.marker}" appear?`, document.text);
+  const result = await rlm.completion(
+    `How many times does "${document.marker}" appear?`,
+    document.text,
+  );
   expect(result.answer.trim()).toBe("10");
   const subCalls = mock.requests().filter((request) => request.kind === "sub");
   expect(subCalls.length).toBeGreaterThanOrEqual(10);

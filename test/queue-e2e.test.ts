@@ -13,7 +13,11 @@ let client: RlmQueueClient;
 const workers: WorkerProcess[] = [];
 
 async function worker(extra: Record<string, string> = {}): Promise<WorkerProcess> {
-  const started = await startWorkerProcess({ TEST_PREFIX: prefix, TEST_MODEL_URL: mock.url, ...extra });
+  const started = await startWorkerProcess({
+    TEST_PREFIX: prefix,
+    TEST_MODEL_URL: mock.url,
+    ...extra,
+  });
   workers.push(started);
   return started;
 }
@@ -74,7 +78,10 @@ describe("queue path", () => {
     // Kill after the first root call, then during the fan-out, then again.
     const kills: number[] = [];
     for (const threshold of [1, 6, 14]) {
-      await waitFor(() => mock.requests().filter((request) => request.endedAt !== null).length >= threshold, 30_000);
+      await waitFor(
+        () => mock.requests().filter((request) => request.endedAt !== null).length >= threshold,
+        30_000,
+      );
       current.kill("SIGKILL");
       kills.push(Date.now());
       await current.exited;
@@ -82,7 +89,10 @@ describe("queue path", () => {
     }
     // And once while the final root model call is in flight.
     await waitFor(
-      () => mock.requests().some((r) => r.kind === "root" && r.endedAt === null && r.startedAt > kills.at(-1)!),
+      () =>
+        mock
+          .requests()
+          .some((r) => r.kind === "root" && r.endedAt === null && r.startedAt > kills.at(-1)!),
       30_000,
     );
     current.kill("SIGKILL");
@@ -102,7 +112,8 @@ describe("queue path", () => {
     });
     const repeated = answered.filter((first) =>
       requests.some(
-        (later) => later.messagesHash === first.messagesHash && later.startedAt > (first.endedAt ?? 0),
+        (later) =>
+          later.messagesHash === first.messagesHash && later.startedAt > (first.endedAt ?? 0),
       ),
     );
     expect(repeated).toEqual([]);
@@ -127,7 +138,10 @@ describe("queue path", () => {
 
   it("a failing child (400) reaches the model's code as a catchable error", async () => {
     const document = makeDocument({ chars: 100_000, markerCount: 3, seed: 2 });
-    mock.configure({ chunkChars: 25_000, faults: { badRequestWhen: "Ticket INC-7731 was escalated" } });
+    mock.configure({
+      chunkChars: 25_000,
+      faults: { badRequestWhen: "Ticket INC-7731 was escalated" },
+    });
     await worker();
     const { id } = await client.enqueueAnalysis({
       query: `How many times does "${document.marker}" appear?`,
@@ -140,8 +154,16 @@ describe("queue path", () => {
   });
 
   it("idempotency key returns the same analysis", async () => {
-    const first = await client.enqueueAnalysis({ query: "q", context: "some text", idempotencyKey: "idem-1" });
-    const second = await client.enqueueAnalysis({ query: "q", context: "some text", idempotencyKey: "idem-1" });
+    const first = await client.enqueueAnalysis({
+      query: "q",
+      context: "some text",
+      idempotencyKey: "idem-1",
+    });
+    const second = await client.enqueueAnalysis({
+      query: "q",
+      context: "some text",
+      idempotencyKey: "idem-1",
+    });
     expect(second.id).toBe(first.id);
     expect(second.deduplicated).toBe(true);
   });
@@ -156,7 +178,9 @@ describe("queue path", () => {
     });
     await waitFor(() => mock.requests().some((request) => request.kind === "sub"), 30_000);
     await client.cancel(id);
-    await expect(client.waitForResult(id, { timeoutMs: 30_000 })).rejects.toMatchObject({ code: "cancelled" });
+    await expect(client.waitForResult(id, { timeoutMs: 30_000 })).rejects.toMatchObject({
+      code: "cancelled",
+    });
     const subCallsAtCancel = mock.requests().filter((request) => request.kind === "sub").length;
     expect(subCallsAtCancel).toBeLessThan(40);
   });

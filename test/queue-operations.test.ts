@@ -12,7 +12,11 @@ let client: RlmQueueClient;
 const workers: WorkerProcess[] = [];
 
 async function worker(extra: Record<string, string> = {}): Promise<WorkerProcess> {
-  const started = await startWorkerProcess({ TEST_PREFIX: prefix, TEST_MODEL_URL: mock.url, ...extra });
+  const started = await startWorkerProcess({
+    TEST_PREFIX: prefix,
+    TEST_MODEL_URL: mock.url,
+    ...extra,
+  });
   workers.push(started);
   return started;
 }
@@ -44,7 +48,10 @@ describe("operating the queue", () => {
     const document = makeDocument({ chars: 300_000, markerCount: 13, seed: 31 });
     mock.configure({ latencyMs: 300 });
     const first = await worker({ TEST_DRAIN_MS: "3000" });
-    const { id } = await client.enqueueAnalysis({ query: query(document.marker), context: document.text });
+    const { id } = await client.enqueueAnalysis({
+      query: query(document.marker),
+      context: document.text,
+    });
     await waitFor(() => mock.requests().some((request) => request.kind === "sub"), 30_000);
     const termAt = Date.now();
     first.kill("SIGTERM");
@@ -66,7 +73,10 @@ describe("operating the queue", () => {
       seed: 5,
     });
     await worker({ TEST_LLM_CONCURRENCY: "2" });
-    const { id } = await client.enqueueAnalysis({ query: query(document.marker), context: document.text });
+    const { id } = await client.enqueueAnalysis({
+      query: query(document.marker),
+      context: document.text,
+    });
     const result = await client.waitForResult(id, { timeoutMs: 90_000 });
     expect(result.answer.trim()).toBe("7");
     const subs = mock.requests().filter((request) => request.kind === "sub");
@@ -88,7 +98,10 @@ describe("operating the queue", () => {
       worker({ TEST_LIMIT_MAX: "4", TEST_LIMIT_MS: "1000" }),
       worker({ TEST_LIMIT_MAX: "4", TEST_LIMIT_MS: "1000" }),
     ]);
-    const { id } = await client.enqueueAnalysis({ query: query(document.marker), context: document.text });
+    const { id } = await client.enqueueAnalysis({
+      query: query(document.marker),
+      context: document.text,
+    });
     const result = await client.waitForResult(id, { timeoutMs: 60_000 });
     expect(result.answer.trim()).toBe("5");
     const starts = mock

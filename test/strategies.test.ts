@@ -29,7 +29,10 @@ function rlm(): Rlm {
 describe("strategies against the mock LLM over HTTP", () => {
   it("peek → grep → compute counts a marker planted across a 2 MB document", async () => {
     mock.configure({ strategy: "peek-grep" });
-    const result = await rlm().completion(`How many times does "${document.marker}" appear?`, document.text);
+    const result = await rlm().completion(
+      `How many times does "${document.marker}" appear?`,
+      document.text,
+    );
     expect(result.finishReason).toBe("final");
     expect(result.answer.trim()).toBe(String(document.markerCount));
     expect(result.replHistory.length).toBeGreaterThanOrEqual(2);
@@ -41,7 +44,10 @@ describe("strategies against the mock LLM over HTTP", () => {
   it("partition → map with recursiveLm → reduce gets the same count through sub-calls", async () => {
     mock.configure({ strategy: "map-reduce", chunkChars: 100_000 });
     mock.reset();
-    const result = await rlm().completion(`How many times does "${document.marker}" appear?`, document.text);
+    const result = await rlm().completion(
+      `How many times does "${document.marker}" appear?`,
+      document.text,
+    );
     expect(result.finishReason).toBe("final");
     expect(result.answer.trim()).toBe(String(document.markerCount));
     const subCalls = mock.requests().filter((request) => request.kind === "sub");
@@ -52,14 +58,20 @@ describe("strategies against the mock LLM over HTTP", () => {
 
   it("finds a needle", async () => {
     mock.configure({ strategy: "needle" });
-    const result = await rlm().completion('What is the "vault access code" for the Rotterdam hub?', document.text);
+    const result = await rlm().completion(
+      'What is the "vault access code" for the Rotterdam hub?',
+      document.text,
+    );
     expect(result.finishReason).toBe("final");
     expect(result.answer).toContain("4471-ZETA");
   });
 
   it("hierarchical summarisation names every section", async () => {
     mock.configure({ strategy: "summarize", chunkChars: 100_000 });
-    const result = await rlm().completion("Summarize this report section by section.", document.text);
+    const result = await rlm().completion(
+      "Summarize this report section by section.",
+      document.text,
+    );
     expect(result.finishReason).toBe("final");
     for (const section of document.sections) expect(result.answer).toContain(section);
   });
@@ -67,7 +79,10 @@ describe("strategies against the mock LLM over HTTP", () => {
   it("works on an array-of-strings context and a JSON object context", async () => {
     mock.configure({ strategy: "peek-grep" });
     const lines = document.text.split("\n");
-    const asArray = await rlm().completion(`How many times does "${document.marker}" appear?`, lines);
+    const asArray = await rlm().completion(
+      `How many times does "${document.marker}" appear?`,
+      lines,
+    );
     expect(asArray.answer.trim()).toBe(String(document.markerCount));
     const asObject = await rlm().completion(`How many times does "${document.marker}" appear?`, {
       title: "report",

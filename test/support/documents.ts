@@ -11,8 +11,22 @@ export interface TestDocument {
 }
 
 const WORDS = [
-  "shipment", "warehouse", "throughput", "carrier", "delay", "audit", "invoice", "route",
-  "capacity", "forecast", "customs", "pallet", "dock", "manifest", "quarterly", "variance",
+  "shipment",
+  "warehouse",
+  "throughput",
+  "carrier",
+  "delay",
+  "audit",
+  "invoice",
+  "route",
+  "capacity",
+  "forecast",
+  "customs",
+  "pallet",
+  "dock",
+  "manifest",
+  "quarterly",
+  "variance",
 ];
 
 function prng(seed: number): () => number {
@@ -38,7 +52,10 @@ export function makeDocument(options: {
   const marker = options.marker ?? "INC-7731";
   const needle = options.needle ?? "The vault access code for the Rotterdam hub is 4471-ZETA.";
   const sectionCount = options.sections ?? 8;
-  const sections = Array.from({ length: sectionCount }, (_, index) => `Region ${index + 1} Operations`);
+  const sections = Array.from(
+    { length: sectionCount },
+    (_, index) => `Region ${index + 1} Operations`,
+  );
   const perSection = Math.floor(options.chars / sectionCount);
   const lines: string[] = [];
   for (const [index, title] of sections.entries()) {
@@ -52,7 +69,9 @@ export function makeDocument(options: {
     }
   }
   // Plant the marker in distinct lines spread over the document, then the needle.
-  const bodyLines = lines.map((line, index) => ({ line, index })).filter(({ line }) => !line.startsWith("## "));
+  const bodyLines = lines
+    .map((line, index) => ({ line, index }))
+    .filter(({ line }) => !line.startsWith("## "));
   const stride = Math.floor(bodyLines.length / (options.markerCount + 2));
   for (let count = 0; count < options.markerCount; count += 1) {
     const target = bodyLines[(count + 1) * stride];
@@ -66,7 +85,9 @@ export function makeDocument(options: {
 }
 
 /** Maximum number of intervals open at the same instant. */
-export function maxOverlap(intervals: Array<{ startedAt: number; endedAt: number | null }>): number {
+export function maxOverlap(
+  intervals: Array<{ startedAt: number; endedAt: number | null }>,
+): number {
   const points = intervals.flatMap(({ startedAt, endedAt }) => [
     { at: startedAt, delta: 1 },
     // A request still open counts as open until the end.

@@ -8,13 +8,26 @@ const worker = await startRlmWorker({
   connection: { host: "127.0.0.1", port: 6379 },
   prefix: env.TEST_PREFIX ?? "rlm-test",
   roles: (env.TEST_ROLES ?? "root,llm").split(",") as Array<"root" | "llm">,
-  concurrency: { root: Number(env.TEST_ROOT_CONCURRENCY ?? 4), llm: Number(env.TEST_LLM_CONCURRENCY ?? 20) },
-  model: { baseURL: env.TEST_MODEL_URL ?? "", apiKey: "test-key", timeoutMs: 5_000, maxAttempts: 4 },
+  concurrency: {
+    root: Number(env.TEST_ROOT_CONCURRENCY ?? 4),
+    llm: Number(env.TEST_LLM_CONCURRENCY ?? 20),
+  },
+  model: {
+    baseURL: env.TEST_MODEL_URL ?? "",
+    apiKey: "test-key",
+    timeoutMs: 5_000,
+    maxAttempts: 4,
+  },
   defaults: { rootModel: "mock-root", subModel: "mock-sub" },
   lockDurationMs: Number(env.TEST_LOCK_MS ?? 2_000),
   stalledIntervalMs: Number(env.TEST_STALLED_MS ?? 1_000),
   ...(env.TEST_LIMIT_MAX
-    ? { limiter: { max: Number(env.TEST_LIMIT_MAX), durationMs: Number(env.TEST_LIMIT_MS ?? 1_000) } }
+    ? {
+        limiter: {
+          max: Number(env.TEST_LIMIT_MAX),
+          durationMs: Number(env.TEST_LIMIT_MS ?? 1_000),
+        },
+      }
     : {}),
 });
 process.stdout.write("ready\n");

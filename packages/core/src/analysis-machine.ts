@@ -33,7 +33,7 @@ import type {
   SubCallRequest,
 } from "./sandbox.js";
 import { type SubCallExecutor, subCallArgumentsHash, subContextText } from "./sub-call.js";
-import { UsageTracker } from "./usage.js";
+import type { UsageTracker } from "./usage.js";
 
 /** The services an analysis runs on. */
 export interface AnalysisRuntime {
@@ -252,7 +252,10 @@ export class AnalysisMachine {
     const result = await this.executeCell({ code, cellKey });
     phase.results.push(result);
     phase.next += 1;
-    await this.journal.putIfAbsent(journalKeys.cell(this.iteration, block), toCellRecord(code, result));
+    await this.journal.putIfAbsent(
+      journalKeys.cell(this.iteration, block),
+      toCellRecord(code, result),
+    );
     this.history.push({
       iteration: this.iteration,
       code,
@@ -285,7 +288,11 @@ export class AnalysisMachine {
       role: "user",
       content: replFeedbackPrompt(
         phase.results,
-        { number: Math.min(upcoming, this.options.maxIterations), max: this.options.maxIterations, depth: this.depth },
+        {
+          number: Math.min(upcoming, this.options.maxIterations),
+          max: this.options.maxIterations,
+          depth: this.depth,
+        },
         note,
       ),
     });
@@ -424,7 +431,12 @@ export class AnalysisMachine {
   }
 
   /** A nested RLM for a sub-call below maxDepth: own REPL, shared budgets. */
-  private async runNested(task: { key: string; query: string; context: RlmContext; usage: UsageTracker }): Promise<RlmResult> {
+  private async runNested(task: {
+    key: string;
+    query: string;
+    context: RlmContext;
+    usage: UsageTracker;
+  }): Promise<RlmResult> {
     const nested = new AnalysisMachine({
       analysisId: `${this.analysisId}/${task.key}`,
       query: task.query,
@@ -515,7 +527,9 @@ export class AnalysisMachine {
   private advanceIteration(): void {
     this.iteration += 1;
     this.phase =
-      this.iteration > this.options.maxIterations ? { name: "final_prompt" } : { name: "root_call" };
+      this.iteration > this.options.maxIterations
+        ? { name: "final_prompt" }
+        : { name: "root_call" };
   }
 
   private iterationInfo(): { number: number; max: number; depth: number } {
@@ -552,12 +566,14 @@ function toCellRecord(code: string, result: CellResult): CellRecord {
 }
 
 function asRoot(record: JournalRecord): RootCallRecord {
-  if (record.kind !== "root") throw new Error(`journal holds a ${record.kind} record where a root call belongs`);
+  if (record.kind !== "root")
+    throw new Error(`journal holds a ${record.kind} record where a root call belongs`);
   return record;
 }
 
 function asSub(record: JournalRecord): SubCallRecord {
-  if (record.kind !== "sub") throw new Error(`journal holds a ${record.kind} record where a sub-call belongs`);
+  if (record.kind !== "sub")
+    throw new Error(`journal holds a ${record.kind} record where a sub-call belongs`);
   return record;
 }
 

@@ -15,8 +15,10 @@ describe("parseResponse", () => {
       kind: "FINAL",
       answer: "42 (forty-two)",
     });
-    expect(parseResponse("The answer is done.\nFINAL(There are 12 incidents (all closed))")
-      .finalDirective).toEqual({ kind: "FINAL", answer: "There are 12 incidents (all closed)" });
+    expect(
+      parseResponse("The answer is done.\nFINAL(There are 12 incidents (all closed))")
+        .finalDirective,
+    ).toEqual({ kind: "FINAL", answer: "There are 12 incidents (all closed)" });
   });
 
   it("reads FINAL_VAR with or without quotes", () => {

@@ -1,7 +1,7 @@
+import { hostname } from "node:os";
 import type { ModelClient, SandboxFactory } from "@rlm/core";
 import { createOpenAIModelClient } from "@rlm/llm";
 import { createIsolatedVmSandboxFactory } from "@rlm/sandbox";
-import { hostname } from "node:os";
 import { Worker } from "bullmq";
 import { AnalysisStore } from "./analysis-store.js";
 import { ContextStore } from "./context-store.js";
@@ -98,7 +98,9 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
       ...(options.model.timeoutMs === undefined ? {} : { timeoutMs: options.model.timeoutMs }),
       retry: {
         retryRateLimits,
-        ...(options.model.maxAttempts === undefined ? {} : { maxAttempts: options.model.maxAttempts }),
+        ...(options.model.maxAttempts === undefined
+          ? {}
+          : { maxAttempts: options.model.maxAttempts }),
       },
     });
   };

@@ -8,9 +8,9 @@ import {
   MemoryJournal,
   type ModelClient,
   type RlmContext,
+  RlmError,
   type RlmEventListener,
   type RlmResult,
-  RlmError,
   resolveEngineOptions,
   type SandboxFactory,
 } from "@rlm/core";

@@ -1,7 +1,10 @@
 import { type RlmContext, RlmError } from "@rlm/core";
 
 /** Rejects what cannot be analysed, with one clear message (code `invalid_input`). */
-export function validateAnalysisInput(query: unknown, context: unknown): asserts context is RlmContext {
+export function validateAnalysisInput(
+  query: unknown,
+  context: unknown,
+): asserts context is RlmContext {
   if (typeof query !== "string" || query.trim().length === 0) {
     throw new RlmError("invalid_input", "query must be a non-empty string");
   }
