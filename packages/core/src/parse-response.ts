@@ -11,8 +11,13 @@ const ANY_FENCE = /```[\s\S]*?(?:```|$)/g;
 const FINAL_VAR_DIRECTIVE = /(?:^|[^\w.])FINAL_VAR\(\s*["'`]?([A-Za-z_$][\w$]*)["'`]?\s*\)/m;
 const FINAL_DIRECTIVE = /(?:^|[^\w.])FINAL\(/m;
 
+/** Reasoning models (DeepSeek-R1, QwQ via vLLM or Ollama) think aloud inside these. */
+const THINKING = /<think>[\s\S]*?(?:<\/think>|$)/gi;
+
 /** Splits a model reply into its code blocks and any text-level FINAL directive. */
-export function parseResponse(content: string): ParsedResponse {
+export function parseResponse(reply: string): ParsedResponse {
+  // Code or a FINAL drafted while thinking is not the answer: only the reply counts.
+  const content = reply.replace(THINKING, "");
   const codeBlocks = [...content.matchAll(CODE_BLOCK)]
     .map((match) => (match[1] ?? "").trim())
     .filter((code) => code.length > 0);

@@ -47,4 +47,12 @@ describe("parseResponse", () => {
   it("ignores identifiers that merely end in FINAL", () => {
     expect(parseResponse("call NOT_FINAL(3) later").finalDirective).toBeUndefined();
   });
+
+  it("ignores code and FINAL inside a reasoning model's <think> section", () => {
+    const parsed = parseResponse(
+      "<think>maybe ```repl\nprint(1)\n``` then FINAL(wrong)</think>\n```repl\nprint(2)\n```",
+    );
+    expect(parsed.codeBlocks).toEqual(["print(2)"]);
+    expect(parsed.finalDirective).toBeUndefined();
+  });
 });

@@ -265,9 +265,18 @@ const FINAL = function FINAL(answer) {
   finalVia = "FINAL";
 };
 
+// Models often write FINAL_VAR(answer) in code, passing the value instead of its
+// name. A non-string, or a string that cannot be a variable name, is taken as the
+// value itself; a string that names no defined variable is an error the model sees.
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 const FINAL_VAR = function FINAL_VAR(name) {
-  if (typeof name !== "string") {
+  if (name === undefined) {
     throw new TypeErrorCtor('FINAL_VAR(name) takes the variable name as a string, e.g. FINAL_VAR("answer")');
+  }
+  if (typeof name !== "string" || regExpExec(IDENTIFIER, name) === null) {
+    finalAnswer = answerText(name);
+    finalVia = "FINAL_VAR";
+    return;
   }
   const value = global[name];
   if (value === undefined) {

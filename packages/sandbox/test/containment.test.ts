@@ -94,7 +94,7 @@ const hostileCells: HostileCell[] = [
       "  return (fn ? fn.constructor('return typeof process')() : 'hidden') + ':' + typeof frame.getThis() + ':' + frame.getFileName();",
       "}).join(' | ');",
       "try { await recursiveLm(42) } catch (e) { print(e.stack) }",
-      "try { FINAL_VAR(1) } catch (e) { print(e.stack) }",
+      "try { FINAL_VAR() } catch (e) { print(e.stack) }",
     ].join("\n"),
     lost: false,
     check: (r) => {

@@ -158,12 +158,15 @@ describe("FINAL and FINAL_VAR", () => {
     const missing = await t.run("FINAL_VAR('nothing')");
     expect(missing.final).toBeUndefined();
     expect(missing.error).toContain('no variable named "nothing"');
-    // A common slip: passing the value instead of the name.
-    const wrongType = await t.run("FINAL_VAR(summary)");
-    expect(wrongType.error).toContain('no variable named "all good"');
-    expect(wrongType.final).toBeUndefined();
-    const notAString = await t.run("FINAL_VAR(42)");
-    expect(notAString.error).toMatch(/^TypeError: FINAL_VAR\(name\) takes the variable name/);
+    // A common slip: passing the value instead of the name. A value that cannot be a
+    // variable name is taken as the answer itself.
+    const byValue = await t.run("FINAL_VAR(summary)");
+    expect(byValue.error).toBeUndefined();
+    expect(byValue.final).toEqual({ answer: "all good", via: "FINAL_VAR" });
+    const number = await t.run("FINAL_VAR(42)");
+    expect(number.final).toEqual({ answer: "42", via: "FINAL_VAR" });
+    const nothing = await t.run("FINAL_VAR()");
+    expect(nothing.error).toMatch(/^TypeError: FINAL_VAR\(name\) takes the variable name/);
   });
 });
 
