@@ -1,0 +1,98 @@
+import type { RlmContext } from "@rlm/core";
+import type { EnqueueAnalysisInput, SerializableEngineOptions } from "@rlm/queue";
+import type { FastifyRequest } from "fastify";
+import { type AnalysisQuerystring, analysisFieldsSchema } from "./analysis-schemas.js";
+import { ApiError, ApiErrorCode } from "./api-error.js";
+import { readMultipartAnalysis } from "./multipart-analysis.js";
+import { describeSchemaErrors, type SchemaError } from "./validation-message.js";
+
+/** The validated `application/json` body. */
+interface JsonAnalysisBody {
+  query: string;
+  context: RlmContext;
+  options?: SerializableEngineOptions;
+  idempotencyKey?: string;
+}
+
+/**
+ * Turns a `POST /v1/analyses` request into the producer's input, whatever its body:
+ *
+ * - `application/json`: `{ query, context, options?, idempotencyKey? }`, already
+ *   checked by the route's schema;
+ * - `multipart/form-data`: fields `query`, `options` (JSON text), `idempotencyKey` and
+ *   the document as part `context`;
+ * - `text/*`: the body is the document; `query`, `options`, `idempotencyKey` come from
+ *   the query string.
+ *
+ * The `Idempotency-Key` header is accepted too (it must agree with a key in the body).
+ * Fields of the last two forms are checked against the same JSON schema as the first.
+ */
+export async function readAnalysisRequest(
+  request: FastifyRequest<{ Querystring: AnalysisQuerystring }>,
+  limitBytes: number,
+): Promise<EnqueueAnalysisInput> {
+  let input: EnqueueAnalysisInput;
+  if (request.isMultipart()) {
+    const { fields, context } = await readMultipartAnalysis(request, limitBytes);
+    input = withContext(validateFields(request, parseOptionsField(fields)), context);
+  } else if (typeof request.body === "string") {
+    const { query, options, idempotencyKey } = request.query;
+    const fields: Record<string, unknown> = { query, options, idempotencyKey };
+    input = withContext(validateFields(request, parseOptionsField(fields)), request.body);
+  } else if (request.body !== undefined && request.body !== null) {
+    const { context, ...fields } = request.body as JsonAnalysisBody;
+    input = withContext(fields, context);
+  } else {
+    throw invalid("a request body is required");
+  }
+  return withHeaderKey(input, request.headers["idempotency-key"]);
+}
+
+type AnalysisFields = Omit<EnqueueAnalysisInput, "context">;
+
+function validateFields(request: FastifyRequest, fields: Record<string, unknown>): AnalysisFields {
+  const defined = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+  const validate = request.compileValidationSchema(analysisFieldsSchema);
+  if (!validate(defined)) {
+    throw invalid(describeSchemaErrors((validate.errors ?? []) as SchemaError[], "body"));
+  }
+  return defined as unknown as AnalysisFields;
+}
+
+/** `options` travels as JSON text in forms and query strings. */
+function parseOptionsField(fields: Record<string, unknown>): Record<string, unknown> {
+  const { options } = fields;
+  if (typeof options !== "string") return fields;
+  try {
+    return { ...fields, options: JSON.parse(options) as unknown };
+  } catch {
+    throw invalid("options is not valid JSON");
+  }
+}
+
+function withContext(
+  fields: AnalysisFields,
+  context: RlmContext | undefined,
+): EnqueueAnalysisInput {
+  if (context === undefined) throw invalid("context is required");
+  if (typeof context === "string" && context.length === 0) {
+    throw invalid("context must not be empty");
+  }
+  return { ...fields, context };
+}
+
+function withHeaderKey(
+  input: EnqueueAnalysisInput,
+  header: string | string[] | undefined,
+): EnqueueAnalysisInput {
+  if (header === undefined) return input;
+  if (Array.isArray(header)) throw invalid("Idempotency-Key must be given once");
+  if (input.idempotencyKey !== undefined && input.idempotencyKey !== header) {
+    throw invalid("the Idempotency-Key header and idempotencyKey in the body differ");
+  }
+  return { ...input, idempotencyKey: header };
+}
+
+function invalid(message: string): ApiError {
+  return new ApiError(400, ApiErrorCode.invalidRequest, message);
+}

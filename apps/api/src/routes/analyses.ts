@@ -1,0 +1,107 @@
+import type { RlmQueueClient } from "@rlm/queue";
+import type { FastifyInstance } from "fastify";
+import { readAnalysisRequest } from "../analysis-request.js";
+import {
+  type AnalysisParams,
+  type AnalysisQuerystring,
+  analysisJsonBodySchema,
+  analysisParamsSchema,
+  analysisQuerystringSchema,
+} from "../analysis-schemas.js";
+import { ApiError, ApiErrorCode } from "../api-error.js";
+import { streamEvents } from "../event-stream.js";
+
+/** What the analysis routes need from the server. */
+export interface AnalysisRoutesOptions {
+  client: RlmQueueClient;
+  bodyLimitBytes: number;
+  heartbeatMs: number;
+  /** Aborted on server close, ending open event streams (they would hold `close()` up). */
+  shutdown: AbortSignal;
+}
+
+/** Stream entry ids as Redis writes them (`<ms>-<seq>`), for `Last-Event-ID`. */
+const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
+
+/** Registers `/v1/analyses` routes (authentication is the caller's hook). */
+export async function analysisRoutes(app: FastifyInstance, options: AnalysisRoutesOptions) {
+  const { client, bodyLimitBytes } = options;
+
+  app.post<{ Querystring: AnalysisQuerystring }>(
+    "/v1/analyses",
+    {
+      bodyLimit: bodyLimitBytes,
+      schema: {
+        body: { content: { "application/json": { schema: analysisJsonBodySchema } } },
+        querystring: analysisQuerystringSchema,
+      },
+    },
+    async (request, reply) => {
+      const input = await readAnalysisRequest(request, bodyLimitBytes);
+      const enqueued = await client.enqueueAnalysis(input);
+      request.log.info(
+        { analysisId: enqueued.id, deduplicated: enqueued.deduplicated },
+        "analysis enqueued",
+      );
+      return reply
+        .code(202)
+        .header("location", `/v1/analyses/${enqueued.id}`)
+        .send({ id: enqueued.id, status: enqueued.status, deduplicated: enqueued.deduplicated });
+    },
+  );
+
+  app.get<{ Params: AnalysisParams }>(
+    "/v1/analyses/:id",
+    { schema: { params: analysisParamsSchema } },
+    async (request) => {
+      const view = await client.getAnalysis(request.params.id);
+      if (!view) throw notFound(request.params.id);
+      return view;
+    },
+  );
+
+  app.get<{ Params: AnalysisParams }>(
+    "/v1/analyses/:id/events",
+    { schema: { params: analysisParamsSchema } },
+    async (request, reply) => {
+      const { id } = request.params;
+      if (!(await client.getAnalysis(id))) throw notFound(id);
+      const lastEventId = request.headers["last-event-id"];
+      const after =
+        typeof lastEventId === "string" && STREAM_ID.test(lastEventId) ? lastEventId : undefined;
+      // From here the response is written by hand, as a stream that outlives the handler.
+      reply.hijack();
+      await streamEvents(reply.raw, {
+        client,
+        analysisId: id,
+        ...(after !== undefined ? { after } : {}),
+        heartbeatMs: options.heartbeatMs,
+        signal: options.shutdown,
+        log: request.log,
+      });
+    },
+  );
+
+  app.delete<{ Params: AnalysisParams }>(
+    "/v1/analyses/:id",
+    { schema: { params: analysisParamsSchema } },
+    async (request, reply) => {
+      const { id } = request.params;
+      const outcome = await client.cancel(id);
+      if (outcome === "not_found") throw notFound(id);
+      if (outcome === "already_finished") {
+        throw new ApiError(
+          409,
+          ApiErrorCode.alreadyFinished,
+          `analysis ${id} has already finished`,
+        );
+      }
+      request.log.info({ analysisId: id, outcome }, "analysis cancel");
+      return reply.code(202).send({ id, outcome });
+    },
+  );
+}
+
+function notFound(id: string): ApiError {
+  return new ApiError(404, ApiErrorCode.notFound, `no analysis ${id}`);
+}

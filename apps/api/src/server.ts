@@ -1,0 +1,125 @@
+import multipart from "@fastify/multipart";
+import { type RlmConnection, RlmQueueClient } from "@rlm/queue";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { ApiErrorCode, errorBody } from "./api-error.js";
+import { type ApiLoggerOption, createApiLogger } from "./api-logger.js";
+import { bearerAuth } from "./bearer-auth.js";
+import { registerBullBoard } from "./bull-board.js";
+import { handleError } from "./error-handler.js";
+import { DEFAULT_HEARTBEAT_MS } from "./event-stream.js";
+import { registerHealth } from "./health.js";
+import { analysisRoutes } from "./routes/analyses.js";
+import { TokenVerifier } from "./token-verifier.js";
+import { describeSchemaErrors, type SchemaError } from "./validation-message.js";
+
+/** Default largest request body: 200 MB, for whole documents uploaded in one request. */
+export const DEFAULT_BODY_LIMIT_BYTES = 200 * 1024 * 1024;
+
+/** Options of `createApiServer`. The server reads no environment: the caller passes everything. */
+export interface ApiServerOptions {
+  /** Redis for the board's queues and the health probe (and the client, when not given). */
+  connection: RlmConnection;
+  /** Key prefix shared with the workers. Default `rlm`. */
+  prefix?: string;
+  /** Bearer token required on every route but `/health`. Must not be empty. */
+  apiToken: string;
+  /** Largest request body (JSON, multipart or text), in bytes. Default 200 MB. */
+  bodyLimitBytes?: number;
+  /** A pino instance, pino options, or `false` for no logs. Default: pino at `info`. */
+  logger?: ApiLoggerOption;
+  /**
+   * The producer to use. When given it belongs to the caller and is not closed with
+   * the server; otherwise the server opens one on `connection` and closes it.
+   */
+  client?: RlmQueueClient;
+  /** Interval of heartbeat comments on event streams. Default 15 s. */
+  heartbeatMs?: number;
+}
+
+/**
+ * Builds the HTTP API (not listening: call `listen` or `inject`):
+ *
+ * - `POST /v1/analyses` → 202 `{ id, status, deduplicated }` (JSON, multipart or text body)
+ * - `GET /v1/analyses/:id` → the analysis view
+ * - `GET /v1/analyses/:id/events` → server-sent events until the terminal event
+ * - `DELETE /v1/analyses/:id` → 202 `{ id, outcome }` (cancel)
+ * - `GET /health` (no auth) → 200 / 503 by Redis PING
+ * - `/admin/queues` → Bull Board (Bearer, or `?token=` once then an HttpOnly cookie)
+ *
+ * Errors are `{ error: { code, message } }`. `close()` closes everything the server
+ * opened: its client, the board's queues and the health connection.
+ */
+export function createApiServer(options: ApiServerOptions): FastifyInstance {
+  const verifier = new TokenVerifier(options.apiToken);
+  const bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  if (!Number.isSafeInteger(bodyLimitBytes) || bodyLimitBytes <= 0) {
+    throw new Error("bodyLimitBytes must be a positive integer");
+  }
+  const topology = {
+    connection: options.connection,
+    ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
+  };
+  const app = Fastify({
+    // Typed as Fastify's base logger so the instance is a plain `FastifyInstance`.
+    loggerInstance: createApiLogger(options.logger) as FastifyBaseLogger,
+    bodyLimit: bodyLimitBytes,
+    ajv: {
+      customOptions: {
+        // Fastify's defaults would strip unknown option keys and turn `"query": 1` into
+        // "1": a client must hear about both instead.
+        removeAdditional: false,
+        coerceTypes: false,
+        useDefaults: false,
+        // `context` is a string, an array or an object: one `type` list says so.
+        allowUnionTypes: true,
+      },
+    },
+    // Malformed URLs and over-long path parameters get the API's error body too.
+    frameworkErrors: handleError,
+    schemaErrorFormatter: (errors, dataVar) =>
+      new Error(describeSchemaErrors(errors as SchemaError[], dataVar)),
+  });
+
+  const ownsClient = options.client === undefined;
+  const client = options.client ?? new RlmQueueClient(topology);
+  const shutdown = new AbortController();
+
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .code(404)
+      .send(
+        errorBody(ApiErrorCode.notFound, `no route ${request.method} ${request.url.split("?")[0]}`),
+      ),
+  );
+  // Any text is a document (markdown, CSV, logs); text/plain has Fastify's own parser.
+  app.addContentTypeParser(
+    /^text\/(?!plain\b)/,
+    { parseAs: "string", bodyLimit: bodyLimitBytes },
+    (_request, body, done) => done(null, body),
+  );
+  app.register(multipart, { throwFileSizeLimit: true });
+
+  const closeHealth = registerHealth(app, options.connection);
+  const board = registerBullBoard(app, topology, verifier);
+  app.register(async (scope) => {
+    scope.addHook("onRequest", bearerAuth(verifier));
+    await analysisRoutes(scope, {
+      client,
+      bodyLimitBytes,
+      heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+      shutdown: shutdown.signal,
+    });
+  });
+
+  // Event streams are hijacked responses the HTTP server would wait on for ever.
+  app.addHook("preClose", async () => shutdown.abort());
+  app.addHook("onClose", async () => {
+    await Promise.allSettled([
+      ownsClient ? client.close() : Promise.resolve(),
+      board.close(),
+      closeHealth(),
+    ]);
+  });
+  return app;
+}
