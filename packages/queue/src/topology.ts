@@ -94,18 +94,33 @@ export type LlmQueue = Queue<
 
 /** Opens the `rlm-root` queue with retry and retention defaults. Close it when done. */
 export function createRootQueue(topology: QueueTopology, settings?: QueueJobSettings): RootQueue {
-  return new Queue(QueueName.root, {
-    ...bullmqOptions(topology),
-    defaultJobOptions: defaultJobOptions(settings, ROOT_JOB_DEFAULTS),
-  });
+  return quiet(
+    new Queue(QueueName.root, {
+      ...bullmqOptions(topology),
+      defaultJobOptions: defaultJobOptions(settings, ROOT_JOB_DEFAULTS),
+    }),
+  );
 }
 
 /** Opens the `rlm-llm` queue with retry and retention defaults. Close it when done. */
 export function createLlmQueue(topology: QueueTopology, settings?: QueueJobSettings): LlmQueue {
-  return new Queue(QueueName.llm, {
-    ...bullmqOptions(topology),
-    defaultJobOptions: defaultJobOptions(settings, LLM_JOB_DEFAULTS),
-  });
+  return quiet(
+    new Queue(QueueName.llm, {
+      ...bullmqOptions(topology),
+      defaultJobOptions: defaultJobOptions(settings, LLM_JOB_DEFAULTS),
+    }),
+  );
+}
+
+/**
+ * A Queue emits `error` on connection trouble; with no listener Node would throw it and
+ * crash the process. Failures still surface as rejected calls (add, getJob…).
+ */
+function quiet<T extends { on(event: "error", listener: (error: Error) => void): unknown }>(
+  queue: T,
+): T {
+  queue.on("error", () => {});
+  return queue;
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {
