@@ -128,22 +128,24 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
     );
   }
   if (roles.includes("llm")) {
-    let llmWorker: Worker | undefined;
+    // The processor needs the worker (for rateLimit), which needs the processor.
+    const holder: { worker?: Worker } = {};
     const processor = createLlmProcessor({
       redis,
       prefix,
       contexts,
       store,
       model: options.llmModelClient ?? modelFor(false),
-      worker: () => llmWorker,
+      worker: () => holder.worker,
     });
-    llmWorker = new Worker<LlmQueueJobData>(QueueName.llm, processor, {
+    const llmWorker = new Worker<LlmQueueJobData>(QueueName.llm, processor, {
       ...workerSettings,
       concurrency: options.concurrency?.llm ?? 32,
       ...(options.limiter
         ? { limiter: { max: options.limiter.max, duration: options.limiter.durationMs } }
         : {}),
     });
+    holder.worker = llmWorker;
     workers.push(llmWorker);
   }
   for (const worker of workers) {

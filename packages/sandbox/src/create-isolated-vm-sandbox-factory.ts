@@ -4,7 +4,7 @@ import { IsolatedVmSandbox, type IsolatedVmSandboxTuning } from "./isolated-vm-s
 import { SandboxError } from "./sandbox-errors.js";
 
 /** Options of {@link createIsolatedVmSandboxFactory}; nothing is required. */
-export interface IsolatedVmSandboxFactoryOptions extends IsolatedVmSandboxTuning {}
+export type IsolatedVmSandboxFactoryOptions = IsolatedVmSandboxTuning;
 
 /**
  * The production {@link SandboxFactory}: a JavaScript REPL on isolated-vm.
