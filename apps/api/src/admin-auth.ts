@@ -6,11 +6,17 @@ import { bearerToken, type TokenVerifier } from "./token-verifier.js";
 export const ADMIN_COOKIE = "rlm_admin_token";
 
 /**
- * Authentication of the admin UI (`/admin/queues`). A browser cannot send a Bearer
+ * Path of the admin cookie: everything under `/admin` (Bull Board at `/admin/queues`,
+ * the viewer at `/admin/viewer` and its JSON at `/admin/api`), so one login covers all.
+ */
+export const ADMIN_COOKIE_PATH = "/admin";
+
+/**
+ * Authentication of the admin UI (`/admin/…`). A browser cannot send a Bearer
  * header when navigating, so besides `Authorization: Bearer <apiToken>` this accepts:
  *
  * - `?token=<apiToken>` once: the token is checked (constant time), stored in an
- *   `HttpOnly; SameSite=Strict` cookie scoped to `cookiePath` (also `Secure` over
+ *   `HttpOnly; SameSite=Strict` cookie scoped to `/admin` (also `Secure` over
  *   HTTPS), and a GET is redirected (303) to the same URL without the token, so it
  *   does not stay in the address bar or browser history;
  * - that cookie on later requests (the UI's own page, asset and API requests), checked
@@ -19,7 +25,7 @@ export const ADMIN_COOKIE = "rlm_admin_token";
  * The cookie holds the token itself and lasts for the browser session; rotating the
  * API token invalidates it.
  */
-export function adminAuth(verifier: TokenVerifier, cookiePath: string): onRequestAsyncHookHandler {
+export function adminAuth(verifier: TokenVerifier): onRequestAsyncHookHandler {
   return async (request, reply) => {
     const url = new URL(request.url, "http://localhost");
     const queryToken = url.searchParams.get("token");
@@ -27,7 +33,7 @@ export function adminAuth(verifier: TokenVerifier, cookiePath: string): onReques
       if (!verifier.verify(queryToken)) {
         return sendUnauthorized(reply, "the token is not valid");
       }
-      reply.header("set-cookie", adminCookie(queryToken, cookiePath, request));
+      reply.header("set-cookie", adminCookie(queryToken, request));
       if (request.method === "GET" || request.method === "HEAD") {
         url.searchParams.delete("token");
         return reply.code(303).header("location", `${url.pathname}${url.search}`).send();
@@ -43,9 +49,9 @@ export function adminAuth(verifier: TokenVerifier, cookiePath: string): onReques
   };
 }
 
-function adminCookie(token: string, path: string, request: FastifyRequest): string {
+function adminCookie(token: string, request: FastifyRequest): string {
   const secure = request.protocol === "https" ? "; Secure" : "";
-  return `${ADMIN_COOKIE}=${encodeURIComponent(token)}; Path=${path}; HttpOnly; SameSite=Strict${secure}`;
+  return `${ADMIN_COOKIE}=${encodeURIComponent(token)}; Path=${ADMIN_COOKIE_PATH}; HttpOnly; SameSite=Strict${secure}`;
 }
 
 /** The value of one cookie from a `Cookie` header, or undefined. */

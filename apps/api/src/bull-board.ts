@@ -1,7 +1,7 @@
 import { createBullBoard } from "@bull-board/api";
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
 import { FastifyAdapter } from "@bull-board/fastify";
-import { createLlmQueue, createRootQueue, type QueueTopology } from "@rlm/queue";
+import { createLlmQueue, createRootQueue, type QueueTopology, type RootQueue } from "@rlm/queue";
 import type { FastifyInstance } from "fastify";
 import { adminAuth } from "./admin-auth.js";
 import type { TokenVerifier } from "./token-verifier.js";
@@ -11,6 +11,8 @@ export const BULL_BOARD_PATH = "/admin/queues";
 
 /** What `registerBullBoard` opened, for the server to close. */
 export interface BullBoardHandle {
+  /** The board's `rlm-root` queue, shared with the viewer's list of recent analyses. */
+  rootQueue: RootQueue;
   close(): Promise<void>;
 }
 
@@ -39,10 +41,11 @@ export function registerBullBoard(
     serverAdapter,
   });
   app.register(async (scope) => {
-    scope.addHook("onRequest", adminAuth(verifier, BULL_BOARD_PATH));
+    scope.addHook("onRequest", adminAuth(verifier));
     await scope.register(serverAdapter.registerPlugin(), { prefix: BULL_BOARD_PATH });
   });
   return {
+    rootQueue,
     async close() {
       await Promise.allSettled([rootQueue.close(), llmQueue.close()]);
     },

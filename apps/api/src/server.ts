@@ -1,6 +1,13 @@
 import multipart from "@fastify/multipart";
-import { type RlmConnection, RlmQueueClient } from "@rlm/queue";
+import {
+  closeRedis,
+  DEFAULT_PREFIX,
+  openRedis,
+  type RlmConnection,
+  RlmQueueClient,
+} from "@rlm/queue";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { adminAuth } from "./admin-auth.js";
 import { ApiErrorCode, errorBody } from "./api-error.js";
 import { type ApiLoggerOption, createApiLogger } from "./api-logger.js";
 import { bearerAuth } from "./bearer-auth.js";
@@ -9,6 +16,7 @@ import { handleError } from "./error-handler.js";
 import { DEFAULT_HEARTBEAT_MS } from "./event-stream.js";
 import { registerHealth } from "./health.js";
 import { analysisRoutes } from "./routes/analyses.js";
+import { viewerRoutes } from "./routes/viewer.js";
 import { TokenVerifier } from "./token-verifier.js";
 import { describeSchemaErrors, type SchemaError } from "./validation-message.js";
 
@@ -39,15 +47,18 @@ export interface ApiServerOptions {
 /**
  * Builds the HTTP API (not listening: call `listen` or `inject`):
  *
- * - `POST /v1/analyses` → 202 `{ id, status, deduplicated }` (JSON, multipart or text body)
+ * - `POST /v1/analyses` → 202 `{ id, status, deduplicated, links: { viewer } }` (JSON,
+ *   multipart or text body)
  * - `GET /v1/analyses/:id` → the analysis view
  * - `GET /v1/analyses/:id/events` → server-sent events until the terminal event
  * - `DELETE /v1/analyses/:id` → 202 `{ id, outcome }` (cancel)
  * - `GET /health` (no auth) → 200 / 503 by Redis PING
  * - `/admin/queues` → Bull Board (Bearer, or `?token=` once then an HttpOnly cookie)
+ * - `GET /admin/viewer`, `GET /admin/viewer/:id` → the trajectory viewer (same auth)
+ * - `GET /admin/api/analyses/:id/trajectory` → the JSON the viewer polls (same auth)
  *
  * Errors are `{ error: { code, message } }`. `close()` closes everything the server
- * opened: its client, the board's queues and the health connection.
+ * opened: its client, the board's queues, the viewer's and the health connections.
  */
 export function createApiServer(options: ApiServerOptions): FastifyInstance {
   const verifier = new TokenVerifier(options.apiToken);
@@ -102,6 +113,17 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
 
   const closeHealth = registerHealth(app, options.connection);
   const board = registerBullBoard(app, topology, verifier);
+  // The viewer reads journals with HSCAN on a connection of its own (or the given client).
+  const viewerRedis = openRedis(options.connection);
+  app.register(async (scope) => {
+    scope.addHook("onRequest", adminAuth(verifier));
+    await viewerRoutes(scope, {
+      client,
+      redis: viewerRedis.redis,
+      prefix: options.prefix ?? DEFAULT_PREFIX,
+      rootQueue: board.rootQueue,
+    });
+  });
   app.register(async (scope) => {
     scope.addHook("onRequest", bearerAuth(verifier));
     await analysisRoutes(scope, {
@@ -118,6 +140,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
     await Promise.allSettled([
       ownsClient ? client.close() : Promise.resolve(),
       board.close(),
+      closeRedis(viewerRedis),
       closeHealth(),
     ]);
   });

@@ -55,6 +55,7 @@ describe("POST /v1/analyses", () => {
       id: expect.stringMatching(/^an_/),
       status: "queued",
       deduplicated: false,
+      links: { viewer: `/admin/viewer/${body.id}` },
     });
     expect(res.headers.location).toBe(`/v1/analyses/${body.id}`);
 
@@ -172,7 +173,12 @@ describe("POST /v1/analyses", () => {
       payload: { query: "q", context: "doc" },
     });
     expect(second.statusCode).toBe(202);
-    expect(second.json()).toEqual({ id: a.id, status: "queued", deduplicated: true });
+    expect(second.json()).toEqual({
+      id: a.id,
+      status: "queued",
+      deduplicated: true,
+      links: { viewer: `/admin/viewer/${a.id}` },
+    });
 
     const third = await app.inject({
       method: "POST",

@@ -10,6 +10,7 @@ import {
 } from "../analysis-schemas.js";
 import { ApiError, ApiErrorCode } from "../api-error.js";
 import { streamEvents } from "../event-stream.js";
+import { viewerPath } from "./viewer.js";
 
 /** What the analysis routes need from the server. */
 export interface AnalysisRoutesOptions {
@@ -46,7 +47,12 @@ export async function analysisRoutes(app: FastifyInstance, options: AnalysisRout
       return reply
         .code(202)
         .header("location", `/v1/analyses/${enqueued.id}`)
-        .send({ id: enqueued.id, status: enqueued.status, deduplicated: enqueued.deduplicated });
+        .send({
+          id: enqueued.id,
+          status: enqueued.status,
+          deduplicated: enqueued.deduplicated,
+          links: { viewer: viewerPath(enqueued.id) },
+        });
     },
   );
 

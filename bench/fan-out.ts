@@ -1,0 +1,205 @@
+// Figure 1: fan-out efficiency = ideal schedule / measured wall time, where
+// ideal = root calls × L + ceil(N / C) × L, for the in-process and the queue path,
+// and the speed-up over a sequential run (C = 1) of the same analysis.
+import { Rlm } from "rlm-queue";
+import { type BenchContext, type FigureResult, fmt, MOCK_MODELS } from "./support/bench-context.js";
+import { documentForChunks, querySubject, type TestDocument } from "./support/documents.js";
+import { round } from "./support/stats.js";
+import { type ChildTimeline, childTimelines, resumeGap } from "./support/timeline.js";
+import { WorkerProcess } from "./support/workers.js";
+
+const L = 200;
+const N = 100;
+const C = 50;
+const CHUNK = 10_000;
+
+export interface FanOutRun {
+  path: "in-process" | "queue";
+  concurrency: number;
+  wallMs: number;
+  idealMs: number;
+  efficiency: number;
+  rootCalls: number;
+  subCalls: number;
+  answerOk: boolean;
+  /** Queue runs: per-child timestamps (for figure 2 and for profiling). */
+  children?: ChildTimeline[];
+  resumeGapMs?: number;
+}
+
+export async function runFanOut(bench: BenchContext): Promise<FigureResult> {
+  const document = documentForChunks(N, CHUNK);
+  const reps = bench.quick ? 1 : 3;
+  const runs: FanOutRun[] = [];
+
+  // In process: engine here, mock in its own process.
+  await inProcessRun(bench, document, C, 0); // warm-up (JIT, isolate, HTTP agent), not counted
+  for (let rep = 0; rep < reps; rep += 1) runs.push(await inProcessRun(bench, document, C, L));
+  runs.push(await inProcessRun(bench, document, 1, L));
+
+  // Queue: one worker process (root + LM roles), LM concurrency = C.
+  const parallel = await WorkerProcess.start({
+    prefix: bench.prefix,
+    modelUrl: bench.mock.url,
+    llmConcurrency: C,
+  });
+  try {
+    await queueRun(bench, document, C, 0); // warm-up
+    for (let rep = 0; rep < reps; rep += 1)
+      runs.push(await queueRun(bench, document, C, L, parallel));
+  } finally {
+    await parallel.stop();
+  }
+  if (!bench.quick) {
+    const sequential = await WorkerProcess.start({
+      prefix: bench.prefix,
+      modelUrl: bench.mock.url,
+      llmConcurrency: 1,
+    });
+    try {
+      runs.push(await queueRun(bench, document, 1, L, sequential));
+    } finally {
+      await sequential.stop();
+    }
+  }
+
+  const pick = (path: FanOutRun["path"], concurrency: number) =>
+    runs.filter((run) => run.path === path && run.concurrency === concurrency);
+  const median = (list: FanOutRun[]) => {
+    const sorted = [...list].sort((a, b) => a.efficiency - b.efficiency);
+    return sorted[Math.floor(sorted.length / 2)];
+  };
+  const rows: FigureResult["rows"] = [];
+  for (const [path, goal] of [
+    ["in-process", 0.95],
+    ["queue", 0.9],
+  ] as const) {
+    const par = median(pick(path, C));
+    const seq = pick(path, 1)[0];
+    if (par) {
+      rows.push({
+        figure: "1 fan-out",
+        metric: `${path} efficiency (N=${par.subCalls}, C=${C}, L=${L}ms; ${par.rootCalls} root calls; wall ${Math.round(par.wallMs)} / ideal ${par.idealMs} ms${reps > 1 ? `, median of ${reps}` : ""})`,
+        value: fmt(par.efficiency),
+        goal: `≥ ${goal}`,
+        pass: par.efficiency >= goal && par.answerOk,
+      });
+    }
+    if (par && seq) {
+      rows.push({
+        figure: "1 fan-out",
+        metric: `${path} speed-up over C=1 (${Math.round(seq.wallMs)} ms; C=1 efficiency ${fmt(seq.efficiency)})`,
+        value: `${fmt(seq.wallMs / par.wallMs, 1)}×`,
+        goal: `ideal ${fmt(seq.idealMs / par.idealMs, 1)}×`,
+      });
+    }
+  }
+  return {
+    rows,
+    data: {
+      latencyMs: L,
+      chunkChars: CHUNK,
+      documentChars: document.text.length,
+      runs: runs.map(({ children, ...run }) => ({ ...run, childCount: children?.length })),
+    },
+  };
+}
+
+async function inProcessRun(
+  bench: BenchContext,
+  document: TestDocument,
+  concurrency: number,
+  latencyMs: number,
+): Promise<FanOutRun> {
+  await bench.mock.reset({ latencyMs, strategy: "map-reduce", chunkChars: CHUNK });
+  const rlm = new Rlm({
+    baseURL: bench.mock.url,
+    apiKey: "bench",
+    ...MOCK_MODELS,
+    subConcurrency: concurrency,
+    maxAttempts: 1,
+  });
+  const started = performance.now();
+  const result = await rlm.completion(querySubject(document), document.text);
+  const wallMs = performance.now() - started;
+  return summarize(
+    bench,
+    "in-process",
+    concurrency,
+    latencyMs,
+    wallMs,
+    result.answer.trim() === String(document.markerCount),
+  );
+}
+
+export async function queueRun(
+  bench: BenchContext,
+  document: TestDocument,
+  concurrency: number,
+  latencyMs: number,
+  worker?: WorkerProcess,
+  chunkChars = CHUNK,
+): Promise<FanOutRun> {
+  await bench.mock.reset({ latencyMs, strategy: "map-reduce", chunkChars });
+  if (worker) await worker.stats(); // drop older client-call traces
+  const started = performance.now();
+  const { id } = await bench.client.enqueueAnalysis({
+    query: querySubject(document),
+    context: document.text,
+  });
+  const result = await bench.client.waitForResult(id, { timeoutMs: 120_000 });
+  const wallMs = performance.now() - started;
+  const run = await summarize(
+    bench,
+    "queue",
+    concurrency,
+    latencyMs,
+    wallMs,
+    result.answer.trim() === String(document.markerCount),
+  );
+  const requests = await bench.mock.requests();
+  const clientCalls = new Map(
+    (worker ? (await worker.stats()).clientCalls : []).map((call) => [call.hash, call.at]),
+  );
+  const { children } = await childTimelines(
+    bench.prefix,
+    id,
+    requests,
+    bench.contexts,
+    clientCalls,
+  );
+  run.children = children;
+  const gap = resumeGap(children, requests);
+  if (gap !== undefined) run.resumeGapMs = round(gap);
+  return run;
+}
+
+async function summarize(
+  bench: BenchContext,
+  path: FanOutRun["path"],
+  concurrency: number,
+  latencyMs: number,
+  wallMs: number,
+  answerOk: boolean,
+): Promise<FanOutRun> {
+  const requests = await bench.mock.requests();
+  const rootCalls = requests.filter((request) => request.kind !== "sub").length;
+  const subCalls = requests.filter((request) => request.kind === "sub").length;
+  const idealMs = rootCalls * latencyMs + Math.ceil(subCalls / concurrency) * latencyMs;
+  const run: FanOutRun = {
+    path,
+    concurrency,
+    wallMs: round(wallMs),
+    idealMs,
+    efficiency: round(idealMs / wallMs, 3),
+    rootCalls,
+    subCalls,
+    answerOk,
+  };
+  if (latencyMs > 0) {
+    bench.log(
+      `  ${path} C=${concurrency}: wall ${Math.round(wallMs)} ms, ideal ${idealMs} ms, efficiency ${fmt(run.efficiency)}, calls ${rootCalls}+${subCalls}${answerOk ? "" : " WRONG ANSWER"}`,
+    );
+  }
+  return run;
+}

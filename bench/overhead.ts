@@ -1,0 +1,202 @@
+// Figure 2: orchestration overhead per model call through the queue, from real
+// timestamps (BullMQ job fields + the mock's request records), beside the raw BullMQ
+// job round trip on the same Redis as the floor.
+import { Queue, QueueEvents, Worker } from "bullmq";
+import { queueRun } from "./fan-out.js";
+import { type BenchContext, type FigureResult, fmt } from "./support/bench-context.js";
+import { documentForChunks } from "./support/documents.js";
+import { REDIS } from "./support/redis-keys.js";
+import { type Distribution, distribution } from "./support/stats.js";
+import type { ChildTimeline } from "./support/timeline.js";
+import { WorkerProcess } from "./support/workers.js";
+
+// Fewer sub-calls than LM slots, so no call waits for a slot: every millisecond between
+// enqueue and model call start is orchestration, not queueing behind other calls.
+const N = 20;
+const LM_SLOTS = 50;
+const L = 50;
+
+export async function runOverhead(bench: BenchContext): Promise<FigureResult> {
+  const analyses = bench.quick ? 5 : 15;
+  const document = documentForChunks(N, 10_000, 3);
+  const children: ChildTimeline[] = [];
+  const resumeGaps: number[] = [];
+  const worker = await WorkerProcess.start({
+    prefix: bench.prefix,
+    modelUrl: bench.mock.url,
+    llmConcurrency: LM_SLOTS,
+  });
+  try {
+    await queueRun(bench, document, LM_SLOTS, 0); // warm-up
+    for (let index = 0; index < analyses; index += 1) {
+      const run = await queueRun(bench, document, LM_SLOTS, L, worker);
+      children.push(...(run.children ?? []));
+      if (run.resumeGapMs !== undefined) resumeGaps.push(run.resumeGapMs);
+    }
+  } finally {
+    await worker.stop();
+  }
+  const enqueueToModel = distribution(children.map((child) => child.modelStart - child.enqueuedAt));
+  const enqueueToPickup = distribution(
+    children.map((child) => child.processedOn - child.enqueuedAt),
+  );
+  const pickupToModel = distribution(children.map((child) => child.modelStart - child.processedOn));
+  const traced = children.filter((child) => child.clientCall !== undefined);
+  const pickupToClient = distribution(
+    traced.map((child) => (child.clientCall ?? 0) - child.processedOn),
+  );
+  const clientToModel = distribution(
+    traced.map((child) => child.modelStart - (child.clientCall ?? 0)),
+  );
+  const modelToDone = distribution(children.map((child) => child.finishedOn - child.modelEnd));
+  // Spread of the enqueues of one fan-out: the root's child-job creation is serial work.
+  const resume = distribution(resumeGaps);
+  const floor = await rawBullmq(bench, bench.quick ? 200 : 500);
+
+  const rows: FigureResult["rows"] = [
+    {
+      figure: "2 overhead",
+      metric: `child enqueue → model call start (${enqueueToModel.n} calls; N=${N} ≤ slots)`,
+      value: pq(enqueueToModel),
+      goal: "p50 ≤ 3 ms",
+      pass: enqueueToModel.p50 <= 3,
+    },
+    {
+      figure: "2 overhead",
+      metric: "  of which enqueue → LM worker picks job",
+      value: pq(enqueueToPickup),
+      goal: "",
+    },
+    {
+      figure: "2 overhead",
+      metric: "  of which job start → model call start",
+      value: pq(pickupToModel),
+      goal: "",
+    },
+    {
+      figure: "2 overhead",
+      metric: "    job start → LM processor calls the model client",
+      value: pq(pickupToClient),
+      goal: "",
+    },
+    {
+      figure: "2 overhead",
+      metric: "    model client called → request body at the mock",
+      value: pq(clientToModel),
+      goal: "",
+    },
+    {
+      figure: "2 overhead",
+      metric: "model result → child job completed",
+      value: pq(modelToDone),
+      goal: "",
+    },
+    {
+      figure: "2 overhead",
+      metric: `last child completed → parent's next root call (${resume.n} fan-outs)`,
+      value: pq(resume),
+      goal: "",
+    },
+    {
+      figure: "2 overhead",
+      metric: "floor: raw BullMQ add → processor start (one at a time)",
+      value: pq(floor.single),
+      goal: "",
+    },
+    {
+      figure: "2 overhead",
+      metric: `floor: raw BullMQ add → processor start (bursts of ${N})`,
+      value: pq(floor.burst),
+      goal: "",
+    },
+    {
+      figure: "2 overhead",
+      metric: "floor: raw BullMQ processor end → completed event",
+      value: pq(floor.completed),
+      goal: "",
+    },
+  ];
+  return {
+    rows,
+    data: {
+      subCallsPerAnalysis: N,
+      latencyMs: L,
+      analyses,
+      enqueueToModel,
+      enqueueToPickup,
+      pickupToModel,
+      pickupToClient,
+      clientToModel,
+      modelToDone,
+      resume,
+      floor,
+    },
+  };
+}
+
+function pq(d: Distribution): string {
+  return `p50 ${fmt(d.p50)} / p99 ${fmt(d.p99)} ms`;
+}
+
+/**
+ * The floor: a bare BullMQ queue and worker (concurrency 50) on the same Redis, in this
+ * process. One job at a time shows the idle pickup latency; bursts of N show what a
+ * fan-out pays just to move N jobs through BullMQ.
+ */
+async function rawBullmq(bench: BenchContext, samples: number) {
+  const name = "raw-floor";
+  const options = { connection: { ...REDIS }, prefix: bench.prefix };
+  const queue = new Queue(name, options);
+  const events = new QueueEvents(name, options);
+  const starts = new Map<string, number>();
+  const ends = new Map<string, number>();
+  const completed = new Map<string, (at: number) => void>();
+  events.on("completed", ({ jobId }) => completed.get(jobId)?.(Date.now()));
+  const worker = new Worker(
+    name,
+    async (job) => {
+      starts.set(job.id ?? "", Date.now());
+      ends.set(job.id ?? "", Date.now());
+      return 1;
+    },
+    { ...options, concurrency: 50 },
+  );
+  await Promise.all([worker.waitUntilReady(), events.waitUntilReady()]);
+  const single: number[] = [];
+  const completedLag: number[] = [];
+  const burst: number[] = [];
+  try {
+    const runOne = async (id: string) => {
+      const done = new Promise<number>((resolve) => completed.set(id, resolve));
+      const job = await queue.add("j", {}, { jobId: id, removeOnComplete: true });
+      const at = await done;
+      completedLag.push(at - (ends.get(id) ?? at));
+      return (starts.get(id) ?? 0) - job.timestamp;
+    };
+    for (let index = 0; index < 20; index += 1) await runOne(`w${index}`); // warm-up
+    for (let index = 0; index < samples; index += 1) single.push(await runOne(`s${index}`));
+    for (let round = 0; round < Math.ceil(samples / N); round += 1) {
+      const jobs = await Promise.all(
+        Array.from({ length: N }, (_, index) => {
+          const id = `b${round}-${index}`;
+          const done = new Promise<number>((resolve) => completed.set(id, resolve));
+          return queue
+            .add("j", {}, { jobId: id, removeOnComplete: true })
+            .then((job) => ({ job, done }));
+        }),
+      );
+      await Promise.all(jobs.map(({ done }) => done));
+      for (const { job } of jobs) burst.push((starts.get(job.id ?? "") ?? 0) - job.timestamp);
+    }
+  } finally {
+    await worker.close();
+    await events.close();
+    await queue.obliterate({ force: true });
+    await queue.close();
+  }
+  return {
+    single: distribution(single),
+    burst: distribution(burst),
+    completed: distribution(completedLag),
+  };
+}

@@ -1,0 +1,97 @@
+import { createHash } from "node:crypto";
+import { subCallMessages } from "@rlm/core";
+import type { MockRequestRecord } from "@rlm/mock-llm";
+import { type ContextStore, createLlmQueue } from "@rlm/queue";
+import { REDIS } from "./redis-keys.js";
+
+/** One child (LM) job of a queue analysis, with the mock's view of its model call. */
+export interface ChildTimeline {
+  /** job.timestamp: when the root worker built the child job (before its add round trip). */
+  enqueuedAt: number;
+  /** job.processedOn: when an LM worker took it. */
+  processedOn: number;
+  /** When the LM processor called the model client (from the worker's trace), if known. */
+  clientCall?: number;
+  /** The mock's startedAt / endedAt of the model call. */
+  modelStart: number;
+  modelEnd: number;
+  /** job.finishedOn: when the job completed (result journaled, job moved to completed). */
+  finishedOn: number;
+}
+
+/**
+ * Joins an analysis's completed LM jobs to the mock's request records by the hash the
+ * mock keeps of each request's messages (sha256 of `{ model, messages }`), so every
+ * interval comes from real timestamps on the same machine clock.
+ */
+export async function childTimelines(
+  prefix: string,
+  analysisId: string,
+  requests: MockRequestRecord[],
+  contexts: ContextStore,
+  clientCalls: Map<string, number> = new Map(),
+): Promise<{ children: ChildTimeline[]; unmatched: number }> {
+  const queue = createLlmQueue({ connection: { ...REDIS }, prefix });
+  try {
+    const jobs = (await queue.getJobs(["completed"], 0, -1)).filter(
+      (job) => job.data.analysisId === analysisId,
+    );
+    const byHash = new Map<string, MockRequestRecord[]>();
+    for (const request of requests) {
+      if (request.kind !== "sub" || request.status !== 200) continue;
+      const list = byHash.get(request.messagesHash) ?? [];
+      list.push(request);
+      byHash.set(request.messagesHash, list);
+    }
+    const children: ChildTimeline[] = [];
+    let unmatched = 0;
+    for (const job of jobs) {
+      const context = await contexts.get(job.data.contextRef);
+      const text = typeof context === "string" ? context : JSON.stringify(context);
+      const messages = subCallMessages(job.data.query, text.length > 0 ? text : undefined);
+      const hash = createHash("sha256")
+        .update(JSON.stringify({ model: job.data.model, messages }))
+        .digest("hex");
+      // The last request with this hash: the one whose answer the job kept.
+      const request = byHash.get(hash)?.at(-1);
+      if (!request || request.endedAt === null || !job.processedOn || !job.finishedOn) {
+        unmatched += 1;
+        continue;
+      }
+      const clientCall = clientCalls.get(hash);
+      children.push({
+        enqueuedAt: job.timestamp,
+        processedOn: job.processedOn,
+        ...(clientCall === undefined ? {} : { clientCall }),
+        modelStart: request.startedAt,
+        modelEnd: request.endedAt,
+        finishedOn: job.finishedOn,
+      });
+    }
+    return { children, unmatched };
+  } finally {
+    await queue.close();
+  }
+}
+
+/** Root model calls of one analysis, in order (the mock serves one analysis at a time here). */
+export function rootCalls(requests: MockRequestRecord[]): MockRequestRecord[] {
+  return requests
+    .filter((request) => request.kind !== "sub")
+    .sort((a, b) => a.startedAt - b.startedAt);
+}
+
+/**
+ * Gap between the last child result of a fan-out and the next root model call: the
+ * parent's resume (waiting-children → wait → a root worker → rebuild or live run →
+ * journal reads → rest of the cell → journal write → next prompt).
+ */
+export function resumeGap(
+  children: ChildTimeline[],
+  requests: MockRequestRecord[],
+): number | undefined {
+  if (children.length === 0) return undefined;
+  const lastFinished = Math.max(...children.map((child) => child.finishedOn));
+  const next = rootCalls(requests).find((request) => request.startedAt >= lastFinished);
+  return next ? next.startedAt - lastFinished : undefined;
+}

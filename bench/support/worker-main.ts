@@ -1,0 +1,76 @@
+// A bench worker process: `startRlmWorker` configured from env, answering IPC requests
+// for its peak RSS and live-REPL cache statistics, so the bench reads them per process.
+import { createHash } from "node:crypto";
+import type { ModelClient } from "@rlm/core";
+import { createOpenAIModelClient } from "@rlm/llm";
+import { startRlmWorker } from "@rlm/queue";
+import { scriptedRootModel } from "./scripted-root.js";
+
+const env = process.env;
+const optionalMs = (value: string | undefined) => (value ? Number(value) : undefined);
+const modelUrl = env.BENCH_MODEL_URL ?? "";
+// When the LM processor hands a request to the model client, keyed like the mock's
+// messagesHash: splits "job start → model call start" into queue-side and client-side time.
+const clientCalls: Array<{ hash: string; at: number }> = [];
+const llmClient = createOpenAIModelClient({
+  apiKey: "bench-key",
+  baseURL: modelUrl,
+  timeoutMs: 60_000,
+  retry: { retryRateLimits: false, maxAttempts: 4 },
+});
+const tracedLlmClient: ModelClient = {
+  complete(request) {
+    const messages = request.messages.map((message) => ({
+      role: message.role,
+      content: message.content,
+    }));
+    const hash = createHash("sha256")
+      .update(JSON.stringify({ model: request.model, messages }))
+      .digest("hex");
+    clientCalls.push({ hash, at: performance.timeOrigin + performance.now() });
+    return llmClient.complete(request);
+  },
+};
+// BENCH_ROOT_SCRIPT=k: root turns from the scripted k-iteration model (resume figure).
+const rootScript = env.BENCH_ROOT_SCRIPT ? Number(env.BENCH_ROOT_SCRIPT) : undefined;
+const worker = await startRlmWorker({
+  llmModelClient: tracedLlmClient,
+  ...(rootScript === undefined ? {} : { rootModelClient: scriptedRootModel(rootScript, 20) }),
+  connection: { host: "127.0.0.1", port: 6379 },
+  prefix: env.BENCH_PREFIX ?? "rlm-bench",
+  roles: (env.BENCH_ROLES ?? "root,llm").split(",") as Array<"root" | "llm">,
+  concurrency: {
+    root: Number(env.BENCH_ROOT_CONCURRENCY ?? 8),
+    llm: Number(env.BENCH_LLM_CONCURRENCY ?? 32),
+  },
+  model: {
+    baseURL: env.BENCH_MODEL_URL ?? "",
+    apiKey: "bench-key",
+    timeoutMs: 60_000,
+    maxAttempts: 4,
+  },
+  defaults: { rootModel: "mock-root", subModel: "mock-sub" },
+  // Unset: the product defaults (what recovery is measured against).
+  lockDurationMs: optionalMs(env.BENCH_LOCK_MS),
+  stalledIntervalMs: optionalMs(env.BENCH_STALLED_MS),
+});
+
+// Peak RSS: resourceUsage().maxRSS is the kernel's high-water mark (KiB), so no sampling is missed.
+process.on("message", (message: { type: string; id: number }) => {
+  if (message.type === "stats") {
+    process.send?.({
+      id: message.id,
+      maxRssBytes: process.resourceUsage().maxRSS * 1024,
+      rssBytes: process.memoryUsage().rss,
+      live: worker.liveRunStats(),
+      clientCalls: clientCalls.splice(0),
+    });
+  }
+});
+process.stdout.write("ready\n");
+const stop = async () => {
+  await worker.close({ timeoutMs: 5_000 });
+  process.exit(0);
+};
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);

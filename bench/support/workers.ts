@@ -1,0 +1,81 @@
+import { fileURLToPath } from "node:url";
+import { spawnTs, type TsProcess } from "./spawn-ts.js";
+
+const MAIN = fileURLToPath(new URL("./worker-main.ts", import.meta.url));
+
+export interface WorkerStats {
+  maxRssBytes: number;
+  rssBytes: number;
+  live: { hits: number; misses: number; size: number };
+  /** LM model-client entries since the last stats call (see worker-main.ts). */
+  clientCalls: Array<{ hash: string; at: number }>;
+}
+
+export interface WorkerSettings {
+  prefix: string;
+  modelUrl: string;
+  rootConcurrency?: number;
+  llmConcurrency?: number;
+  lockMs?: number;
+  stalledMs?: number;
+  /** Root turns from the scripted k-iteration model instead of the mock. */
+  rootScript?: number;
+  /** Extra node flags, e.g. --cpu-prof. */
+  execArgv?: string[];
+}
+
+/** A `startRlmWorker` in its own OS process (so it can be SIGKILLed and measured). */
+export class WorkerProcess {
+  private nextId = 1;
+  private constructor(readonly process: TsProcess) {}
+
+  static async start(settings: WorkerSettings): Promise<WorkerProcess> {
+    const env: Record<string, string> = {
+      BENCH_PREFIX: settings.prefix,
+      BENCH_MODEL_URL: settings.modelUrl,
+      BENCH_ROOT_CONCURRENCY: String(settings.rootConcurrency ?? 8),
+      BENCH_LLM_CONCURRENCY: String(settings.llmConcurrency ?? 32),
+    };
+    if (settings.rootScript !== undefined) env.BENCH_ROOT_SCRIPT = String(settings.rootScript);
+    if (settings.lockMs !== undefined) env.BENCH_LOCK_MS = String(settings.lockMs);
+    if (settings.stalledMs !== undefined) env.BENCH_STALLED_MS = String(settings.stalledMs);
+    const started = await spawnTs(MAIN, env, {
+      ipc: true,
+      ...(settings.execArgv ? { execArgv: settings.execArgv } : {}),
+    });
+    return new WorkerProcess(started);
+  }
+
+  get pid(): number {
+    return this.process.child.pid ?? -1;
+  }
+
+  stats(): Promise<WorkerStats> {
+    const id = this.nextId++;
+    const child = this.process.child;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("worker stats timed out")), 10_000);
+      const onMessage = (message: WorkerStats & { id: number }) => {
+        if (message.id !== id) return;
+        clearTimeout(timer);
+        child.off("message", onMessage);
+        resolve(message);
+      };
+      child.on("message", onMessage);
+      child.send({ type: "stats", id });
+    });
+  }
+
+  kill(): Promise<number | null> {
+    this.process.kill("SIGKILL");
+    return this.process.exited;
+  }
+
+  /** Graceful stop (SIGTERM drains), SIGKILL if it takes too long. */
+  async stop(): Promise<void> {
+    this.process.kill("SIGTERM");
+    const timer = setTimeout(() => this.process.kill("SIGKILL"), 10_000);
+    await this.process.exited;
+    clearTimeout(timer);
+  }
+}
