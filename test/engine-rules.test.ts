@@ -92,7 +92,11 @@ describe("REPL persistence and sandbox loss", () => {
           return "FINAL(done)";
       }
     });
-    const result = await rlmWith(model).completion("q", CONTEXT);
+    // A generous CPU limit: near its heap limit V8 garbage-collects hard, and on a loaded
+    // machine the CPU limit could otherwise fire before the memory limit.
+    const result = await rlmWith(model, {
+      limits: { cellTimeoutMs: 20_000, cellCpuMs: 15_000, memoryMb: 64 },
+    }).completion("q", CONTEXT);
     expect(result.replHistory[1]?.error).toMatch(/memory/i);
     expect(result.replHistory[2]?.output).toBe("42 number");
     expect(result.replHistory[2]?.error).toBeUndefined();
