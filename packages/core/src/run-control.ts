@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import pLimit, { type LimitFunction } from "p-limit";
 import { BudgetExceededError, CancelledError } from "./errors.js";
 import type { RlmBudgets } from "./options.js";
@@ -31,6 +32,8 @@ export class RunControl {
     this.budgets = options.budgets;
     this.startedAt = options.startedAt ?? Date.now();
     this.limit = pLimit(options.concurrency);
+    // Every model call in flight listens on this signal: many at once is normal here.
+    setMaxListeners(0, this.controller.signal);
     const external = options.signal;
     const onAbort = () => this.controller.abort(new CancelledError());
     if (external?.aborted) onAbort();

@@ -13,9 +13,15 @@ export class AbortedWaitError extends Error {
 export const abortableSleep: Sleep = (ms, signal) =>
   raceWithAbort(
     new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      // Clear the timer on abort so an aborted 30 s backoff does not keep the process alive.
-      signal?.addEventListener("abort", () => clearTimeout(timer), { once: true });
+      // Clear the timer on abort so an aborted 30 s backoff does not keep the process alive,
+      // and drop the listener when the timer fires: a long-lived signal must not collect one
+      // listener per backoff.
+      const onAbort = () => clearTimeout(timer);
+      const timer = setTimeout(() => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      }, ms);
+      signal?.addEventListener("abort", onAbort, { once: true });
     }),
     signal,
   );

@@ -18,8 +18,13 @@ export interface ContextRef {
   kind: "string" | "json";
   /** Length in UTF-16 code units of the string, or of the JSON text. */
   chars: number;
-  /** Bytes held in Redis. */
+  /** Bytes held in Redis (for a slice: the bytes of the slice). */
   bytes: number;
+  /**
+   * A byte range of the stored string `sha256` instead of a value of its own: how a
+   * sub-call's chunk of the document travels without storing the document twice.
+   */
+  slice?: { start: number; end: number };
 }
 
 /** Options of a `ContextStore`. */
@@ -96,7 +101,10 @@ export class ContextStore {
    * as its JSON text, so the result is always a valid `RlmContext`.
    */
   async get(ref: ContextRef): Promise<RlmContext> {
-    const value = await this.redis.getBuffer(this.keys.context(ref.sha256));
+    const key = this.keys.context(ref.sha256);
+    const value = ref.slice
+      ? await this.getSlice(key, ref.slice)
+      : await this.redis.getBuffer(key);
     if (value === null) {
       throw new RlmError(
         QueueErrorCode.contextMissing,
@@ -107,6 +115,32 @@ export class ContextStore {
     if (ref.kind === "string") return text;
     const parsed = JSON.parse(text) as JsonValue;
     return typeof parsed === "object" && parsed !== null ? parsed : text;
+  }
+
+  /**
+   * A reference to bytes `[start, end)` of a stored string context (offsets relative to
+   * `parent`, which may itself be a slice). Nothing is written.
+   */
+  slice(parent: ContextRef, start: number, end: number, chars: number): ContextRef {
+    if (parent.kind !== "string") throw new RlmError(QueueErrorCode.invalidInput, "only a string context can be sliced");
+    const base = parent.slice?.start ?? 0;
+    return {
+      sha256: parent.sha256,
+      kind: "string",
+      chars,
+      bytes: end - start,
+      slice: { start: base + start, end: base + end },
+    };
+  }
+
+  private async getSlice(key: string, slice: { start: number; end: number }): Promise<Buffer | null> {
+    if (slice.end <= slice.start) return (await this.redis.exists(key)) === 1 ? Buffer.alloc(0) : null;
+    // GETRANGE cannot tell a missing key from an empty range: check the length too.
+    const [range, length] = await Promise.all([
+      this.redis.getrangeBuffer(key, slice.start, slice.end - 1),
+      this.redis.strlen(key),
+    ]);
+    return length === 0 ? null : range;
   }
 
   /**

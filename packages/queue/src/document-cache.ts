@@ -17,6 +17,7 @@ export class DocumentCache {
     private readonly maxIdle = 4,
   ) {}
 
+  /** `key` identifies the content (hash, plus byte range for a slice). */
   async acquire(sha256: string, context: RlmContext): Promise<SandboxDocument> {
     const entry = this.entries.get(sha256);
     if (entry) {

@@ -18,3 +18,4 @@ export * from "./redis-journal.js";
 export * from "./root-processor.js";
 export * from "./topology.js";
 export * from "./worker.js";
+export * from "./document-slices.js";

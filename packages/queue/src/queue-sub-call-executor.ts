@@ -8,7 +8,9 @@ import {
   type SubCallTask,
 } from "@rlm/core";
 import type { Job } from "bullmq";
-import type { ContextStore } from "./context-store.js";
+import type { ContextRef, ContextStore } from "./context-store.js";
+import type { DocumentSlices } from "./document-slices.js";
+
 import {
   JobName,
   type LlmJobData,
@@ -60,6 +62,8 @@ export class QueueSubCallExecutor implements SubCallExecutor {
       llmQueue: LlmQueue;
       /** Resolves once the sandbox has finished the JavaScript it is running now. */
       sandboxIdle: () => Promise<void>;
+      /** The run's document, when it is a string: chunks of it travel as byte ranges. */
+      document?: { ref: ContextRef; slices: DocumentSlices };
     },
   ) {}
 
@@ -101,9 +105,12 @@ export class QueueSubCallExecutor implements SubCallExecutor {
    * Returns how many remain pending.
    */
   async settle(): Promise<number> {
-    for (const [key, entry] of [...this.pending]) {
-      const record = await this.settings.journal.get(key);
-      if (record?.kind === "sub") {
+    // All reads at once: ioredis pipelines them, one round trip for the whole fan-out.
+    const entries = [...this.pending];
+    const records = await Promise.all(entries.map(([key]) => this.settings.journal.get(key)));
+    for (const [index, [key, entry]] of entries.entries()) {
+      const record = records[index];
+      if (record?.kind === "sub" && this.pending.get(key) === entry) {
         this.pending.delete(key);
         entry.resolve(record);
       }
@@ -166,7 +173,7 @@ export class QueueSubCallExecutor implements SubCallExecutor {
     const job = this.job;
     if (!job?.id) throw new Error("the executor is not attached to a job");
     const { placement, contexts } = this.settings;
-    const contextRef = await contexts.put(task.context ?? "");
+    const contextRef = await this.contextRefFor(task.context);
     const journalKey = placement.journalScope + task.key;
     const parent = { id: job.id, queue: job.queueQualifiedName };
     const jobId = childJobId(placement.analysisId, journalKey);
@@ -197,6 +204,18 @@ export class QueueSubCallExecutor implements SubCallExecutor {
       };
       await this.settings.llmQueue.add(JobName.llm, data, childOptions);
     }
+  }
+
+  /** A byte range of the document when the sub-context is a slice of it, else a stored value. */
+  private async contextRefFor(context: SubCallTask["context"]): Promise<ContextRef> {
+    const document = this.settings.document;
+    if (document && typeof context === "string") {
+      const range = document.slices.locate(context);
+      if (range) {
+        return this.settings.contexts.slice(document.ref, range.start, range.end, context.length);
+      }
+    }
+    return this.settings.contexts.put(context ?? "");
   }
 
   private async track<T>(operation: () => Promise<T>): Promise<T> {

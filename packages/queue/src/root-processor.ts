@@ -16,8 +16,9 @@ import { type Job, WaitingChildrenError } from "bullmq";
 import type { Redis } from "ioredis";
 import { AnalysisReporter } from "./analysis-reporter.js";
 import type { AnalysisStore } from "./analysis-store.js";
-import type { ContextStore } from "./context-store.js";
+import type { ContextRef, ContextStore } from "./context-store.js";
 import type { DocumentCache } from "./document-cache.js";
+import { DocumentSlices } from "./document-slices.js";
 import {
   JobName,
   type NestedJobData,
@@ -163,7 +164,8 @@ async function createRun(
   const nested = job.name === JobName.nested ? (data as NestedJobData) : undefined;
   const options = engineOptions(services, data);
   const context = await services.contexts.get(data.contextRef);
-  const document = await services.documents.acquire(data.contextRef.sha256, context);
+  const documentKey = contextIdentity(data.contextRef);
+  const document = await services.documents.acquire(documentKey, context);
   const rootJournal = new RedisJournal({
     redis: services.redis,
     analysisId: data.analysisId,
@@ -187,6 +189,9 @@ async function createRun(
     llmQueue: services.llmQueue,
     sandboxIdle: () =>
       holder.sandbox && !holder.sandbox.disposed ? holder.sandbox.idle() : Promise.resolve(),
+    ...(typeof context === "string" && data.contextRef.kind === "string"
+      ? { document: { ref: data.contextRef, slices: new DocumentSlices(context) } }
+      : {}),
   });
   const sandboxFactory: SandboxFactory = {
     loadDocument: (value) => services.sandboxFactory.loadDocument(value),
@@ -222,9 +227,14 @@ async function createRun(
     step: undefined,
     release: () => {
       machine.dispose();
-      services.documents.release(data.contextRef.sha256);
+      services.documents.release(documentKey);
     },
   };
+}
+
+/** What identifies a context's content: its hash, and the byte range for a slice. */
+function contextIdentity(ref: ContextRef): string {
+  return ref.slice ? `${ref.sha256}:${ref.slice.start}-${ref.slice.end}` : ref.sha256;
 }
 
 function engineOptions(services: RootProcessorServices, data: RootQueueJobData): EngineOptions {
@@ -237,14 +247,48 @@ function engineOptions(services: RootProcessorServices, data: RootQueueJobData):
   });
 }
 
-/** Progress into the analysis record, the event stream and the BullMQ job. */
+/** How often batched sub-call counts are written to the record. */
+const PROGRESS_FLUSH_MS = 250;
+
+/**
+ * Progress into the analysis record, the event stream and the BullMQ job. Iteration
+ * events are written as they come; sub-call events (hundreds per fan-out) are counted
+ * and flushed every 250 ms as one progress update.
+ */
 function progressListener(reporter: AnalysisReporter, job: Job) {
   let subCallsStarted = 0;
   let subCallsDone = 0;
+  let pendingStarted = 0;
+  let pendingDone = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const flush = () => {
+    timer = undefined;
+    const started = pendingStarted;
+    const done = pendingDone;
+    pendingStarted = 0;
+    pendingDone = 0;
+    reporter.countSubCalls(started, done).catch(() => undefined);
+  };
   return (event: RlmEvent) => {
+    if (event.type === "subcall_start" || event.type === "subcall_end") {
+      // A replayed call (rebuild after a resume elsewhere) was counted the first time.
+      if (event.replayed) return;
+      if (event.type === "subcall_start") {
+        subCallsStarted += 1;
+        pendingStarted += 1;
+      } else {
+        subCallsDone += 1;
+        pendingDone += 1;
+      }
+      timer ??= setTimeout(flush, PROGRESS_FLUSH_MS);
+      timer.unref?.();
+      return;
+    }
+    if (timer) {
+      clearTimeout(timer);
+      flush();
+    }
     reporter.engineEvent(event).catch(() => undefined);
-    if (event.type === "subcall_start") subCallsStarted += 1;
-    if (event.type === "subcall_end") subCallsDone += 1;
     if (event.depth !== 0) return;
     if (event.type === "iteration_start" || event.type === "iteration_end") {
       job

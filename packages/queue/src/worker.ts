@@ -39,7 +39,7 @@ export interface RlmWorkerOptions {
   limiter?: { max: number; durationMs: number };
   /**
    * Lock of an active job; a killed worker's job is picked up after about this long
-   * plus `stalledIntervalMs`. Default 4000 / 2000 ms: recovery within seconds.
+   * plus `stalledIntervalMs`. Default 3000 / 1000 ms: recovery within about 4 s.
    */
   lockDurationMs?: number;
   stalledIntervalMs?: number;
@@ -78,8 +78,8 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
   const sandboxFactory = options.sandboxFactory ?? createIsolatedVmSandboxFactory();
   const documents = new DocumentCache(sandboxFactory);
   const live = new LiveRuns();
-  const lockDuration = options.lockDurationMs ?? 4_000;
-  const stalledInterval = options.stalledIntervalMs ?? 2_000;
+  const lockDuration = options.lockDurationMs ?? 3_000;
+  const stalledInterval = options.stalledIntervalMs ?? 1_000;
   const workerSettings = {
     ...bullmqOptions(topology),
     lockDuration,

@@ -1,0 +1,58 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { ContextStore } from "../src/context-store.js";
+import { DocumentSlices } from "../src/document-slices.js";
+import { deleteKeysUnder, newRedis, uniquePrefix } from "./redis-helpers.js";
+
+const redis = newRedis();
+const prefix = uniquePrefix("slices");
+
+afterAll(async () => {
+  await deleteKeysUnder(redis, prefix);
+  await redis.quit();
+});
+
+const line = (index: number) => `line ${index} of the ledger, shipment ${index * 7}\n`;
+const documentText = Array.from({ length: 10_000 }, (_, index) => line(index)).join("");
+
+describe("DocumentSlices", () => {
+  it("locates in-order chunks of the document at the cursor", () => {
+    const slices = new DocumentSlices(documentText, 100, 10_000);
+    const chunks = [0, 1, 2, 3].map((index) => documentText.slice(index * 50_000, (index + 1) * 50_000));
+    const ranges = chunks.map((chunk) => slices.locate(chunk));
+    expect(ranges).toEqual([0, 1, 2, 3].map((index) => ({ start: index * 50_000, end: (index + 1) * 50_000 })));
+  });
+
+  it("finds an out-of-order large chunk by scanning, and rejects text that is not in the document", () => {
+    const slices = new DocumentSlices(documentText, 100, 1_000);
+    const late = documentText.slice(200_000, 210_000);
+    expect(slices.locate(late)).toEqual({ start: 200_000, end: 210_000 });
+    expect(slices.locate(documentText.slice(5_000, 15_000))).toEqual({ start: 5_000, end: 15_000 });
+    expect(slices.locate(`${"not in the document ".repeat(600)}`)).toBeUndefined();
+  });
+
+  it("leaves small chunks and non-ASCII documents alone (byte offsets would differ)", () => {
+    expect(new DocumentSlices(documentText).locate("line 1 of")).toBeUndefined();
+    const accented = `é${documentText}`;
+    expect(new DocumentSlices(accented, 10).locate(accented.slice(1, 20_000))).toBeUndefined();
+  });
+});
+
+describe("ContextStore slices", () => {
+  it("reads a slice (and a slice of a slice) back as the same text, storing nothing new", async () => {
+    const store = new ContextStore({ redis, prefix });
+    const ref = await store.put(documentText);
+    const keysBefore = await redis.dbsize();
+    const outer = store.slice(ref, 100_000, 150_000, 50_000);
+    const inner = store.slice(outer, 10_000, 20_000, 10_000);
+    expect(await store.get(outer)).toBe(documentText.slice(100_000, 150_000));
+    expect(await store.get(inner)).toBe(documentText.slice(110_000, 120_000));
+    expect(await redis.dbsize()).toBe(keysBefore);
+  });
+
+  it("reports a missing document for a slice of an expired context", async () => {
+    const store = new ContextStore({ redis, prefix });
+    const ref = await store.put(`${documentText}gone`);
+    await redis.del(`${prefix}:ctx:${ref.sha256}`);
+    await expect(store.get(store.slice(ref, 0, 10, 10))).rejects.toMatchObject({ code: "context_missing" });
+  });
+});
