@@ -172,7 +172,7 @@ export class QueueSubCallExecutor implements SubCallExecutor {
   private async enqueue(task: SubCallTask): Promise<void> {
     const job = this.job;
     if (!job?.id) throw new Error("the executor is not attached to a job");
-    const { placement, contexts } = this.settings;
+    const { placement } = this.settings;
     const contextRef = await this.contextRefFor(task.context);
     const journalKey = placement.journalScope + task.key;
     const parent = { id: job.id, queue: job.queueQualifiedName };
