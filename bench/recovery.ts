@@ -97,7 +97,7 @@ export async function runRecovery(bench: BenchContext): Promise<FigureResult> {
     rows: [
       {
         figure: "7 recovery",
-        metric: `SIGKILL of the root job's worker → resumed by the other (${trials.length} kills; default lock 4 s / stalled check 2 s)`,
+        metric: `SIGKILL of the root job's worker → resumed by the other (${trials.length} kills; default lock 3 s / stalled check 1 s)`,
         value: `p50 ${fmt(resume.p50)} / max ${fmt(resume.max)} s`,
         goal: "≤ 5 s",
         pass: resume.max <= 5,
