@@ -5,7 +5,13 @@ import tseslint from "typescript-eslint";
 
 export default tseslint.config(
   {
-    ignores: ["**/node_modules/**", "**/dist/**", "bench-results/**", "coverage/**", "apps/cli/assets/**"],
+    ignores: [
+      "**/node_modules/**",
+      "**/dist/**",
+      "bench-results/**",
+      "coverage/**",
+      "apps/cli/assets/**",
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -42,7 +48,12 @@ export default tseslint.config(
     // Scripts that run in the browser (the trajectory viewer).
     files: ["apps/api/assets/**/*.js"],
     languageOptions: {
-      globals: { document: "readonly", window: "readonly", EventSource: "readonly", location: "readonly" },
+      globals: {
+        document: "readonly",
+        window: "readonly",
+        EventSource: "readonly",
+        location: "readonly",
+      },
     },
   },
 );

@@ -5,7 +5,7 @@ export type { TestDocument };
 /** How the mock's map-reduce script cuts text (snippets.ts SPLIT_FUNCTION), to predict N. */
 export function chunkCount(text: string, size: number): number {
   let count = 0;
-  for (let start = 0; start < text.length; ) {
+  for (let start = 0; start < text.length;) {
     let end = Math.min(start + size, text.length);
     if (end < text.length) {
       const newline = text.lastIndexOf("\n", end - 1);

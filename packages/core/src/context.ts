@@ -1,11 +1,6 @@
 /** Any JSON value. */
 export type JsonValue =
-  | string
-  | number
-  | boolean
-  | null
-  | JsonValue[]
-  | { [key: string]: JsonValue };
+  string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 /**
  * The document an analysis runs over, exposed to the REPL as `context`: a string, an

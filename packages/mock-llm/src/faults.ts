@@ -3,12 +3,7 @@ import type { Prng } from "./prng.js";
 
 /** A fault the mock injected into a response. */
 export type FaultKind =
-  | "rate_limit"
-  | "server_error"
-  | "hang"
-  | "malformed"
-  | "empty"
-  | "bad_request";
+  "rate_limit" | "server_error" | "hang" | "malformed" | "empty" | "bad_request";
 
 /**
  * Decides the fault for one request. `badRequestWhen` is deterministic and applies to

@@ -4,12 +4,7 @@ import type { SerializableEngineOptions } from "./job-types.js";
 
 /** Where an analysis is in its life. The last three are terminal. */
 export type AnalysisStatus =
-  | "queued"
-  | "running"
-  | "waiting"
-  | "completed"
-  | "failed"
-  | "cancelled";
+  "queued" | "running" | "waiting" | "completed" | "failed" | "cancelled";
 
 /** Statuses after which nothing changes any more. */
 export const TERMINAL_STATUSES: readonly AnalysisStatus[] = ["completed", "failed", "cancelled"];

@@ -102,9 +102,7 @@ export class ContextStore {
    */
   async get(ref: ContextRef): Promise<RlmContext> {
     const key = this.keys.context(ref.sha256);
-    const value = ref.slice
-      ? await this.getSlice(key, ref.slice)
-      : await this.redis.getBuffer(key);
+    const value = ref.slice ? await this.getSlice(key, ref.slice) : await this.redis.getBuffer(key);
     if (value === null) {
       throw new RlmError(
         QueueErrorCode.contextMissing,
@@ -122,7 +120,8 @@ export class ContextStore {
    * `parent`, which may itself be a slice). Nothing is written.
    */
   slice(parent: ContextRef, start: number, end: number, chars: number): ContextRef {
-    if (parent.kind !== "string") throw new RlmError(QueueErrorCode.invalidInput, "only a string context can be sliced");
+    if (parent.kind !== "string")
+      throw new RlmError(QueueErrorCode.invalidInput, "only a string context can be sliced");
     const base = parent.slice?.start ?? 0;
     return {
       sha256: parent.sha256,
@@ -133,8 +132,12 @@ export class ContextStore {
     };
   }
 
-  private async getSlice(key: string, slice: { start: number; end: number }): Promise<Buffer | null> {
-    if (slice.end <= slice.start) return (await this.redis.exists(key)) === 1 ? Buffer.alloc(0) : null;
+  private async getSlice(
+    key: string,
+    slice: { start: number; end: number },
+  ): Promise<Buffer | null> {
+    if (slice.end <= slice.start)
+      return (await this.redis.exists(key)) === 1 ? Buffer.alloc(0) : null;
     // GETRANGE cannot tell a missing key from an empty range: check the length too.
     const [range, length] = await Promise.all([
       this.redis.getrangeBuffer(key, slice.start, slice.end - 1),

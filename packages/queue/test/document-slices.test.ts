@@ -17,9 +17,13 @@ const documentText = Array.from({ length: 10_000 }, (_, index) => line(index)).j
 describe("DocumentSlices", () => {
   it("locates in-order chunks of the document at the cursor", () => {
     const slices = new DocumentSlices(documentText, 100, 10_000);
-    const chunks = [0, 1, 2, 3].map((index) => documentText.slice(index * 50_000, (index + 1) * 50_000));
+    const chunks = [0, 1, 2, 3].map((index) =>
+      documentText.slice(index * 50_000, (index + 1) * 50_000),
+    );
     const ranges = chunks.map((chunk) => slices.locate(chunk));
-    expect(ranges).toEqual([0, 1, 2, 3].map((index) => ({ start: index * 50_000, end: (index + 1) * 50_000 })));
+    expect(ranges).toEqual(
+      [0, 1, 2, 3].map((index) => ({ start: index * 50_000, end: (index + 1) * 50_000 })),
+    );
   });
 
   it("finds an out-of-order large chunk by scanning, and rejects text that is not in the document", () => {
@@ -53,6 +57,8 @@ describe("ContextStore slices", () => {
     const store = new ContextStore({ redis, prefix });
     const ref = await store.put(`${documentText}gone`);
     await redis.del(`${prefix}:ctx:${ref.sha256}`);
-    await expect(store.get(store.slice(ref, 0, 10, 10))).rejects.toMatchObject({ code: "context_missing" });
+    await expect(store.get(store.slice(ref, 0, 10, 10))).rejects.toMatchObject({
+      code: "context_missing",
+    });
   });
 });
