@@ -7,6 +7,12 @@ import { subCallMessages } from "./prompts.js";
 import type { RlmResult } from "./result.js";
 import type { RunControl } from "./run-control.js";
 import { type SubCallExecutor, type SubCallTask, subContextText } from "./sub-call.js";
+import {
+  answeredSubCall,
+  failedSubCall,
+  nestedSubCall,
+  type SubCallIdentity,
+} from "./sub-call-records.js";
 import type { UsageTracker } from "./usage.js";
 
 export interface InProcessExecutorOptions {
@@ -34,12 +40,7 @@ export class InProcessSubCallExecutor implements SubCallExecutor {
     const { control, model, options } = this.settings;
     const text = subContextText(task.context);
     const startedAt = Date.now();
-    const base = {
-      kind: "sub" as const,
-      argumentsHash: task.argumentsHash,
-      query: task.query,
-      contextChars: text?.length ?? 0,
-    };
+    const identity = identityOf(task, text);
     try {
       const response = await control.limit(() => {
         // Checked inside the limit: a call queued behind others sees the latest spend.
@@ -51,62 +52,31 @@ export class InProcessSubCallExecutor implements SubCallExecutor {
         });
       });
       task.usage.record(response.model, response.usage);
-      return {
-        ...base,
-        answer: response.content,
-        usage: response.usage,
-        byModel: { [response.model]: response.usage },
-        calls: 1,
-        durationMs: Date.now() - startedAt,
-      };
+      return answeredSubCall(identity, response, Date.now() - startedAt);
     } catch (error) {
       rethrowIfStopping(error, control);
-      const failure = toRlmError(error);
-      return {
-        ...base,
-        error: { code: failure.code, message: failure.message },
-        usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: null },
-        byModel: {},
-        calls: 0,
-        durationMs: Date.now() - startedAt,
-      };
+      return failedSubCall(identity, toRlmError(error), Date.now() - startedAt);
     }
   }
 
   private async nested(task: SubCallTask): Promise<SubCallRecord> {
     const { control } = this.settings;
     const startedAt = Date.now();
-    const usage = task.usage.child();
-    const context = toNestedContext(task.context);
     const result = await this.settings.runNested({
       key: task.key,
       query: task.query,
-      context,
-      usage,
+      context: toNestedContext(task.context),
+      usage: task.usage.child(),
     });
     if (result.finishReason === "budget" && control.exhausted) throw control.exhausted;
     if (result.finishReason === "cancelled") throw new CancelledError();
-    const summary = usage.summary();
-    const { byModel, ...totals } = summary;
-    return {
-      kind: "sub",
-      argumentsHash: task.argumentsHash,
-      query: task.query,
-      contextChars: subContextText(task.context)?.length ?? 0,
-      ...(result.finishReason === "error"
-        ? {
-            error: {
-              code: result.error?.code ?? "nested_failed",
-              message: result.error?.message ?? "the nested analysis failed",
-            },
-          }
-        : { answer: result.answer }),
-      usage: totals,
-      byModel,
-      calls: usage.calls,
-      durationMs: Date.now() - startedAt,
-    };
+    const identity = identityOf(task, subContextText(task.context));
+    return nestedSubCall(identity, result, Date.now() - startedAt);
   }
+}
+
+function identityOf(task: SubCallTask, text: string | undefined): SubCallIdentity {
+  return { argumentsHash: task.argumentsHash, query: task.query, contextChars: text?.length ?? 0 };
 }
 
 /** Cancellation and spent budgets stop the analysis; they are not the call's answer. */

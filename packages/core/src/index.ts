@@ -14,3 +14,4 @@ export * from "./run-control.js";
 export * from "./sandbox.js";
 export * from "./sub-call.js";
 export * from "./usage.js";
+export * from "./sub-call-records.js";

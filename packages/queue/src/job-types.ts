@@ -1,4 +1,4 @@
-import type { EngineOptionsInput, TokenUsage } from "@rlm/core";
+import type { EngineOptionsInput, SubCallRecord, TokenUsage } from "@rlm/core";
 import type { ContextRef } from "./context-store.js";
 import type { QueueName } from "./queue-names.js";
 
@@ -65,6 +65,18 @@ export interface SubCallJobResult {
   byModel: Record<string, TokenUsage>;
   calls: number;
   durationMs: number;
+}
+
+/** The job result for a sub-call record: the record without what the parent already knows. */
+export function subCallJobResult(record: SubCallRecord): SubCallJobResult {
+  return {
+    ...(record.answer === undefined ? {} : { answer: record.answer }),
+    ...(record.error === undefined ? {} : { error: record.error }),
+    usage: record.usage,
+    byModel: record.byModel,
+    calls: record.calls,
+    durationMs: record.durationMs,
+  };
 }
 
 /** What a root job returns; the full `RlmResult` lives in the analysis record. */

@@ -1,9 +1,16 @@
-import { type ModelClient, type SubCallRecord, subCallMessages, toRlmError } from "@rlm/core";
+import {
+  answeredSubCall,
+  failedSubCall,
+  type ModelClient,
+  type SubCallRecord,
+  subCallMessages,
+  toRlmError,
+} from "@rlm/core";
 import { type Job, UnrecoverableError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { AnalysisStore } from "./analysis-store.js";
 import type { ContextStore } from "./context-store.js";
-import type { LlmQueueJobData, SubCallJobResult } from "./job-types.js";
+import { type LlmQueueJobData, type SubCallJobResult, subCallJobResult } from "./job-types.js";
 import { RedisJournal } from "./redis-journal.js";
 
 /** What the LM processor needs from its worker process. */
@@ -45,13 +52,19 @@ export function createLlmProcessor(services: LlmProcessorServices) {
       services.store.isCancelRequested(data.analysisId),
       services.contexts.get(data.contextRef),
     ]);
-    if (existing?.kind === "sub") return bodyOf(existing);
+    if (existing?.kind === "sub") return subCallJobResult(existing);
     if (cancelled) {
       // Not journaled: the analysis is over, and nothing must replay as an answer.
-      return failure("cancelled", "the analysis was cancelled");
+      return subCallJobResult(
+        failedSubCall(
+          { argumentsHash: "", query: data.query, contextChars: 0 },
+          { code: "cancelled", message: "the analysis was cancelled" },
+        ),
+      );
     }
 
     const text = typeof context === "string" ? context : JSON.stringify(context);
+    const identity = { argumentsHash: "", query: data.query, contextChars: text.length };
     const startedAt = Date.now();
     let record: SubCallRecord;
     try {
@@ -60,17 +73,7 @@ export function createLlmProcessor(services: LlmProcessorServices) {
         messages: subCallMessages(data.query, text.length > 0 ? text : undefined),
         ...(data.maxOutputTokens === undefined ? {} : { maxOutputTokens: data.maxOutputTokens }),
       });
-      record = {
-        kind: "sub",
-        argumentsHash: "",
-        query: data.query,
-        contextChars: text.length,
-        answer: response.content,
-        usage: response.usage,
-        byModel: { [response.model]: response.usage },
-        calls: 1,
-        durationMs: Date.now() - startedAt,
-      };
+      record = answeredSubCall(identity, response, Date.now() - startedAt);
     } catch (error) {
       const failureError = toRlmError(error);
       if (failureError.code === "rate_limited") {
@@ -84,41 +87,10 @@ export function createLlmProcessor(services: LlmProcessorServices) {
       const attemptsLeft = (job.opts.attempts ?? 1) - (job.attemptsMade + 1);
       if (failureError.retryable && attemptsLeft > 0) throw failureError;
       // Final: journal the failure so the code sees it and replays agree.
-      record = {
-        kind: "sub",
-        argumentsHash: "",
-        query: data.query,
-        contextChars: text.length,
-        error: { code: failureError.code, message: failureError.message },
-        usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: null },
-        byModel: {},
-        calls: 0,
-        durationMs: Date.now() - startedAt,
-      };
+      record = failedSubCall(identity, failureError, Date.now() - startedAt);
     }
     const stored = await journal.putIfAbsent(data.journalKey, record);
     if (stored.kind !== "sub") throw new UnrecoverableError("journal holds a non sub-call record");
-    return bodyOf(stored);
-  };
-}
-
-function bodyOf(record: SubCallRecord): SubCallJobResult {
-  return {
-    ...(record.answer === undefined ? {} : { answer: record.answer }),
-    ...(record.error === undefined ? {} : { error: record.error }),
-    usage: record.usage,
-    byModel: record.byModel,
-    calls: record.calls,
-    durationMs: record.durationMs,
-  };
-}
-
-function failure(code: string, message: string): SubCallJobResult {
-  return {
-    error: { code, message },
-    usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: null },
-    byModel: {},
-    calls: 0,
-    durationMs: 0,
+    return subCallJobResult(stored);
   };
 }

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import {
+  failedSubCall,
   type Journal,
   type JournalRecord,
   journalKeys,
@@ -244,17 +245,10 @@ export function childJobId(analysisId: string, journalKey: string): string {
 }
 
 export function errorRecord(task: SubCallTask, code: string, message: string): SubCallRecord {
-  return {
-    kind: "sub",
-    argumentsHash: task.argumentsHash,
-    query: task.query,
-    contextChars: 0,
-    error: { code, message },
-    usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: null },
-    byModel: {},
-    calls: 0,
-    durationMs: 0,
-  };
+  return failedSubCall(
+    { argumentsHash: task.argumentsHash, query: task.query, contextChars: 0 },
+    { code, message },
+  );
 }
 
 export function isSubRecord(record: JournalRecord | undefined): record is SubCallRecord {

@@ -1,8 +1,10 @@
-import type { ModelClient } from "@rlm/core";
 import {
   AnalysisMachine,
   CancelledError,
   type EngineOptions,
+  failedSubCall,
+  type ModelClient,
+  nestedSubCall,
   RlmError,
   type RlmEvent,
   type RlmResult,
@@ -10,7 +12,6 @@ import {
   type Sandbox,
   type SandboxFactory,
   type StepOutcome,
-  type SubCallRecord,
 } from "@rlm/core";
 import { type Job, WaitingChildrenError } from "bullmq";
 import type { Redis } from "ioredis";
@@ -26,6 +27,7 @@ import {
   type RootJobResult,
   type RootQueueJobData,
   type SubCallJobResult,
+  subCallJobResult,
 } from "./job-types.js";
 import type { LiveRun, LiveRuns } from "./live-runs.js";
 import { childJobId, QueueSubCallExecutor } from "./queue-sub-call-executor.js";
@@ -327,43 +329,19 @@ async function finish(
   }
   const nested = job.data as NestedJobData;
   if (result.finishReason === "cancelled") return cancelledResult();
-  const record = subCallRecordOf(nested, result);
+  const record = nestedSubCall(
+    { argumentsHash: "", query: nested.query, contextChars: nested.contextRef.chars },
+    result,
+    result.durationMs,
+  );
   const journal = new RedisJournal({
     redis: services.redis,
     analysisId: nested.analysisId,
     prefix: services.prefix,
   });
   const stored = await journal.putIfAbsent(nested.journalKey, record);
-  const {
-    kind: _kind,
-    argumentsHash: _hash,
-    query: _query,
-    contextChars: _chars,
-    ...body
-  } = stored as SubCallRecord;
-  return body;
-}
-
-function subCallRecordOf(data: NestedJobData, result: RlmResult): SubCallRecord {
-  const { byModel, ...usage } = result.usage;
-  return {
-    kind: "sub",
-    argumentsHash: "",
-    query: data.query,
-    contextChars: data.contextRef.chars,
-    ...(result.finishReason === "error"
-      ? {
-          error: {
-            code: result.error?.code ?? "nested_failed",
-            message: result.error?.message ?? "the nested analysis failed",
-          },
-        }
-      : { answer: result.answer }),
-    usage: { ...usage, costUsd: usage.costUsd },
-    byModel,
-    calls: result.totalCalls,
-    durationMs: result.durationMs,
-  };
+  if (stored.kind !== "sub") throw new Error("journal holds a non sub-call record");
+  return subCallJobResult(stored);
 }
 
 /**
@@ -412,13 +390,12 @@ function errorOf(result: RlmResult): RlmError {
 }
 
 function cancelledResult(): SubCallJobResult {
-  return {
-    error: { code: "cancelled", message: "the analysis was cancelled" },
-    usage: { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: null },
-    byModel: {},
-    calls: 0,
-    durationMs: 0,
-  };
+  return subCallJobResult(
+    failedSubCall(
+      { argumentsHash: "", query: "", contextChars: 0 },
+      { code: "cancelled", message: "the analysis was cancelled" },
+    ),
+  );
 }
 
 export type { RootJobData };

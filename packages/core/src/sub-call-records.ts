@@ -1,0 +1,80 @@
+import type { SubCallRecord } from "./journal.js";
+import type { ModelResponse, TokenUsage } from "./model.js";
+import type { RlmResult } from "./result.js";
+
+/** What identifies a sub-call in its record, whoever carried it out. */
+export interface SubCallIdentity {
+  argumentsHash: string;
+  query: string;
+  contextChars: number;
+}
+
+/** Usage of a call that made no model call (failed before, or cancelled). */
+export const NO_USAGE: Readonly<TokenUsage> = Object.freeze({
+  inputTokens: 0,
+  outputTokens: 0,
+  cachedInputTokens: 0,
+  costUsd: null,
+});
+
+/** The record of a plain sub-call answered by one model call. */
+export function answeredSubCall(
+  identity: SubCallIdentity,
+  response: ModelResponse,
+  durationMs: number,
+): SubCallRecord {
+  return {
+    kind: "sub",
+    ...identity,
+    answer: response.content,
+    usage: response.usage,
+    byModel: { [response.model]: response.usage },
+    calls: 1,
+    durationMs,
+  };
+}
+
+/** The record of a sub-call that failed: the code sees `code: message` as a thrown Error. */
+export function failedSubCall(
+  identity: SubCallIdentity,
+  error: { code: string; message: string },
+  durationMs = 0,
+): SubCallRecord {
+  return {
+    kind: "sub",
+    ...identity,
+    error: { code: error.code, message: error.message },
+    usage: { ...NO_USAGE },
+    byModel: {},
+    calls: 0,
+    durationMs,
+  };
+}
+
+/**
+ * The record of a sub-call carried out as a nested analysis: its answer (or its error),
+ * with the usage and model calls of the whole nested analysis.
+ */
+export function nestedSubCall(
+  identity: SubCallIdentity,
+  result: RlmResult,
+  durationMs: number,
+): SubCallRecord {
+  const { byModel, ...usage } = result.usage;
+  return {
+    kind: "sub",
+    ...identity,
+    ...(result.finishReason === "error"
+      ? {
+          error: {
+            code: result.error?.code ?? "nested_failed",
+            message: result.error?.message ?? "the nested analysis failed",
+          },
+        }
+      : { answer: result.answer }),
+    usage,
+    byModel,
+    calls: result.totalCalls,
+    durationMs,
+  };
+}
