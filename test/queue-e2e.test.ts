@@ -1,63 +1,32 @@
-import { type MockLlmServer, startMockLlmServer } from "@rlm/mock-llm";
-import { createLlmQueue, RlmQueueClient } from "@rlm/queue";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createLlmQueue } from "@rlm/queue";
+import { describe, expect, it } from "vitest";
 import { makeDocument } from "./support/documents.js";
-import { deleteKeys, uniquePrefix } from "./support/redis-prefix.js";
-import { startWorkerProcess, type WorkerProcess } from "./support/worker-process.js";
+import { queueTestbed, waitFor } from "./support/queue-testbed.js";
 
 // The queue path with real processes: real Redis, real BullMQ, worker processes that
 // the tests start and kill, the mock LLM over HTTP.
-const prefix = uniquePrefix("e2e");
-let mock: MockLlmServer;
-let client: RlmQueueClient;
-const workers: WorkerProcess[] = [];
-
-async function worker(extra: Record<string, string> = {}): Promise<WorkerProcess> {
-  const started = await startWorkerProcess({
-    TEST_PREFIX: prefix,
-    TEST_MODEL_URL: mock.url,
-    ...extra,
-  });
-  workers.push(started);
-  return started;
-}
-
-beforeAll(async () => {
-  mock = await startMockLlmServer({ latencyMs: 20, strategy: "map-reduce" });
-  client = new RlmQueueClient({ connection: { host: "127.0.0.1", port: 6379 }, prefix });
-});
-
-afterEach(async () => {
-  for (const running of workers.splice(0)) {
-    running.kill("SIGKILL");
-    await running.exited;
-  }
-  mock.reset();
-  mock.configure({ latencyMs: 20, strategy: "map-reduce", faults: {} });
-});
-
-afterAll(async () => {
-  await client?.close();
-  await mock?.stop();
-  await deleteKeys(prefix);
-});
+const bed = queueTestbed("e2e", { latencyMs: 20, strategy: "map-reduce" });
+const worker = bed.worker;
 
 describe("queue path", () => {
   it("fans 50 sub-calls out as 50 child jobs across two worker processes", async () => {
     const document = makeDocument({ chars: 980_000, markerCount: 61, seed: 21 });
-    mock.configure({ chunkChars: 20_000 });
+    bed.mock.configure({ chunkChars: 20_000 });
     const [first, second] = await Promise.all([worker(), worker()]);
-    const { id } = await client.enqueueAnalysis({
+    const { id } = await bed.client.enqueueAnalysis({
       query: `How many times does "${document.marker}" appear?`,
       context: document.text,
     });
-    const result = await client.waitForResult(id, { timeoutMs: 60_000 });
+    const result = await bed.client.waitForResult(id, { timeoutMs: 60_000 });
     expect(result.finishReason).toBe("final");
     expect(result.answer.trim()).toBe("61");
-    const subCalls = mock.requests().filter((request) => request.kind === "sub");
+    const subCalls = bed.mock.requests().filter((request) => request.kind === "sub");
     expect(subCalls).toHaveLength(50);
     // 50 child jobs on rlm-llm, and both processes took some of them.
-    const llmQueue = createLlmQueue({ connection: { host: "127.0.0.1", port: 6379 }, prefix });
+    const llmQueue = createLlmQueue({
+      connection: { host: "127.0.0.1", port: 6379 },
+      prefix: bed.prefix,
+    });
     const children = await llmQueue.getJobs(["completed"], 0, 200);
     await llmQueue.close();
     expect(children.filter((job) => job.data.analysisId === id)).toHaveLength(50);
@@ -69,9 +38,9 @@ describe("queue path", () => {
 
   it("survives SIGKILL of workers at several points with the same answer and no repeated call", async () => {
     const document = makeDocument({ chars: 400_000, markerCount: 29, seed: 8 });
-    mock.configure({ latencyMs: 150, chunkChars: 20_000 });
+    bed.mock.configure({ latencyMs: 150, chunkChars: 20_000 });
     let current = await worker();
-    const { id } = await client.enqueueAnalysis({
+    const { id } = await bed.client.enqueueAnalysis({
       query: `How many times does "${document.marker}" appear?`,
       context: document.text,
     });
@@ -79,7 +48,7 @@ describe("queue path", () => {
     const kills: number[] = [];
     for (const threshold of [1, 6, 14]) {
       await waitFor(
-        () => mock.requests().filter((request) => request.endedAt !== null).length >= threshold,
+        () => bed.mock.requests().filter((request) => request.endedAt !== null).length >= threshold,
         30_000,
       );
       current.kill("SIGKILL");
@@ -90,7 +59,7 @@ describe("queue path", () => {
     // And once while the final root model call is in flight.
     await waitFor(
       () =>
-        mock
+        bed.mock
           .requests()
           .some((r) => r.kind === "root" && r.endedAt === null && r.startedAt > kills.at(-1)!),
       30_000,
@@ -99,12 +68,12 @@ describe("queue path", () => {
     kills.push(Date.now());
     await current.exited;
     current = await worker();
-    const result = await client.waitForResult(id, { timeoutMs: 90_000 });
+    const result = await bed.client.waitForResult(id, { timeoutMs: 90_000 });
     expect(result.answer.trim()).toBe("29");
     // A call answered to a live worker is never requested again. A call still in flight
     // when its worker died had not completed for it (the mock may finish it to a closed
     // socket), so it may be asked again; the margin covers the kill signal's delivery.
-    const requests = mock.requests();
+    const requests = bed.mock.requests();
     const answered = requests.filter((request) => {
       if (request.status !== 200 || request.endedAt === null) return false;
       const nextKill = kills.find((killedAt) => killedAt > request.startedAt);
@@ -122,44 +91,44 @@ describe("queue path", () => {
 
   it("depth 2 with every worker at concurrency 1 completes (no deadlock)", async () => {
     const document = makeDocument({ chars: 120_000, markerCount: 9, seed: 4 });
-    mock.configure({ chunkChars: 30_000 });
+    bed.mock.configure({ chunkChars: 30_000 });
     await worker({ TEST_ROOT_CONCURRENCY: "1", TEST_LLM_CONCURRENCY: "1" });
-    const { id } = await client.enqueueAnalysis({
+    const { id } = await bed.client.enqueueAnalysis({
       query: `How many times does "${document.marker}" appear?`,
       context: document.text,
       options: { maxDepth: 2 },
     });
-    const result = await client.waitForResult(id, { timeoutMs: 60_000 });
+    const result = await bed.client.waitForResult(id, { timeoutMs: 60_000 });
     expect(result.answer.trim()).toBe("9");
     // Nested analyses ran as root conversations of their own.
-    const roots = mock.requests().filter((request) => request.kind === "root");
+    const roots = bed.mock.requests().filter((request) => request.kind === "root");
     expect(roots.length).toBeGreaterThan(3);
   });
 
   it("a failing child (400) reaches the model's code as a catchable error", async () => {
     const document = makeDocument({ chars: 100_000, markerCount: 3, seed: 2 });
-    mock.configure({
+    bed.mock.configure({
       chunkChars: 25_000,
       faults: { badRequestWhen: "Ticket INC-7731 was escalated" },
     });
     await worker();
-    const { id } = await client.enqueueAnalysis({
+    const { id } = await bed.client.enqueueAnalysis({
       query: `How many times does "${document.marker}" appear?`,
       context: document.text,
     });
-    const result = await client.waitForResult(id, { timeoutMs: 60_000 });
+    const result = await bed.client.waitForResult(id, { timeoutMs: 60_000 });
     const fanOut = result.replHistory.find((cell) => cell.subCalls > 0);
     expect(fanOut?.error ?? fanOut?.output).toMatch(/bad_request/);
     expect(["final", "max_iterations"]).toContain(result.finishReason);
   });
 
   it("idempotency key returns the same analysis", async () => {
-    const first = await client.enqueueAnalysis({
+    const first = await bed.client.enqueueAnalysis({
       query: "q",
       context: "some text",
       idempotencyKey: "idem-1",
     });
-    const second = await client.enqueueAnalysis({
+    const second = await bed.client.enqueueAnalysis({
       query: "q",
       context: "some text",
       idempotencyKey: "idem-1",
@@ -170,26 +139,18 @@ describe("queue path", () => {
 
   it("cancel stops a running analysis and its children", async () => {
     const document = makeDocument({ chars: 400_000, markerCount: 5, seed: 9 });
-    mock.configure({ latencyMs: 400, chunkChars: 10_000 });
+    bed.mock.configure({ latencyMs: 400, chunkChars: 10_000 });
     await worker({ TEST_LLM_CONCURRENCY: "2" });
-    const { id } = await client.enqueueAnalysis({
+    const { id } = await bed.client.enqueueAnalysis({
       query: `How many times does "${document.marker}" appear?`,
       context: document.text,
     });
-    await waitFor(() => mock.requests().some((request) => request.kind === "sub"), 30_000);
-    await client.cancel(id);
-    await expect(client.waitForResult(id, { timeoutMs: 30_000 })).rejects.toMatchObject({
+    await waitFor(() => bed.mock.requests().some((request) => request.kind === "sub"), 30_000);
+    await bed.client.cancel(id);
+    await expect(bed.client.waitForResult(id, { timeoutMs: 30_000 })).rejects.toMatchObject({
       code: "cancelled",
     });
-    const subCallsAtCancel = mock.requests().filter((request) => request.kind === "sub").length;
+    const subCallsAtCancel = bed.mock.requests().filter((request) => request.kind === "sub").length;
     expect(subCallsAtCancel).toBeLessThan(40);
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

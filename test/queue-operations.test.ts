@@ -1,58 +1,23 @@
-import { type MockLlmServer, startMockLlmServer } from "@rlm/mock-llm";
-import { RlmQueueClient } from "@rlm/queue";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { makeDocument } from "./support/documents.js";
-import { deleteKeys, uniquePrefix } from "./support/redis-prefix.js";
-import { startWorkerProcess, type WorkerProcess } from "./support/worker-process.js";
+import { queueTestbed, waitFor } from "./support/queue-testbed.js";
 
 // Operating the queue: graceful drain, provider rate limits, the global limiter.
-const prefix = uniquePrefix("ops");
-let mock: MockLlmServer;
-let client: RlmQueueClient;
-const workers: WorkerProcess[] = [];
-
-async function worker(extra: Record<string, string> = {}): Promise<WorkerProcess> {
-  const started = await startWorkerProcess({
-    TEST_PREFIX: prefix,
-    TEST_MODEL_URL: mock.url,
-    ...extra,
-  });
-  workers.push(started);
-  return started;
-}
-
-beforeAll(async () => {
-  mock = await startMockLlmServer({ strategy: "map-reduce", chunkChars: 20_000 });
-  client = new RlmQueueClient({ connection: { host: "127.0.0.1", port: 6379 }, prefix });
-});
-
-afterEach(async () => {
-  for (const running of workers.splice(0)) {
-    running.kill("SIGKILL");
-    await running.exited;
-  }
-  mock.reset();
-  mock.configure({ latencyMs: 0, faults: {}, faultKinds: null });
-});
-
-afterAll(async () => {
-  await client?.close();
-  await mock?.stop();
-  await deleteKeys(prefix);
-});
+const bed = queueTestbed("ops", { strategy: "map-reduce", chunkChars: 20_000, latencyMs: 0 });
+const worker = bed.worker;
 
 const query = (marker: string) => `How many times does "${marker}" appear?`;
 
 describe("operating the queue", () => {
   it("SIGTERM drains: the worker exits in bounded time and another finishes the analysis", async () => {
     const document = makeDocument({ chars: 300_000, markerCount: 13, seed: 31 });
-    mock.configure({ latencyMs: 300 });
+    bed.mock.configure({ latencyMs: 300 });
     const first = await worker({ TEST_DRAIN_MS: "3000" });
-    const { id } = await client.enqueueAnalysis({
+    const { id } = await bed.client.enqueueAnalysis({
       query: query(document.marker),
       context: document.text,
     });
-    await waitFor(() => mock.requests().some((request) => request.kind === "sub"), 30_000);
+    await waitFor(() => bed.mock.requests().some((request) => request.kind === "sub"), 30_000);
     const termAt = Date.now();
     first.kill("SIGTERM");
     const code = await first.exited;
@@ -60,26 +25,26 @@ describe("operating the queue", () => {
     expect(first.output()).toContain("drained");
     expect(Date.now() - termAt).toBeLessThan(10_000);
     await worker();
-    const result = await client.waitForResult(id, { timeoutMs: 60_000 });
+    const result = await bed.client.waitForResult(id, { timeoutMs: 60_000 });
     expect(result.answer.trim()).toBe("13");
   });
 
   it("a 429 pauses the LM queue for Retry-After instead of a retry storm", async () => {
     const document = makeDocument({ chars: 200_000, markerCount: 7, seed: 32 });
-    mock.configure({
+    bed.mock.configure({
       latencyMs: 50,
       faults: { rateLimitRate: 0.2, retryAfterSeconds: 1 },
       faultKinds: ["sub"],
       seed: 5,
     });
     await worker({ TEST_LLM_CONCURRENCY: "2" });
-    const { id } = await client.enqueueAnalysis({
+    const { id } = await bed.client.enqueueAnalysis({
       query: query(document.marker),
       context: document.text,
     });
-    const result = await client.waitForResult(id, { timeoutMs: 90_000 });
+    const result = await bed.client.waitForResult(id, { timeoutMs: 90_000 });
     expect(result.answer.trim()).toBe("7");
-    const subs = mock.requests().filter((request) => request.kind === "sub");
+    const subs = bed.mock.requests().filter((request) => request.kind === "sub");
     const limited = subs.filter((request) => request.status === 429);
     expect(limited.length).toBeGreaterThan(0);
     // After a 429 no new sub-call starts until the pause is over (a call already
@@ -98,13 +63,13 @@ describe("operating the queue", () => {
       worker({ TEST_LIMIT_MAX: "4", TEST_LIMIT_MS: "1000" }),
       worker({ TEST_LIMIT_MAX: "4", TEST_LIMIT_MS: "1000" }),
     ]);
-    const { id } = await client.enqueueAnalysis({
+    const { id } = await bed.client.enqueueAnalysis({
       query: query(document.marker),
       context: document.text,
     });
-    const result = await client.waitForResult(id, { timeoutMs: 60_000 });
+    const result = await bed.client.waitForResult(id, { timeoutMs: 60_000 });
     expect(result.answer.trim()).toBe("5");
-    const starts = mock
+    const starts = bed.mock
       .requests()
       .filter((request) => request.kind === "sub")
       .map((request) => request.startedAt)
@@ -117,11 +82,3 @@ describe("operating the queue", () => {
     }
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
