@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { handleChatCompletion } from "./chat-completions.js";
@@ -52,6 +53,8 @@ export async function startMockLlmServer(options: MockLlmOptions = {}): Promise<
   };
   const recorder = new RequestRecorder();
   const stopping = new AbortController();
+  // Every request in flight listens for the stop: hundreds at once is normal.
+  setMaxListeners(0, stopping.signal);
   const sockets = new Set<Socket>();
   const seenModels = new Set<string>(["mock-root", "mock-sub"]);
 
