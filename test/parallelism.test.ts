@@ -25,7 +25,9 @@ it("20 sub-calls of 200 ms run in parallel, not one after another", async () => 
   const subCalls = mock.requests().filter((request) => request.kind === "sub");
   expect(subCalls).toHaveLength(20);
   // Overlap measured from the server's own request times, not from a wall clock here.
-  expect(maxOverlap(subCalls)).toBeGreaterThanOrEqual(18);
+  // On a loaded 2-core CI machine a few calls may reach the server after the first
+  // ones returned; sequential calls would overlap by 1.
+  expect(maxOverlap(subCalls)).toBeGreaterThanOrEqual(15);
 });
 
 it("subConcurrency bounds the calls in flight", async () => {
