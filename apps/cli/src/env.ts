@@ -1,6 +1,9 @@
 import { z } from "zod";
 import { UsageError } from "./usage-error.js";
 
+/** Where Redis is when `REDIS_URL` is not set. */
+export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
+
 /** Pino's level names plus `silent`. */
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
@@ -10,6 +13,34 @@ const positiveInt = z.coerce
   .positive({ error: "expected a positive integer" });
 
 const httpUrl = z.url({ protocol: /^https?$/, error: "expected an http(s) URL" });
+
+const redisUrl = z.url({ protocol: /^rediss?$/, error: "expected a redis:// or rediss:// URL" });
+
+const portNumber = z.coerce
+  .number({ error: "expected a port number (0–65535)" })
+  .int({ error: "expected a port number (0–65535)" })
+  .min(0, { error: "expected a port number (0–65535)" })
+  .max(65_535, { error: "expected a port number (0–65535)" });
+
+/** A positive number of megabytes (decimals allowed: 0.5 is 512 KB). */
+const megabytes = z.coerce
+  .number({ error: "expected a positive number of megabytes" })
+  .positive({ error: "expected a positive number of megabytes" })
+  .max(100_000, { error: "expected at most 100000 (MB)" });
+
+/** Redis key prefix: also the SCAN pattern of a cleanup, so no glob characters or spaces. */
+const keyPrefix = z.string().regex(/^[A-Za-z0-9_.:{}-]{1,100}$/, {
+  error: "expected letters, digits and _ . : - { } only",
+});
+
+const rateLimit = z.string().transform((value, ctx) => {
+  const parsed = parseRateLimit(value);
+  if (parsed === undefined) {
+    ctx.addIssue({ code: "custom", message: RATE_LIMIT_HINT });
+    return z.NEVER;
+  }
+  return parsed;
+});
 
 /**
  * Every environment variable the CLI reads, in one schema (DESIGN.md, "Interfaces users
@@ -25,10 +56,38 @@ const envSchema = z.object({
   RLM_MAX_ITERATIONS: positiveInt.optional(),
   RLM_MAX_DEPTH: positiveInt.optional(),
   RLM_SUB_CONCURRENCY: positiveInt.optional(),
-  LOG_LEVEL: z
-    .enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(", ")}` })
-    .default("warn"),
+  /** Default: `warn` for one-shot commands, `info` for `worker` and `serve`. */
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(", ")}` }).optional(),
+  REDIS_URL: redisUrl.default(DEFAULT_REDIS_URL),
+  /** Prefix of every Redis key (BullMQ's and ours): one Redis can hold several systems. */
+  RLM_PREFIX: keyPrefix.default("rlm"),
+  RLM_WORKER_CONCURRENCY: positiveInt.optional(),
+  RLM_LLM_CONCURRENCY: positiveInt.optional(),
+  RLM_RATE_LIMIT: rateLimit.optional(),
+  RLM_API_TOKEN: z.string().optional(),
+  PORT: portNumber.default(3000),
+  RLM_MAX_UPLOAD_MB: megabytes.default(200),
 });
+
+/** A request rate: `max` requests per `durationMs`. */
+export interface RateLimit {
+  max: number;
+  durationMs: number;
+}
+
+export const RATE_LIMIT_HINT = "expected N/s, N/m or N/h with N a positive integer (e.g. 20/s)";
+
+const RATE_UNITS_MS = { s: 1_000, m: 60_000, h: 3_600_000 } as const;
+
+/** `20/s` → `{ max: 20, durationMs: 1000 }`; a bare `20` is per second. Undefined if invalid. */
+export function parseRateLimit(value: string): RateLimit | undefined {
+  const match = /^\s*(\d+)\s*(?:\/\s*(s|sec|m|min|h)\s*)?$/.exec(value);
+  if (!match) return undefined;
+  const max = Number(match[1]);
+  if (!Number.isSafeInteger(max) || max <= 0) return undefined;
+  const unit = (match[2] ?? "s").charAt(0) as keyof typeof RATE_UNITS_MS;
+  return { max, durationMs: RATE_UNITS_MS[unit] };
+}
 
 export type CliEnv = z.infer<typeof envSchema>;
 export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -5,16 +5,22 @@
  */
 import { Command, CommanderError, Option } from "commander";
 import packageJson from "../package.json" with { type: "json" };
+import type { AnalyzeFlags, FollowFlags } from "./commands/analyze.js";
 import type { DemoFlags } from "./commands/demo.js";
 import type { MockLlmFlags } from "./commands/mock-llm.js";
 import type { RunFlags } from "./commands/run.js";
+import type { ServeFlags } from "./commands/serve.js";
+import type { WorkerFlags } from "./commands/worker.js";
 import {
   httpUrl,
   nonEmpty,
   nonNegativeNumber,
   port,
   positiveInt,
+  positiveSeconds,
   probability,
+  rateLimit,
+  workerRoles,
 } from "./parse-flags.js";
 import { EXIT, UsageError } from "./usage-error.js";
 
@@ -62,9 +68,123 @@ function buildProgram(): Command {
     });
 
   program
+    .command("analyze")
+    .description(
+      "enqueue one analysis through Redis, follow its progress and print the answer (needs `rlm worker`)",
+    )
+    .requiredOption(
+      "-f, --file <path>",
+      "document to analyse (.json is parsed, anything else is text)",
+      nonEmpty,
+    )
+    .requiredOption("-q, --query <text>", "the question to answer", nonEmpty)
+    .option("--json", "print only the result object as JSON on stdout")
+    .option(
+      "--wait-timeout <s>",
+      "stop waiting after this many seconds (the analysis keeps running; exit 1)",
+      positiveSeconds,
+    )
+    .option(
+      "--idempotency-key <key>",
+      "the same key returns the same analysis instead of a second one",
+      nonEmpty,
+    )
+    .option("--root-model <name>", "root model (env RLM_ROOT_MODEL; else the worker's)", nonEmpty)
+    .option(
+      "--sub-model <name>",
+      "model for sub-calls (env RLM_SUB_MODEL; else the worker's)",
+      nonEmpty,
+    )
+    .option(
+      "--max-iterations <n>",
+      "root iterations before a best answer is asked for (env RLM_MAX_ITERATIONS)",
+      positiveInt,
+    )
+    .option("--max-depth <n>", "recursion depth of sub-calls (env RLM_MAX_DEPTH)", positiveInt)
+    .addHelpText(
+      "after",
+      "\nCtrl-C asks whether to cancel the analysis; answering no detaches (it keeps running,\n" +
+        "`rlm attach <id>` follows it again). Without a terminal, Ctrl-C detaches.\n" +
+        "Exit codes: 0 answered, 1 analysis failed, budget ran out or --wait-timeout passed,\n" +
+        "2 usage/configuration error (also Redis unreachable), 130 cancelled or detached.",
+    )
+    .action(async (flags: AnalyzeFlags) => {
+      const { analyzeCommand } = await import("./commands/analyze.js");
+      process.exitCode = await analyzeCommand(flags);
+    });
+
+  program
+    .command("attach")
+    .description("follow an analysis enqueued earlier and print its answer")
+    .argument("<id>", "analysis id (printed by `rlm analyze`, returned by the API)")
+    .option("--json", "print only the result object as JSON on stdout")
+    .option("--wait-timeout <s>", "stop waiting after this many seconds (exit 1)", positiveSeconds)
+    .action(async (id: string, flags: FollowFlags) => {
+      const { attachCommand } = await import("./commands/analyze.js");
+      process.exitCode = await attachCommand(id, flags);
+    });
+
+  program
+    .command("worker")
+    .description("run root and LM workers until SIGTERM/SIGINT, which drains them")
+    .option(
+      "--concurrency <n>",
+      "root jobs in progress at once (env RLM_WORKER_CONCURRENCY, default 8)",
+      positiveInt,
+    )
+    .option(
+      "--llm-concurrency <n>",
+      "model calls in progress at once (env RLM_LLM_CONCURRENCY, default 32)",
+      positiveInt,
+    )
+    .addOption(
+      new Option("--queues <list>", "queues to serve: root, llm or root,llm")
+        .argParser(workerRoles)
+        .default(["root", "llm"], "root,llm"),
+    )
+    .option(
+      "--rate-limit <rate>",
+      "model calls per second (N/s, N/m, N/h) across all workers (env RLM_RATE_LIMIT)",
+      rateLimit,
+    )
+    .option(
+      "--drain-timeout <s>",
+      "on SIGTERM, seconds to wait for jobs in progress",
+      positiveSeconds,
+      30,
+    )
+    .addHelpText(
+      "after",
+      "\nNeeds OPENAI_API_KEY (and OPENAI_BASE_URL for a non-OpenAI endpoint) and Redis at\n" +
+        "REDIS_URL. A second SIGTERM/SIGINT exits at once; unfinished jobs are picked up by\n" +
+        "another worker from their journal.",
+    )
+    .action(async (flags: WorkerFlags) => {
+      const { workerCommand } = await import("./commands/worker.js");
+      process.exitCode = await workerCommand(flags);
+    });
+
+  program
+    .command("serve")
+    .description("run the HTTP API and Bull Board (/admin/queues) until SIGTERM/SIGINT")
+    .option("--port <port>", "port to listen on (env PORT, default 3000; 0 picks a free one)", port)
+    .option("--host <host>", "interface to listen on", nonEmpty, "0.0.0.0")
+    .addHelpText(
+      "after",
+      "\nNeeds RLM_API_TOKEN (clients send `Authorization: Bearer <token>`) and Redis at REDIS_URL.",
+    )
+    .action(async (flags: ServeFlags) => {
+      const { serveCommand } = await import("./commands/serve.js");
+      process.exitCode = await serveCommand(flags);
+    });
+
+  program
     .command("demo")
-    .description("offline demo: three analyses of the bundled report against the mock LLM")
+    .description(
+      "offline demo: three analyses of the bundled report against the mock LLM, through the queue when Redis answers",
+    )
     .option("--json", "print only the results as JSON on stdout")
+    .option("--in-process", "run in this process even when Redis answers")
     .option("--latency <ms>", "mock LLM latency per call", nonNegativeNumber, 30)
     .action(async (flags: DemoFlags) => {
       const { demoCommand } = await import("./commands/demo.js");

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "commander";
+import { parseRateLimit, RATE_LIMIT_HINT, type RateLimit } from "./env.js";
 
 /**
  * Argument parsers for commander options. They throw `InvalidArgumentError`, which
@@ -50,4 +51,30 @@ export function httpUrl(value: string): string {
 export function nonEmpty(value: string): string {
   if (value.trim() === "") throw new InvalidArgumentError("must not be empty");
   return value;
+}
+
+/** `--queues root,llm`: which queues a worker serves (each at most once). */
+export function workerRoles(value: string): ("root" | "llm")[] {
+  const names = value.split(",").map((name) => name.trim());
+  const roles = [...new Set(names)];
+  if (roles.length === 0 || roles.some((role) => role !== "root" && role !== "llm")) {
+    throw new InvalidArgumentError("expected root, llm or root,llm");
+  }
+  return roles as ("root" | "llm")[];
+}
+
+/** `--rate-limit 20/s`: requests per second (or /m, /h) across all workers. */
+export function rateLimit(value: string): RateLimit {
+  const parsed = parseRateLimit(value);
+  if (parsed === undefined) throw new InvalidArgumentError(RATE_LIMIT_HINT);
+  return parsed;
+}
+
+/** `--wait-timeout 90` (seconds, decimals allowed). */
+export function positiveSeconds(value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n <= 0) {
+    throw new InvalidArgumentError("expected a positive number of seconds");
+  }
+  return n;
 }

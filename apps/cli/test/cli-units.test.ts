@@ -1,8 +1,11 @@
 import type { RlmEvent, RlmResult } from "@rlm/core";
 import { describe, expect, it } from "vitest";
-import { loadEnv } from "../src/env.js";
+import { loadEnv, parseRateLimit } from "../src/env.js";
 import { exitCodeFor } from "../src/exit-code.js";
+import { rateLimit, workerRoles } from "../src/parse-flags.js";
 import { ProgressReporter } from "../src/progress.js";
+import { QueueProgress } from "../src/queue-progress.js";
+import { displayRedisUrl } from "../src/redis.js";
 import { renderSummary, renderTrajectory } from "../src/render-result.js";
 import { resolveRunSettings } from "../src/run-settings.js";
 
@@ -88,7 +91,57 @@ describe("env and flags", () => {
     const env = loadEnv({ OPENAI_BASE_URL: "", RLM_MAX_DEPTH: "2", OPENAI_API_KEY: "k" });
     expect(env.OPENAI_BASE_URL).toBeUndefined();
     expect(env.RLM_MAX_DEPTH).toBe(2);
-    expect(env.LOG_LEVEL).toBe("warn");
+    expect(env.LOG_LEVEL).toBeUndefined();
+    expect(env.REDIS_URL).toBe("redis://127.0.0.1:6379");
+    expect(env.RLM_PREFIX).toBe("rlm");
+    expect(env.PORT).toBe(3000);
+    expect(env.RLM_MAX_UPLOAD_MB).toBe(200);
+  });
+
+  it("parses the queue variables", () => {
+    const env = loadEnv({
+      REDIS_URL: "rediss://user:pw@redis.example:6380/2",
+      RLM_PREFIX: "team-a",
+      RLM_RATE_LIMIT: "600/m",
+      RLM_WORKER_CONCURRENCY: "4",
+      RLM_LLM_CONCURRENCY: "64",
+      PORT: "8080",
+      RLM_MAX_UPLOAD_MB: "0.5",
+    });
+    expect(env).toMatchObject({
+      RLM_PREFIX: "team-a",
+      RLM_RATE_LIMIT: { max: 600, durationMs: 60_000 },
+      RLM_WORKER_CONCURRENCY: 4,
+      RLM_LLM_CONCURRENCY: 64,
+      PORT: 8080,
+      RLM_MAX_UPLOAD_MB: 0.5,
+    });
+    for (const bad of [
+      { REDIS_URL: "http://x" },
+      { RLM_PREFIX: "a b*" },
+      { RLM_RATE_LIMIT: "0/s" },
+      { PORT: "70000" },
+      { RLM_MAX_UPLOAD_MB: "-1" },
+    ]) {
+      expect(() => loadEnv(bad)).toThrow(Object.keys(bad)[0]);
+    }
+  });
+
+  it("parses rates, queue lists and masks Redis passwords", () => {
+    expect(parseRateLimit("20/s")).toEqual({ max: 20, durationMs: 1000 });
+    expect(parseRateLimit("20")).toEqual({ max: 20, durationMs: 1000 });
+    expect(parseRateLimit(" 3 / h ")).toEqual({
+      max: 3,
+      durationMs: 3_600_000,
+    });
+    expect(parseRateLimit("1.5/s")).toBeUndefined();
+    expect(parseRateLimit("10/d")).toBeUndefined();
+    expect(workerRoles("llm")).toEqual(["llm"]);
+    expect(workerRoles("root, llm,root")).toEqual(["root", "llm"]);
+    expect(() => workerRoles("root,")).toThrow(/root, llm or root,llm/);
+    expect(() => rateLimit("lots")).toThrow(/N\/s/);
+    expect(displayRedisUrl("redis://:secret@h:6379/0")).toBe("redis://:***@h:6379/0");
+    expect(displayRedisUrl("redis://127.0.0.1:6379")).toBe("redis://127.0.0.1:6379");
   });
 
   it("rejects invalid values naming the variable but never its value", () => {
@@ -135,6 +188,66 @@ describe("progress", () => {
     expect(written.split("\n").filter(Boolean)).toEqual([
       "[rlm] iteration 1/10",
       "[rlm] iteration 1 done · 1 cell · sub-calls 2/2 done (1 failed)",
+    ]);
+  });
+});
+
+describe("queue progress", () => {
+  it("prints a pick-up line and compact iteration lines from the event stream off a terminal", () => {
+    let written = "";
+    const stream = { write: (t: string) => (written += t), isTTY: false };
+    const progress = new QueueProgress(stream as unknown as NodeJS.WriteStream);
+    const entries = [
+      { type: "status", status: "queued" },
+      { type: "status", status: "running" },
+      {
+        type: "iteration",
+        engine: {
+          type: "iteration_start",
+          depth: 0,
+          iteration: 1,
+          maxIterations: 5,
+        },
+      },
+      {
+        type: "subcall",
+        engine: {
+          type: "subcall_start",
+          depth: 0,
+          id: "a",
+          query: "q",
+          contextChars: 1,
+        },
+      },
+      {
+        type: "subcall",
+        engine: {
+          type: "subcall_end",
+          depth: 0,
+          id: "a",
+          durationMs: 1,
+          replayed: false,
+        },
+      },
+      { type: "status", status: "running" },
+      {
+        type: "iteration",
+        engine: {
+          type: "iteration_end",
+          depth: 0,
+          iteration: 1,
+          cells: 2,
+          final: false,
+          usage: result().usage,
+        },
+      },
+    ] as const;
+    entries.forEach((event, i) => progress.onEntry({ id: `${i}-0`, time: i, event } as never));
+    progress.finish();
+    expect(written.split("\n").filter(Boolean)).toEqual([
+      "[rlm] picked up by a worker",
+      "[rlm] iteration 1/5",
+      "[rlm] iteration 1 done · 2 cells · sub-calls 1/1 done",
     ]);
   });
 });

@@ -11,6 +11,8 @@ const REPORT = join(REPO_ROOT, "apps", "cli", "assets", "sample-report.txt");
 const FACTS = join(REPO_ROOT, "apps", "cli", "assets", "sample-report.facts.json");
 
 describe("rlm demo", () => {
+  let demoPrefix: string | undefined;
+
   it("runs the three analyses offline and exits 0 with correct answers", async () => {
     const facts = (await import(FACTS, { with: { type: "json" } })).default as {
       markerCount: number;
@@ -18,6 +20,12 @@ describe("rlm demo", () => {
     };
     const run = await runCli(["demo", "--latency", "5"], cleanEnv(), 120_000);
     expect(run.code, run.stderr).toBe(0);
+    // Redis answers on this machine (the tests need it): the queue path, said at the top.
+    const mode = run.stdout.split("\n")[0] ?? "";
+    expect(mode).toMatch(
+      /^mode: queue \(Redis at redis:\/\/127\.0\.0\.1:6379, key prefix rlm-demo-\d+\)$/,
+    );
+    demoPrefix = mode.match(/key prefix (rlm-demo-\d+)/)?.[1];
     expect(run.stdout).toContain("── iteration 1");
     expect(run.stdout).toMatch(/✓ count\s+final/);
     expect(run.stdout).toMatch(/✓ needle\s+final/);
@@ -25,6 +33,52 @@ describe("rlm demo", () => {
     expect(run.stdout).toContain(String(facts.markerCount));
     expect(run.stdout).toContain(facts.needle.answer);
     expect(run.stdout).toMatch(/total: \d+ model calls/);
+  });
+
+  it("cleans up its Redis keys", async () => {
+    // The demo ran under rlm-demo-<pid>; nothing of it may remain.
+    expect(demoPrefix).toBeDefined();
+    const { openRedis, closeRedis } = await import("@rlm/queue");
+    const client = openRedis({
+      url: "redis://127.0.0.1:6379",
+      maxRetriesPerRequest: 1,
+    });
+    try {
+      const left: string[] = [];
+      let cursor = "0";
+      do {
+        const [next, keys] = await client.redis.scan(
+          cursor,
+          "MATCH",
+          `${demoPrefix}:*`,
+          "COUNT",
+          1000,
+        );
+        cursor = next;
+        left.push(...keys);
+      } while (cursor !== "0");
+      expect(left).toEqual([]);
+    } finally {
+      await closeRedis(client);
+    }
+  });
+
+  it("--in-process runs without the queue and says so", async () => {
+    const run = await runCli(["demo", "--in-process", "--latency", "0"], cleanEnv(), 120_000);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout.split("\n")[0]).toBe("mode: in-process (--in-process given)");
+    expect(run.stdout).toMatch(/✓ count\s+final/);
+  });
+
+  it("falls back to in-process when Redis does not answer", async () => {
+    const run = await runCli(
+      ["demo", "--json", "--latency", "0"],
+      cleanEnv({ REDIS_URL: "redis://127.0.0.1:1" }),
+      120_000,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain("mode: in-process (Redis not reachable at redis://127.0.0.1:1)");
+    expect(JSON.parse(run.stdout)).toHaveLength(3);
   });
 
   it("--json prints only the results, each with finishReason final", async () => {

@@ -1,8 +1,9 @@
 import type { RlmResult } from "@rlm/core";
 import { type DemoAnalysis, demoAnalyses, missingSections } from "../demo/analyses.js";
-import { createInProcessRunner } from "../demo/runner.js";
+import { createInProcessRunner, createQueueRunner, type DemoRunner } from "../demo/runner.js";
 import { loadSampleReport } from "../demo/sample-report.js";
 import { ProgressReporter } from "../progress.js";
+import { displayRedisUrl, redisAnswers } from "../redis.js";
 import { formatMs, oneLine, renderSummary, renderTrajectory } from "../render-result.js";
 import type { SampleReportFacts } from "../sample-report/generate.js";
 import { setup } from "../setup.js";
@@ -13,7 +14,12 @@ import { EXIT } from "../usage-error.js";
 export interface DemoFlags {
   json?: boolean;
   latency: number;
+  /** Skip the Redis check and run in this process. */
+  inProcess?: boolean;
 }
+
+/** How long the demo waits for Redis's PING before running in process. */
+const REDIS_CHECK_MS = 1_000;
 
 interface Outcome {
   analysis: DemoAnalysis;
@@ -24,13 +30,18 @@ interface Outcome {
 /**
  * `rlm demo`: the whole path offline. Starts the mock LLM in this process, then runs the
  * three demo analyses over the bundled sample report and prints each trajectory and a
- * closing summary. Exit 0 only when every analysis ends with `final` and a correct answer.
+ * closing summary. When Redis answers at `REDIS_URL` (and `--in-process` is not given),
+ * the analyses go through the queue: a worker in this process, a producer enqueueing,
+ * all under a throw-away key prefix deleted at the end. Otherwise in process, as `run`.
+ * Exit 0 only when every analysis ends with `final` and a correct answer.
  *
  * @returns the exit code.
  */
 export async function demoCommand(flags: DemoFlags): Promise<number> {
-  const { logger } = setup();
+  const { env, logger } = setup();
   const report = await loadSampleReport();
+  const useQueue = !flags.inProcess && (await redisAnswers(env.REDIS_URL, REDIS_CHECK_MS));
+  const redisShown = displayRedisUrl(env.REDIS_URL);
   const { startMockLlmServer } = await import("@rlm/mock-llm");
   const mock = await startMockLlmServer({ latencyMs: flags.latency, seed: "demo" });
   const out = (text: string) => {
@@ -43,13 +54,28 @@ export async function demoCommand(flags: DemoFlags): Promise<number> {
   const outcomes: Outcome[] = [];
   const startedAt = Date.now();
   try {
-    const runner = await createInProcessRunner(
-      { baseURL: mock.url, apiKey: "demo-key", rootModel: "mock-root", subModel: "mock-sub" },
-      controller.signal,
-    );
+    const endpoint = {
+      baseURL: mock.url,
+      apiKey: "demo-key",
+      rootModel: "mock-root",
+      subModel: "mock-sub",
+    };
+    const runner: DemoRunner = useQueue
+      ? await createQueueRunner(
+          endpoint,
+          { redisUrl: env.REDIS_URL, prefix: `rlm-demo-${process.pid}` },
+          controller.signal,
+        )
+      : await createInProcessRunner(endpoint, controller.signal);
     logger.debug({ url: mock.url, mode: runner.mode }, "demo started");
+    const modeLine = useQueue
+      ? `mode: ${runner.mode}\n`
+      : `mode: in-process (${flags.inProcess ? "--in-process given" : `Redis not reachable at ${redisShown}`})\n`;
+    // With --json stdout carries only the results; the mode still goes to the top of stderr.
+    if (flags.json) process.stderr.write(modeLine);
     out(
-      `RLM demo (${runner.mode}) — mock LLM at ${mock.url}, ${flags.latency} ms latency\n` +
+      modeLine +
+        `RLM demo — mock LLM at ${mock.url}, ${flags.latency} ms latency\n` +
         `document: ${report.facts.title} (${Math.round(report.facts.bytes / 1024)} KB, ${report.facts.sections.length} sections)\n\n`,
     );
     try {

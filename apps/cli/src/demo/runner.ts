@@ -1,8 +1,9 @@
 import type { RlmContext, RlmEventListener, RlmResult } from "@rlm/core";
+import { deleteKeysWithPrefix, displayRedisUrl, redisConnection } from "../redis.js";
 
 /**
- * How the demo runs an analysis. Today only in process (`Rlm` facade); the queue mode
- * (producer + workers over Redis) will be a second implementation of this interface.
+ * How the demo runs an analysis: in process (`Rlm` facade) or through the queue
+ * (producer + an in-process worker over Redis).
  */
 export interface DemoRunner {
   /** Shown in the demo's output, e.g. "in-process". */
@@ -31,5 +32,66 @@ export async function createInProcessRunner(
     mode: "in-process",
     run: (query, context, onEvent) => rlm.completion(query, context, { onEvent }),
     close: async () => {},
+  };
+}
+
+/** Where the queue runner keeps its jobs: a throw-away prefix, deleted by `close`. */
+export interface QueueRunnerTarget {
+  redisUrl: string;
+  prefix: string;
+}
+
+/** How long the demo's worker may drain on close. */
+const DEMO_DRAIN_MS = 5_000;
+
+/**
+ * Runs each analysis through the queue: a root and LM worker in this process against
+ * the endpoint, a producer that enqueues it and follows its event stream. On abort the
+ * analysis in progress is cancelled and its (partial) result returned. `close` stops
+ * the worker and deletes every key of the prefix.
+ */
+export async function createQueueRunner(
+  endpoint: RunnerEndpoint,
+  target: QueueRunnerTarget,
+  signal: AbortSignal,
+): Promise<DemoRunner> {
+  const { RlmQueueClient, startRlmWorker } = await import("@rlm/queue");
+  const connection = redisConnection(target.redisUrl);
+  const worker = await startRlmWorker({
+    connection,
+    prefix: target.prefix,
+    roles: ["root", "llm"],
+    model: { baseURL: endpoint.baseURL, apiKey: endpoint.apiKey },
+    defaults: { rootModel: endpoint.rootModel, subModel: endpoint.subModel },
+    name: `rlm-demo:${process.pid}`,
+  });
+  const client = new RlmQueueClient({ connection, prefix: target.prefix });
+  return {
+    mode: `queue (Redis at ${displayRedisUrl(target.redisUrl)}, key prefix ${target.prefix})`,
+    async run(query, context, onEvent) {
+      const { id } = await client.enqueueAnalysis({ query, context });
+      const cancel = () => void client.cancel(id).catch(() => {});
+      if (signal.aborted) cancel();
+      signal.addEventListener("abort", cancel, { once: true });
+      try {
+        for await (const entry of client.events(id)) {
+          const { event } = entry;
+          if (event.type === "iteration" || event.type === "subcall") onEvent(event.engine);
+        }
+      } finally {
+        signal.removeEventListener("abort", cancel);
+      }
+      const view = await client.getAnalysis(id);
+      if (view?.result !== undefined) return view.result;
+      const reason = view?.error ? `${view.error.code}: ${view.error.message}` : view?.status;
+      throw new Error(`analysis ${id} ended without a result (${reason ?? "record missing"})`);
+    },
+    async close() {
+      try {
+        await Promise.allSettled([client.close(), worker.close({ timeoutMs: DEMO_DRAIN_MS })]);
+      } finally {
+        await deleteKeysWithPrefix(target.redisUrl, target.prefix);
+      }
+    },
   };
 }

@@ -19,7 +19,7 @@ export interface CliRun {
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (!/^(OPENAI_|RLM_|LOG_LEVEL$)/.test(key)) env[key] = value;
+    if (!/^(OPENAI_|RLM_|LOG_LEVEL$|REDIS_URL$|PORT$)/.test(key)) env[key] = value;
   }
   return { ...env, ...extra };
 }
@@ -95,4 +95,104 @@ export async function closedPort(): Promise<number> {
 /** stderr without trailing newline, split in lines (empty lines dropped). */
 export function lines(text: string): string[] {
   return text.split("\n").filter((line) => line.trim() !== "");
+}
+
+/** A running CLI whose output is recorded from the start. */
+export interface TrackedCli {
+  child: ChildProcess;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Resolves once `pattern` matches the stream's output so far. */
+  waitFor(
+    stream: "stdout" | "stderr",
+    pattern: RegExp,
+    timeoutMs?: number,
+  ): Promise<RegExpMatchArray>;
+  /** Resolves when the process has exited (kills it after `timeoutMs`). */
+  exited(timeoutMs?: number): Promise<CliRun>;
+}
+
+/** Starts the CLI and records everything it prints, for tests that talk to it while it runs. */
+export function trackCli(args: readonly string[], env = cleanEnv()): TrackedCli {
+  const child = startCli(args, env);
+  const out = { stdout: "", stderr: "" };
+  const waiters = new Set<() => void>();
+  const notify = () => {
+    for (const waiter of waiters) waiter();
+  };
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+    out.stdout += chunk;
+    notify();
+  });
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+    out.stderr += chunk;
+    notify();
+  });
+  const exit = new Promise<{
+    code: number | null;
+    signal: NodeJS.Signals | null;
+  }>((resolve) => {
+    child.on("close", (code, signal) => resolve({ code, signal }));
+  });
+  return {
+    child,
+    get stdout() {
+      return out.stdout;
+    },
+    get stderr() {
+      return out.stderr;
+    },
+    waitFor(stream, pattern, timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const match = out[stream].match(pattern);
+          if (match) {
+            done();
+            resolve(match);
+          }
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(
+            new Error(
+              `no ${stream} matching ${pattern} within ${timeoutMs} ms\nstdout: ${out.stdout}\nstderr: ${out.stderr}`,
+            ),
+          );
+        }, timeoutMs);
+        const onExit = () => {
+          // Let the last chunks arrive, then give up if still no match.
+          setTimeout(() => {
+            check();
+            done();
+            reject(new Error(`exited before ${stream} matched ${pattern}\nstderr: ${out.stderr}`));
+          }, 50);
+        };
+        const done = () => {
+          clearTimeout(timer);
+          waiters.delete(check);
+          child.off("close", onExit);
+        };
+        waiters.add(check);
+        child.on("close", onExit);
+        check();
+      });
+    },
+    async exited(timeoutMs = 30_000) {
+      let timer: NodeJS.Timeout | undefined;
+      const result = await Promise.race([
+        exit,
+        new Promise<"timeout">((resolve) => {
+          timer = setTimeout(() => resolve("timeout"), timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (result === "timeout") {
+        child.kill("SIGKILL");
+        throw new Error(
+          `CLI did not exit within ${timeoutMs} ms\nstdout: ${out.stdout}\nstderr: ${out.stderr}`,
+        );
+      }
+      return { ...result, stdout: out.stdout, stderr: out.stderr };
+    },
+  };
 }

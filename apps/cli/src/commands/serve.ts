@@ -1,0 +1,86 @@
+import { displayRedisUrl, redisConnection, requireRedis } from "../redis.js";
+import { setup } from "../setup.js";
+import { stopOnSignals } from "../signals.js";
+import { EXIT, UsageError } from "../usage-error.js";
+
+/** Options of `rlm serve`, as commander parses them. */
+export interface ServeFlags {
+  port?: number;
+  host: string;
+}
+
+/** How long `app.close()` may take before the process exits anyway. */
+const CLOSE_TIMEOUT_MS = 10_000;
+
+/**
+ * `rlm serve`: the HTTP API with Bull Board at `/admin/queues`, until SIGTERM/SIGINT
+ * (then `app.close()`: open event streams end, connections close). Requires
+ * `RLM_API_TOKEN`; checks Redis with one PING first.
+ *
+ * @returns the exit code, once closed.
+ */
+export async function serveCommand(flags: ServeFlags): Promise<number> {
+  const { env, logger } = setup("info");
+  const apiToken = env.RLM_API_TOKEN;
+  if (apiToken === undefined) {
+    throw new UsageError("no API token: set RLM_API_TOKEN (clients send it as a Bearer token)");
+  }
+  await requireRedis(env.REDIS_URL);
+
+  // Loaded here: Fastify, Bull Board and the queue client.
+  const { createApiServer, BULL_BOARD_PATH } = await import("@rlm/api");
+  const app = createApiServer({
+    connection: redisConnection(env.REDIS_URL),
+    prefix: env.RLM_PREFIX,
+    apiToken,
+    bodyLimitBytes: Math.round(env.RLM_MAX_UPLOAD_MB * 1024 * 1024),
+    logger,
+  });
+  let address: string;
+  try {
+    address = await app.listen({
+      port: flags.port ?? env.PORT,
+      host: flags.host,
+    });
+  } catch (error) {
+    await app.close();
+    const code = (error as { code?: unknown }).code;
+    if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
+      throw new UsageError(
+        `cannot listen on ${flags.host}:${flags.port ?? env.PORT}: ${(error as Error).message}`,
+      );
+    }
+    throw error;
+  }
+  logger.info(
+    {
+      url: address,
+      board: `${address}${BULL_BOARD_PATH}`,
+      redis: displayRedisUrl(env.REDIS_URL),
+      prefix: env.RLM_PREFIX,
+      maxUploadMb: env.RLM_MAX_UPLOAD_MB,
+    },
+    `API listening on ${address} (Bull Board at ${address}${BULL_BOARD_PATH})`,
+  );
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    stopOnSignals(resolve, {
+      onForced: (again) => logger.warn({ signal: again }, "second signal: exiting at once"),
+    });
+  });
+  logger.info({ signal }, "closing the API server");
+  let timer: NodeJS.Timeout | undefined;
+  const closed = await Promise.race([
+    app.close().then(() => true),
+    new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), CLOSE_TIMEOUT_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!closed) {
+    logger.warn({ timeoutMs: CLOSE_TIMEOUT_MS }, "API server did not close in time; exiting");
+    process.exit(EXIT.ok);
+  }
+  logger.info({ signal }, "API server closed");
+  return EXIT.ok;
+}

@@ -1,0 +1,89 @@
+import type { RateLimit } from "../env.js";
+import { displayRedisUrl, redisConnection, requireRedis } from "../redis.js";
+import { DEFAULT_BASE_URL } from "../run-settings.js";
+import { setup } from "../setup.js";
+import { stopOnSignals } from "../signals.js";
+import { EXIT, UsageError } from "../usage-error.js";
+
+/** Options of `rlm worker`, as commander parses them. */
+export interface WorkerFlags {
+  concurrency?: number;
+  llmConcurrency?: number;
+  queues: ("root" | "llm")[];
+  rateLimit?: RateLimit;
+  drainTimeout: number;
+}
+
+/** Jobs in progress at once when neither flag nor env says otherwise (the library's defaults). */
+const DEFAULT_ROOT_CONCURRENCY = 8;
+const DEFAULT_LLM_CONCURRENCY = 32;
+
+/**
+ * `rlm worker`: root and/or LM workers in this process until SIGTERM/SIGINT, which
+ * drains them (no new jobs; jobs in progress get `--drain-timeout` seconds, then are
+ * left to another worker, their completed steps journaled). A second signal exits at
+ * once. Checks Redis with one PING first, so a wrong URL is one line, not a hang.
+ *
+ * @returns the exit code, once drained.
+ */
+export async function workerCommand(flags: WorkerFlags): Promise<number> {
+  const { env, logger } = setup("info");
+  const apiKey = env.OPENAI_API_KEY;
+  if (apiKey === undefined) {
+    throw new UsageError("no API key: set OPENAI_API_KEY (the workers make the model calls)");
+  }
+  const redisUrl = env.REDIS_URL;
+  await requireRedis(redisUrl);
+
+  const roles = flags.queues;
+  const concurrency = {
+    root: flags.concurrency ?? env.RLM_WORKER_CONCURRENCY ?? DEFAULT_ROOT_CONCURRENCY,
+    llm: flags.llmConcurrency ?? env.RLM_LLM_CONCURRENCY ?? DEFAULT_LLM_CONCURRENCY,
+  };
+  const limiter = flags.rateLimit ?? env.RLM_RATE_LIMIT;
+  const baseURL = env.OPENAI_BASE_URL ?? DEFAULT_BASE_URL;
+  const defaults = {
+    ...(env.RLM_ROOT_MODEL === undefined ? {} : { rootModel: env.RLM_ROOT_MODEL }),
+    ...(env.RLM_SUB_MODEL === undefined ? {} : { subModel: env.RLM_SUB_MODEL }),
+  };
+
+  // Loaded here: the worker pulls in isolated-vm and BullMQ.
+  const { startRlmWorker } = await import("@rlm/queue");
+  const worker = await startRlmWorker({
+    connection: redisConnection(redisUrl),
+    prefix: env.RLM_PREFIX,
+    roles,
+    concurrency,
+    model: { baseURL, apiKey },
+    defaults,
+    ...(limiter === undefined ? {} : { limiter }),
+  });
+
+  const served = Object.fromEntries(roles.map((role) => [role, concurrency[role]]));
+  logger.info(
+    {
+      roles,
+      concurrency: served,
+      ...(limiter && roles.includes("llm")
+        ? { rateLimit: `${limiter.max} per ${limiter.durationMs / 1000} s` }
+        : {}),
+      redis: displayRedisUrl(redisUrl),
+      prefix: env.RLM_PREFIX,
+      baseURL,
+      ...defaults,
+    },
+    `worker ready: ${roles.map((role) => `${role}×${concurrency[role]}`).join(", ")}`,
+  );
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    stopOnSignals(resolve, {
+      onForced: (again) => logger.warn({ signal: again }, "second signal: exiting without drain"),
+    });
+  });
+  const timeoutMs = flags.drainTimeout * 1000;
+  logger.info({ signal, timeoutMs }, "draining: no new jobs, waiting for jobs in progress");
+  const startedAt = Date.now();
+  await worker.close({ timeoutMs });
+  logger.info({ signal, durationMs: Date.now() - startedAt }, "worker drained, exiting");
+  return EXIT.ok;
+}
