@@ -91,6 +91,10 @@ export async function createQueueRunner(
         await Promise.allSettled([client.close(), worker.close({ timeoutMs: DEMO_DRAIN_MS })]);
       } finally {
         await deleteKeysWithPrefix(target.redisUrl, target.prefix);
+        // A second pass a moment later catches a write that was still in flight when a
+        // loaded machine made the drain time out (seen once under a full test run).
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        await deleteKeysWithPrefix(target.redisUrl, target.prefix);
       }
     },
   };
