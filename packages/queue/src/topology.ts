@@ -42,14 +42,15 @@ export const ROOT_JOB_DEFAULTS: Required<QueueJobSettings> = {
 
 /**
  * Defaults for `rlm-llm`: the LLM client retries transient errors itself, so job
- * retries cover lost workers and longer outages. Children's results are copied into
- * the parent on completion, so completed LM jobs need not be kept long.
+ * retries cover lost workers and longer outages. Completed LM jobs are kept as long as
+ * completed roots, so an analysis's whole tree stays visible in Bull Board while its
+ * root is (correctness never depends on them: results live in the journal).
  */
 export const LLM_JOB_DEFAULTS: Required<QueueJobSettings> = {
   attempts: 5,
   backoffMs: 2_000,
-  keepCompletedDays: 1,
-  keepCompletedCount: 10_000,
+  keepCompletedDays: ROOT_JOB_DEFAULTS.keepCompletedDays,
+  keepCompletedCount: 1_000_000,
   keepFailedDays: 7,
 };
 
