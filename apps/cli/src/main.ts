@@ -32,24 +32,14 @@ function buildProgram(): Command {
     .exitOverride()
     .showSuggestionAfterError(true);
 
-  program
-    .command("run")
-    .description("run one analysis in this process (no Redis) and print the trajectory and answer")
-    .requiredOption(
-      "-f, --file <path>",
-      "document to analyse (.json is parsed, anything else is text)",
-      nonEmpty,
-    )
-    .requiredOption("-q, --query <text>", "the question to answer", nonEmpty)
-    .option("--json", "print only the result object as JSON on stdout")
-    .option("--root-model <name>", "root model (env RLM_ROOT_MODEL)", nonEmpty)
-    .option("--sub-model <name>", "model for sub-calls (env RLM_SUB_MODEL)", nonEmpty)
-    .option(
-      "--max-iterations <n>",
-      "root iterations before a best answer is asked for (env RLM_MAX_ITERATIONS)",
-      positiveInt,
-    )
-    .option("--max-depth <n>", "recursion depth of sub-calls (env RLM_MAX_DEPTH)", positiveInt)
+  withAnalysisOptions(
+    program
+      .command("run")
+      .description(
+        "run one analysis in this process (no Redis) and print the trajectory and answer",
+      ),
+    "",
+  )
     .option(
       "--concurrency <n>",
       "parallel model calls per analysis (env RLM_SUB_CONCURRENCY)",
@@ -67,18 +57,14 @@ function buildProgram(): Command {
       process.exitCode = await runCommand(flags);
     });
 
-  program
-    .command("analyze")
-    .description(
-      "enqueue one analysis through Redis, follow its progress and print the answer (needs `rlm worker`)",
-    )
-    .requiredOption(
-      "-f, --file <path>",
-      "document to analyse (.json is parsed, anything else is text)",
-      nonEmpty,
-    )
-    .requiredOption("-q, --query <text>", "the question to answer", nonEmpty)
-    .option("--json", "print only the result object as JSON on stdout")
+  withAnalysisOptions(
+    program
+      .command("analyze")
+      .description(
+        "enqueue one analysis through Redis, follow its progress and print the answer (needs `rlm worker`)",
+      ),
+    "; else the worker's",
+  )
     .option(
       "--wait-timeout <s>",
       "stop waiting after this many seconds (the analysis keeps running; exit 1)",
@@ -89,18 +75,6 @@ function buildProgram(): Command {
       "the same key returns the same analysis instead of a second one",
       nonEmpty,
     )
-    .option("--root-model <name>", "root model (env RLM_ROOT_MODEL; else the worker's)", nonEmpty)
-    .option(
-      "--sub-model <name>",
-      "model for sub-calls (env RLM_SUB_MODEL; else the worker's)",
-      nonEmpty,
-    )
-    .option(
-      "--max-iterations <n>",
-      "root iterations before a best answer is asked for (env RLM_MAX_ITERATIONS)",
-      positiveInt,
-    )
-    .option("--max-depth <n>", "recursion depth of sub-calls (env RLM_MAX_DEPTH)", positiveInt)
     .addHelpText(
       "after",
       "\nCtrl-C asks whether to cancel the analysis; answering no detaches (it keeps running,\n" +
@@ -251,3 +225,30 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
 });
 
 await main(process.argv.slice(2));
+
+/**
+ * The options `run` and `analyze` share: the document, the query, JSON output and the
+ * model settings. `modelDefault` says where a model comes from when no flag or env sets it.
+ */
+function withAnalysisOptions(command: Command, modelDefault: string): Command {
+  return command
+    .requiredOption(
+      "-f, --file <path>",
+      "document to analyse (.json is parsed, anything else is text)",
+      nonEmpty,
+    )
+    .requiredOption("-q, --query <text>", "the question to answer", nonEmpty)
+    .option("--json", "print only the result object as JSON on stdout")
+    .option("--root-model <name>", `root model (env RLM_ROOT_MODEL${modelDefault})`, nonEmpty)
+    .option(
+      "--sub-model <name>",
+      `model for sub-calls (env RLM_SUB_MODEL${modelDefault})`,
+      nonEmpty,
+    )
+    .option(
+      "--max-iterations <n>",
+      "root iterations before a best answer is asked for (env RLM_MAX_ITERATIONS)",
+      positiveInt,
+    )
+    .option("--max-depth <n>", "recursion depth of sub-calls (env RLM_MAX_DEPTH)", positiveInt);
+}
