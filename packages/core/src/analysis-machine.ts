@@ -310,7 +310,9 @@ export class AnalysisMachine {
     if (parsed.finalDirective?.kind === "FINAL") answer = parsed.finalDirective.answer;
     if (parsed.finalDirective?.kind === "FINAL_VAR") {
       const sandbox = await this.ensureSandbox();
-      answer = (await sandbox.readVariable(parsed.finalDirective.name)) ?? answer;
+      // A FINAL_VAR naming nothing: the latest output beats the directive's own text.
+      answer =
+        (await sandbox.readVariable(parsed.finalDirective.name)) ?? this.partialAnswer();
     }
     this.finish("max_iterations", answer);
   }

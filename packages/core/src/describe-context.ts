@@ -31,8 +31,9 @@ export function describeContext(context: RlmContext, previewChars: number): Cont
       totalChars,
       items: {
         count: context.length,
-        minChars: lengths.length ? Math.min(...lengths) : 0,
-        maxChars: lengths.length ? Math.max(...lengths) : 0,
+        // A loop, not Math.min(...lengths): spreading 300,000 items overflows the stack.
+        minChars: lengths.reduce((least, length) => Math.min(least, length), lengths[0] ?? 0),
+        maxChars: lengths.reduce((most, length) => Math.max(most, length), 0),
         firstLengths: lengths.slice(0, 10),
       },
       head: first.slice(0, previewChars),

@@ -80,7 +80,8 @@ const schema = z.object({
       maxSubCalls: z.number().int().nonnegative().optional(),
       maxTokens: positiveInt.optional(),
       maxCostUsd: z.number().positive().optional(),
-      deadlineMs: positiveInt.optional(),
+      // setTimeout's limit (about 24.8 days): a longer delay would fire at once.
+      deadlineMs: positiveInt.max(2_147_483_647).optional(),
     })
     .strict()
     .default({}),

@@ -35,9 +35,33 @@ function findDirective(prose: string): ParsedResponse["finalDirective"] {
   }
   if (!final) return undefined;
   const start = final.index + final[0].length;
-  const end = prose.lastIndexOf(")");
-  if (end < start) return { kind: "FINAL", answer: unquote(prose.slice(start).trim()) };
+  const end = closingParenthesis(prose, start);
+  if (end < 0) return { kind: "FINAL", answer: unquote(prose.slice(start).trim()) };
   return { kind: "FINAL", answer: unquote(prose.slice(start, end).trim()) };
+}
+
+/**
+ * Index of the `)` that closes the `(` before `start`, skipping nested parentheses and
+ * quoted strings; -1 when it never closes. Text after the directive is not the answer.
+ */
+function closingParenthesis(text: string, start: number): number {
+  let depth = 0;
+  let quote: string | undefined;
+  for (let index = start; index < text.length; index += 1) {
+    const char = text[index];
+    if (quote) {
+      if (char === "\\") index += 1;
+      else if (char === quote) quote = undefined;
+      continue;
+    }
+    if (char === '"' || char === "`") quote = char;
+    else if (char === "(") depth += 1;
+    else if (char === ")") {
+      if (depth === 0) return index;
+      depth -= 1;
+    }
+  }
+  return -1;
 }
 
 /** `FINAL("text")` means the text, not the quotes. */

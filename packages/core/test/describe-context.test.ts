@@ -52,4 +52,14 @@ describe("describeContext and the first root prompt", () => {
       rootUserPrompt("q", describeContext(manyItems, 600), { number: 1, max: 10, depth: 0 });
     expect(tokens(prompt)).toBeLessThan(2_000);
   });
+
+  it("describes an array of 300,000 items without overflowing the stack", () => {
+    const description = describeContext(
+      Array.from({ length: 300_000 }, (_, index) => `line ${index}`),
+      100,
+    );
+    expect(description.items?.count).toBe(300_000);
+    expect(description.items?.minChars).toBe(6);
+    expect(description.items?.maxChars).toBe(11);
+  });
 });

@@ -55,4 +55,14 @@ describe("parseResponse", () => {
     expect(parsed.codeBlocks).toEqual(["print(2)"]);
     expect(parsed.finalDirective).toBeUndefined();
   });
+
+  it("ends a text FINAL at its own closing parenthesis, not at the last one in the reply", () => {
+    expect(
+      parseResponse("FINAL(42)\n\nI counted the matches (case-insensitive).").finalDirective,
+    ).toEqual({ kind: "FINAL", answer: "42" });
+    expect(parseResponse('FINAL("a ) inside quotes")').finalDirective).toEqual({
+      kind: "FINAL",
+      answer: "a ) inside quotes",
+    });
+  });
 });
