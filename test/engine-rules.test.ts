@@ -5,7 +5,7 @@ import {
   RlmError,
   type RlmEvent,
 } from "@rlm/core";
-import { Rlm } from "rlm-queue";
+import { MemoryJournal, Rlm } from "rlm-queue";
 import { describe, expect, it } from "vitest";
 import { isRoot, queryOf, repl, ScriptedModel, turnOf } from "./support/scripted-model.js";
 
@@ -213,5 +213,78 @@ describe("input validation", () => {
   it("rejects bad options once, in the constructor", () => {
     expect(() => new Rlm({ apiKey: "k", maxIterations: -1 })).toThrow(/maxIterations/);
     expect(() => new Rlm({})).toThrow(/apiKey/);
+  });
+});
+
+describe("journal and rebuild accounting", () => {
+  const slowSub = (ms: number) =>
+    new Promise<string>((resolve) => setTimeout(() => resolve("sub answer"), ms));
+
+  it("rebuilding a lost isolate does not count earlier sub-calls again", async () => {
+    const model = new ScriptedModel(async (request) => {
+      if (!isRoot(request)) return "sub answer";
+      switch (turnOf(request)) {
+        case 1:
+          return repl('const a = await recursiveLm("q", "x")');
+        case 2:
+          return repl("await new Promise(() => {})");
+        case 3:
+          return repl("print(a)");
+        default:
+          return "FINAL(done)";
+      }
+    });
+    const result = await rlmWith(model, {
+      limits: { cellTimeoutMs: 300, cellCpuMs: 2_000, memoryMb: 64 },
+      budgets: { maxSubCalls: 1 },
+    }).completion("q", CONTEXT);
+    expect(result.finishReason).toBe("final");
+    expect(result.replHistory[2]?.output).toBe("sub answer");
+    expect(result.totalCalls).toBe(model.requests.length);
+  });
+
+  it("a replay takes a lost cell's outcome from the journal instead of running it again", async () => {
+    const journal = new MemoryJournal();
+    const script = (request: Parameters<ConstructorParameters<typeof ScriptedModel>[0]>[0]) => {
+      if (!isRoot(request)) return slowSub(600);
+      return turnOf(request) === 1 ? repl('print(await recursiveLm("q", "x"))') : "FINAL(done)";
+    };
+    const limits = { cellTimeoutMs: 300, cellCpuMs: 2_000, memoryMb: 64 };
+    const first = await rlmWith(new ScriptedModel(script), { limits }).completion("q", CONTEXT, {
+      journal,
+      analysisId: "lost-cell",
+    });
+    expect(first.replHistory[0]?.error).toBeDefined();
+    const silent = new ScriptedModel(() => {
+      throw new Error("a replay must not call the model");
+    });
+    const again = await rlmWith(silent, { limits }).completion("q", CONTEXT, {
+      journal,
+      analysisId: "lost-cell",
+    });
+    expect(silent.requests).toHaveLength(0);
+    expect(again.messages).toEqual(first.messages);
+    expect(again.answer).toBe(first.answer);
+  });
+
+  it("a sub-call the code did not await finishes before the next model turn", async () => {
+    let subFinishedAt = 0;
+    let secondTurnAt = 0;
+    const model = new ScriptedModel(async (request) => {
+      if (!isRoot(request)) {
+        const answer = await slowSub(200);
+        subFinishedAt = Date.now();
+        return answer;
+      }
+      if (turnOf(request) === 1)
+        return repl('recursiveLm("fire and forget", "x")\nprint("started")');
+      secondTurnAt = Date.now();
+      return "FINAL(done)";
+    });
+    const result = await rlmWith(model).completion("q", CONTEXT);
+    expect(result.answer).toBe("done");
+    expect(subFinishedAt).toBeGreaterThan(0);
+    expect(secondTurnAt).toBeGreaterThanOrEqual(subFinishedAt);
+    expect(result.totalCalls).toBe(3);
   });
 });

@@ -171,7 +171,11 @@ export class AnalysisMachine {
     this.sandbox = undefined;
     if (this.ownsDocument) this.document?.release();
     this.document = undefined;
-    if (this.ownsControl) this.control.dispose();
+    if (this.ownsControl) {
+      // Anything still running for this analysis (an orphaned nested call, say) stops.
+      this.control.abort();
+      this.control.dispose();
+    }
   }
 
   private async advance(): Promise<void> {
@@ -249,7 +253,14 @@ export class AnalysisMachine {
     const block = phase.next;
     const code = phase.blocks[block] ?? "";
     const cellKey = `${this.iteration}.${block}`;
-    const result = await this.executeCell({ code, cellKey });
+    // A cell that lost its isolate when it first ran is not run again on replay: its
+    // outcome (timeouts depend on timing) is taken from the journal, so a resumed
+    // analysis follows the same path as the original.
+    const journaled = await this.journal.get(journalKeys.cell(this.iteration, block));
+    const result =
+      journaled?.kind === "cell" && journaled.sandboxLost
+        ? fromCellRecord(journaled)
+        : await this.executeCell({ code, cellKey });
     phase.results.push(result);
     phase.next += 1;
     await this.journal.putIfAbsent(
@@ -311,8 +322,7 @@ export class AnalysisMachine {
     if (parsed.finalDirective?.kind === "FINAL_VAR") {
       const sandbox = await this.ensureSandbox();
       // A FINAL_VAR naming nothing: the latest output beats the directive's own text.
-      answer =
-        (await sandbox.readVariable(parsed.finalDirective.name)) ?? this.partialAnswer();
+      answer = (await sandbox.readVariable(parsed.finalDirective.name)) ?? this.partialAnswer();
     }
     this.finish("max_iterations", answer);
   }
@@ -349,8 +359,12 @@ export class AnalysisMachine {
 
   private async executeCell(cell: ExecutedCell): Promise<CellResult> {
     const sandbox = await this.ensureSandbox();
-    this.activeHandler = this.subCallHandler(cell.cellKey);
+    const calls = this.cellCalls(cell.cellKey, false);
+    this.activeHandler = calls.handler;
     const result = await sandbox.execute(cell);
+    // Sub-calls the code started but did not await finish (and are journaled) before the
+    // analysis moves on: none may run during the next model turn or outlive the analysis.
+    await calls.drain();
     if (!result.sandboxLost) this.executedCells.push(cell);
     return result;
   }
@@ -371,8 +385,11 @@ export class AnalysisMachine {
     });
     this.sandbox = sandbox;
     for (const cell of this.executedCells) {
-      this.activeHandler = this.subCallHandler(cell.cellKey);
+      // Replaying for a rebuild: these calls were counted when they first ran.
+      const calls = this.cellCalls(cell.cellKey, true);
+      this.activeHandler = calls.handler;
       await sandbox.execute(cell);
+      await calls.drain();
     }
     return sandbox;
   }
@@ -382,17 +399,27 @@ export class AnalysisMachine {
     return this.activeHandler(request);
   }
 
-  /** The `recursiveLm` implementation of one cell: journal first, then the executor. */
-  private subCallHandler(cellKey: string): SubCallHandler {
+  /**
+   * The `recursiveLm` implementation of one cell: journal first, then the executor.
+   * `rebuilding` marks the replay of an earlier cell into a new isolate: its journaled
+   * calls were counted (budgets, usage, progress) when they first ran, so not again.
+   * `drain` waits for the calls still in flight.
+   */
+  private cellCalls(
+    cellKey: string,
+    rebuilding: boolean,
+  ): { handler: SubCallHandler; drain: () => Promise<void> } {
     const occurrences = new Map<string, number>();
-    return async (request) => {
+    const inFlight = new Set<Promise<string>>();
+    const handle = async (request: SubCallRequest): Promise<string> => {
       const argumentsHash = subCallArgumentsHash(request.query, request.context);
       const occurrence = occurrences.get(argumentsHash) ?? 0;
       occurrences.set(argumentsHash, occurrence + 1);
       const key = journalKeys.subCall(cellKey, argumentsHash, occurrence);
-      this.control.reserveSubCall();
       const startedAt = Date.now();
       const existing = await this.journal.get(key);
+      if (rebuilding && existing?.kind === "sub") return answerOf(existing);
+      this.control.reserveSubCall();
       this.emit({
         type: "subcall_start",
         depth: this.depth,
@@ -427,9 +454,19 @@ export class AnalysisMachine {
         replayed,
         ...(record.error === undefined ? {} : { error: record.error.message }),
       });
-      if (record.error) throw new Error(`${record.error.code}: ${record.error.message}`);
-      return record.answer ?? "";
+      return answerOf(record);
     };
+    const handler: SubCallHandler = (request) => {
+      const call = handle(request);
+      inFlight.add(call);
+      const forget = () => inFlight.delete(call);
+      call.then(forget, forget);
+      return call;
+    };
+    const drain = async () => {
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+    };
+    return { handler, drain };
   }
 
   /** A nested RLM for a sub-call below maxDepth: own REPL, shared budgets. */
@@ -554,6 +591,17 @@ export class AnalysisMachine {
   }
 }
 
+function fromCellRecord(record: CellRecord): CellResult {
+  return {
+    output: record.output,
+    ...(record.error === undefined ? {} : { error: record.error }),
+    ...(record.final === undefined ? {} : { final: record.final }),
+    durationMs: record.durationMs,
+    subCalls: record.subCalls,
+    sandboxLost: true,
+  };
+}
+
 function toCellRecord(code: string, result: CellResult): CellRecord {
   return {
     kind: "cell",
@@ -565,6 +613,12 @@ function toCellRecord(code: string, result: CellResult): CellRecord {
     subCalls: result.subCalls,
     sandboxLost: result.sandboxLost,
   };
+}
+
+/** A sub-call's answer, or its failure as the Error the sandboxed code sees. */
+function answerOf(record: SubCallRecord): string {
+  if (record.error) throw new Error(`${record.error.code}: ${record.error.message}`);
+  return record.answer ?? "";
 }
 
 function asRoot(record: JournalRecord): RootCallRecord {

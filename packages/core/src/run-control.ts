@@ -94,6 +94,12 @@ export class RunControl {
     return this.exhausted;
   }
 
+  /** Stops every model call of the analysis still running (it has ended). */
+  abort(): void {
+    if (!this.controller.signal.aborted)
+      this.controller.abort(new CancelledError("the analysis has ended"));
+  }
+
   dispose(): void {
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
     this.detachSignal();
