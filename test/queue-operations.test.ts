@@ -1,3 +1,4 @@
+import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { makeDocument } from "./support/documents.js";
 import { queueTestbed, waitFor } from "./support/queue-testbed.js";
@@ -84,5 +85,24 @@ describe("operating the queue", () => {
     }
     const span = starts.at(-1)! - starts[0]!;
     expect(span).toBeGreaterThanOrEqual((Math.ceil(starts.length / 4) - 1) * 1_000 - 100);
+  });
+
+  it("a root job that fails for good marks its analysis failed instead of leaving it running", async () => {
+    const { id } = await bed.client.enqueueAnalysis({
+      query: 'How many times does "x" appear?',
+      context: "a document whose stored copy expires before any worker reads it",
+    });
+    // The context expires (deleted here) before a worker picks the job up.
+    const redis = new Redis({ host: "127.0.0.1", port: 6379 });
+    const keys = await redis.keys(`${bed.prefix}:ctx:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+    await worker();
+    await expect(bed.client.waitForResult(id, { timeoutMs: 30_000 })).rejects.toMatchObject({
+      code: "analysis_failed",
+    });
+    const view = await bed.client.getAnalysis(id);
+    expect(view?.status).toBe("failed");
+    expect(view?.error?.message).toMatch(/no longer stored/);
   });
 });

@@ -66,12 +66,14 @@ const schema = z.object({
   maxIterations: positiveInt.max(1000).default(10),
   maxDepth: positiveInt.max(10).default(1),
   subConcurrency: positiveInt.max(1000).default(8),
+  // Upper bounds keep one request (e.g. through the HTTP API) from asking a worker for a
+  // 100 GB isolate or hours of CPU per cell.
   limits: z
     .object({
-      cellTimeoutMs: positiveInt.optional(),
-      cellCpuMs: positiveInt.optional(),
-      memoryMb: positiveInt.min(16).optional(),
-      outputChars: positiveInt.min(100).optional(),
+      cellTimeoutMs: positiveInt.max(3_600_000).optional(),
+      cellCpuMs: positiveInt.max(600_000).optional(),
+      memoryMb: positiveInt.min(16).max(8_192).optional(),
+      outputChars: positiveInt.min(100).max(1_000_000).optional(),
     })
     .strict()
     .default({}),

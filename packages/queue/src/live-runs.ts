@@ -54,13 +54,21 @@ export class LiveRuns {
     while (this.runs.size > this.limits.maxRuns) {
       const oldest = [...this.runs.entries()].sort((a, b) => a[1].touchedAt - b[1].touchedAt)[0];
       if (!oldest) break;
-      this.delete(oldest[0]);
+      this.runs.delete(oldest[0]);
+      oldest[1].run.release();
     }
   }
 
   /** Forgets a run (without releasing it: the caller owns it now). */
   delete(key: string): void {
     this.runs.delete(key);
+  }
+
+  /** Forgets a run and releases it (its isolate and document): the analysis is over here. */
+  discard(key: string): void {
+    const entry = this.runs.get(key);
+    this.runs.delete(key);
+    entry?.run.release();
   }
 
   get size(): number {

@@ -13,7 +13,7 @@ import {
   type SandboxFactory,
   type StepOutcome,
 } from "@rlm/core";
-import { type Job, WaitingChildrenError } from "bullmq";
+import { type Job, UnrecoverableError, WaitingChildrenError } from "bullmq";
 import type { Redis } from "ioredis";
 import { AnalysisReporter } from "./analysis-reporter.js";
 import type { AnalysisStore } from "./analysis-store.js";
@@ -89,16 +89,25 @@ export function createRootProcessor(services: RootProcessorServices) {
     const runKey = job.id ?? data.analysisId;
 
     if (await services.store.isCancelRequested(data.analysisId)) {
-      services.live.delete(runKey);
+      services.live.discard(runKey);
       return finishCancelled(job, reporter);
     }
     if (reporter && !(await reporter.running())) {
       // Already ended (cancelled while queued, say): nothing to do.
-      services.live.delete(runKey);
+      services.live.discard(runKey);
       return { analysisId: data.analysisId, finishReason: "cancelled" };
     }
 
-    const run = services.live.get(runKey) ?? (await createRun(services, job, reporter));
+    let run: LiveRun;
+    try {
+      run = services.live.get(runKey) ?? (await createRun(services, job, reporter));
+    } catch (error) {
+      // A context that expired will not come back: no point in retrying.
+      if (error instanceof RlmError && error.code === "context_missing") {
+        throw new UnrecoverableError(error.message);
+      }
+      throw error;
+    }
     run.executor.attach(job);
     await run.executor.settle();
 
@@ -148,7 +157,8 @@ export function createRootProcessor(services: RootProcessorServices) {
     } catch (error) {
       if (!(error instanceof WaitingChildrenError)) {
         // An unexpected failure: the next attempt rebuilds from the journal.
-        services.live.delete(runKey);
+        services.live.discard(runKey);
+        run.release();
       }
       throw error;
     } finally {
@@ -222,12 +232,16 @@ async function createRun(
     document,
     ...(startedAt === undefined ? {} : { startedAt }),
   });
+  let released = false;
   return {
     machine,
     executor,
     abort,
     step: undefined,
     release: () => {
+      // Idempotent: a run can be released by the cache and by its processor.
+      if (released) return;
+      released = true;
       machine.dispose();
       services.documents.release(documentKey);
     },

@@ -3,10 +3,11 @@ import type { ModelClient, SandboxFactory } from "@rlm/core";
 import { createOpenAIModelClient } from "@rlm/llm";
 import { createIsolatedVmSandboxFactory } from "@rlm/sandbox";
 import { Worker } from "bullmq";
+import { AnalysisReporter } from "./analysis-reporter.js";
 import { AnalysisStore } from "./analysis-store.js";
 import { ContextStore } from "./context-store.js";
 import { DocumentCache } from "./document-cache.js";
-import type { LlmQueueJobData, RootQueueJobData } from "./job-types.js";
+import { JobName, type LlmQueueJobData, type RootQueueJobData } from "./job-types.js";
 import { DAY_SECONDS, DEFAULT_PREFIX } from "./keys.js";
 import { LiveRuns } from "./live-runs.js";
 import { createLlmProcessor } from "./llm-processor.js";
@@ -120,12 +121,25 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
       defaults: options.defaults ?? {},
       retentionSeconds,
     });
-    workers.push(
-      new Worker<RootQueueJobData>(QueueName.root, processor, {
-        ...workerSettings,
-        concurrency: options.concurrency?.root ?? 8,
-      }),
-    );
+    const rootWorker = new Worker<RootQueueJobData>(QueueName.root, processor, {
+      ...workerSettings,
+      concurrency: options.concurrency?.root ?? 8,
+    });
+    // A root job that failed for good (attempts used up, unrecoverable, stalled too
+    // often) never reached the engine's own ending: record it, or waiters wait for ever.
+    rootWorker.on("failed", (job, error) => {
+      if (!job || job.name !== JobName.root) return;
+      void (async () => {
+        if (!(await job.isFailed())) return; // another attempt will follow
+        await new AnalysisReporter({
+          redis,
+          analysisId: job.data.analysisId,
+          prefix,
+          retentionSeconds,
+        }).fail(error);
+      })().catch(() => undefined);
+    });
+    workers.push(rootWorker);
   }
   if (roles.includes("llm")) {
     // The processor needs the worker (for rateLimit), which needs the processor.
