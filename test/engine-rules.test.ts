@@ -287,4 +287,24 @@ describe("journal and rebuild accounting", () => {
     expect(secondTurnAt).toBeGreaterThanOrEqual(subFinishedAt);
     expect(result.totalCalls).toBe(3);
   });
+
+  it("cancellation and the deadline stop a cell that is still running", async () => {
+    const hang = () => new ScriptedModel(() => repl("await new Promise(() => {})"));
+    const limits = { cellTimeoutMs: 30_000, cellCpuMs: 2_000, memoryMb: 64 };
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 200);
+    const cancelled = await rlmWith(hang(), { limits }).completion("q", CONTEXT, {
+      signal: controller.signal,
+    });
+    expect(cancelled.finishReason).toBe("cancelled");
+    expect(cancelled.replHistory[0]?.error).toMatch(/^Cancelled/);
+    // Stopped by the signal, not by the 30 s wall-clock limit of the cell.
+    expect(cancelled.durationMs).toBeLessThan(limits.cellTimeoutMs / 2);
+    const late = await rlmWith(hang(), { limits, budgets: { deadlineMs: 300 } }).completion(
+      "q",
+      CONTEXT,
+    );
+    expect(late.finishReason).toBe("budget");
+    expect(late.durationMs).toBeLessThan(limits.cellTimeoutMs / 2);
+  });
 });

@@ -361,7 +361,7 @@ export class AnalysisMachine {
     const sandbox = await this.ensureSandbox();
     const calls = this.cellCalls(cell.cellKey, false);
     this.activeHandler = calls.handler;
-    const result = await sandbox.execute(cell);
+    const result = await sandbox.execute({ ...cell, signal: this.control.signal });
     // Sub-calls the code started but did not await finish (and are journaled) before the
     // analysis moves on: none may run during the next model turn or outlive the analysis.
     await calls.drain();

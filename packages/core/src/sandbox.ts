@@ -50,6 +50,11 @@ export interface CellInput {
    * so a cell replays identically whatever ran before it.
    */
   cellKey: string;
+  /**
+   * Aborting it stops the cell at once (the analysis was cancelled or its deadline
+   * passed): the isolate is discarded, like on a wall-clock breach.
+   */
+  signal?: AbortSignal;
 }
 
 /** What running a cell produced. */

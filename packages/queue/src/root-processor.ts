@@ -175,7 +175,11 @@ async function createRun(
   const data = job.data;
   const nested = job.name === JobName.nested ? (data as NestedJobData) : undefined;
   const options = engineOptions(services, data);
-  const context = await services.contexts.get(data.contextRef);
+  // Keep the stored document alive at least another TTL while the analysis runs.
+  const [context] = await Promise.all([
+    services.contexts.get(data.contextRef),
+    services.contexts.touch(data.contextRef),
+  ]);
   const documentKey = contextIdentity(data.contextRef);
   const document = await services.documents.acquire(documentKey, context);
   const rootJournal = new RedisJournal({

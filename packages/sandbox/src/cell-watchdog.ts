@@ -1,7 +1,7 @@
 import type ivm from "isolated-vm";
 
 /** Why a cell was stopped from the outside. */
-export type CellBreach = "wall" | "cpu" | "isolate-gone";
+export type CellBreach = "wall" | "cpu" | "isolate-gone" | "cancelled";
 
 /** Options of {@link watchCell}. */
 export interface CellWatchdogOptions {
@@ -17,6 +17,8 @@ export interface CellWatchdogOptions {
   syncGraceMs: number;
   /** How often CPU time and disposal are polled, in ms. */
   pollMs: number;
+  /** Aborted when the analysis is cancelled or past its deadline. */
+  signal?: AbortSignal;
 }
 
 /** A running watchdog. */
@@ -44,6 +46,9 @@ export function watchCell(options: CellWatchdogOptions): CellWatchdog {
     report = resolve;
   });
   const wallTimer = setTimeout(() => report("wall"), options.wallMs);
+  const onAbort = () => report("cancelled");
+  if (options.signal?.aborted) onAbort();
+  options.signal?.addEventListener("abort", onAbort, { once: true });
   const pollTimer = setInterval(() => {
     if (isolate.isDisposed) report("isolate-gone");
     else if (isolate.cpuTime - cpuStart > cpuLimitNs) report("cpu");
@@ -59,6 +64,7 @@ export function watchCell(options: CellWatchdogOptions): CellWatchdog {
       stopped = true;
       clearTimeout(wallTimer);
       clearInterval(pollTimer);
+      options.signal?.removeEventListener("abort", onAbort);
     },
   };
 }

@@ -269,6 +269,7 @@ export class IsolatedVmSandbox implements Sandbox {
       cpuMs: this.#limits.cellCpuMs,
       syncGraceMs: Math.max(250, this.#limits.cellCpuMs / 2),
       pollMs: this.#pollMs,
+      ...(cell.signal === undefined ? {} : { signal: cell.signal }),
     });
     try {
       const settled = await this.#settle(gen, source, seed, watchdog, done);
@@ -400,7 +401,7 @@ export class IsolatedVmSandbox implements Sandbox {
     gen: number,
   ): Promise<{ kind: "lost"; error: string; output: string }> {
     let output = "";
-    if (reason === "wall" && !this.#isolate.isDisposed) {
+    if ((reason === "wall" || reason === "cancelled") && !this.#isolate.isDisposed) {
       // Usually the cell is awaiting something that never came: the isolate is idle and
       // can still say what was printed.
       const snapshot = await Promise.race([
@@ -421,6 +422,8 @@ export class IsolatedVmSandbox implements Sandbox {
         return `Timeout: cell exceeded the wall-clock limit of ${this.#limits.cellTimeoutMs} ms (time awaiting sub-calls included); the sandbox was discarded`;
       case "cpu":
         return `Timeout: cell exceeded ${this.#limits.cellCpuMs} ms of CPU; the sandbox was discarded`;
+      case "cancelled":
+        return "Cancelled: the analysis was stopped (cancelled, or its deadline passed) while the cell ran; the sandbox was discarded";
       case "isolate-gone":
         return this.#disposedByOwner
           ? "SandboxLost: the sandbox was disposed while the cell ran"
