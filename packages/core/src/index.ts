@@ -15,3 +15,4 @@ export * from "./sandbox.js";
 export * from "./sub-call.js";
 export * from "./usage.js";
 export * from "./sub-call-records.js";
+export * from "./validate-input.js";

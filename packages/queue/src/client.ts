@@ -4,6 +4,7 @@ import {
   RlmError,
   type RlmResult,
   resolveEngineOptions,
+  validateAnalysisInput,
 } from "@rlm/core";
 import {
   type AnalysisEventEntry,
@@ -276,21 +277,7 @@ function validateInput(input: EnqueueAnalysisInput): void {
   if (typeof input !== "object" || input === null) {
     throw new InvalidInputError("the input must be an object with query and context");
   }
-  if (typeof input.query !== "string" || input.query.trim() === "") {
-    throw new InvalidInputError("query must be a non-empty string");
-  }
-  const { context } = input;
-  if (typeof context === "string") {
-    if (context.length === 0) throw new InvalidInputError("context must not be empty");
-  } else if (Array.isArray(context)) {
-    if (context.length === 0) throw new InvalidInputError("context must not be an empty array");
-  } else if (isPlainObject(context)) {
-    if (Object.keys(context).length === 0) {
-      throw new InvalidInputError("context must not be an empty object");
-    }
-  } else {
-    throw new InvalidInputError("context must be a string, an array or a plain JSON object");
-  }
+  validateAnalysisInput(input.query, input.context);
   const key = input.idempotencyKey;
   if (
     key !== undefined &&
@@ -300,12 +287,6 @@ function validateInput(input: EnqueueAnalysisInput): void {
       `idempotencyKey must be a string of 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`,
     );
   }
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== "object" || value === null) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }
 
 /** Per-analysis options over defaults; nested `limits` and `budgets` merge per field. */

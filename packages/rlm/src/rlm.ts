@@ -13,10 +13,10 @@ import {
   type RlmResult,
   resolveEngineOptions,
   type SandboxFactory,
+  validateAnalysisInput,
 } from "@rlm/core";
 import { createOpenAIModelClient } from "@rlm/llm";
 import { createIsolatedVmSandboxFactory } from "@rlm/sandbox";
-import { validateAnalysisInput } from "./validate-input.js";
 
 /** Options of an `Rlm`: the engine's options plus where the models are. */
 export interface RlmOptions extends EngineOptionsInput {

@@ -80,6 +80,9 @@ export async function analyzeCommand(flags: AnalyzeFlags): Promise<number> {
       throw error;
     }
     logger.debug({ id: enqueued.id, deduplicated: enqueued.deduplicated, options }, "enqueued");
+    // From here on a Ctrl-C must detach (or ask), never kill the process silently: hold
+    // any signal that arrives before `follow` installs its own handlers.
+    earlySignals.listen();
     process.stderr.write(
       enqueued.deduplicated
         ? `analysis ${enqueued.id} (already submitted with this idempotency key)\n`
@@ -137,6 +140,28 @@ async function followAndReport(
 function isFinished(view: AnalysisView): boolean {
   return view.status === "completed" || view.status === "failed" || view.status === "cancelled";
 }
+
+/** Holds a SIGINT/SIGTERM that arrives between enqueueing and following. */
+const earlySignals = (() => {
+  let received: NodeJS.Signals | undefined;
+  const hold = (signal: NodeJS.Signals) => {
+    received ??= signal;
+  };
+  return {
+    listen() {
+      process.on("SIGINT", hold);
+      process.on("SIGTERM", hold);
+    },
+    /** Stops holding; returns the signal received meanwhile, if any. */
+    take(): NodeJS.Signals | undefined {
+      process.off("SIGINT", hold);
+      process.off("SIGTERM", hold);
+      const signal = received;
+      received = undefined;
+      return signal;
+    },
+  };
+})();
 
 /**
  * Reads the event stream into the progress display until a terminal event. The first
@@ -205,6 +230,8 @@ async function follow(
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  const early = earlySignals.take();
+  if (early) onSignal(early);
   const waitTimer =
     flags.waitTimeout === undefined
       ? undefined
