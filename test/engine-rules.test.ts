@@ -307,4 +307,33 @@ describe("journal and rebuild accounting", () => {
     expect(late.finishReason).toBe("budget");
     expect(late.durationMs).toBeLessThan(limits.cellTimeoutMs / 2);
   });
+
+  it("a replayed cell that asks for a call its first run did not make is reported", async () => {
+    const script = (request: Parameters<ConstructorParameters<typeof ScriptedModel>[0]>[0]) => {
+      if (!isRoot(request)) return "sub answer";
+      return turnOf(request) === 1 ? repl('print(await recursiveLm("q", "x"))') : "FINAL(done)";
+    };
+    const journal = new MemoryJournal();
+    await rlmWith(new ScriptedModel(script)).completion("q", CONTEXT, {
+      journal,
+      analysisId: "mismatch",
+    });
+    // The same journal without its sub-call records: as if the code had asked for
+    // different arguments this time.
+    const diverged = new MemoryJournal(
+      new Map(journal.entries().filter(([key]) => !key.startsWith("sub:"))),
+    );
+    const events: RlmEvent[] = [];
+    const model = new ScriptedModel(script);
+    const again = await rlmWith(model, { onEvent: (event) => events.push(event) }).completion(
+      "q",
+      CONTEXT,
+      { journal: diverged, analysisId: "mismatch" },
+    );
+    expect(again.answer).toBe("done");
+    const mismatch = events.find((event) => event.type === "replay_mismatch");
+    expect(mismatch).toMatchObject({ iteration: 1, block: 0, code: "replay_mismatch" });
+    // Only the missing sub-call was made; the root turns came from the journal.
+    expect(model.requests).toHaveLength(1);
+  });
 });

@@ -1,6 +1,12 @@
 import type { RlmContext } from "./context.js";
 import { describeContext } from "./describe-context.js";
-import { BudgetExceededError, CancelledError, type RlmError, toRlmError } from "./errors.js";
+import {
+  BudgetExceededError,
+  CancelledError,
+  ReplayMismatchError,
+  type RlmError,
+  toRlmError,
+} from "./errors.js";
 import type { RlmEvent } from "./events.js";
 import { InProcessSubCallExecutor } from "./in-process-executor.js";
 import {
@@ -257,10 +263,28 @@ export class AnalysisMachine {
     // outcome (timeouts depend on timing) is taken from the journal, so a resumed
     // analysis follows the same path as the original.
     const journaled = await this.journal.get(journalKeys.cell(this.iteration, block));
-    const result =
-      journaled?.kind === "cell" && journaled.sandboxLost
-        ? fromCellRecord(journaled)
-        : await this.executeCell({ code, cellKey });
+    let result: CellResult;
+    if (journaled?.kind === "cell" && journaled.sandboxLost) {
+      result = fromCellRecord(journaled);
+    } else {
+      const executed = await this.executeCell({ code, cellKey });
+      result = executed.result;
+      // The cell ran to its end before (it is journaled), yet asked for a call the
+      // journal does not hold: its code is not deterministic. Detected and reported.
+      if (journaled?.kind === "cell" && executed.newSubCalls > 0) {
+        const mismatch = new ReplayMismatchError(
+          `iteration ${this.iteration}, block ${block}: the replayed cell made ${executed.newSubCalls} sub-call(s) its first run did not make; they were carried out`,
+        );
+        this.emit({
+          type: "replay_mismatch",
+          depth: this.depth,
+          iteration: this.iteration,
+          block,
+          code: "replay_mismatch",
+          message: mismatch.message,
+        });
+      }
+    }
     phase.results.push(result);
     phase.next += 1;
     await this.journal.putIfAbsent(
@@ -357,7 +381,9 @@ export class AnalysisMachine {
     return asRoot(await this.journal.putIfAbsent(key, record));
   }
 
-  private async executeCell(cell: ExecutedCell): Promise<CellResult> {
+  private async executeCell(
+    cell: ExecutedCell,
+  ): Promise<{ result: CellResult; newSubCalls: number }> {
     const sandbox = await this.ensureSandbox();
     const calls = this.cellCalls(cell.cellKey, false);
     this.activeHandler = calls.handler;
@@ -366,7 +392,7 @@ export class AnalysisMachine {
     // analysis moves on: none may run during the next model turn or outlive the analysis.
     await calls.drain();
     if (!result.sandboxLost) this.executedCells.push(cell);
-    return result;
+    return { result, newSubCalls: calls.misses() };
   }
 
   /**
@@ -408,9 +434,10 @@ export class AnalysisMachine {
   private cellCalls(
     cellKey: string,
     rebuilding: boolean,
-  ): { handler: SubCallHandler; drain: () => Promise<void> } {
+  ): { handler: SubCallHandler; drain: () => Promise<void>; misses: () => number } {
     const occurrences = new Map<string, number>();
     const inFlight = new Set<Promise<string>>();
+    let misses = 0;
     const handle = async (request: SubCallRequest): Promise<string> => {
       const argumentsHash = subCallArgumentsHash(request.query, request.context);
       const occurrence = occurrences.get(argumentsHash) ?? 0;
@@ -435,6 +462,7 @@ export class AnalysisMachine {
         replayed = true;
         this.usage.recordReplayed(existing.byModel, existing.calls);
       } else {
+        misses += 1;
         const executed = await this.executor.execute({
           key,
           query: request.query,
@@ -466,7 +494,7 @@ export class AnalysisMachine {
     const drain = async () => {
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     };
-    return { handler, drain };
+    return { handler, drain, misses: () => misses };
   }
 
   /** A nested RLM for a sub-call below maxDepth: own REPL, shared budgets. */

@@ -36,7 +36,22 @@ export type RlmEvent =
       /** True when the answer came from the journal (no model call made). */
       replayed: boolean;
       error?: string;
-    };
+    }
+  | RlmReplayEvent;
+
+/**
+ * Also emitted: `replay_mismatch`, when a cell re-run from the journal asked for a
+ * sub-call its first run did not make (non-deterministic code): the call is made, and
+ * this says so.
+ */
+export type RlmReplayEvent = {
+  type: "replay_mismatch";
+  depth: number;
+  iteration: number;
+  block: number;
+  code: "replay_mismatch";
+  message: string;
+};
 
 /** Receives progress events. Must not throw; a throwing listener is ignored. */
 export type RlmEventListener = (event: RlmEvent) => void;

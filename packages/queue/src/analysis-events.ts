@@ -12,8 +12,11 @@ export type AnalysisEvent =
   | { type: "progress"; progress: AnalysisProgress }
   | {
       type: "iteration";
-      /** The engine event: an iteration started or ended, or a cell ran. */
-      engine: Extract<RlmEvent, { type: "iteration_start" | "iteration_end" | "cell_end" }>;
+      /** The engine event: an iteration started or ended, a cell ran, a replay diverged. */
+      engine: Extract<
+        RlmEvent,
+        { type: "iteration_start" | "iteration_end" | "cell_end" | "replay_mismatch" }
+      >;
     }
   | { type: "subcall"; engine: Extract<RlmEvent, { type: "subcall_start" | "subcall_end" }> }
   | {

@@ -103,6 +103,10 @@ export class AnalysisReporter {
           await this.store.updateProgress(this.analysisId, { add: { subCallsDone: 1 } });
         }
         return;
+      case "replay_mismatch":
+        // Worth seeing in the stream (and the viewer): the code is not deterministic.
+        await this.publish({ type: "iteration", engine: event });
+        return;
     }
   }
 
