@@ -447,12 +447,13 @@ export class AnalysisMachine {
       const existing = await this.journal.get(key);
       if (rebuilding && existing?.kind === "sub") return answerOf(existing);
       this.control.reserveSubCall();
+      const contextChars = subContextText(request.context)?.length ?? 0;
       this.emit({
         type: "subcall_start",
         depth: this.depth,
         id: key,
         query: request.query,
-        contextChars: subContextText(request.context)?.length ?? 0,
+        contextChars,
         replayed: existing?.kind === "sub",
       });
       let record: SubCallRecord;
@@ -463,16 +464,21 @@ export class AnalysisMachine {
         this.usage.recordReplayed(existing.byModel, existing.calls);
       } else {
         misses += 1;
-        const executed = await this.executor.execute({
-          key,
-          query: request.query,
-          context: request.context,
-          depth: this.depth,
-          nested: this.depth + 1 < this.options.maxDepth,
-          argumentsHash,
-          usage: this.usage,
-        });
-        record = asSub(await this.journal.putIfAbsent(key, executed));
+        const release = this.control.holdSubContext(contextChars);
+        try {
+          const executed = await this.executor.execute({
+            key,
+            query: request.query,
+            context: request.context,
+            depth: this.depth,
+            nested: this.depth + 1 < this.options.maxDepth,
+            argumentsHash,
+            usage: this.usage,
+          });
+          record = asSub(await this.journal.putIfAbsent(key, executed));
+        } finally {
+          release();
+        }
       }
       this.emit({
         type: "subcall_end",

@@ -1,6 +1,9 @@
 import { setMaxListeners } from "node:events";
 import pLimit, { type LimitFunction } from "p-limit";
-import { BudgetExceededError, CancelledError } from "./errors.js";
+import { BudgetExceededError, CancelledError, RlmError } from "./errors.js";
+
+/** Sub-context characters an analysis may have in flight at once (about 512 MB of text). */
+export const SUB_CONTEXT_CHARS_IN_FLIGHT = 256 * 1024 * 1024;
 import type { RlmBudgets } from "./options.js";
 import { UsageTracker } from "./usage.js";
 
@@ -16,6 +19,7 @@ export class RunControl {
   /** When the analysis began (epoch ms): the deadline counts from here, across resumes. */
   readonly startedAt: number;
   private subCallsStarted = 0;
+  private subContextCharsInFlight = 0;
   private readonly controller = new AbortController();
   private readonly deadlineTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly detachSignal: () => void;
@@ -87,6 +91,28 @@ export class RunControl {
       );
     }
     this.subCallsStarted += 1;
+  }
+
+  /**
+   * Holds `chars` of sub-context for a call in flight; throws when the analysis already
+   * holds `SUB_CONTEXT_CHARS_IN_FLIGHT`. Each sub-context is a copy on the host: code that
+   * fires 60 calls with a 20 MB chunk each would otherwise take gigabytes of worker memory.
+   * Returns the release.
+   */
+  holdSubContext(chars: number): () => void {
+    if (chars > 0 && this.subContextCharsInFlight + chars > SUB_CONTEXT_CHARS_IN_FLIGHT) {
+      throw new RlmError(
+        "sub_context_limit",
+        `too much sub-context in flight (${this.subContextCharsInFlight + chars} characters, limit ${SUB_CONTEXT_CHARS_IN_FLIGHT}): await some calls before starting more, or send smaller chunks`,
+      );
+    }
+    this.subContextCharsInFlight += chars;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.subContextCharsInFlight -= chars;
+    };
   }
 
   private markExhausted(error: BudgetExceededError): BudgetExceededError {

@@ -41,3 +41,19 @@ describe("UsageTracker", () => {
     expect(root.costUsd).toBeCloseTo(0.15);
   });
 });
+
+describe("RunControl.holdSubContext", () => {
+  it("refuses sub-context beyond the in-flight limit and frees it when released", async () => {
+    const { RunControl, SUB_CONTEXT_CHARS_IN_FLIGHT } = await import("../src/run-control.js");
+    const control = new RunControl({ budgets: {}, concurrency: 4 });
+    const release = control.holdSubContext(SUB_CONTEXT_CHARS_IN_FLIGHT - 10);
+    expect(() => control.holdSubContext(11)).toThrow(/too much sub-context in flight/);
+    const small = control.holdSubContext(10);
+    small();
+    release();
+    release(); // idempotent
+    const again = control.holdSubContext(SUB_CONTEXT_CHARS_IN_FLIGHT);
+    again();
+    control.dispose();
+  });
+});
