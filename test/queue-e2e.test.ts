@@ -105,6 +105,25 @@ describe("queue path", () => {
     expect(roots.length).toBeGreaterThan(3);
   });
 
+  it("depth 2 passes what is left of the budgets down to the nested analysis", async () => {
+    const document = makeDocument({ chars: 20_000, markerCount: 3, seed: 6 });
+    bed.mock.configure({ chunkChars: 100_000 });
+    await worker();
+    const { id } = await bed.client.enqueueAnalysis({
+      query: `How many times does "${document.marker}" appear?`,
+      context: document.text,
+      options: { maxDepth: 2, budgets: { maxSubCalls: 1 } },
+    });
+    const result = await bed.client.waitForResult(id, { timeoutMs: 60_000 });
+    // The root's one sub-call is the nested analysis; the nested one got 0 sub-calls to
+    // spend, so no plain sub-call ever reached the model.
+    expect(bed.mock.requests().filter((request) => request.kind === "sub")).toEqual([]);
+    expect(bed.mock.requests().filter((request) => request.kind === "root").length).toBeGreaterThan(
+      2,
+    );
+    expect(result.totalCalls).toBe(bed.mock.requests().length);
+  });
+
   it("a failing child (400) reaches the model's code as a catchable error", async () => {
     const document = makeDocument({ chars: 100_000, markerCount: 3, seed: 2 });
     bed.mock.configure({

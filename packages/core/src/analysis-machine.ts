@@ -474,6 +474,7 @@ export class AnalysisMachine {
             nested: this.depth + 1 < this.options.maxDepth,
             argumentsHash,
             usage: this.usage,
+            remainingBudgets: this.control.remainingBudgets(),
           });
           record = asSub(await this.journal.putIfAbsent(key, executed));
         } finally {

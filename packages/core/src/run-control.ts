@@ -94,6 +94,24 @@ export class RunControl {
   }
 
   /**
+   * What is left of each budget now: handed to a nested analysis that runs elsewhere (a
+   * child job), so the tree as a whole stays within the budgets it was given.
+   */
+  remainingBudgets(): RlmBudgets {
+    const { maxSubCalls, maxTokens, maxCostUsd, deadlineMs } = this.budgets;
+    const remaining: RlmBudgets = {};
+    if (maxSubCalls !== undefined) remaining.maxSubCalls = Math.max(0, maxSubCalls - this.subCallsStarted);
+    if (maxTokens !== undefined) remaining.maxTokens = Math.max(1, maxTokens - this.usage.tokens);
+    if (maxCostUsd !== undefined) {
+      remaining.maxCostUsd = Math.max(Number.EPSILON, maxCostUsd - this.usage.costUsd);
+    }
+    if (deadlineMs !== undefined) {
+      remaining.deadlineMs = Math.max(1, this.startedAt + deadlineMs - Date.now());
+    }
+    return remaining;
+  }
+
+  /**
    * Holds `chars` of sub-context for a call in flight; throws when the analysis already
    * holds `SUB_CONTEXT_CHARS_IN_FLIGHT`. Each sub-context is a copy on the host: code that
    * fires 60 calls with a 20 MB chunk each would otherwise take gigabytes of worker memory.

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { JsonValue } from "./context.js";
 import type { SubCallRecord } from "./journal.js";
+import type { RlmBudgets } from "./options.js";
 import type { UsageTracker } from "./usage.js";
 
 /** A `recursiveLm` call that was not found in the journal and must be carried out. */
@@ -17,6 +18,8 @@ export interface SubCallTask {
   argumentsHash: string;
   /** Usage of the calling analysis: the executor records the call's usage here. */
   usage: UsageTracker;
+  /** What is left of the analysis's budgets, for a nested analysis run elsewhere. */
+  remainingBudgets: RlmBudgets;
 }
 
 /**

@@ -187,7 +187,8 @@ export class QueueSubCallExecutor implements SubCallExecutor {
         journalKey,
         query: task.query,
         contextRef,
-        options: placement.options,
+        // Budgets passed down: the nested analysis gets what is left of its parent's.
+        options: { ...placement.options, budgets: task.remainingBudgets },
         depth: task.depth + 1,
       };
       await this.settings.rootQueue.add(JobName.nested, data, childOptions);
