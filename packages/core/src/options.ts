@@ -61,7 +61,7 @@ export const DEFAULT_LIMITS: SandboxLimits = {
 const positiveInt = z.number().int().positive();
 
 const schema = z.object({
-  rootModel: z.string().min(1).default("gpt-4o-mini"),
+  rootModel: z.string().min(1).default("gpt-4.1-mini"),
   subModel: z.string().min(1).optional(),
   maxIterations: positiveInt.max(1000).default(10),
   maxDepth: positiveInt.max(10).default(1),
