@@ -60,36 +60,39 @@ export const DEFAULT_LIMITS: SandboxLimits = {
 
 const positiveInt = z.number().int().positive();
 
-const schema = z.object({
-  rootModel: z.string().min(1).default("gpt-4.1-mini"),
-  subModel: z.string().min(1).optional(),
-  maxIterations: positiveInt.max(1000).default(10),
-  maxDepth: positiveInt.max(10).default(1),
-  subConcurrency: positiveInt.max(1000).default(8),
-  // Upper bounds keep one request (e.g. through the HTTP API) from asking a worker for a
-  // 100 GB isolate or hours of CPU per cell.
-  limits: z
-    .object({
-      cellTimeoutMs: positiveInt.max(3_600_000).optional(),
-      cellCpuMs: positiveInt.max(600_000).optional(),
-      memoryMb: positiveInt.min(16).max(8_192).optional(),
-      outputChars: positiveInt.min(100).max(1_000_000).optional(),
-    })
-    .strict()
-    .default({}),
-  budgets: z
-    .object({
-      maxSubCalls: z.number().int().nonnegative().optional(),
-      maxTokens: positiveInt.optional(),
-      maxCostUsd: z.number().positive().optional(),
-      // setTimeout's limit (about 24.8 days): a longer delay would fire at once.
-      deadlineMs: positiveInt.max(2_147_483_647).optional(),
-    })
-    .strict()
-    .default({}),
-  previewChars: z.number().int().min(0).max(4000).default(600),
-  maxOutputTokens: positiveInt.optional(),
-});
+const schema = z
+  .object({
+    rootModel: z.string().min(1).default("gpt-4.1-mini"),
+    subModel: z.string().min(1).optional(),
+    maxIterations: positiveInt.max(1000).default(10),
+    maxDepth: positiveInt.max(10).default(1),
+    subConcurrency: positiveInt.max(1000).default(8),
+    // Upper bounds keep one request (e.g. through the HTTP API) from asking a worker for a
+    // 100 GB isolate or hours of CPU per cell.
+    limits: z
+      .object({
+        cellTimeoutMs: positiveInt.max(3_600_000).optional(),
+        cellCpuMs: positiveInt.max(600_000).optional(),
+        memoryMb: positiveInt.min(16).max(8_192).optional(),
+        outputChars: positiveInt.min(100).max(1_000_000).optional(),
+      })
+      .strict()
+      .default({}),
+    budgets: z
+      .object({
+        maxSubCalls: z.number().int().nonnegative().optional(),
+        maxTokens: positiveInt.optional(),
+        maxCostUsd: z.number().positive().optional(),
+        // setTimeout's limit (about 24.8 days): a longer delay would fire at once.
+        deadlineMs: positiveInt.max(2_147_483_647).optional(),
+      })
+      .strict()
+      .default({}),
+    previewChars: z.number().int().min(0).max(4000).default(600),
+    maxOutputTokens: positiveInt.optional(),
+  })
+  // A typo (`maxIteration`) is an error, not a silently ignored option.
+  .strict();
 
 /** Validates options once and applies defaults. Throws InvalidOptionsError with every problem. */
 export function resolveEngineOptions(input: EngineOptionsInput = {}): EngineOptions {

@@ -100,7 +100,8 @@ export class RunControl {
   remainingBudgets(): RlmBudgets {
     const { maxSubCalls, maxTokens, maxCostUsd, deadlineMs } = this.budgets;
     const remaining: RlmBudgets = {};
-    if (maxSubCalls !== undefined) remaining.maxSubCalls = Math.max(0, maxSubCalls - this.subCallsStarted);
+    if (maxSubCalls !== undefined)
+      remaining.maxSubCalls = Math.max(0, maxSubCalls - this.subCallsStarted);
     if (maxTokens !== undefined) remaining.maxTokens = Math.max(1, maxTokens - this.usage.tokens);
     if (maxCostUsd !== undefined) {
       remaining.maxCostUsd = Math.max(Number.EPSILON, maxCostUsd - this.usage.costUsd);

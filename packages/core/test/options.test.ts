@@ -41,4 +41,12 @@ describe("resolveEngineOptions", () => {
       resolveEngineOptions({ limits: { cellTimeout: 5 } as unknown as { cellTimeoutMs: number } }),
     ).toThrow(/limits/);
   });
+
+  it("rejects unknown top-level options instead of ignoring a typo", () => {
+    expect(() =>
+      resolveEngineOptions({ maxIteration: 3 } as unknown as Parameters<
+        typeof resolveEngineOptions
+      >[0]),
+    ).toThrow(/maxIteration/);
+  });
 });
