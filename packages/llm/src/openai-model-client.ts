@@ -4,6 +4,7 @@ import { AbortedWaitError, abortableSleep, raceWithAbort } from "./abortable-sle
 import { backoffDelayMs } from "./backoff.js";
 import { classifyProviderError } from "./classify-provider-error.js";
 import { ModelCallError } from "./model-call-error.js";
+import { createNodeHttpFetch } from "./node-http-fetch.js";
 import { withNormalizedErrorBodies } from "./normalize-error-body.js";
 import {
   type OpenAIModelClientOptions,
@@ -57,7 +58,7 @@ export function createOpenAIModelClient(options: OpenAIModelClientOptions): Open
     timeout: resolved.timeoutMs,
     maxRetries: 0,
     defaultHeaders: resolved.defaultHeaders,
-    fetch: withNormalizedErrorBodies(globalThis.fetch),
+    fetch: withNormalizedErrorBodies(createNodeHttpFetch()),
   });
 
   return {
