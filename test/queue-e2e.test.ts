@@ -86,6 +86,11 @@ describe("queue path", () => {
       ),
     );
     expect(repeated).toEqual([]);
+    // Progress survived the kills too: every sub-call counted once, started and done.
+    const view = await bed.client.getAnalysis(id);
+    const subCalls = result.replHistory.reduce((sum, cell) => sum + cell.subCalls, 0);
+    expect(view?.progress.subCallsTotal).toBe(subCalls);
+    expect(view?.progress.subCallsDone).toBe(subCalls);
     expect(requests.filter((request) => request.startedAt > kills[0]!).length).toBeGreaterThan(0);
   });
 

@@ -110,17 +110,6 @@ export class AnalysisReporter {
     }
   }
 
-  /**
-   * Adds to the sub-call counters (one update and one `progress` event for a batch):
-   * a fan-out of hundreds of calls must not cost hundreds of Redis writes per event.
-   */
-  async countSubCalls(started: number, done: number): Promise<void> {
-    if (started === 0 && done === 0) return;
-    await this.store.updateProgress(this.analysisId, {
-      add: { subCallsTotal: started, subCallsDone: done },
-    });
-  }
-
   /** Publishes an event without touching the record. */
   async publish(event: AnalysisEvent): Promise<string> {
     return this.events.publish(this.analysisId, event);

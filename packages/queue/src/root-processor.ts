@@ -267,39 +267,29 @@ function engineOptions(services: RootProcessorServices, data: RootQueueJobData):
   });
 }
 
-/** How often batched sub-call counts are written to the record. */
+/** How often sub-call counts are written to the record. */
 const PROGRESS_FLUSH_MS = 250;
 
 /**
  * Progress into the analysis record, the event stream and the BullMQ job. Iteration
- * events are written as they come; sub-call events (hundreds per fan-out) are counted
- * and flushed every 250 ms as one progress update.
+ * events are written as they come; sub-call counts (hundreds per fan-out) are written
+ * every 250 ms as one progress update. The counts are absolute and include replayed
+ * calls: a machine rebuilt in another process replays every earlier call, so its counts
+ * are the analysis's, even when the process that started a call died before it ended.
  */
 function progressListener(reporter: AnalysisReporter, job: Job) {
   let subCallsStarted = 0;
   let subCallsDone = 0;
-  let pendingStarted = 0;
-  let pendingDone = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const flush = () => {
     timer = undefined;
-    const started = pendingStarted;
-    const done = pendingDone;
-    pendingStarted = 0;
-    pendingDone = 0;
-    reporter.countSubCalls(started, done).catch(() => undefined);
+    reporter.progress({ subCallsTotal: subCallsStarted, subCallsDone }).catch(() => undefined);
   };
   return (event: RlmEvent) => {
     if (event.type === "subcall_start" || event.type === "subcall_end") {
-      // A replayed call (rebuild after a resume elsewhere) was counted the first time.
-      if (event.replayed) return;
-      if (event.type === "subcall_start") {
-        subCallsStarted += 1;
-        pendingStarted += 1;
-      } else {
-        subCallsDone += 1;
-        pendingDone += 1;
-      }
+      if (event.depth !== 0) return;
+      if (event.type === "subcall_start") subCallsStarted += 1;
+      else subCallsDone += 1;
       timer ??= setTimeout(flush, PROGRESS_FLUSH_MS);
       timer.unref?.();
       return;
