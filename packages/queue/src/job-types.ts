@@ -1,4 +1,4 @@
-import type { EngineOptionsInput, SubCallRecord, TokenUsage } from "@rlm/core";
+import type { EngineOptionsInput, SubCallRecord } from "@rlm/core";
 import type { ContextRef } from "./context-store.js";
 import type { QueueName } from "./queue-names.js";
 
@@ -58,25 +58,21 @@ export interface LlmJobData {
 }
 
 /** What a sub-call job (nested or llm) returns to its parent: the body of a `SubCallRecord`. */
-export interface SubCallJobResult {
-  answer?: string;
-  error?: { code: string; message: string };
-  usage: TokenUsage;
-  byModel: Record<string, TokenUsage>;
-  calls: number;
-  durationMs: number;
-}
+export type SubCallJobResult = Omit<
+  SubCallRecord,
+  "kind" | "argumentsHash" | "query" | "contextChars"
+>;
 
 /** The job result for a sub-call record: the record without what the parent already knows. */
 export function subCallJobResult(record: SubCallRecord): SubCallJobResult {
-  return {
-    ...(record.answer === undefined ? {} : { answer: record.answer }),
-    ...(record.error === undefined ? {} : { error: record.error }),
-    usage: record.usage,
-    byModel: record.byModel,
-    calls: record.calls,
-    durationMs: record.durationMs,
-  };
+  const {
+    kind: _kind,
+    argumentsHash: _hash,
+    query: _query,
+    contextChars: _chars,
+    ...body
+  } = record;
+  return body;
 }
 
 /** What a root job returns; the full `RlmResult` lives in the analysis record. */
