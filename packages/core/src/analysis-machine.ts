@@ -206,7 +206,14 @@ export class AnalysisMachine {
       { role: "system", content: ROOT_SYSTEM_PROMPT },
       {
         role: "user",
-        content: rootUserPrompt(this.query, description, this.iterationInfo()),
+        content: rootUserPrompt(
+          this.query,
+          description,
+          this.iterationInfo(),
+          // The configured budgets (a replay must build the same prompt); a nested
+          // analysis in this process is told what its parent has left.
+          this.ownsControl ? this.options.budgets : this.control.remainingBudgets(),
+        ),
       },
     );
     this.phase = { name: "root_call" };

@@ -1,4 +1,5 @@
 import type { ContextDescription } from "./describe-context.js";
+import type { RlmBudgets } from "./options.js";
 import type { ChatMessage } from "./model.js";
 
 /**
@@ -35,6 +36,7 @@ export function rootUserPrompt(
   query: string,
   description: ContextDescription,
   iteration: { number: number; max: number; depth: number },
+  budgets: RlmBudgets = {},
 ): string {
   const lines = [
     `${QUERY_OPEN}\n${query}\n${QUERY_CLOSE}`,
@@ -53,6 +55,8 @@ export function rootUserPrompt(
   lines.push("", `Head of the context:\n"""\n${description.head}\n"""`);
   if (description.tail) lines.push(`Tail of the context:\n"""\n${description.tail}\n"""`);
   lines.push("", iterationNote(iteration.number, iteration.max, iteration.depth));
+  const limits = budgetNote(budgets);
+  if (limits) lines.push(limits);
   lines.push("Start by exploring the context with code. Do not answer yet.");
   return lines.join("\n");
 }
@@ -84,6 +88,19 @@ export const FINAL_WITH_CODE_NOTE =
 /** The last call at the iteration limit: one request for the best answer. */
 export const FINAL_ANSWER_PROMPT =
   "You have used every iteration. Reply now with your best final answer as FINAL(answer), based only on what you have seen. Do not write code.";
+
+/** The budgets the model should plan within (the analysis stops when one runs out). */
+function budgetNote(budgets: RlmBudgets): string | undefined {
+  const parts: string[] = [];
+  if (budgets.maxSubCalls !== undefined) parts.push(`${budgets.maxSubCalls} recursiveLm calls`);
+  if (budgets.maxTokens !== undefined)
+    parts.push(`${budgets.maxTokens.toLocaleString("en-US")} tokens`);
+  if (budgets.maxCostUsd !== undefined) parts.push(`$${budgets.maxCostUsd}`);
+  if (budgets.deadlineMs !== undefined) parts.push(`${Math.round(budgets.deadlineMs / 1000)} s`);
+  return parts.length > 0
+    ? `Budget for the whole analysis: at most ${parts.join(", ")}.`
+    : undefined;
+}
 
 function iterationNote(number: number, max: number, depth: number): string {
   const depthNote = depth > 0 ? ` (nested analysis at depth ${depth})` : "";

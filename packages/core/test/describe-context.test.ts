@@ -62,4 +62,13 @@ describe("describeContext and the first root prompt", () => {
     expect(description.items?.minChars).toBe(6);
     expect(description.items?.maxChars).toBe(11);
   });
+
+  it("tells the model its budgets when there are any", () => {
+    const description = describeContext("some text", 100);
+    const iteration = { number: 1, max: 10, depth: 0 };
+    expect(rootUserPrompt("q", description, iteration)).not.toContain("Budget");
+    expect(
+      rootUserPrompt("q", description, iteration, { maxSubCalls: 40, maxTokens: 200_000 }),
+    ).toContain("Budget for the whole analysis: at most 40 recursiveLm calls, 200,000 tokens.");
+  });
 });
