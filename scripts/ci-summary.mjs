@@ -2,7 +2,7 @@
 // A run that crashed before writing its report counts as one failure.
 import { readFileSync } from "node:fs";
 
-const [reportPath, statusText = "1"] = process.argv.slice(2);
+const [reportPath, statusText = "1", staticFailuresText = "0"] = process.argv.slice(2);
 const status = Number(statusText);
 let passed = 0;
 let failed = 0;
@@ -18,5 +18,7 @@ try {
   failed = Math.max(failed, 1);
 }
 if (status !== 0 && failed === 0) failed = 1;
+// Typecheck and lint, run before the tests, count as one failure each.
+failed += Number(staticFailuresText) || 0;
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed > 0 ? 1 : 0);
