@@ -8,9 +8,16 @@
  * previous slice ended. Scanning the document for a chunk that is not in it costs a pass
  * over the document, so a scan is tried only for chunks large relative to the document;
  * others are matched at the cursor only.
+ *
+ * The store holds UTF-8, the code slices UTF-16: for ASCII text the offsets agree; for
+ * other text the byte offset of the cursor is carried along (each step measures only the
+ * text between two slices), and a chunk that cuts a surrogate pair is not sliced (its
+ * UTF-8 would differ from the document's bytes there).
  */
 export class DocumentSlices {
   private cursor = 0;
+  /** UTF-8 byte offset of `cursor` (tracked only for non-ASCII text). */
+  private cursorBytes = 0;
   private ascii: boolean | undefined;
 
   constructor(
@@ -25,16 +32,33 @@ export class DocumentSlices {
   locate(chunk: string): { start: number; end: number } | undefined {
     const text = this.text;
     if (chunk.length < this.minChars || chunk.length > text.length) return undefined;
-    // Character offsets equal UTF-8 byte offsets only for ASCII text; checked once.
     this.ascii ??= Buffer.byteLength(text, "utf8") === text.length;
-    if (!this.ascii) return undefined;
+    if (!this.ascii && cutsSurrogatePair(chunk)) return undefined;
     let at = text.startsWith(chunk, this.cursor) ? this.cursor : -1;
     if (at < 0 && chunk.length * this.scanRatio >= text.length) {
       at = text.indexOf(chunk, this.cursor);
       if (at < 0) at = text.indexOf(chunk);
     }
     if (at < 0) return undefined;
+    if (this.ascii) {
+      this.cursor = at + chunk.length;
+      return { start: at, end: at + chunk.length };
+    }
+    // Bytes up to `at`: from the cursor when the chunk lies ahead of it, else from 0.
+    const start =
+      at >= this.cursor
+        ? this.cursorBytes + Buffer.byteLength(text.slice(this.cursor, at), "utf8")
+        : Buffer.byteLength(text.slice(0, at), "utf8");
+    const end = start + Buffer.byteLength(chunk, "utf8");
     this.cursor = at + chunk.length;
-    return { start: at, end: at + chunk.length };
+    this.cursorBytes = end;
+    return { start, end };
   }
+}
+
+/** True when the chunk starts with a low surrogate or ends with a high one. */
+function cutsSurrogatePair(chunk: string): boolean {
+  const first = chunk.charCodeAt(0);
+  const last = chunk.charCodeAt(chunk.length - 1);
+  return (first >= 0xdc00 && first <= 0xdfff) || (last >= 0xd800 && last <= 0xdbff);
 }

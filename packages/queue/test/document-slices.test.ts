@@ -34,10 +34,34 @@ describe("DocumentSlices", () => {
     expect(slices.locate(`${"not in the document ".repeat(600)}`)).toBeUndefined();
   });
 
-  it("leaves small chunks and non-ASCII documents alone (byte offsets would differ)", () => {
+  it("leaves small chunks alone", () => {
     expect(new DocumentSlices(documentText).locate("line 1 of")).toBeUndefined();
-    const accented = `é${documentText}`;
-    expect(new DocumentSlices(accented, 10).locate(accented.slice(1, 20_000))).toBeUndefined();
+  });
+
+  it("gives UTF-8 byte ranges in non-ASCII documents, and refuses a chunk that cuts a surrogate pair", () => {
+    const text = Array.from({ length: 3_000 }, (_, index) => `Zeile ${index} — Größe 😀 ok\n`).join(
+      "",
+    );
+    const slices = new DocumentSlices(text, 100, 1_000_000);
+    const bytes = Buffer.from(text, "utf8");
+    let from = 0;
+    for (const to of [10_000, 25_000, 40_000]) {
+      const chunk = text.slice(from, to);
+      const range = slices.locate(chunk);
+      if (range === undefined) {
+        // Only a chunk whose edge splits the emoji's surrogate pair may be refused.
+        expect(/[\ud800-\udbff]$|^[\udc00-\udfff]/.test(chunk)).toBe(true);
+      } else {
+        expect(bytes.subarray(range.start, range.end).toString("utf8")).toBe(chunk);
+      }
+      from = to;
+    }
+    // Out of order, behind the cursor: measured from the start.
+    const early = text.slice(1_000, 3_000);
+    const range = slices.locate(early);
+    expect(range && bytes.subarray(range.start, range.end).toString("utf8")).toBe(early);
+    const emoji = text.indexOf("😀");
+    expect(slices.locate(text.slice(emoji + 1, emoji + 5_000))).toBeUndefined();
   });
 });
 
@@ -51,6 +75,18 @@ describe("ContextStore slices", () => {
     expect(await store.get(outer)).toBe(documentText.slice(100_000, 150_000));
     expect(await store.get(inner)).toBe(documentText.slice(110_000, 120_000));
     expect(await redis.dbsize()).toBe(keysBefore);
+  });
+
+  it("reads back a non-ASCII chunk located by DocumentSlices", async () => {
+    const store = new ContextStore({ redis, prefix });
+    const text = Array.from({ length: 2_000 }, (_, index) => `Größe ${index} — «ok»\n`).join("");
+    const ref = await store.put(text);
+    const slices = new DocumentSlices(text, 100, 1_000_000);
+    slices.locate(text.slice(0, 5_000));
+    const chunk = text.slice(5_000, 12_000);
+    const range = slices.locate(chunk);
+    expect(range).toBeDefined();
+    expect(await store.get(store.slice(ref, range!.start, range!.end, chunk.length))).toBe(chunk);
   });
 
   it("reports a missing document for a slice of an expired context", async () => {
