@@ -37,7 +37,11 @@ export function createNodeHttpFetch(): Fetch {
       });
       headers["accept-encoding"] = "identity";
       const body = requestBody(init?.body);
-      if (body !== undefined) headers["content-length"] = String(body.byteLength);
+      if (body !== undefined) {
+        headers["content-length"] = String(
+          typeof body === "string" ? Buffer.byteLength(body, "utf8") : body.byteLength,
+        );
+      }
       const request = transport.request(
         url,
         {
@@ -79,9 +83,10 @@ export function createNodeHttpFetch(): Fetch {
     });
 }
 
-function requestBody(body: RequestInit["body"] | undefined): Buffer | undefined {
+function requestBody(body: RequestInit["body"] | undefined): string | Buffer | undefined {
   if (body === undefined || body === null) return undefined;
-  if (typeof body === "string") return Buffer.from(body, "utf8");
+  // A string goes to the socket as is: no UTF-8 copy of a large prompt here.
+  if (typeof body === "string") return body;
   if (body instanceof ArrayBuffer) return Buffer.from(body);
   if (ArrayBuffer.isView(body)) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   throw new TypeError("createNodeHttpFetch sends string or byte bodies only");
