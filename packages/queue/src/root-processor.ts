@@ -23,7 +23,6 @@ import { DocumentSlices } from "./document-slices.js";
 import {
   JobName,
   type NestedJobData,
-  type RootJobData,
   type RootJobResult,
   type RootQueueJobData,
   type SubCallJobResult,
@@ -405,5 +404,3 @@ function cancelledResult(): SubCallJobResult {
     ),
   );
 }
-
-export type { RootJobData };
