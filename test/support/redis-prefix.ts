@@ -1,19 +1,15 @@
-import { Redis } from "ioredis";
+import { deleteKeysUnder, newRedis } from "../../packages/queue/test/redis-helpers.js";
 
 /** A unique key prefix per test file, and a cleanup that deletes every key under it. */
 export function uniquePrefix(name: string): string {
   return `rlmt-${name}-${process.pid}-${Date.now().toString(36)}`;
 }
 
+/** Deletes every key under the prefix (the queue package's test helper does the work). */
 export async function deleteKeys(prefix: string): Promise<void> {
-  const redis = new Redis({ host: "127.0.0.1", port: 6379 });
+  const redis = newRedis();
   try {
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== "0");
+    await deleteKeysUnder(redis, prefix);
   } finally {
     redis.disconnect();
   }

@@ -1,8 +1,14 @@
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
-import { Redis } from "ioredis";
+import {
+  deleteKeysUnder as deleteKeysWith,
+  newRedis,
+} from "../../../packages/queue/test/redis-helpers.js";
 import { type ApiServerOptions, createApiServer } from "../src/index.js";
+
+// One set of Redis test helpers for the repository: the queue package's.
+export { within } from "../../../packages/queue/test/redis-helpers.js";
 
 /** The Redis every test uses (real, local). */
 export const REDIS_OPTIONS = { host: "127.0.0.1", port: 6379, maxRetriesPerRequest: null };
@@ -41,28 +47,10 @@ export async function listen(app: FastifyInstance): Promise<string> {
 
 /** Deletes every key under the prefix (ours and BullMQ's, which share it). */
 export async function deleteKeysUnder(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_OPTIONS);
+  const redis = newRedis();
   try {
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== "0");
+    await deleteKeysWith(redis, prefix);
   } finally {
     await redis.quit();
-  }
-}
-
-/** Rejects if `promise` does not settle within `ms` (tests wait on events, never sleep). */
-export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }
