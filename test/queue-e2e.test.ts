@@ -9,10 +9,14 @@ const bed = queueTestbed("e2e", { latencyMs: 20, strategy: "map-reduce" });
 const worker = bed.worker;
 
 describe("queue path", () => {
-  it("fans 50 sub-calls out as 50 child jobs across two worker processes", async () => {
+  it("fans 50 sub-calls out as batched LM jobs across two worker processes", async () => {
     const document = makeDocument({ chars: 980_000, markerCount: 61, seed: 21 });
     bed.mock.configure({ chunkChars: 20_000 });
-    const [first, second] = await Promise.all([worker(), worker()]);
+    // Batches of at most 5 calls: 10 or more LM jobs, enough for both processes to get some.
+    const [first, second] = await Promise.all([
+      worker({ TEST_BATCH_CALLS: "5" }),
+      worker({ TEST_BATCH_CALLS: "5" }),
+    ]);
     const { id } = await bed.client.enqueueAnalysis({
       query: `How many times does "${document.marker}" appear?`,
       context: document.text,
@@ -22,14 +26,20 @@ describe("queue path", () => {
     expect(result.answer.trim()).toBe("61");
     const subCalls = bed.mock.requests().filter((request) => request.kind === "sub");
     expect(subCalls).toHaveLength(50);
-    // 50 child jobs on rlm-llm, and both processes took some of them.
+    // Every call in exactly one LM job of at most 5 calls, and both processes took some.
     const llmQueue = createLlmQueue({
       connection: { host: "127.0.0.1", port: 6379 },
       prefix: bed.prefix,
     });
-    const children = await llmQueue.getJobs(["completed"], 0, 200);
+    const children = (await llmQueue.getJobs(["completed"], 0, 200)).filter(
+      (job) => job.data.analysisId === id,
+    );
     await llmQueue.close();
-    expect(children.filter((job) => job.data.analysisId === id)).toHaveLength(50);
+    const keys = children.flatMap((job) => job.data.calls.map((call) => call.journalKey));
+    expect(keys).toHaveLength(50);
+    expect(new Set(keys).size).toBe(50);
+    expect(Math.max(...children.map((job) => job.data.calls.length))).toBeLessThanOrEqual(5);
+    expect(children.reduce((sum, job) => sum + (job.returnvalue?.answered ?? 0), 0)).toBe(50);
     const processedBy = new Set(children.map((job) => job.processedBy?.split(":").at(-1)));
     expect(processedBy).toEqual(new Set([String(first.child.pid), String(second.child.pid)]));
     expect(first.child.exitCode).toBeNull();

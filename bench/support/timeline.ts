@@ -4,9 +4,11 @@ import type { MockRequestRecord } from "@rlm/mock-llm";
 import { type ContextStore, createLlmQueue } from "@rlm/queue";
 import { REDIS } from "./redis-keys.js";
 
-/** One child (LM) job of a queue analysis, with the mock's view of its model call. */
+/** One sub-call of a queue analysis: its LM job, and the mock's view of its model call. */
 export interface ChildTimeline {
-  /** job.timestamp: when the root worker built the child job (before its add round trip). */
+  /** When the call left the engine, before it joined a batch (`LlmCall.issuedAt`). */
+  issuedAt: number;
+  /** job.timestamp: when the root worker built the LM job (before its add round trip). */
   enqueuedAt: number;
   /** job.processedOn: when an LM worker took it. */
   processedOn: number;
@@ -15,8 +17,10 @@ export interface ChildTimeline {
   /** The mock's startedAt / endedAt of the model call. */
   modelStart: number;
   modelEnd: number;
-  /** job.finishedOn: when the job completed (result journaled, job moved to completed). */
+  /** job.finishedOn: when the job completed (results journaled, job moved to completed). */
   finishedOn: number;
+  /** Calls in the call's LM job. */
+  batchSize: number;
 }
 
 /**
@@ -46,27 +50,31 @@ export async function childTimelines(
     const children: ChildTimeline[] = [];
     let unmatched = 0;
     for (const job of jobs) {
-      const context = await contexts.get(job.data.contextRef);
-      const text = typeof context === "string" ? context : JSON.stringify(context);
-      const messages = subCallMessages(job.data.query, text.length > 0 ? text : undefined);
-      const hash = createHash("sha256")
-        .update(JSON.stringify({ model: job.data.model, messages }))
-        .digest("hex");
-      // The last request with this hash: the one whose answer the job kept.
-      const request = byHash.get(hash)?.at(-1);
-      if (!request || request.endedAt === null || !job.processedOn || !job.finishedOn) {
-        unmatched += 1;
-        continue;
+      for (const call of job.data.calls) {
+        const context = await contexts.get(call.contextRef);
+        const text = typeof context === "string" ? context : JSON.stringify(context);
+        const messages = subCallMessages(call.query, text.length > 0 ? text : undefined);
+        const hash = createHash("sha256")
+          .update(JSON.stringify({ model: job.data.model, messages }))
+          .digest("hex");
+        // The last request with this hash: the one whose answer the job kept.
+        const request = byHash.get(hash)?.at(-1);
+        if (!request || request.endedAt === null || !job.processedOn || !job.finishedOn) {
+          unmatched += 1;
+          continue;
+        }
+        const clientCall = clientCalls.get(hash);
+        children.push({
+          issuedAt: call.issuedAt,
+          enqueuedAt: job.timestamp,
+          processedOn: job.processedOn,
+          ...(clientCall === undefined ? {} : { clientCall }),
+          modelStart: request.startedAt,
+          modelEnd: request.endedAt,
+          finishedOn: job.finishedOn,
+          batchSize: job.data.calls.length,
+        });
       }
-      const clientCall = clientCalls.get(hash);
-      children.push({
-        enqueuedAt: job.timestamp,
-        processedOn: job.processedOn,
-        ...(clientCall === undefined ? {} : { clientCall }),
-        modelStart: request.startedAt,
-        modelEnd: request.endedAt,
-        finishedOn: job.finishedOn,
-      });
     }
     return { children, unmatched };
   } finally {

@@ -19,6 +19,7 @@ const worker = await startRlmWorker({
     maxAttempts: 4,
   },
   defaults: { rootModel: "mock-root", subModel: "mock-sub" },
+  ...(env.TEST_BATCH_CALLS ? { batching: { maxCalls: Number(env.TEST_BATCH_CALLS) } } : {}),
   lockDurationMs: Number(env.TEST_LOCK_MS ?? 2_000),
   stalledIntervalMs: Number(env.TEST_STALLED_MS ?? 1_000),
   ...(env.TEST_LIMIT_MAX

@@ -19,3 +19,4 @@ export * from "./root-processor.js";
 export * from "./topology.js";
 export * from "./worker.js";
 export * from "./document-slices.js";
+export * from "./call-admission.js";

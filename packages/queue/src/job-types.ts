@@ -14,7 +14,7 @@ export const JobName = {
   root: "root",
   /** A nested RLM sub-analysis on `rlm-root` (a `recursiveLm` at depth + 1 < maxDepth). */
   nested: "nested",
-  /** One plain model call on `rlm-llm` (a `recursiveLm` at the last depth). */
+  /** A batch of plain model calls on `rlm-llm` (`recursiveLm` at the last depth). */
   llm: "llm",
 } as const;
 
@@ -45,19 +45,44 @@ export interface NestedJobData {
   depth: number;
 }
 
-/** Data of a plain model-call job for a `recursiveLm` at the last depth. */
-export interface LlmJobData {
-  analysisId: string;
+/** One `recursiveLm` call at the last depth, carried by an LM job. */
+export interface LlmCall {
   /** The sub-call's journal key: the memo that says this call already happened. */
   journalKey: string;
   query: string;
   contextRef: ContextRef;
+  /** When the call left the engine (ms since the epoch), before it joined a batch. */
+  issuedAt: number;
+}
+
+/**
+ * Data of an LM job: the plain model calls (`recursiveLm` at the last depth) that one
+ * cell issued together, up to the batch size. One job per batch rather than per call:
+ * a BullMQ job costs about a millisecond of Redis and worker time to enqueue and take,
+ * paid in series across a burst, while the calls of one batch start at once. Each call
+ * is still journaled on its own, so a retried batch only makes the calls it lacks.
+ */
+export interface LlmJobData {
+  analysisId: string;
   model: string;
   maxOutputTokens?: number;
   depth: number;
+  calls: LlmCall[];
 }
 
-/** What a sub-call job (nested or llm) returns to its parent: the body of a `SubCallRecord`. */
+/** What an LM job returns (for dashboards; the answers themselves are in the journal). */
+export interface LlmJobResult {
+  /** Calls answered by the model (or failed for good) in this job run. */
+  answered: number;
+  /** Of those, the calls whose final outcome was an error. */
+  failed: number;
+  /** Calls already in the journal (an earlier attempt, or a duplicate job). */
+  memoized: number;
+  /** Calls skipped because the analysis was cancelled. */
+  cancelled: number;
+}
+
+/** What a nested sub-call job returns to its parent: the body of a `SubCallRecord`. */
 export type SubCallJobResult = Omit<
   SubCallRecord,
   "kind" | "argumentsHash" | "query" | "contextChars"
@@ -88,7 +113,7 @@ export interface JobCatalog {
     [JobName.nested]: { data: NestedJobData; result: SubCallJobResult };
   };
   [QueueName.llm]: {
-    [JobName.llm]: { data: LlmJobData; result: SubCallJobResult };
+    [JobName.llm]: { data: LlmJobData; result: LlmJobResult };
   };
 }
 

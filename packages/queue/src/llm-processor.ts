@@ -8,9 +8,11 @@ import {
 } from "@rlm/core";
 import { type Job, UnrecoverableError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
+import pLimit from "p-limit";
 import type { AnalysisStore } from "./analysis-store.js";
+import { CallAdmission } from "./call-admission.js";
 import type { ContextStore } from "./context-store.js";
-import { type LlmQueueJobData, type SubCallJobResult, subCallJobResult } from "./job-types.js";
+import type { LlmCall, LlmJobResult, LlmQueueJobData } from "./job-types.js";
 import { RedisJournal } from "./redis-journal.js";
 
 /** What the LM processor needs from its worker process. */
@@ -21,76 +23,140 @@ export interface LlmProcessorServices {
   store: AnalysisStore;
   /**
    * Client for sub-calls. It should NOT retry rate limits itself (`retryRateLimits:
-   * false`): a 429 pauses the whole queue instead (BullMQ rate limiting), so every
-   * worker backs off together rather than each one hammering the provider.
+   * false`): a 429 pauses every worker instead, so they back off together rather than
+   * each one hammering the provider.
    */
   model: ModelClient;
   /** The worker, for `rateLimit`; set once the Worker exists. */
   worker: () => Worker | undefined;
+  /** Model calls in flight at once in this process, across all its LM jobs. */
+  callConcurrency: number;
+  /** Global request rate: at most `max` model calls started per `durationMs`. */
+  limiter?: { max: number; durationMs: number };
   /** Pause when a 429 gave no Retry-After. Default 1000 ms. */
   defaultRateLimitMs?: number;
 }
 
+/** Why a batch went back to the queue before all its calls were made. */
+interface Interruption {
+  rateLimitMs?: number;
+  retryable?: Error;
+}
+
 /**
- * Processes `rlm-llm` jobs: one plain model call per `recursiveLm` at the last depth.
- * The Redis journal is the memo: a call whose record exists is never requested again,
- * even when its job was removed and re-added or retried after a crash.
+ * Processes `rlm-llm` jobs: each a batch of plain model calls (`recursiveLm` at the
+ * last depth). The calls of a batch start at once, within the process's call slots and
+ * the global admission (rate limit, provider pause). The Redis journal is the memo: a
+ * call whose record exists is never requested again, so a batch retried after a crash,
+ * a 429 or a transient failure makes only the calls it still lacks.
  */
 export function createLlmProcessor(services: LlmProcessorServices) {
-  return async function processLlmJob(job: Job<LlmQueueJobData>): Promise<SubCallJobResult> {
+  const slots = pLimit(Math.max(1, services.callConcurrency));
+  const admission = new CallAdmission({
+    redis: services.redis,
+    prefix: services.prefix,
+    ...(services.limiter ? { limiter: services.limiter } : {}),
+  });
+
+  return async function processLlmJob(job: Job<LlmQueueJobData>): Promise<LlmJobResult> {
     const data = job.data;
     const journal = new RedisJournal({
       redis: services.redis,
       analysisId: data.analysisId,
       prefix: services.prefix,
     });
-    // Three independent reads, sent together (one round trip instead of three in series):
-    // the memo, the cancel flag and the sub-context. The context read is wasted only when
-    // the call turns out to be memoised or cancelled.
-    const [existing, cancelled, context] = await Promise.all([
-      journal.get(data.journalKey),
+    // The memo of every call, the cancel flag and any pause set by another worker, sent
+    // together: one round trip however many calls the batch holds.
+    const [existing, cancelled] = await Promise.all([
+      Promise.all(data.calls.map((call) => journal.get(call.journalKey))),
       services.store.isCancelRequested(data.analysisId),
-      services.contexts.get(data.contextRef),
+      admission.refresh(),
     ]);
-    if (existing?.kind === "sub") return subCallJobResult(existing);
+    const result: LlmJobResult = { answered: 0, failed: 0, memoized: 0, cancelled: 0 };
+    const open = data.calls.filter((_call, index) => existing[index]?.kind !== "sub");
+    result.memoized = data.calls.length - open.length;
     if (cancelled) {
       // Not journaled: the analysis is over, and nothing must replay as an answer.
-      return subCallJobResult(
-        failedSubCall(
-          { argumentsHash: "", query: data.query, contextChars: 0 },
-          { code: "cancelled", message: "the analysis was cancelled" },
-        ),
-      );
+      result.cancelled = open.length;
+      return result;
     }
 
-    const text = typeof context === "string" ? context : JSON.stringify(context);
-    const identity = { argumentsHash: "", query: data.query, contextChars: text.length };
-    const startedAt = Date.now();
-    let record: SubCallRecord;
-    try {
-      const response = await services.model.complete({
-        model: data.model,
-        messages: subCallMessages(data.query, text.length > 0 ? text : undefined),
-        ...(data.maxOutputTokens === undefined ? {} : { maxOutputTokens: data.maxOutputTokens }),
-      });
-      record = answeredSubCall(identity, response, Date.now() - startedAt);
-    } catch (error) {
-      const failureError = toRlmError(error);
-      if (failureError.code === "rate_limited") {
-        const worker = services.worker();
-        const retryAfter = (error as { retryAfterMs?: number }).retryAfterMs;
-        if (worker) {
-          await worker.rateLimit(retryAfter ?? services.defaultRateLimitMs ?? 1_000);
-          throw Worker.RateLimitError();
-        }
+    const attemptsLeft = (job.opts.attempts ?? 1) - (job.attemptsMade + 1);
+    const interruption: Interruption = {};
+    await Promise.all(
+      open.map((call) =>
+        slots(async () => {
+          // After a 429 or a retryable failure the batch goes back to the queue: calls
+          // not started yet wait for its next run instead of starting now.
+          if (interruption.rateLimitMs !== undefined || interruption.retryable) return;
+          await admission.admit();
+          if (interruption.rateLimitMs !== undefined) return;
+          const outcome = await makeCall(services, data, call, attemptsLeft > 0);
+          if (outcome.kind === "rate_limited") {
+            interruption.rateLimitMs = Math.max(interruption.rateLimitMs ?? 0, outcome.ms);
+            await admission.pause(outcome.ms);
+            return;
+          }
+          if (outcome.kind === "retry") {
+            interruption.retryable ??= outcome.error;
+            return;
+          }
+          const stored = await journal.putIfAbsent(call.journalKey, outcome.record);
+          if (stored.kind !== "sub") {
+            throw new UnrecoverableError("journal holds a non sub-call record");
+          }
+          result.answered += 1;
+          if (stored.error) result.failed += 1;
+        }),
+      ),
+    );
+    if (interruption.rateLimitMs !== undefined) {
+      const worker = services.worker();
+      if (worker) {
+        // No worker takes an LM job until the pause is over; this one goes back to wait.
+        await worker.rateLimit(interruption.rateLimitMs);
+        throw Worker.RateLimitError();
       }
-      const attemptsLeft = (job.opts.attempts ?? 1) - (job.attemptsMade + 1);
-      if (failureError.retryable && attemptsLeft > 0) throw failureError;
-      // Final: journal the failure so the code sees it and replays agree.
-      record = failedSubCall(identity, failureError, Date.now() - startedAt);
+      throw new Error("rate limited by the model provider");
     }
-    const stored = await journal.putIfAbsent(data.journalKey, record);
-    if (stored.kind !== "sub") throw new UnrecoverableError("journal holds a non sub-call record");
-    return subCallJobResult(stored);
+    // A retry of the job (with backoff) makes the calls that are still missing.
+    if (interruption.retryable) throw interruption.retryable;
+    return result;
   };
+}
+
+type CallOutcome =
+  | { kind: "record"; record: SubCallRecord }
+  | { kind: "rate_limited"; ms: number }
+  | { kind: "retry"; error: Error };
+
+async function makeCall(
+  services: LlmProcessorServices,
+  data: LlmQueueJobData,
+  call: LlmCall,
+  canRetry: boolean,
+): Promise<CallOutcome> {
+  // Read just before the call, inside its slot: a batch of large chunks is not all held
+  // in memory while it waits for slots.
+  const context = await services.contexts.get(call.contextRef);
+  const text = typeof context === "string" ? context : JSON.stringify(context);
+  const identity = { argumentsHash: "", query: call.query, contextChars: text.length };
+  const startedAt = Date.now();
+  try {
+    const response = await services.model.complete({
+      model: data.model,
+      messages: subCallMessages(call.query, text.length > 0 ? text : undefined),
+      ...(data.maxOutputTokens === undefined ? {} : { maxOutputTokens: data.maxOutputTokens }),
+    });
+    return { kind: "record", record: answeredSubCall(identity, response, Date.now() - startedAt) };
+  } catch (error) {
+    const failure = toRlmError(error);
+    if (failure.code === "rate_limited") {
+      const retryAfter = (error as { retryAfterMs?: number }).retryAfterMs;
+      return { kind: "rate_limited", ms: retryAfter ?? services.defaultRateLimitMs ?? 1_000 };
+    }
+    if (failure.retryable && canRetry) return { kind: "retry", error: failure };
+    // Final: journal the failure so the code sees it and replays agree.
+    return { kind: "record", record: failedSubCall(identity, failure, Date.now() - startedAt) };
+  }
 }

@@ -14,6 +14,7 @@ import type { DocumentSlices } from "./document-slices.js";
 
 import {
   JobName,
+  type LlmCall,
   type LlmJobData,
   type NestedJobData,
   type SerializableEngineOptions,
@@ -37,10 +38,33 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
+/** How plain model calls are grouped into LM jobs. */
+export interface SubCallBatching {
+  /** Most calls in one LM job. Default 16. */
+  maxCalls: number;
+  /**
+   * Longest a call waits for others to join its batch, in ms (default 2). A batch also
+   * leaves as soon as the sandbox is idle (the cell is awaiting), or when it is full.
+   */
+  maxWaitMs: number;
+}
+
+/** Defaults of `SubCallBatching`. */
+export const DEFAULT_SUB_CALL_BATCHING: SubCallBatching = { maxCalls: 16, maxWaitMs: 2 };
+
+/** A plain model call waiting to join an LM job. */
+interface Buffered {
+  task: SubCallTask;
+  issuedAt: number;
+  added: () => void;
+  failed: (error: Error) => void;
+}
+
 /**
- * Turns each `recursiveLm` call missing from the journal into a child job (a plain model
- * call on `rlm-llm`, or a nested analysis on `rlm-root`) and keeps the call pending until
- * the root job is resumed with the child's result in the journal.
+ * Turns each `recursiveLm` call missing from the journal into child job work and keeps
+ * the call pending until the root job is resumed with its result in the journal. Plain
+ * model calls issued together are batched into one `rlm-llm` job (up to
+ * `batching.maxCalls`); a nested analysis is a job of its own on `rlm-root`.
  *
  * It also tells the root processor when the analysis is blocked: every outstanding call
  * is an enqueued child and nothing else is moving, so the job can release its worker
@@ -53,6 +77,11 @@ export class QueueSubCallExecutor implements SubCallExecutor {
   private generation = 0;
   private waiters: Array<() => void> = [];
   private job: Job | undefined;
+  /** Plain calls not yet in a job, and whether a flush is scheduled for them. */
+  private buffer: Buffered[] = [];
+  private flushScheduled = false;
+  /** The child job that carries each pending call (for calls whose job was lost). */
+  private readonly jobIds = new Map<string, string>();
 
   constructor(
     private readonly settings: {
@@ -65,6 +94,7 @@ export class QueueSubCallExecutor implements SubCallExecutor {
       sandboxIdle: () => Promise<void>;
       /** The run's document, when it is a string: chunks of it travel as byte ranges. */
       document?: { ref: ContextRef; slices: DocumentSlices };
+      batching?: SubCallBatching;
     },
   ) {}
 
@@ -145,6 +175,11 @@ export class QueueSubCallExecutor implements SubCallExecutor {
     return [...this.pending.keys()];
   }
 
+  /** The id of the child job that carries a pending call, if it was enqueued here. */
+  jobIdOf(key: string): string | undefined {
+    return this.jobIds.get(key);
+  }
+
   /**
    * Resolves once the analysis cannot move until a child finishes: some calls pending,
    * no enqueue or journal read in progress, and the sandbox idle with nothing changed
@@ -171,41 +206,100 @@ export class QueueSubCallExecutor implements SubCallExecutor {
   }
 
   private async enqueue(task: SubCallTask): Promise<void> {
-    const job = this.job;
-    if (!job?.id) throw new Error("the executor is not attached to a job");
+    if (!task.nested) return this.buffered(task);
+    const job = this.attachedJob();
     const { placement } = this.settings;
     const contextRef = await this.contextRefFor(task.context);
     const journalKey = placement.journalScope + task.key;
-    const parent = { id: job.id, queue: job.queueQualifiedName };
     const jobId = childJobId(placement.analysisId, journalKey);
-    // The parent must never be left in waiting-children by a failed child.
-    const childOptions = { jobId, parent, ignoreDependencyOnFailure: true } as const;
-    if (task.nested) {
-      const data: NestedJobData = {
-        analysisId: placement.analysisId,
-        journalScope: placement.journalScope + journalKeys.nested(task.key),
-        journalKey,
-        query: task.query,
-        contextRef,
-        // Budgets passed down: the nested analysis gets what is left of its parent's.
-        options: { ...placement.options, budgets: task.remainingBudgets },
-        depth: task.depth + 1,
+    const data: NestedJobData = {
+      analysisId: placement.analysisId,
+      journalScope: placement.journalScope + journalKeys.nested(task.key),
+      journalKey,
+      query: task.query,
+      contextRef,
+      // Budgets passed down: the nested analysis gets what is left of its parent's.
+      options: { ...placement.options, budgets: task.remainingBudgets },
+      depth: task.depth + 1,
+    };
+    this.jobIds.set(task.key, jobId);
+    await this.settings.rootQueue.add(JobName.nested, data, childOptions(job, jobId));
+  }
+
+  /** Adds a plain call to the next LM job; resolves once that job is in the queue. */
+  private buffered(task: SubCallTask): Promise<void> {
+    const batching = this.settings.batching ?? DEFAULT_SUB_CALL_BATCHING;
+    return new Promise<void>((added, failed) => {
+      this.buffer.push({ task, issuedAt: Date.now(), added, failed });
+      if (this.buffer.length >= batching.maxCalls) {
+        this.flush(batching.maxCalls);
+        return;
+      }
+      if (this.flushScheduled) return;
+      this.flushScheduled = true;
+      const flushRest = () => {
+        if (!this.flushScheduled) return;
+        this.flushScheduled = false;
+        this.flush(batching.maxCalls);
       };
-      await this.settings.rootQueue.add(JobName.nested, data, childOptions);
-    } else {
-      const data: LlmJobData = {
-        analysisId: placement.analysisId,
-        journalKey,
-        query: task.query,
-        contextRef,
-        model: placement.subModel,
-        ...(placement.maxOutputTokens === undefined
-          ? {}
-          : { maxOutputTokens: placement.maxOutputTokens }),
-        depth: task.depth,
-      };
-      await this.settings.llmQueue.add(JobName.llm, data, childOptions);
+      setTimeout(flushRest, batching.maxWaitMs);
+      // The cell is awaiting: no more calls are coming from this turn of its code.
+      void this.settings
+        .sandboxIdle()
+        .then(() => setImmediate(flushRest))
+        .catch(() => undefined);
+    });
+  }
+
+  /** Sends the buffered calls as LM jobs of at most `maxCalls` each. */
+  private flush(maxCalls: number): void {
+    while (this.buffer.length > 0) {
+      const batch = this.buffer.splice(0, maxCalls);
+      this.addBatch(batch).then(
+        () => {
+          for (const entry of batch) entry.added();
+        },
+        (error: unknown) => {
+          const failure = error instanceof Error ? error : new Error(String(error));
+          for (const entry of batch) entry.failed(failure);
+        },
+      );
     }
+    if (this.buffer.length === 0) this.flushScheduled = false;
+  }
+
+  private async addBatch(batch: Buffered[]): Promise<void> {
+    const job = this.attachedJob();
+    const { placement } = this.settings;
+    const calls: LlmCall[] = await Promise.all(
+      batch.map(async (entry) => ({
+        journalKey: placement.journalScope + entry.task.key,
+        query: entry.task.query,
+        contextRef: await this.contextRefFor(entry.task.context),
+        issuedAt: entry.issuedAt,
+      })),
+    );
+    const jobId = batchJobId(
+      placement.analysisId,
+      calls.map((call) => call.journalKey),
+    );
+    const data: LlmJobData = {
+      analysisId: placement.analysisId,
+      model: placement.subModel,
+      ...(placement.maxOutputTokens === undefined
+        ? {}
+        : { maxOutputTokens: placement.maxOutputTokens }),
+      depth: batch[0]?.task.depth ?? 0,
+      calls,
+    };
+    for (const entry of batch) this.jobIds.set(entry.task.key, jobId);
+    await this.settings.llmQueue.add(JobName.llm, data, childOptions(job, jobId));
+  }
+
+  private attachedJob(): Job & { id: string } {
+    const job = this.job;
+    if (!job?.id) throw new Error("the executor is not attached to a job");
+    return job as Job & { id: string };
   }
 
   /** A byte range of the document when the sub-context is a slice of it, else a stored value. */
@@ -243,6 +337,25 @@ export class QueueSubCallExecutor implements SubCallExecutor {
 export function childJobId(analysisId: string, journalKey: string): string {
   const digest = createHash("sha256").update(journalKey).digest("hex").slice(0, 32);
   return `${analysisId}-c${digest}`;
+}
+
+/**
+ * Deterministic LM job id for a batch: the same calls batched the same way map to the
+ * same job, so a root worker that re-sends a batch (after losing its lock, say) does not
+ * create a second one.
+ */
+export function batchJobId(analysisId: string, journalKeys: string[]): string {
+  const digest = createHash("sha256").update(journalKeys.join("\n")).digest("hex").slice(0, 32);
+  return `${analysisId}-b${digest}`;
+}
+
+/** The parent must never be left in waiting-children by a failed child. */
+function childOptions(parent: Job & { id: string }, jobId: string) {
+  return {
+    jobId,
+    parent: { id: parent.id, queue: parent.queueQualifiedName },
+    ignoreDependencyOnFailure: true,
+  } as const;
 }
 
 export function errorRecord(task: SubCallTask, code: string, message: string): SubCallRecord {

@@ -29,7 +29,11 @@ import {
   subCallJobResult,
 } from "./job-types.js";
 import type { LiveRun, LiveRuns } from "./live-runs.js";
-import { childJobId, QueueSubCallExecutor } from "./queue-sub-call-executor.js";
+import {
+  childJobId,
+  QueueSubCallExecutor,
+  type SubCallBatching,
+} from "./queue-sub-call-executor.js";
 import { RedisJournal } from "./redis-journal.js";
 import type { LlmQueue, RootQueue } from "./topology.js";
 
@@ -52,6 +56,8 @@ export interface RootProcessorServices {
   cancelPollMs?: number;
   /** Retention of record, events and journal after the analysis ends. */
   retentionSeconds?: number;
+  /** How plain sub-calls are grouped into LM jobs (default `DEFAULT_SUB_CALL_BATCHING`). */
+  batching?: SubCallBatching;
 }
 
 /**
@@ -99,7 +105,15 @@ export function createRootProcessor(services: RootProcessorServices) {
 
     let run: LiveRun;
     try {
-      run = services.live.get(runKey) ?? (await createRun(services, job, reporter));
+      const cached = services.live.get(runKey);
+      if (cached) run = cached;
+      else {
+        // A rebuild (crash, lost lock, or a resume in another process). Children an
+        // earlier run enqueued may still be running: wait for them first, so that the
+        // replay finds their answers in the journal instead of asking for them again.
+        if (token && (await job.moveToWaitingChildren(token))) throw new WaitingChildrenError();
+        run = await createRun(services, job, reporter);
+      }
     } catch (error) {
       // A context that expired will not come back: no point in retrying.
       if (error instanceof RlmError && error.code === "context_missing") {
@@ -207,6 +221,7 @@ async function createRun(
     ...(typeof context === "string" && data.contextRef.kind === "string"
       ? { document: { ref: data.contextRef, slices: new DocumentSlices(context) } }
       : {}),
+    ...(services.batching ? { batching: services.batching } : {}),
   });
   const sandboxFactory: SandboxFactory = {
     loadDocument: (value) => services.sandboxFactory.loadDocument(value),
@@ -364,7 +379,8 @@ async function resolveLostChildren(
   const placementScope =
     job.name === JobName.nested ? (job.data as NestedJobData).journalScope : "";
   for (const key of run.executor.pendingKeys()) {
-    const childId = childJobId(job.data.analysisId, placementScope + key);
+    const childId =
+      run.executor.jobIdOf(key) ?? childJobId(job.data.analysisId, placementScope + key);
     const child =
       (await services.llmQueue.getJob(childId)) ?? (await services.rootQueue.getJob(childId));
     const state = child ? await child.getState() : "missing";

@@ -13,6 +13,7 @@ import { LiveRuns } from "./live-runs.js";
 import { createLlmProcessor } from "./llm-processor.js";
 import { QueueName } from "./queue-names.js";
 import { closeRedis, openRedis, type RlmConnection } from "./redis-client.js";
+import { DEFAULT_SUB_CALL_BATCHING, type SubCallBatching } from "./queue-sub-call-executor.js";
 import { createRootProcessor } from "./root-processor.js";
 import { bullmqOptions, createLlmQueue, createRootQueue } from "./topology.js";
 
@@ -26,7 +27,10 @@ export interface RlmWorkerOptions {
   prefix?: string;
   /** Default: both. */
   roles?: WorkerRole[];
-  /** Jobs in progress at once, per queue. Root jobs waiting for children do not count. */
+  /**
+   * Work in progress at once: `root` analyses (those waiting for children do not count)
+   * and `llm` model calls, across the LM jobs (batches) this process holds.
+   */
   concurrency?: { root?: number; llm?: number };
   /** The model endpoint (ignored for a role whose client is given below). */
   model?: { baseURL?: string; apiKey: string; timeoutMs?: number; maxAttempts?: number };
@@ -36,8 +40,10 @@ export interface RlmWorkerOptions {
   llmModelClient?: ModelClient;
   /** Models used when a job does not name them. */
   defaults?: { rootModel?: string; subModel?: string };
-  /** Global request rate on `rlm-llm`, across all workers: `max` jobs per `durationMs`. */
+  /** Global request rate, across all workers: at most `max` model calls per `durationMs`. */
   limiter?: { max: number; durationMs: number };
+  /** How a root worker groups plain sub-calls into LM jobs (default 16 calls, 2 ms). */
+  batching?: Partial<SubCallBatching>;
   /**
    * Lock of an active job; a killed worker's job is picked up after about this long
    * plus `stalledIntervalMs`. Default 3000 / 1000 ms: recovery within about 4 s.
@@ -120,6 +126,7 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
       live,
       defaults: options.defaults ?? {},
       retentionSeconds,
+      batching: { ...DEFAULT_SUB_CALL_BATCHING, ...options.batching },
     });
     const rootWorker = new Worker<RootQueueJobData>(QueueName.root, processor, {
       ...workerSettings,
@@ -144,6 +151,7 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
   if (roles.includes("llm")) {
     // The processor needs the worker (for rateLimit), which needs the processor.
     const holder: { worker?: Worker } = {};
+    const callConcurrency = options.concurrency?.llm ?? 32;
     const processor = createLlmProcessor({
       redis,
       prefix,
@@ -151,13 +159,14 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
       store,
       model: options.llmModelClient ?? modelFor(false),
       worker: () => holder.worker,
+      callConcurrency,
+      ...(options.limiter ? { limiter: options.limiter } : {}),
     });
+    // One job slot per call slot: a process holds at most as many batches as it has
+    // calls in flight, and the calls themselves share the process's call slots.
     const llmWorker = new Worker<LlmQueueJobData>(QueueName.llm, processor, {
       ...workerSettings,
-      concurrency: options.concurrency?.llm ?? 32,
-      ...(options.limiter
-        ? { limiter: { max: options.limiter.max, duration: options.limiter.durationMs } }
-        : {}),
+      concurrency: callConcurrency,
     });
     holder.worker = llmWorker;
     workers.push(llmWorker);
