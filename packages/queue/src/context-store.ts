@@ -4,6 +4,7 @@ import type { Redis } from "ioredis";
 import { QueueErrorCode } from "./errors.js";
 import { DEFAULT_PREFIX, DEFAULT_TTL_SECONDS, type RedisKeys, redisKeys } from "./keys.js";
 import { LuaScript } from "./lua-script.js";
+import { ResidentTexts } from "./resident-texts.js";
 
 /**
  * A stored context, as jobs carry it instead of the document.
@@ -23,8 +24,10 @@ export interface ContextRef {
   /**
    * A byte range of the stored string `sha256` instead of a value of its own: how a
    * sub-call's chunk of the document travels without storing the document twice.
+   * `charStart`, when known, is where the chunk starts in the document's UTF-16 text:
+   * a process holding that text takes the chunk from it without reading Redis.
    */
-  slice?: { start: number; end: number };
+  slice?: { start: number; end: number; charStart?: number };
 }
 
 /** Options of a `ContextStore`. */
@@ -63,6 +66,7 @@ export class ContextStore {
   private readonly redis: Redis;
   private readonly keys: RedisKeys;
   private readonly ttlSeconds: number;
+  private readonly resident = new ResidentTexts();
 
   constructor(options: ContextStoreOptions) {
     this.redis = options.redis;
@@ -99,8 +103,12 @@ export class ContextStore {
    * Reads a context back. Throws `RlmError` `context_missing` (not retryable) if it
    * expired. A bare number, boolean or null (only possible as a sub-context) comes back
    * as its JSON text, so the result is always a valid `RlmContext`.
+   *
+   * A string held in this process (`hold`), or a slice of one, is served from memory.
    */
   async get(ref: ContextRef): Promise<RlmContext> {
+    const held = this.fromResident(ref);
+    if (held !== undefined) return held;
     const key = this.keys.context(ref.sha256);
     const value = ref.slice ? await this.getSlice(key, ref.slice) : await this.redis.getBuffer(key);
     if (value === null) {
@@ -116,19 +124,56 @@ export class ContextStore {
   }
 
   /**
-   * A reference to bytes `[start, end)` of a stored string context (offsets relative to
-   * `parent`, which may itself be a slice). Nothing is written.
+   * Declares that this process holds `text`, the content of the stored string `ref`
+   * (a run's document), until the returned function is called: `get` of the document,
+   * or of a slice of it with a known `charStart`, then shares that text instead of
+   * reading Redis. Only whole stored strings can be held.
    */
-  slice(parent: ContextRef, start: number, end: number, chars: number): ContextRef {
+  hold(ref: ContextRef, text: string): () => void {
+    if (ref.kind !== "string" || ref.slice || text.length !== ref.chars) return () => undefined;
+    return this.resident.hold(ref.sha256, text);
+  }
+
+  private fromResident(ref: ContextRef): string | undefined {
+    if (ref.kind !== "string") return undefined;
+    const text = this.resident.get(ref.sha256);
+    if (text === undefined) return undefined;
+    if (!ref.slice) return text;
+    const start = ref.slice.charStart;
+    if (start === undefined || start + ref.chars > text.length) return undefined;
+    // A V8 substring of a large string shares its memory (no copy of the chunk).
+    return text.slice(start, start + ref.chars);
+  }
+
+  /**
+   * A reference to bytes `[start, end)` of a stored string context (offsets relative to
+   * `parent`, which may itself be a slice). `charStart` is the chunk's offset in
+   * `parent`'s text, when known. Nothing is written.
+   */
+  slice(
+    parent: ContextRef,
+    start: number,
+    end: number,
+    chars: number,
+    charStart?: number,
+  ): ContextRef {
     if (parent.kind !== "string")
       throw new RlmError(QueueErrorCode.invalidInput, "only a string context can be sliced");
     const base = parent.slice?.start ?? 0;
+    // The text offset is known only when the parent's own offset is (or there is none).
+    const charBase = parent.slice ? parent.slice.charStart : 0;
+    const textStart =
+      charStart === undefined || charBase === undefined ? undefined : charBase + charStart;
     return {
       sha256: parent.sha256,
       kind: "string",
       chars,
       bytes: end - start,
-      slice: { start: base + start, end: base + end },
+      slice: {
+        start: base + start,
+        end: base + end,
+        ...(textStart === undefined ? {} : { charStart: textStart }),
+      },
     };
   }
 

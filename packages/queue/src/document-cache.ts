@@ -1,15 +1,26 @@
 import type { RlmContext, SandboxDocument, SandboxFactory } from "@rlm/core";
+import { IsolatedVmDocument } from "@rlm/sandbox";
 
-interface Entry {
+/** A loaded document: what sandboxes copy from, and the host's view of the same content. */
+export interface LoadedDocument {
   document: SandboxDocument;
+  /**
+   * The context for the host side (description, slicing). For a string loaded by the
+   * isolated-vm factory, a string sharing the sandbox copy's memory: the process holds
+   * the text once, not once for the host and once for the isolates.
+   */
+  context: RlmContext;
+}
+
+interface Entry extends LoadedDocument {
   users: number;
   idleSince: number;
 }
 
 /**
  * One loaded sandbox document per context per process, shared by every run over that
- * context (root, nested, resumed): the host-side copy of a large document is made once,
- * and each isolate gets a cheap copy of it. An unused document is kept for a short while
+ * context (root, nested, resumed): the document is read and copied once, each isolate
+ * gets a cheap copy of it, and a run that finds it loaded reads nothing from Redis. An unused document is kept for a short while
  * (a resume of the same analysis usually follows within seconds) and released after
  * `idleMs`, or sooner when more than `maxIdle` are unused: a worker must not hold
  * finished 100 MB documents.
@@ -26,22 +37,34 @@ export class DocumentCache {
     this.sweeper.unref?.();
   }
 
-  /** `key` identifies the content (hash, plus byte range for a slice). */
-  async acquire(key: string, context: RlmContext): Promise<SandboxDocument> {
+  /**
+   * The document `key` (which identifies the content: hash, plus byte range for a
+   * slice), loaded with `load` unless a run holds it already.
+   */
+  async acquire(key: string, load: () => Promise<RlmContext>): Promise<LoadedDocument> {
     const entry = this.entries.get(key);
     if (entry) {
       entry.users += 1;
-      return entry.document;
+      return entry;
     }
-    const document = await this.factory.loadDocument(context);
+    const loaded = await this.load(load);
     const raced = this.entries.get(key);
     if (raced) {
-      document.release();
+      loaded.document.release();
       raced.users += 1;
-      return raced.document;
+      return raced;
     }
-    this.entries.set(key, { document, users: 1, idleSince: 0 });
-    return document;
+    const created: Entry = { ...loaded, users: 1, idleSince: 0 };
+    this.entries.set(key, created);
+    return created;
+  }
+
+  private async load(load: () => Promise<RlmContext>): Promise<LoadedDocument> {
+    const context = await load();
+    const document = await this.factory.loadDocument(context);
+    // The loaded string becomes garbage here; the shared one is all that stays.
+    const shared = document instanceof IsolatedVmDocument ? document.sharedText() : undefined;
+    return { document, context: shared ?? context };
   }
 
   release(key: string): void {

@@ -28,8 +28,11 @@ export class DocumentSlices {
     private readonly scanRatio = 256,
   ) {}
 
-  /** The chunk's byte range in the document, or undefined when it is not a slice of it. */
-  locate(chunk: string): { start: number; end: number } | undefined {
+  /**
+   * The chunk's byte range in the document (and its UTF-16 offset, `charStart`), or
+   * undefined when it is not a slice of it.
+   */
+  locate(chunk: string): { start: number; end: number; charStart: number } | undefined {
     const text = this.text;
     if (chunk.length < this.minChars || chunk.length > text.length) return undefined;
     this.ascii ??= Buffer.byteLength(text, "utf8") === text.length;
@@ -42,7 +45,7 @@ export class DocumentSlices {
     if (at < 0) return undefined;
     if (this.ascii) {
       this.cursor = at + chunk.length;
-      return { start: at, end: at + chunk.length };
+      return { start: at, end: at + chunk.length, charStart: at };
     }
     // Bytes up to `at`: from the cursor when the chunk lies ahead of it, else from 0.
     const start =
@@ -52,7 +55,7 @@ export class DocumentSlices {
     const end = start + Buffer.byteLength(chunk, "utf8");
     this.cursor = at + chunk.length;
     this.cursorBytes = end;
-    return { start, end };
+    return { start, end, charStart: at };
   }
 }
 

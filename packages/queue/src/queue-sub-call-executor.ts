@@ -308,7 +308,13 @@ export class QueueSubCallExecutor implements SubCallExecutor {
     if (document && typeof context === "string") {
       const range = document.slices.locate(context);
       if (range) {
-        return this.settings.contexts.slice(document.ref, range.start, range.end, context.length);
+        return this.settings.contexts.slice(
+          document.ref,
+          range.start,
+          range.end,
+          context.length,
+          range.charStart,
+        );
       }
     }
     return this.settings.contexts.put(context ?? "");

@@ -189,12 +189,14 @@ async function createRun(
   const nested = job.name === JobName.nested ? (data as NestedJobData) : undefined;
   const options = engineOptions(services, data);
   // Keep the stored document alive at least another TTL while the analysis runs.
-  const [context] = await Promise.all([
-    services.contexts.get(data.contextRef),
+  const documentKey = contextIdentity(data.contextRef);
+  const [{ document, context }] = await Promise.all([
+    services.documents.acquire(documentKey, () => services.contexts.get(data.contextRef)),
     services.contexts.touch(data.contextRef),
   ]);
-  const documentKey = contextIdentity(data.contextRef);
-  const document = await services.documents.acquire(documentKey, context);
+  // LM jobs of this process take the run's chunks from this text instead of Redis.
+  const unhold =
+    typeof context === "string" ? services.contexts.hold(data.contextRef, context) : () => {};
   const rootJournal = new RedisJournal({
     redis: services.redis,
     analysisId: data.analysisId,
@@ -261,6 +263,7 @@ async function createRun(
       if (released) return;
       released = true;
       machine.dispose();
+      unhold();
       services.documents.release(documentKey);
     },
   };

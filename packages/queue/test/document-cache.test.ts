@@ -1,4 +1,5 @@
 import type { RlmContext, SandboxDocument, SandboxFactory } from "@rlm/core";
+import { createIsolatedVmSandboxFactory } from "@rlm/sandbox";
 import { describe, expect, it } from "vitest";
 import { DocumentCache } from "../src/document-cache.js";
 
@@ -21,8 +22,12 @@ describe("DocumentCache", () => {
   it("loads a document once for every run that shares it", async () => {
     const { factory, counts } = countingFactory();
     const cache = new DocumentCache(factory);
-    const [first, second] = await Promise.all([cache.acquire("a", "x"), cache.acquire("a", "x")]);
-    expect(first).toBe(second);
+    const [first, second] = await Promise.all([
+      cache.acquire("a", async () => "x"),
+      cache.acquire("a", async () => "x"),
+    ]);
+    expect(first.document).toBe(second.document);
+    expect(first.context).toBe("x");
     expect(counts.loaded).toBe(2); // both raced past the empty cache…
     expect(counts.released).toBe(1); // …and the loser released its copy at once
     cache.release("a");
@@ -34,9 +39,9 @@ describe("DocumentCache", () => {
   it("releases idle documents beyond maxIdle, oldest first, and never one in use", async () => {
     const { factory, counts } = countingFactory();
     const cache = new DocumentCache(factory, { maxIdle: 1, idleMs: 60_000 });
-    await cache.acquire("in-use", "x");
+    await cache.acquire("in-use", async () => "x");
     for (const key of ["a", "b", "c"]) {
-      await cache.acquire(key, key);
+      await cache.acquire(key, async () => key);
       cache.release(key);
     }
     expect(cache.size).toBe(2); // "in-use" and the newest idle one
@@ -47,15 +52,36 @@ describe("DocumentCache", () => {
   it("releases a document idle for longer than idleMs", async () => {
     const { factory, counts } = countingFactory();
     const cache = new DocumentCache(factory, { maxIdle: 10, idleMs: 0 });
-    await cache.acquire("a", "x");
+    await cache.acquire("a", async () => "x");
     cache.release("a");
     // idleMs 0: the next eviction pass (on the next release) drops it.
-    await cache.acquire("b", "y");
+    await cache.acquire("b", async () => "y");
     await new Promise((resolve) => setTimeout(resolve, 5));
     cache.release("b");
     // "a" had been idle for 5 ms > 0 and is gone; "b" was idle for 0 ms and stays.
     expect(counts.released).toBe(1);
     expect(cache.size).toBe(1);
     cache.clear();
+  });
+
+  it("reads a document once, and gives the host the sandbox copy's text", async () => {
+    const cache = new DocumentCache(createIsolatedVmSandboxFactory());
+    const text = "a large document line\n".repeat(100_000);
+    let loads = 0;
+    const load = async () => {
+      loads += 1;
+      // A fresh string, as a Redis read would give: the cache must not keep this one.
+      return `${text.slice(0, 10)}${text.slice(10)}`;
+    };
+    const first = await cache.acquire("doc", load);
+    const second = await cache.acquire("doc", load);
+    expect(loads).toBe(1);
+    expect(second.document).toBe(first.document);
+    expect(first.context).toBe(text);
+    cache.release("doc");
+    cache.release("doc");
+    cache.clear();
+    // Still readable: the shared text keeps its memory alive past the release.
+    expect((first.context as string).length).toBe(text.length);
   });
 });

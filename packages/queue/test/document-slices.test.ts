@@ -22,15 +22,23 @@ describe("DocumentSlices", () => {
     );
     const ranges = chunks.map((chunk) => slices.locate(chunk));
     expect(ranges).toEqual(
-      [0, 1, 2, 3].map((index) => ({ start: index * 50_000, end: (index + 1) * 50_000 })),
+      [0, 1, 2, 3].map((index) => ({
+        start: index * 50_000,
+        end: (index + 1) * 50_000,
+        charStart: index * 50_000,
+      })),
     );
   });
 
   it("finds an out-of-order large chunk by scanning, and rejects text that is not in the document", () => {
     const slices = new DocumentSlices(documentText, 100, 1_000);
     const late = documentText.slice(200_000, 210_000);
-    expect(slices.locate(late)).toEqual({ start: 200_000, end: 210_000 });
-    expect(slices.locate(documentText.slice(5_000, 15_000))).toEqual({ start: 5_000, end: 15_000 });
+    expect(slices.locate(late)).toEqual({ start: 200_000, end: 210_000, charStart: 200_000 });
+    expect(slices.locate(documentText.slice(5_000, 15_000))).toEqual({
+      start: 5_000,
+      end: 15_000,
+      charStart: 5_000,
+    });
     expect(slices.locate(`${"not in the document ".repeat(600)}`)).toBeUndefined();
   });
 
@@ -53,6 +61,7 @@ describe("DocumentSlices", () => {
         expect(/[\ud800-\udbff]$|^[\udc00-\udfff]/.test(chunk)).toBe(true);
       } else {
         expect(bytes.subarray(range.start, range.end).toString("utf8")).toBe(chunk);
+        expect(range.charStart).toBe(from);
       }
       from = to;
     }
@@ -96,5 +105,46 @@ describe("ContextStore slices", () => {
     await expect(store.get(store.slice(ref, 0, 10, 10))).rejects.toMatchObject({
       code: "context_missing",
     });
+  });
+
+  it("serves the slices of a held document from memory, and Redis once it is let go", async () => {
+    const store = new ContextStore({ redis, prefix });
+    const text = Array.from({ length: 2_000 }, (_, index) => `Größe ${index} — «ok»\n`).join("");
+    const ref = await store.put(`${text}held`);
+    const held = `${text}held`;
+    const slices = new DocumentSlices(held, 100, 1_000_000);
+    const chunk = held.slice(7_000, 15_000);
+    const range = slices.locate(chunk)!;
+    const outer = store.slice(ref, range.start, range.end, chunk.length, range.charStart);
+    expect(outer.slice?.charStart).toBe(7_000);
+    // A slice of that slice (a nested run's chunk) knows its place in the document too.
+    const inner = store.slice(
+      outer,
+      Buffer.byteLength(chunk.slice(0, 1_000)),
+      Buffer.byteLength(chunk.slice(0, 3_000)),
+      2_000,
+      1_000,
+    );
+    expect(inner.slice?.charStart).toBe(8_000);
+    const release = store.hold(ref, held);
+    await redis.del(`${prefix}:ctx:${ref.sha256}`); // proves that no read goes to Redis
+    expect(await store.get(ref)).toBe(held);
+    expect(await store.get(outer)).toBe(chunk);
+    expect(await store.get(inner)).toBe(held.slice(8_000, 10_000));
+    release();
+    await expect(store.get(outer)).rejects.toMatchObject({ code: "context_missing" });
+  });
+
+  it("never serves a slice without a text offset, or a JSON context, from memory", async () => {
+    const store = new ContextStore({ redis, prefix });
+    const ref = await store.put(`${documentText}offsets`);
+    const release = store.hold(ref, `${documentText}offsets`);
+    expect(store.hold(await store.put(["a"]), '["a"]')).toBeTypeOf("function");
+    const noOffset = store.slice(ref, 0, 20_000, 20_000);
+    expect(noOffset.slice?.charStart).toBeUndefined();
+    expect(store.slice(noOffset, 0, 100, 100, 0).slice?.charStart).toBeUndefined();
+    await redis.del(`${prefix}:ctx:${ref.sha256}`);
+    await expect(store.get(noOffset)).rejects.toMatchObject({ code: "context_missing" });
+    release();
   });
 });

@@ -9,6 +9,7 @@ import { SandboxError } from "./sandbox-errors.js";
  */
 export class IsolatedVmDocument implements SandboxDocument {
   readonly #copy: ivm.ExternalCopy<RlmContext>;
+  readonly #isString: boolean;
   #released = false;
 
   /**
@@ -25,6 +26,7 @@ export class IsolatedVmDocument implements SandboxDocument {
         "the context must be a string, an array of strings or a JSON object",
       );
     }
+    this.#isString = typeof context === "string";
     try {
       this.#copy = new ivm.ExternalCopy(context);
     } catch (error) {
@@ -49,6 +51,23 @@ export class IsolatedVmDocument implements SandboxDocument {
       throw new SandboxError("invalid_document", "the document was released");
     }
     return this.#copy.copyInto();
+  }
+
+  /**
+   * The document as a host string that shares this copy's memory (an external string,
+   * like the one each isolate gets), or undefined when the document is not a string.
+   * A caller that holds this instead of the string it loaded keeps the document in
+   * memory once, for the host and every isolate. The memory stays valid for as long as
+   * the returned string lives, also after `release()`.
+   *
+   * @throws {SandboxError} `invalid_document` after `release()`.
+   */
+  sharedText(): string | undefined {
+    if (this.#released) {
+      throw new SandboxError("invalid_document", "the document was released");
+    }
+    if (!this.#isString) return undefined;
+    return this.#copy.copy() as string;
   }
 
   release(): void {
