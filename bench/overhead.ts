@@ -30,6 +30,7 @@ export async function runOverhead(bench: BenchContext): Promise<FigureResult> {
     prefix: bench.prefix,
     modelUrl: bench.mock.url,
     llmConcurrency: LM_SLOTS,
+    traceClientCalls: true,
   });
   try {
     await queueRun(bench, document, LM_SLOTS, 0); // warm-up

@@ -18,8 +18,12 @@ const llmClient = createOpenAIModelClient({
   timeoutMs: 60_000,
   retry: { retryRateLimits: false, maxAttempts: 4 },
 });
+// Only when a figure asks (BENCH_TRACE_CLIENT=1): the trace serialises and hashes every
+// request in the process being measured, which would add a copy of each chunk to its RSS.
+const traceClientCalls = env.BENCH_TRACE_CLIENT === "1";
 const tracedLlmClient: ModelClient = {
   complete(request) {
+    if (!traceClientCalls) return llmClient.complete(request);
     const messages = request.messages.map((message) => ({
       role: message.role,
       content: message.content,

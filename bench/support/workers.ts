@@ -20,6 +20,8 @@ export interface WorkerSettings {
   stalledMs?: number;
   /** Root turns from the scripted k-iteration model instead of the mock. */
   rootScript?: number;
+  /** Record when each LM call reaches the model client (figure 2); costs a copy per call. */
+  traceClientCalls?: boolean;
   /** Extra node flags, e.g. --cpu-prof. */
   execArgv?: string[];
 }
@@ -36,6 +38,7 @@ export class WorkerProcess {
       BENCH_ROOT_CONCURRENCY: String(settings.rootConcurrency ?? 8),
       BENCH_LLM_CONCURRENCY: String(settings.llmConcurrency ?? 32),
     };
+    if (settings.traceClientCalls) env.BENCH_TRACE_CLIENT = "1";
     if (settings.rootScript !== undefined) env.BENCH_ROOT_SCRIPT = String(settings.rootScript);
     if (settings.lockMs !== undefined) env.BENCH_LOCK_MS = String(settings.lockMs);
     if (settings.stalledMs !== undefined) env.BENCH_STALLED_MS = String(settings.stalledMs);
