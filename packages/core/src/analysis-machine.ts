@@ -227,7 +227,7 @@ export class AnalysisMachine {
       iteration: this.iteration,
       maxIterations: this.options.maxIterations,
     });
-    const record = await this.callRoot(journalKeys.root(this.iteration));
+    const record = await this.whileSandboxWarms(this.callRoot(journalKeys.root(this.iteration)));
     this.messages.push({ role: "assistant", content: record.content });
     const parsed = parseResponse(record.content);
 
@@ -403,6 +403,26 @@ export class AnalysisMachine {
   }
 
   /**
+   * Waits for `turn` (a root model call) while the first sandbox is built, so the isolate
+   * and the document copy cost no time on the analysis's critical path: the first cell
+   * would otherwise build them after the model has answered. Only for a sandbox with no
+   * cells to replay. A failure is left for the first cell to meet (and report) again.
+   */
+  private async whileSandboxWarms<T>(turn: Promise<T>): Promise<T> {
+    if (this.sandbox || this.executedCells.length > 0) return turn;
+    // After the turn's request has gone out: building an isolate blocks this thread a while.
+    const warming = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.ensureSandbox())
+      .catch(() => undefined);
+    try {
+      return await turn;
+    } finally {
+      // A step leaves nothing running behind it.
+      await warming;
+    }
+  }
+
+  /**
    * The sandbox, rebuilt when missing or lost: a new isolate gets the document and
    * replays every earlier cell with sub-call answers from the journal.
    */
@@ -446,6 +466,11 @@ export class AnalysisMachine {
     const inFlight = new Set<Promise<string>>();
     let misses = 0;
     const handle = async (request: SubCallRequest): Promise<string> => {
+      // Each call goes on in a task of its own. The sandbox hands over a burst of calls
+      // (a Promise.all over chunks) in one go, and node writes a request to its socket
+      // only between tasks: without this, the first model request of a fan-out would
+      // leave only once every call of the burst had been prepared.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       const argumentsHash = subCallArgumentsHash(request.query, request.context);
       const occurrence = occurrences.get(argumentsHash) ?? 0;
       occurrences.set(argumentsHash, occurrence + 1);

@@ -1,3 +1,4 @@
+import { cloneJson } from "./clone-json.js";
 import type { TokenUsage } from "./model.js";
 
 /** A root model response, journaled before the engine uses it. */
@@ -88,8 +89,8 @@ export class MemoryJournal implements Journal {
     const fullKey = this.prefix + key;
     const existing = this.records.get(fullKey);
     if (existing) return existing;
-    // structuredClone: a stored record must not change when the caller mutates its copy.
-    const stored = structuredClone(record);
+    // A copy: a stored record must not change when the caller mutates its own.
+    const stored = cloneJson(record);
     this.records.set(fullKey, stored);
     return stored;
   }

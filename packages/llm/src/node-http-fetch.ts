@@ -1,9 +1,30 @@
 import http from "node:http";
 import https from "node:https";
+import { BufferedResponse } from "./buffered-response.js";
 import type { Fetch } from "./normalize-error-body.js";
 
-/** Statuses whose responses have no body (the Response constructor refuses one). */
-const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+/** Where a URL points, parsed once per distinct URL (a client calls very few). */
+interface Target {
+  transport: typeof http | typeof https;
+  agent: http.Agent;
+  hostname: string;
+  port: string;
+  path: string;
+  /** The Host header: host and non-default port, IPv6 in brackets. */
+  host: string;
+}
+
+const MAX_CACHED_TARGETS = 64;
+
+/**
+ * Keep-alive agents shared by every fetch made here, so every model client of the process
+ * draws on one pool of open connections.
+ *
+ * Why: an `Rlm` (or a worker) made per analysis would otherwise start with no open
+ * connection, and its first fan-out would open one TCP connection per call in flight
+ * (50 connects, on both sides, in the middle of the wave).
+ */
+let sharedAgents: { "http:": http.Agent; "https:": https.Agent } | undefined;
 
 /**
  * A small `fetch` on node:http(s) with keep-alive agents, for the openai SDK.
@@ -11,43 +32,61 @@ const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
  * Why: measured on this project's machine, undici's `fetch` costs about 0.5 ms more main-
  * thread CPU per request than node:http (1.6 vs 1.1 ms per chat completion through the
  * SDK). A fan-out of hundreds of sub-calls pays that before its requests leave, which
- * delays the whole wave. Only what the SDK needs for non-streaming calls: the response
- * body is read whole; compression is not requested (`accept-encoding: identity`).
- * Idle keep-alive sockets do not keep the process alive.
+ * delays the whole wave. For the same reason the response is a {@link BufferedResponse}
+ * (no web stream), the headers go to node as one list (no per-header `setHeader`), and a
+ * URL is parsed once. Only what the SDK needs for non-streaming calls: the response body
+ * is read whole; compression is not requested (`accept-encoding: identity`). Idle
+ * keep-alive sockets do not keep the process alive; they are pooled per process (see
+ * `sharedAgents`).
  */
 export function createNodeHttpFetch(): Fetch {
-  const agents = {
+  const agents = (sharedAgents ??= {
     "http:": new http.Agent({ keepAlive: true }),
     "https:": new https.Agent({ keepAlive: true }),
+  });
+  const targets = new Map<string, Target>();
+  const targetOf = (href: string): Target => {
+    let target = targets.get(href);
+    if (target) return target;
+    const url = new URL(href);
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      throw new TypeError(`fetch failed: unsupported protocol ${url.protocol}`);
+    }
+    target = {
+      transport: url.protocol === "https:" ? https : http,
+      agent: agents[url.protocol],
+      // node wants IPv6 literals without their brackets.
+      hostname: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+      port: url.port,
+      path: `${url.pathname}${url.search}`,
+      host: url.host,
+    };
+    if (targets.size >= MAX_CACHED_TARGETS) targets.clear();
+    targets.set(href, target);
+    return target;
   };
+
   return (input, init) =>
     new Promise<Response>((resolve, reject) => {
-      const url = new URL(
-        typeof input === "string" ? input : input instanceof URL ? input.href : input.url,
-      );
-      const transport =
-        url.protocol === "https:" ? https : url.protocol === "http:" ? http : undefined;
-      if (!transport) {
-        reject(new TypeError(`fetch failed: unsupported protocol ${url.protocol}`));
+      const href =
+        typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+      let target: Target;
+      try {
+        target = targetOf(href);
+      } catch (error) {
+        reject(error);
         return;
       }
-      const headers: Record<string, string> = {};
-      new Headers(init?.headers).forEach((value, key) => {
-        headers[key] = value;
-      });
-      headers["accept-encoding"] = "identity";
       const body = requestBody(init?.body);
-      if (body !== undefined) {
-        headers["content-length"] = String(
-          typeof body === "string" ? Buffer.byteLength(body, "utf8") : body.byteLength,
-        );
-      }
-      const request = transport.request(
-        url,
+      const headers = headerList(init?.headers, target.host, body);
+      const request = target.transport.request(
         {
           method: init?.method ?? "GET",
+          hostname: target.hostname,
+          port: target.port,
+          path: target.path,
           headers,
-          agent: agents[url.protocol as "http:" | "https:"],
+          agent: target.agent,
           ...(init?.signal ? { signal: init.signal } : {}),
         },
         (response) => {
@@ -55,21 +94,16 @@ export function createNodeHttpFetch(): Fetch {
           response.on("data", (chunk: Buffer) => chunks.push(chunk));
           response.on("error", (error) => reject(fetchFailed(error)));
           response.on("end", () => {
-            const status = response.statusCode ?? 502;
-            const responseHeaders = new Headers();
-            for (const [name, value] of Object.entries(response.headers)) {
-              if (value === undefined) continue;
-              for (const item of Array.isArray(value) ? value : [value]) {
-                responseHeaders.append(name, item);
-              }
-            }
-            resolve(
-              new Response(NULL_BODY_STATUSES.has(status) ? null : Buffer.concat(chunks), {
-                status,
-                statusText: response.statusMessage ?? "",
-                headers: responseHeaders,
-              }),
+            const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+            const buffered = new BufferedResponse(
+              href,
+              response.statusCode ?? 502,
+              response.statusMessage ?? "",
+              response.headers,
+              bytes,
             );
+            // Structurally the part of Response the SDK reads; see BufferedResponse.
+            resolve(buffered as unknown as Response);
           });
         },
       );
@@ -81,6 +115,38 @@ export function createNodeHttpFetch(): Fetch {
       });
       request.end(body);
     });
+}
+
+/**
+ * The request headers as node's flat `[name, value, …]` list, names lower-cased and
+ * unique, with Host, `accept-encoding: identity` and the body's length.
+ */
+function headerList(
+  init: RequestInit["headers"],
+  host: string,
+  body: string | Buffer | undefined,
+): string[] {
+  const byName = new Map<string, string>();
+  const add = (value: string, name: string) => {
+    const key = name.toLowerCase();
+    const previous = byName.get(key);
+    byName.set(key, previous === undefined ? value : `${previous}, ${value}`);
+  };
+  if (init instanceof Headers) init.forEach(add);
+  else if (Array.isArray(init)) for (const [name, value] of init) add(String(value), String(name));
+  else if (init) for (const [name, value] of Object.entries(init)) add(String(value), name);
+  byName.delete("host");
+  byName.delete("content-length");
+  byName.set("accept-encoding", "identity");
+  if (body !== undefined) {
+    byName.set(
+      "content-length",
+      String(typeof body === "string" ? Buffer.byteLength(body, "utf8") : body.byteLength),
+    );
+  }
+  const list = ["host", host];
+  for (const [name, value] of byName) list.push(name, value);
+  return list;
 }
 
 function requestBody(body: RequestInit["body"] | undefined): string | Buffer | undefined {

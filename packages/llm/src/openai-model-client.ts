@@ -11,8 +11,8 @@ import {
   type ResolvedOpenAIModelClientOptions,
   resolveOpenAIModelClientOptions,
 } from "./openai-model-client-options.js";
-import { computeCost } from "./prices.js";
-import { readCompletion } from "./read-completion.js";
+import { cachedCostFunction } from "./prices.js";
+import { type CompletionReading, readCompletion } from "./read-completion.js";
 
 /** A {@link ModelResponse} that also says whether its token counts are estimates. */
 export interface OpenAIModelResponse extends ModelResponse {
@@ -61,15 +61,18 @@ export function createOpenAIModelClient(options: OpenAIModelClientOptions): Open
     fetch: withNormalizedErrorBodies(createNodeHttpFetch()),
   });
 
+  // The table is the client's own merged copy, never changed after this point.
+  const costOf = cachedCostFunction(resolved.prices);
   return {
     baseURL: resolved.baseURL,
-    complete: (request) => completeWithRetries(openai, resolved, request),
+    complete: (request) => completeWithRetries(openai, resolved, costOf, request),
   };
 }
 
 async function completeWithRetries(
   openai: OpenAI,
   options: ResolvedOpenAIModelClientOptions,
+  costOf: (usage: CompletionReading, model: string) => number | null,
   request: ModelRequest,
 ): Promise<OpenAIModelResponse> {
   const startedAt = performance.now();
@@ -90,9 +93,7 @@ async function completeWithRetries(
       });
       // The reported model may be a dated variant with a price of its own; a local server
       // may report a name we cannot price while the requested name is in the table.
-      const costUsd =
-        computeCost(reading, reading.model, options.prices) ??
-        computeCost(reading, request.model, options.prices);
+      const costUsd = costOf(reading, reading.model) ?? costOf(reading, request.model);
       return {
         content: reading.content,
         model: reading.model,

@@ -86,10 +86,35 @@ export function computeCost(
   table: PriceTable = DEFAULT_PRICES,
 ): number | null {
   const price = priceFor(model, table);
-  if (price === undefined) return null;
+  return price === undefined ? null : costAt(usage, price);
+}
+
+/** The cost in US dollars of `usage` at `price`. */
+function costAt(usage: BillableUsage, price: ModelPrice): number {
   // A provider may report more cached tokens than input tokens; never bill negative input.
   const cached = Math.min(Math.max(0, usage.cachedInputTokens), usage.inputTokens);
   const uncached = usage.inputTokens - cached;
   const cachedRate = price.cachedInput ?? price.input;
   return (uncached * price.input + cached * cachedRate + usage.outputTokens * price.output) / 1e6;
+}
+
+/**
+ * {@link computeCost} over a table that never changes, with each model's price looked up
+ * once. Why: `priceFor` scans the whole table, and a model client prices every call (a
+ * fan-out prices hundreds at once, on the path that starts the next call).
+ */
+export function cachedCostFunction(
+  table: PriceTable,
+): (usage: BillableUsage, model: string) => number | null {
+  const prices = new Map<string, ModelPrice | undefined>();
+  return (usage, model) => {
+    let price = prices.get(model);
+    if (price === undefined && !prices.has(model)) {
+      price = priceFor(model, table);
+      // Bounded: a server could report a new model name on every call.
+      if (prices.size >= 256) prices.clear();
+      prices.set(model, price);
+    }
+    return price === undefined ? null : costAt(usage, price);
+  };
 }
