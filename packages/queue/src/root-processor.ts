@@ -93,11 +93,20 @@ export function createRootProcessor(services: RootProcessorServices) {
       : undefined;
     const runKey = job.id ?? data.analysisId;
 
-    if (await services.store.isCancelRequested(data.analysisId)) {
+    // A resume in this process continues its live run; its children's results are read
+    // in the same round trip as the cancel flag and the status update.
+    const cached = services.live.get(runKey);
+    cached?.executor.attach(job);
+    const [cancelRequested, stillRunning] = await Promise.all([
+      services.store.isCancelRequested(data.analysisId),
+      reporter ? reporter.running() : Promise.resolve(true),
+      cached?.executor.settle(),
+    ]);
+    if (cancelRequested) {
       services.live.discard(runKey);
       return finishCancelled(job, reporter);
     }
-    if (reporter && !(await reporter.running())) {
+    if (!stillRunning) {
       // Already ended (cancelled while queued, say): nothing to do.
       services.live.discard(runKey);
       return { analysisId: data.analysisId, finishReason: "cancelled" };
@@ -105,14 +114,17 @@ export function createRootProcessor(services: RootProcessorServices) {
 
     let run: LiveRun;
     try {
-      const cached = services.live.get(runKey);
       if (cached) run = cached;
       else {
         // A rebuild (crash, lost lock, or a resume in another process). Children an
         // earlier run enqueued may still be running: wait for them first, so that the
         // replay finds their answers in the journal instead of asking for them again.
-        if (token && (await job.moveToWaitingChildren(token))) throw new WaitingChildrenError();
+        if (token && (await job.moveToWaitingChildren(token))) {
+          if (reporter) await reporter.waiting();
+          throw new WaitingChildrenError();
+        }
         run = await createRun(services, job, reporter);
+        run.executor.attach(job);
       }
     } catch (error) {
       // A context that expired will not come back: no point in retrying.
@@ -121,8 +133,6 @@ export function createRootProcessor(services: RootProcessorServices) {
       }
       throw error;
     }
-    run.executor.attach(job);
-    await run.executor.settle();
 
     let cancelled = false;
     const poll = setInterval(() => {
