@@ -20,3 +20,4 @@ export * from "./topology.js";
 export * from "./worker.js";
 export * from "./document-slices.js";
 export * from "./call-admission.js";
+export * from "./call-results.js";

@@ -151,6 +151,22 @@ export class QueueSubCallExecutor implements SubCallExecutor {
   }
 
   /**
+   * Takes a result announced in this process (`CallResults`) for a pending call of this
+   * run: the cell gets it now instead of when the root job is resumed. `journalKey` is
+   * the analysis-wide key (with this run's scope).
+   */
+  deliver(journalKey: string, record: SubCallRecord): void {
+    const scope = this.settings.placement.journalScope;
+    if (!journalKey.startsWith(scope)) return;
+    const key = journalKey.slice(scope.length);
+    const entry = this.pending.get(key);
+    if (!entry) return;
+    this.pending.delete(key);
+    entry.resolve(record);
+    this.bump();
+  }
+
+  /**
    * Resolves pending calls whose child job failed for good without writing a result
    * (e.g. it was removed, or a worker lost it past its attempts): the code sees an error.
    */

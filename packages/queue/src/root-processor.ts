@@ -17,6 +17,7 @@ import { type Job, UnrecoverableError, WaitingChildrenError } from "bullmq";
 import type { Redis } from "ioredis";
 import { AnalysisReporter } from "./analysis-reporter.js";
 import type { AnalysisStore } from "./analysis-store.js";
+import type { CallResults } from "./call-results.js";
 import type { ContextRef, ContextStore } from "./context-store.js";
 import type { DocumentCache } from "./document-cache.js";
 import { DocumentSlices } from "./document-slices.js";
@@ -50,6 +51,8 @@ export interface RootProcessorServices {
   sandboxFactory: SandboxFactory;
   documents: DocumentCache;
   live: LiveRuns;
+  /** Results journaled by this process's LM jobs, handed to live runs as they arrive. */
+  callResults?: CallResults;
   /** Worker-level defaults under each job's options (models from the environment, say). */
   defaults: { rootModel?: string; subModel?: string };
   /** How often a running analysis checks whether it was cancelled. Default 500 ms. */
@@ -198,11 +201,14 @@ async function createRun(
   const data = job.data;
   const nested = job.name === JobName.nested ? (data as NestedJobData) : undefined;
   const options = engineOptions(services, data);
-  // Keep the stored document alive at least another TTL while the analysis runs.
   const documentKey = contextIdentity(data.contextRef);
-  const [{ document, context }] = await Promise.all([
+  // Together: the document (unless this process has it loaded), another TTL for it while
+  // the analysis runs, and the record whose `createdAt` starts the deadline budget (it
+  // counts from when the analysis was enqueued, across resumes).
+  const [{ document, context }, , record] = await Promise.all([
     services.documents.acquire(documentKey, () => services.contexts.get(data.contextRef)),
     services.contexts.touch(data.contextRef),
+    nested ? undefined : services.store.get(data.analysisId),
   ]);
   // LM jobs of this process take the run's chunks from this text instead of Redis.
   const unhold =
@@ -235,6 +241,12 @@ async function createRun(
       : {}),
     ...(services.batching ? { batching: services.batching } : {}),
   });
+  // Answers from LM jobs of this process reach the cell as they arrive (the journal has
+  // them first); answers from other processes arrive with the resume.
+  const unsubscribe =
+    services.callResults?.subscribe(data.analysisId, (key, record) =>
+      executor.deliver(key, record),
+    ) ?? (() => {});
   const sandboxFactory: SandboxFactory = {
     loadDocument: (value) => services.sandboxFactory.loadDocument(value),
     create: async (sandboxOptions) => {
@@ -244,8 +256,7 @@ async function createRun(
     },
   };
   const onEvent = reporter ? progressListener(reporter, job) : undefined;
-  // The deadline budget counts from when the analysis was enqueued, across resumes.
-  const startedAt = nested ? undefined : (await services.store.get(data.analysisId))?.createdAt;
+  const startedAt = record?.createdAt;
   const machine = new AnalysisMachine({
     // Nested runs get their own seed so their Date/Math.random differ from the parent's.
     analysisId: nested ? `${data.analysisId}/${nested.journalKey}` : data.analysisId,
@@ -273,6 +284,7 @@ async function createRun(
       if (released) return;
       released = true;
       machine.dispose();
+      unsubscribe();
       unhold();
       services.documents.release(documentKey);
     },

@@ -5,6 +5,7 @@ import { createIsolatedVmSandboxFactory } from "@rlm/sandbox";
 import { Worker } from "bullmq";
 import { AnalysisReporter } from "./analysis-reporter.js";
 import { AnalysisStore } from "./analysis-store.js";
+import { CallResults } from "./call-results.js";
 import { ContextStore } from "./context-store.js";
 import { DocumentCache } from "./document-cache.js";
 import { JobName, type LlmQueueJobData, type RootQueueJobData } from "./job-types.js";
@@ -85,6 +86,7 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
   const sandboxFactory = options.sandboxFactory ?? createIsolatedVmSandboxFactory();
   const documents = new DocumentCache(sandboxFactory);
   const live = new LiveRuns();
+  const callResults = new CallResults();
   const lockDuration = options.lockDurationMs ?? 3_000;
   const stalledInterval = options.stalledIntervalMs ?? 1_000;
   const workerSettings = {
@@ -124,6 +126,7 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
       sandboxFactory,
       documents,
       live,
+      callResults,
       defaults: options.defaults ?? {},
       retentionSeconds,
       batching: { ...DEFAULT_SUB_CALL_BATCHING, ...options.batching },
