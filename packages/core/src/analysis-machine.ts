@@ -18,6 +18,7 @@ import {
   type SubCallRecord,
 } from "./journal.js";
 import type { ChatMessage, ModelClient } from "./model.js";
+import { callModelWithin } from "./model-call-within.js";
 import type { EngineOptions } from "./options.js";
 import { parseResponse } from "./parse-response.js";
 import {
@@ -367,16 +368,14 @@ export class AnalysisMachine {
     }
     this.control.checkBeforeModelCall();
     const messages = this.messages.map((message) => ({ ...message }));
-    const response = await this.control.limit(() =>
-      this.runtime.model.complete({
-        model: this.options.rootModel,
-        messages,
-        signal: this.control.signal,
-        ...(this.options.maxOutputTokens === undefined
-          ? {}
-          : { maxOutputTokens: this.options.maxOutputTokens }),
-      }),
-    );
+    const response = await callModelWithin(this.control, this.runtime.model, {
+      model: this.options.rootModel,
+      messages,
+      signal: this.control.signal,
+      ...(this.options.maxOutputTokens === undefined
+        ? {}
+        : { maxOutputTokens: this.options.maxOutputTokens }),
+    });
     this.usage.record(response.model, response.usage);
     const record: RootCallRecord = {
       kind: "root",

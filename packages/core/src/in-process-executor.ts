@@ -2,6 +2,7 @@ import type { RlmContext } from "./context.js";
 import { BudgetExceededError, CancelledError, toRlmError } from "./errors.js";
 import type { SubCallRecord } from "./journal.js";
 import type { ModelClient } from "./model.js";
+import { callModelWithin } from "./model-call-within.js";
 import type { EngineOptions } from "./options.js";
 import { subCallMessages } from "./prompts.js";
 import type { RlmResult } from "./result.js";
@@ -42,14 +43,11 @@ export class InProcessSubCallExecutor implements SubCallExecutor {
     const startedAt = Date.now();
     const identity = identityOf(task, text);
     try {
-      const response = await control.limit(() => {
-        // Checked inside the limit: a call queued behind others sees the latest spend.
-        control.checkBeforeModelCall();
-        return model.complete({
-          model: options.subModel,
-          messages: subCallMessages(task.query, text),
-          signal: control.signal,
-        });
+      // Budgets are checked when the call gets its slot: it sees the latest spend.
+      const response = await callModelWithin(control, model, {
+        model: options.subModel,
+        messages: subCallMessages(task.query, text),
+        signal: control.signal,
       });
       task.usage.record(response.model, response.usage);
       return answeredSubCall(identity, response, Date.now() - startedAt);

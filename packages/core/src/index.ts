@@ -1,4 +1,5 @@
 export * from "./analysis-machine.js";
+export * from "./concurrency-gate.js";
 export * from "./context.js";
 export * from "./describe-context.js";
 export * from "./errors.js";
@@ -6,6 +7,7 @@ export * from "./events.js";
 export * from "./in-process-executor.js";
 export * from "./journal.js";
 export * from "./model.js";
+export * from "./model-call-within.js";
 export * from "./options.js";
 export * from "./parse-response.js";
 export * from "./prompts.js";

@@ -1,3 +1,5 @@
+import type { ConcurrencyGate } from "./concurrency-gate.js";
+
 /** One chat message in the OpenAI sense. */
 export interface ChatMessage {
   role: "system" | "user" | "assistant";
@@ -22,6 +24,16 @@ export interface ModelRequest {
   maxOutputTokens?: number;
   temperature?: number;
   signal?: AbortSignal;
+  /**
+   * A slot the call must hold while it talks to the provider: acquired by the transport
+   * just before the request is written, released once the response body has been
+   * received (and on any failure), once per attempt. Only clients whose
+   * {@link ModelClient.honoursGate} is true look at it. Acquiring may reject (the call
+   * was cancelled, a budget ran out while it waited); the client then fails with that
+   * error as is, without retrying. Time spent waiting for the slot does not count
+   * against the client's per-attempt timeout.
+   */
+  gate?: ConcurrencyGate;
 }
 
 /** The answer to one chat completion. */
@@ -42,4 +54,10 @@ export interface ModelResponse {
  */
 export interface ModelClient {
   complete(request: ModelRequest): Promise<ModelResponse>;
+  /**
+   * True when `complete` honours {@link ModelRequest.gate}. Callers then let more calls
+   * into `complete` than may be in flight, so requests are built while others are on the
+   * wire; without it they hold their own slot around the whole call.
+   */
+  readonly honoursGate?: boolean;
 }

@@ -1,5 +1,5 @@
 import { setMaxListeners } from "node:events";
-import pLimit, { type LimitFunction } from "p-limit";
+import { type ConcurrencyGate, checkedGate, FifoGate } from "./concurrency-gate.js";
 import { BudgetExceededError, CancelledError, RlmError } from "./errors.js";
 
 /** Sub-context characters an analysis may have in flight at once (about 512 MB of text). */
@@ -13,8 +13,20 @@ import { UsageTracker } from "./usage.js";
  */
 export class RunControl {
   readonly usage = new UsageTracker();
-  /** Bounds model calls in flight for the whole tree. Held only during one HTTP call. */
-  readonly limit: LimitFunction;
+  /**
+   * Bounds model calls in flight for the whole tree (`concurrency` slots). A client that
+   * honours gates holds a slot only around each HTTP exchange; any other is held around
+   * its whole call, through {@link RunControl.limit}.
+   */
+  readonly gate: FifoGate;
+  /**
+   * Bounds calls inside a gate-honouring client's `complete` at once (twice the gate):
+   * enough that the next requests are built while the gate is full, few enough that a
+   * fan-out of thousands does not build thousands of request bodies up front.
+   */
+  readonly pending: FifoGate;
+  /** {@link RunControl.gate} as given to model calls: the budgets are checked per slot. */
+  readonly modelGate: ConcurrencyGate;
   readonly budgets: RlmBudgets;
   /** When the analysis began (epoch ms): the deadline counts from here, across resumes. */
   readonly startedAt: number;
@@ -35,7 +47,9 @@ export class RunControl {
   }) {
     this.budgets = options.budgets;
     this.startedAt = options.startedAt ?? Date.now();
-    this.limit = pLimit(options.concurrency);
+    this.gate = new FifoGate(options.concurrency);
+    this.pending = new FifoGate(2 * options.concurrency);
+    this.modelGate = checkedGate(this.gate, () => this.checkBeforeModelCall());
     // Every model call in flight listens on this signal: many at once is normal here.
     setMaxListeners(0, this.controller.signal);
     const external = options.signal;
@@ -54,6 +68,11 @@ export class RunControl {
       }, remaining);
       this.deadlineTimer.unref?.();
     }
+  }
+
+  /** Runs `task` holding a slot of {@link RunControl.gate} for its whole duration. */
+  limit<T>(task: () => PromiseLike<T> | T): Promise<T> {
+    return this.gate.run(task);
   }
 
   /** Aborted on cancellation or when the deadline passes; given to every model call. */

@@ -1,6 +1,8 @@
 import http from "node:http";
 import https from "node:https";
+import type { GateRelease } from "@rlm/core";
 import { BufferedResponse } from "./buffered-response.js";
+import { gateOf } from "./gated-fetch-init.js";
 import type { Fetch } from "./normalize-error-body.js";
 
 /** Where a URL points, parsed once per distinct URL (a client calls very few). */
@@ -38,6 +40,12 @@ let sharedAgents: { "http:": http.Agent; "https:": https.Agent } | undefined;
  * is read whole; compression is not requested (`accept-encoding: identity`). Idle
  * keep-alive sockets do not keep the process alive; they are pooled per process (see
  * `sharedAgents`).
+ *
+ * When `init` carries a gate ({@link withGate}), the request is prepared first, the slot
+ * is acquired just before it is written, and it is released once the response body has
+ * arrived, before the Response is handed back: the next waiting request goes out before
+ * this answer is parsed. It is released exactly once on every other path too (errors,
+ * aborts). An abort while waiting rejects at once, as fetch does.
  */
 export function createNodeHttpFetch(): Fetch {
   const agents = (sharedAgents ??= {
@@ -68,6 +76,7 @@ export function createNodeHttpFetch(): Fetch {
 
   return (input, init) =>
     new Promise<Response>((resolve, reject) => {
+      const signal = init?.signal ?? undefined;
       const href =
         typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
       let target: Target;
@@ -77,23 +86,51 @@ export function createNodeHttpFetch(): Fetch {
         reject(error);
         return;
       }
-      const body = requestBody(init?.body);
-      const headers = headerList(init?.headers, target.host, body);
-      const request = target.transport.request(
-        {
+      let body: string | Buffer | undefined;
+      let options: http.RequestOptions;
+      try {
+        body = requestBody(init?.body);
+        options = {
           method: init?.method ?? "GET",
           hostname: target.hostname,
           port: target.port,
           path: target.path,
-          headers,
+          headers: headerList(init?.headers, target.host, body),
           agent: target.agent,
-          ...(init?.signal ? { signal: init.signal } : {}),
-        },
-        (response) => {
+          ...(signal ? { signal } : {}),
+        };
+      } catch (error) {
+        reject(error);
+        return;
+      }
+      const gate = gateOf(init);
+      const gated = gate !== undefined;
+      const send = (held: GateRelease) => {
+        // Several events below may end the exchange; the slot goes back on the first.
+        let holding = true;
+        const release = () => {
+          if (!holding) return;
+          holding = false;
+          held();
+        };
+        let request: http.ClientRequest;
+        try {
+          request = target.transport.request(options, onResponse);
+        } catch (error) {
+          release();
+          reject(error);
+          return;
+        }
+        function onResponse(response: http.IncomingMessage) {
           const chunks: Buffer[] = [];
           response.on("data", (chunk: Buffer) => chunks.push(chunk));
-          response.on("error", (error) => reject(fetchFailed(error)));
+          response.on("error", (error) => {
+            release();
+            reject(fetchFailed(error));
+          });
           response.on("end", () => {
+            // First: the next waiter's request is written before this answer is parsed.
+            release();
             const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
             const buffered = new BufferedResponse(
               href,
@@ -103,19 +140,48 @@ export function createNodeHttpFetch(): Fetch {
               bytes,
             );
             // Structurally the part of Response the SDK reads; see BufferedResponse.
-            resolve(buffered as unknown as Response);
+            if (gated) {
+              // Parsed in a later phase of the event loop: the request that got the freed
+              // slot is written (in this tick) before this answer is parsed and handled.
+              setImmediate(resolve, buffered as unknown as Response);
+            } else {
+              resolve(buffered as unknown as Response);
+            }
           });
+        }
+        request.on("error", (error) => {
+          release();
+          // An abort rejects as fetch does (AbortError), anything else as "fetch failed"
+          // with the cause, which is how the SDK tells connection errors apart.
+          if (signal?.aborted) reject(signal.reason ?? error);
+          else reject(fetchFailed(error));
+        });
+        // Whatever else happens to the exchange (an abort mid-body, a socket destroyed
+        // without an error), the slot is back once the request is done with.
+        request.on("close", release);
+        request.end(body);
+      };
+
+      if (gate === undefined) {
+        send(noRelease);
+        return;
+      }
+      gate.acquire(signal).then(
+        (release) => {
+          if (signal?.aborted) {
+            release();
+            // An aborted signal always has a reason (an AbortError when none was given).
+            reject(signal.reason);
+          } else {
+            send(release);
+          }
         },
+        (error: unknown) => reject(error),
       );
-      request.on("error", (error) => {
-        // An abort rejects as fetch does (AbortError), anything else as "fetch failed"
-        // with the cause, which is how the SDK tells connection errors apart.
-        if (init?.signal?.aborted) reject(init.signal.reason ?? error);
-        else reject(fetchFailed(error));
-      });
-      request.end(body);
     });
 }
+
+const noRelease: GateRelease = () => {};
 
 /**
  * The request headers as node's flat `[name, value, …]` list, names lower-cased and

@@ -4,6 +4,7 @@ import { AbortedWaitError, abortableSleep, raceWithAbort } from "./abortable-sle
 import { backoffDelayMs } from "./backoff.js";
 import { classifyProviderError } from "./classify-provider-error.js";
 import { ModelCallError } from "./model-call-error.js";
+import { withGate } from "./gated-fetch-init.js";
 import { createNodeHttpFetch } from "./node-http-fetch.js";
 import { withNormalizedErrorBodies } from "./normalize-error-body.js";
 import {
@@ -27,6 +28,8 @@ export interface OpenAIModelResponse extends ModelResponse {
 /** A {@link ModelClient} over an OpenAI-compatible chat completions endpoint. */
 export interface OpenAIModelClient extends ModelClient {
   complete(request: ModelRequest): Promise<OpenAIModelResponse>;
+  /** Always true: a request's gate is held only while its HTTP exchange is under way. */
+  readonly honoursGate: true;
   /** The endpoint this client talks to. */
   readonly baseURL: string;
 }
@@ -41,6 +44,12 @@ export interface OpenAIModelClient extends ModelClient {
  * An aborted `request.signal` stops the call at once, also mid-request and mid-backoff,
  * with code `cancelled`. Failures are {@link ModelCallError}s; after the last attempt the
  * last error is thrown with `attempts` set.
+ *
+ * A request's `gate` is acquired just before each attempt's request is written and
+ * released once its response body has arrived; the attempt's `timeoutMs` counts from
+ * acquisition, and backoff sleeps hold no slot. When acquiring rejects for a reason other
+ * than the call's own cancellation (e.g. a budget ran out while it waited), that error is
+ * thrown as is, without a retry.
  *
  * @throws InvalidOptionsError (code `invalid_options`) when the options are invalid.
  */
@@ -65,6 +74,7 @@ export function createOpenAIModelClient(options: OpenAIModelClientOptions): Open
   const costOf = cachedCostFunction(resolved.prices);
   return {
     baseURL: resolved.baseURL,
+    honoursGate: true,
     complete: (request) => completeWithRetries(openai, resolved, costOf, request),
   };
 }
@@ -107,6 +117,7 @@ async function completeWithRetries(
         durationMs: Math.round(performance.now() - startedAt),
       };
     } catch (thrown) {
+      if (thrown instanceof GateRefusal) throw thrown.error;
       error =
         thrown instanceof ModelCallError
           ? thrown
@@ -137,10 +148,25 @@ async function completeWithRetries(
 /** The marker this module aborts an attempt with when its own deadline passes. */
 class AttemptTimeout extends Error {}
 
+/** Carries the error the request's gate refused a slot with, past the SDK's wrapping. */
+class GateRefusal extends Error {
+  constructor(readonly error: unknown) {
+    super("the model-call gate refused a slot");
+  }
+}
+
+/**
+ * The longest timer node keeps (about 24.8 days): the SDK's own timeout while a gate is
+ * in use, so that time spent waiting for a slot is never counted (the attempt's timer,
+ * started at acquisition, bounds the exchange instead).
+ */
+const NO_SDK_TIMEOUT_MS = 2 ** 31 - 1;
+
 /**
  * One HTTP request, bounded by `timeoutMs` until the whole body has arrived. The SDK's own
  * `timeout` stops counting once the headers are in, so a server that stalls mid-body would
- * otherwise hang the call for ever.
+ * otherwise hang the call for ever. With a gate, the bound starts when the slot is
+ * obtained.
  */
 async function attemptOnce(
   openai: OpenAI,
@@ -149,9 +175,38 @@ async function attemptOnce(
   attempt: number,
 ): Promise<unknown> {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new AttemptTimeout()), options.timeoutMs);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const startTimer = () => {
+    timer = setTimeout(() => controller.abort(new AttemptTimeout()), options.timeoutMs);
+  };
   const forwardAbort = () => controller.abort(request.signal?.reason);
   request.signal?.addEventListener("abort", forwardAbort, { once: true });
+  let refusal: GateRefusal | undefined;
+  let requestOptions: OpenAI.RequestOptions = { signal: controller.signal };
+  const gate = request.gate;
+  if (gate === undefined) {
+    startTimer();
+  } else {
+    requestOptions = {
+      signal: controller.signal,
+      timeout: NO_SDK_TIMEOUT_MS,
+      // The SDK tells the server its timeout; keep telling it the real one.
+      headers: { "X-Stainless-Timeout": String(Math.trunc(options.timeoutMs / 1000)) },
+      // Not a RequestInit field the SDK knows: it passes it on to our fetch untouched.
+      fetchOptions: withGate({
+        acquire: async (signal) => {
+          try {
+            const release = await gate.acquire(signal);
+            startTimer();
+            return release;
+          } catch (error) {
+            refusal = new GateRefusal(error);
+            throw error;
+          }
+        },
+      }) as OpenAI.RequestOptions["fetchOptions"],
+    };
+  }
   try {
     const pending = openai.chat.completions.create(
       {
@@ -165,12 +220,14 @@ async function attemptOnce(
           : { [options.maxTokensField]: request.maxOutputTokens }),
         ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
       },
-      { signal: controller.signal },
+      requestOptions,
     );
     // The race guarantees an abort returns now, even if the SDK is still reading a body.
     return (await raceWithAbort(pending, controller.signal)) as unknown;
   } catch (thrown) {
     if (request.signal?.aborted) throw cancelledError(request, attempt);
+    // The SDK wraps whatever fetch threw; the gate's own reason must reach the caller.
+    if (refusal) throw refusal;
     if (controller.signal.reason instanceof AttemptTimeout) {
       throw classifyProviderError(new OpenAI.APIConnectionTimeoutError(), {
         model: request.model,

@@ -1,5 +1,7 @@
 import {
   answeredSubCall,
+  type ConcurrencyGate,
+  FifoGate,
   failedSubCall,
   type ModelClient,
   type SubCallRecord,
@@ -51,7 +53,12 @@ interface Interruption {
  * a 429 or a transient failure makes only the calls it still lacks.
  */
 export function createLlmProcessor(services: LlmProcessorServices) {
-  const slots = pLimit(Math.max(1, services.callConcurrency));
+  const callConcurrency = Math.max(1, services.callConcurrency);
+  // A client that honours gates holds one of `callConcurrency` slots only around its HTTP
+  // exchange, and twice as many calls may be inside it, so the next requests are built
+  // while the slots are busy. Any other client holds its slot around the whole call.
+  const gate = services.model.honoursGate ? new FifoGate(callConcurrency) : undefined;
+  const slots = pLimit(gate ? 2 * callConcurrency : callConcurrency);
   const admission = new CallAdmission({
     redis: services.redis,
     prefix: services.prefix,
@@ -91,7 +98,7 @@ export function createLlmProcessor(services: LlmProcessorServices) {
           if (interruption.rateLimitMs !== undefined || interruption.retryable) return;
           await admission.admit();
           if (interruption.rateLimitMs !== undefined) return;
-          const outcome = await makeCall(services, data, call, attemptsLeft > 0);
+          const outcome = await makeCall(services, data, call, attemptsLeft > 0, gate);
           if (outcome.kind === "rate_limited") {
             interruption.rateLimitMs = Math.max(interruption.rateLimitMs ?? 0, outcome.ms);
             await admission.pause(outcome.ms);
@@ -135,6 +142,7 @@ async function makeCall(
   data: LlmQueueJobData,
   call: LlmCall,
   canRetry: boolean,
+  gate: ConcurrencyGate | undefined,
 ): Promise<CallOutcome> {
   // Read just before the call, inside its slot: a batch of large chunks is not all held
   // in memory while it waits for slots.
@@ -147,6 +155,7 @@ async function makeCall(
       model: data.model,
       messages: subCallMessages(call.query, text.length > 0 ? text : undefined),
       ...(data.maxOutputTokens === undefined ? {} : { maxOutputTokens: data.maxOutputTokens }),
+      ...(gate ? { gate } : {}),
     });
     return { kind: "record", record: answeredSubCall(identity, response, Date.now() - startedAt) };
   } catch (error) {
