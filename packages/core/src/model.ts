@@ -4,6 +4,17 @@ import type { ConcurrencyGate } from "./concurrency-gate.js";
 export interface ChatMessage {
   role: "system" | "user" | "assistant";
   content: string;
+  /**
+   * The same text as `content`, in pieces whose concatenation is `content` (a prompt
+   * around a large chunk of the document, say). A client may send these one after
+   * another instead of `content`.
+   *
+   * Why: `content` built by concatenation is a rope that the first full read (the JSON
+   * encoding of the request) flattens into a copy of the whole chunk, held as long as the
+   * message lives. With the pieces, a 10 MB chunk that is a slice of the document is
+   * never copied whole; only small escaped windows of it exist while it is sent.
+   */
+  contentParts?: readonly string[];
 }
 
 /** Tokens and money spent by one or more model calls. */

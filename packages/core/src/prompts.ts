@@ -107,14 +107,16 @@ function iterationNote(number: number, max: number, depth: number): string {
   return `Iteration ${number} of ${max}${depthNote}.`;
 }
 
-/** The messages of a plain sub-call: the question, then the text between marks. */
+/**
+ * The messages of a plain sub-call: the question, then the text between marks. The user
+ * message also carries its pieces (`contentParts`), so a client can send a large chunk
+ * without flattening the prompt into a copy of it.
+ */
 export function subCallMessages(query: string, text: string | undefined): ChatMessage[] {
-  const user =
-    text === undefined || text.length === 0
-      ? query
-      : `${query}\n\n${TEXT_OPEN}\n${text}\n${TEXT_CLOSE}`;
-  return [
-    { role: "system", content: SUB_SYSTEM_PROMPT },
-    { role: "user", content: user },
-  ];
+  const system: ChatMessage = { role: "system", content: SUB_SYSTEM_PROMPT };
+  if (text === undefined || text.length === 0) return [system, { role: "user", content: query }];
+  const head = `${query}\n\n${TEXT_OPEN}\n`;
+  const tail = `\n${TEXT_CLOSE}`;
+  // Concatenation, not join(): V8 makes a rope that shares the chunk's memory.
+  return [system, { role: "user", content: head + text + tail, contentParts: [head, text, tail] }];
 }

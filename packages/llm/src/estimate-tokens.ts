@@ -4,5 +4,10 @@
  * it undercounts code and non-Latin scripts.
  */
 export function estimateTokens(text: string): number {
-  return Math.ceil(text.length / 4);
+  return estimateTokensOfLength(text.length);
+}
+
+/** {@link estimateTokens} of a text of `chars` UTF-16 code units. */
+export function estimateTokensOfLength(chars: number): number {
+  return Math.ceil(chars / 4);
 }

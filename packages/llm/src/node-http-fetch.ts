@@ -4,6 +4,7 @@ import type { GateRelease } from "@rlm/core";
 import { BufferedResponse } from "./buffered-response.js";
 import { gateOf } from "./gated-fetch-init.js";
 import type { Fetch } from "./normalize-error-body.js";
+import { StreamedJsonBody } from "./streamed-json-body.js";
 
 /** Where a URL points, parsed once per distinct URL (a client calls very few). */
 interface Target {
@@ -86,7 +87,7 @@ export function createNodeHttpFetch(): Fetch {
         reject(error);
         return;
       }
-      let body: string | Buffer | undefined;
+      let body: RequestBody | undefined;
       let options: http.RequestOptions;
       try {
         body = requestBody(init?.body);
@@ -159,7 +160,7 @@ export function createNodeHttpFetch(): Fetch {
         // Whatever else happens to the exchange (an abort mid-body, a socket destroyed
         // without an error), the slot is back once the request is done with.
         request.on("close", release);
-        request.end(body);
+        writeBody(request, body);
       };
 
       if (gate === undefined) {
@@ -190,7 +191,7 @@ const noRelease: GateRelease = () => {};
 function headerList(
   init: RequestInit["headers"],
   host: string,
-  body: string | Buffer | undefined,
+  body: RequestBody | undefined,
 ): string[] {
   const byName = new Map<string, string>();
   const add = (value: string, name: string) => {
@@ -215,13 +216,44 @@ function headerList(
   return list;
 }
 
-function requestBody(body: RequestInit["body"] | undefined): string | Buffer | undefined {
+/** What this fetch can send: text, bytes, or JSON produced piece by piece. */
+type RequestBody = string | Buffer | StreamedJsonBody;
+
+function requestBody(body: RequestInit["body"] | undefined): RequestBody | undefined {
   if (body === undefined || body === null) return undefined;
   // A string goes to the socket as is: no UTF-8 copy of a large prompt here.
   if (typeof body === "string") return body;
+  if (body instanceof StreamedJsonBody) return body;
   if (body instanceof ArrayBuffer) return Buffer.from(body);
   if (ArrayBuffer.isView(body)) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  throw new TypeError("createNodeHttpFetch sends string or byte bodies only");
+  throw new TypeError("createNodeHttpFetch sends string, byte or StreamedJsonBody bodies only");
+}
+
+/**
+ * Ends the request with its body. A {@link StreamedJsonBody} is written piece by piece,
+ * each once the socket has taken the previous ones (`drain`), so only a window or two of
+ * a large prompt is in memory at a time; writing stops if the request is destroyed.
+ */
+function writeBody(request: http.ClientRequest, body: RequestBody | undefined): void {
+  if (!(body instanceof StreamedJsonBody)) {
+    request.end(body);
+    return;
+  }
+  const pieces = body.pieces();
+  const pump = () => {
+    while (!request.destroyed) {
+      const next = pieces.next();
+      if (next.done) {
+        request.end();
+        return;
+      }
+      if (!request.write(next.value)) {
+        request.once("drain", pump);
+        return;
+      }
+    }
+  };
+  pump();
 }
 
 function fetchFailed(cause: unknown): TypeError {

@@ -14,6 +14,7 @@ import {
 } from "./openai-model-client-options.js";
 import { cachedCostFunction } from "./prices.js";
 import { type CompletionReading, readCompletion } from "./read-completion.js";
+import { StreamedJsonBody, wantsStreamedBody } from "./streamed-json-body.js";
 
 /** A {@link ModelResponse} that also says whether its token counts are estimates. */
 export interface OpenAIModelResponse extends ModelResponse {
@@ -182,16 +183,33 @@ async function attemptOnce(
   const forwardAbort = () => controller.abort(request.signal?.reason);
   request.signal?.addEventListener("abort", forwardAbort, { once: true });
   let refusal: GateRefusal | undefined;
-  let requestOptions: OpenAI.RequestOptions = { signal: controller.signal };
+  const fields = {
+    model: request.model,
+    ...(request.maxOutputTokens === undefined
+      ? {}
+      : { [options.maxTokensField]: request.maxOutputTokens }),
+    ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+  };
+  // A large prompt goes out window by window instead of as one JSON string (the SDK sends
+  // a body given in the options in place of its own encoding of the params).
+  const streamedBody = wantsStreamedBody(request.messages)
+    ? StreamedJsonBody.chatCompletion(fields, request.messages)
+    : undefined;
+  const headers: Record<string, string> = {};
+  if (streamedBody) headers["content-type"] = "application/json";
+  let requestOptions: OpenAI.RequestOptions = {
+    signal: controller.signal,
+    ...(streamedBody ? { body: streamedBody } : {}),
+  };
   const gate = request.gate;
   if (gate === undefined) {
     startTimer();
   } else {
+    // The SDK tells the server its timeout; keep telling it the real one.
+    headers["X-Stainless-Timeout"] = String(Math.trunc(options.timeoutMs / 1000));
     requestOptions = {
-      signal: controller.signal,
+      ...requestOptions,
       timeout: NO_SDK_TIMEOUT_MS,
-      // The SDK tells the server its timeout; keep telling it the real one.
-      headers: { "X-Stainless-Timeout": String(Math.trunc(options.timeoutMs / 1000)) },
       // Not a RequestInit field the SDK knows: it passes it on to our fetch untouched.
       fetchOptions: withGate({
         acquire: async (signal) => {
@@ -207,18 +225,15 @@ async function attemptOnce(
       }) as OpenAI.RequestOptions["fetchOptions"],
     };
   }
+  if (Object.keys(headers).length > 0) requestOptions.headers = headers;
   try {
     const pending = openai.chat.completions.create(
       {
-        model: request.model,
+        ...fields,
         messages: request.messages.map((message) => ({
           role: message.role,
           content: message.content,
         })),
-        ...(request.maxOutputTokens === undefined
-          ? {}
-          : { [options.maxTokensField]: request.maxOutputTokens }),
-        ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
       },
       requestOptions,
     );

@@ -1,5 +1,5 @@
 import type { ChatMessage } from "@rlm/core";
-import { estimateTokens } from "./estimate-tokens.js";
+import { estimateTokens, estimateTokensOfLength } from "./estimate-tokens.js";
 import { ModelCallError } from "./model-call-error.js";
 
 /** What one chat completion body yields, before cost is applied. */
@@ -94,11 +94,13 @@ export function readCompletion(body: unknown, source: CompletionSource): Complet
       usageEstimated: false,
     };
   }
-  const promptText = source.messages.map((chatMessage) => chatMessage.content).join("");
+  // Summed lengths, not a joined copy: a sub-call prompt may hold a 10 MB chunk.
+  let promptChars = 0;
+  for (const chatMessage of source.messages) promptChars += chatMessage.content.length;
   return {
     content,
     model,
-    inputTokens: estimateTokens(promptText),
+    inputTokens: estimateTokensOfLength(promptChars),
     outputTokens: estimateTokens(content),
     cachedInputTokens: 0,
     usageEstimated: true,
