@@ -501,6 +501,7 @@ export class AnalysisMachine {
             key,
             query: request.query,
             context: request.context,
+            ...(request.documentRange ? { documentRange: request.documentRange } : {}),
             depth: this.depth,
             nested: this.depth + 1 < this.options.maxDepth,
             argumentsHash,

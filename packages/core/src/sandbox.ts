@@ -7,6 +7,18 @@ export interface SubCallRequest {
   context: JsonValue | undefined;
   /** 0-based position of this call among the calls of its cell, in call order. */
   index: number;
+  /**
+   * Set when the sub-context is the document's text `[start, end)` (UTF-16 offsets):
+   * `context` is then a substring of the host's copy of the document, not a copy out of
+   * the sandbox, and an executor can send the range instead of the text.
+   */
+  documentRange?: DocumentRange;
+}
+
+/** A range of the document's text, in UTF-16 code units: `[start, end)`. */
+export interface DocumentRange {
+  start: number;
+  end: number;
 }
 
 /**
@@ -92,5 +104,12 @@ export interface Sandbox {
 /** Creates sandboxes; the sandbox-behind-an-interface seam of the engine. */
 export interface SandboxFactory {
   loadDocument(context: RlmContext): Promise<SandboxDocument>;
+  /**
+   * Loads a string document from its UTF-8 bytes, taking them over (the factory may free
+   * or detach them). Optional: a caller holding bytes decodes them for `loadDocument`
+   * when a factory lacks it. Why: a factory can keep fewer copies of a large document
+   * resident while it loads than a decoded string plus its own copy.
+   */
+  loadDocumentFromUtf8?(bytes: Buffer): Promise<SandboxDocument>;
   create(options: SandboxOptions): Promise<Sandbox>;
 }

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { JsonValue } from "./context.js";
 import type { SubCallRecord } from "./journal.js";
+import type { DocumentRange } from "./sandbox.js";
 import type { RlmBudgets } from "./options.js";
 import type { UsageTracker } from "./usage.js";
 
@@ -11,6 +12,8 @@ export interface SubCallTask {
   query: string;
   /** The sub-context as the code passed it. */
   context: JsonValue | undefined;
+  /** Where `context` lies in the document, when the sandbox found it there (no copy made). */
+  documentRange?: DocumentRange;
   /** Depth of the analysis that made the call (0 for the top analysis). */
   depth: number;
   /** True when the call is itself a nested RLM (depth + 1 < maxDepth). */

@@ -1,4 +1,5 @@
 import type { RlmContext, SandboxDocument, SandboxFactory } from "@rlm/core";
+import type { DocumentSource } from "./context-store.js";
 import { IsolatedVmDocument } from "@rlm/sandbox";
 
 /** A loaded document: what sandboxes copy from, and the host's view of the same content. */
@@ -41,7 +42,7 @@ export class DocumentCache {
    * The document `key` (which identifies the content: hash, plus byte range for a
    * slice), loaded with `load` unless a run holds it already.
    */
-  async acquire(key: string, load: () => Promise<RlmContext>): Promise<LoadedDocument> {
+  async acquire(key: string, load: () => Promise<DocumentSource>): Promise<LoadedDocument> {
     const entry = this.entries.get(key);
     if (entry) {
       entry.users += 1;
@@ -59,12 +60,25 @@ export class DocumentCache {
     return created;
   }
 
-  private async load(load: () => Promise<RlmContext>): Promise<LoadedDocument> {
-    const context = await load();
-    const document = await this.factory.loadDocument(context);
-    // The loaded string becomes garbage here; the shared one is all that stays.
+  private async load(load: () => Promise<DocumentSource>): Promise<LoadedDocument> {
+    const source = await load();
+    let context: RlmContext | undefined;
+    let document: SandboxDocument;
+    if ("utf8" in source && this.factory.loadDocumentFromUtf8) {
+      // The factory takes the bytes over and frees them once decoded.
+      document = await this.factory.loadDocumentFromUtf8(source.utf8);
+    } else {
+      context = "utf8" in source ? source.utf8.toString("utf8") : source.context;
+      document = await this.factory.loadDocument(context);
+    }
+    // A loaded string becomes garbage here; the shared one is all that stays.
     const shared = document instanceof IsolatedVmDocument ? document.sharedText() : undefined;
-    return { document, context: shared ?? context };
+    const hostContext = shared ?? context;
+    if (hostContext === undefined) {
+      document.release();
+      throw new Error("the sandbox factory loaded a text document it cannot share with the host");
+    }
+    return { document, context: hostContext };
   }
 
   release(key: string): void {

@@ -32,36 +32,61 @@ export class DocumentSlices {
    * The chunk's byte range in the document (and its UTF-16 offset, `charStart`), or
    * undefined when it is not a slice of it.
    */
-  locate(chunk: string): { start: number; end: number; charStart: number } | undefined {
+  locate(chunk: string): ByteRange | undefined {
     const text = this.text;
     if (chunk.length < this.minChars || chunk.length > text.length) return undefined;
     this.ascii ??= Buffer.byteLength(text, "utf8") === text.length;
-    if (!this.ascii && cutsSurrogatePair(chunk)) return undefined;
+    if (!this.ascii && cutsSurrogatePair(chunk, 0, chunk.length)) return undefined;
     let at = text.startsWith(chunk, this.cursor) ? this.cursor : -1;
     if (at < 0 && chunk.length * this.scanRatio >= text.length) {
       at = text.indexOf(chunk, this.cursor);
       if (at < 0) at = text.indexOf(chunk);
     }
     if (at < 0) return undefined;
+    return this.bytesOf(at, at + chunk.length);
+  }
+
+  /**
+   * The byte range of the document's text `[charStart, charEnd)` (a chunk the sandbox
+   * found in the document and did not copy), or undefined when it cuts a surrogate pair.
+   */
+  rangeOf(charStart: number, charEnd: number): ByteRange | undefined {
+    const text = this.text;
+    if (charStart < 0 || charEnd > text.length || charEnd < charStart) return undefined;
+    this.ascii ??= Buffer.byteLength(text, "utf8") === text.length;
+    if (!this.ascii && cutsSurrogatePair(text, charStart, charEnd)) return undefined;
+    return this.bytesOf(charStart, charEnd);
+  }
+
+  /** Bytes of `[at, end)`, measured from the cursor when the range lies ahead of it. */
+  private bytesOf(at: number, end: number): ByteRange {
+    const text = this.text;
     if (this.ascii) {
-      this.cursor = at + chunk.length;
-      return { start: at, end: at + chunk.length, charStart: at };
+      this.cursor = end;
+      return { start: at, end, charStart: at };
     }
-    // Bytes up to `at`: from the cursor when the chunk lies ahead of it, else from 0.
     const start =
       at >= this.cursor
         ? this.cursorBytes + Buffer.byteLength(text.slice(this.cursor, at), "utf8")
         : Buffer.byteLength(text.slice(0, at), "utf8");
-    const end = start + Buffer.byteLength(chunk, "utf8");
-    this.cursor = at + chunk.length;
-    this.cursorBytes = end;
-    return { start, end, charStart: at };
+    const endBytes = start + Buffer.byteLength(text.slice(at, end), "utf8");
+    this.cursor = end;
+    this.cursorBytes = endBytes;
+    return { start, end: endBytes, charStart: at };
   }
 }
 
-/** True when the chunk starts with a low surrogate or ends with a high one. */
-function cutsSurrogatePair(chunk: string): boolean {
-  const first = chunk.charCodeAt(0);
-  const last = chunk.charCodeAt(chunk.length - 1);
+/** A chunk's UTF-8 byte range in the stored document, and its UTF-16 offset. */
+export interface ByteRange {
+  start: number;
+  end: number;
+  charStart: number;
+}
+
+/** True when `text[start, end)` starts with a low surrogate or ends with a high one. */
+function cutsSurrogatePair(text: string, start: number, end: number): boolean {
+  if (end <= start) return false;
+  const first = text.charCodeAt(start);
+  const last = text.charCodeAt(end - 1);
   return (first >= 0xdc00 && first <= 0xdfff) || (last >= 0xd800 && last <= 0xdbff);
 }

@@ -225,7 +225,7 @@ export class QueueSubCallExecutor implements SubCallExecutor {
     if (!task.nested) return this.buffered(task);
     const job = this.attachedJob();
     const { placement } = this.settings;
-    const contextRef = await this.contextRefFor(task.context);
+    const contextRef = await this.contextRefFor(task);
     const journalKey = placement.journalScope + task.key;
     const jobId = childJobId(placement.analysisId, journalKey);
     const data: NestedJobData = {
@@ -291,7 +291,7 @@ export class QueueSubCallExecutor implements SubCallExecutor {
       batch.map(async (entry) => ({
         journalKey: placement.journalScope + entry.task.key,
         query: entry.task.query,
-        contextRef: await this.contextRefFor(entry.task.context),
+        contextRef: await this.contextRefFor(entry.task),
         issuedAt: entry.issuedAt,
       })),
     );
@@ -319,10 +319,14 @@ export class QueueSubCallExecutor implements SubCallExecutor {
   }
 
   /** A byte range of the document when the sub-context is a slice of it, else a stored value. */
-  private async contextRefFor(context: SubCallTask["context"]): Promise<ContextRef> {
+  private async contextRefFor(task: SubCallTask): Promise<ContextRef> {
+    const { context, documentRange } = task;
     const document = this.settings.document;
     if (document && typeof context === "string") {
-      const range = document.slices.locate(context);
+      // The sandbox says where the chunk lies when it found it there; else search for it.
+      const range = documentRange
+        ? document.slices.rangeOf(documentRange.start, documentRange.end)
+        : document.slices.locate(context);
       if (range) {
         return this.settings.contexts.slice(
           document.ref,

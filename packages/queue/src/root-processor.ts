@@ -206,7 +206,7 @@ async function createRun(
   // the analysis runs, and the record whose `createdAt` starts the deadline budget (it
   // counts from when the analysis was enqueued, across resumes).
   const [{ document, context }, , record] = await Promise.all([
-    services.documents.acquire(documentKey, () => services.contexts.get(data.contextRef)),
+    services.documents.acquire(documentKey, () => services.contexts.readDocument(data.contextRef)),
     services.contexts.touch(data.contextRef),
     nested ? undefined : services.store.get(data.analysisId),
   ]);

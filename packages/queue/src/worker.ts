@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import type { ModelClient, SandboxFactory } from "@rlm/core";
 import { createOpenAIModelClient } from "@rlm/llm";
-import { createIsolatedVmSandboxFactory } from "@rlm/sandbox";
+import { createIsolatedVmSandboxFactory, releaseBufferNow } from "@rlm/sandbox";
 import { Worker } from "bullmq";
 import { AnalysisReporter } from "./analysis-reporter.js";
 import { AnalysisStore } from "./analysis-store.js";
@@ -79,7 +79,7 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
   const redisClient = openRedis(options.connection);
   const redis = redisClient.redis;
   const retentionSeconds = (options.retentionDays ?? 7) * DAY_SECONDS;
-  const contexts = new ContextStore({ redis, prefix });
+  const contexts = new ContextStore({ redis, prefix, releaseBuffer: releaseBufferNow });
   const store = new AnalysisStore({ redis, prefix, ttlSeconds: retentionSeconds });
   const rootQueue = createRootQueue(topology);
   const llmQueue = createLlmQueue(topology);

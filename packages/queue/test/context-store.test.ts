@@ -1,7 +1,7 @@
 import { RlmError } from "@rlm/core";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ContextStore } from "../src/context-store.js";
+import { ContextStore, READ_PIECE_BYTES } from "../src/context-store.js";
 import { DEFAULT_TTL_SECONDS, redisKeys } from "../src/keys.js";
 import { deleteKeysUnder, keysUnder, newRedis, uniquePrefix } from "./redis-helpers.js";
 
@@ -96,6 +96,48 @@ describe("ContextStore", () => {
     expect(await store.has(ref)).toBe(false);
     const error = await store.get(ref).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RlmError);
+    expect(error).toMatchObject({ code: "context_missing", retryable: false });
+  });
+
+  it("reads a large document in pieces into one buffer, whole and as a slice", async () => {
+    const line = (i: number) => `entry ${i}: naïve café 中文 ${"z".repeat(i % 50)}\n`;
+    const text = Array.from({ length: 300_000 }, (_, i) => line(i)).join("");
+    const bytes = Buffer.from(text, "utf8");
+    expect(bytes.length).toBeGreaterThan(2 * READ_PIECE_BYTES);
+    const released: number[] = [];
+    const reader = new ContextStore({
+      redis,
+      prefix,
+      releaseBuffer: (piece) => released.push(piece.length),
+    });
+    const ref = await reader.put(text);
+    const whole = await reader.readDocument(ref);
+    expect("utf8" in whole && whole.utf8.equals(bytes)).toBe(true);
+    expect(released.length).toBe(Math.ceil(bytes.length / READ_PIECE_BYTES));
+
+    const start = 1_000_003;
+    const end = start + READ_PIECE_BYTES + 12_345;
+    const slice = reader.slice(ref, start, end, 0);
+    const part = await reader.readDocument(slice);
+    expect("utf8" in part && part.utf8.equals(bytes.subarray(start, end))).toBe(true);
+  });
+
+  it("reads a held document from memory, and a JSON document as its value", async () => {
+    const text = "held text ".repeat(1_000);
+    const ref = await store.put(text);
+    const unhold = store.hold(ref, text);
+    expect(await store.readDocument(ref)).toEqual({ context: text });
+    unhold();
+    expect(await store.readDocument(ref)).toEqual({ utf8: Buffer.from(text) });
+    const json = await store.put({ rows: [1, 2] });
+    expect(await store.readDocument(json)).toEqual({ context: { rows: [1, 2] } });
+  });
+
+  it("throws context_missing when a large document disappears", async () => {
+    const text = "y".repeat(READ_PIECE_BYTES + 10);
+    const ref = await store.put(text);
+    await redis.del(redisKeys(prefix).context(ref.sha256));
+    const error = await store.readDocument(ref).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "context_missing", retryable: false });
   });
 });

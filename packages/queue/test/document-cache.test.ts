@@ -23,8 +23,8 @@ describe("DocumentCache", () => {
     const { factory, counts } = countingFactory();
     const cache = new DocumentCache(factory);
     const [first, second] = await Promise.all([
-      cache.acquire("a", async () => "x"),
-      cache.acquire("a", async () => "x"),
+      cache.acquire("a", async () => ({ context: "x" })),
+      cache.acquire("a", async () => ({ context: "x" })),
     ]);
     expect(first.document).toBe(second.document);
     expect(first.context).toBe("x");
@@ -39,9 +39,9 @@ describe("DocumentCache", () => {
   it("releases idle documents beyond maxIdle, oldest first, and never one in use", async () => {
     const { factory, counts } = countingFactory();
     const cache = new DocumentCache(factory, { maxIdle: 1, idleMs: 60_000 });
-    await cache.acquire("in-use", async () => "x");
+    await cache.acquire("in-use", async () => ({ context: "x" }));
     for (const key of ["a", "b", "c"]) {
-      await cache.acquire(key, async () => key);
+      await cache.acquire(key, async () => ({ context: key }));
       cache.release(key);
     }
     expect(cache.size).toBe(2); // "in-use" and the newest idle one
@@ -52,10 +52,10 @@ describe("DocumentCache", () => {
   it("releases a document idle for longer than idleMs", async () => {
     const { factory, counts } = countingFactory();
     const cache = new DocumentCache(factory, { maxIdle: 10, idleMs: 0 });
-    await cache.acquire("a", async () => "x");
+    await cache.acquire("a", async () => ({ context: "x" }));
     cache.release("a");
     // idleMs 0: the next eviction pass (on the next release) drops it.
-    await cache.acquire("b", async () => "y");
+    await cache.acquire("b", async () => ({ context: "y" }));
     await new Promise((resolve) => setTimeout(resolve, 5));
     cache.release("b");
     // "a" had been idle for 5 ms > 0 and is gone; "b" was idle for 0 ms and stays.
@@ -70,8 +70,8 @@ describe("DocumentCache", () => {
     let loads = 0;
     const load = async () => {
       loads += 1;
-      // A fresh string, as a Redis read would give: the cache must not keep this one.
-      return `${text.slice(0, 10)}${text.slice(10)}`;
+      // Fresh bytes, as a Redis read gives: the factory takes them over.
+      return { utf8: Buffer.from(text, "utf8") };
     };
     const first = await cache.acquire("doc", load);
     const second = await cache.acquire("doc", load);
@@ -83,5 +83,14 @@ describe("DocumentCache", () => {
     cache.clear();
     // Still readable: the shared text keeps its memory alive past the release.
     expect((first.context as string).length).toBe(text.length);
+  });
+
+  it("decodes bytes itself for a factory that cannot load them", async () => {
+    const { factory, counts } = countingFactory();
+    const cache = new DocumentCache(factory);
+    const loaded = await cache.acquire("u", async () => ({ utf8: Buffer.from("naïve café ✓") }));
+    expect(loaded.context).toBe("naïve café ✓");
+    expect(counts.loaded).toBe(1);
+    cache.clear();
   });
 });

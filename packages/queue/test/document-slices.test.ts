@@ -72,6 +72,29 @@ describe("DocumentSlices", () => {
     const emoji = text.indexOf("😀");
     expect(slices.locate(text.slice(emoji + 1, emoji + 5_000))).toBeUndefined();
   });
+
+  it("gives the byte range of a text range the sandbox found, in and out of order", () => {
+    const text = Array.from({ length: 3_000 }, (_, index) => `Zeile ${index} — Größe ok\n`).join(
+      "",
+    );
+    const bytes = Buffer.from(text, "utf8");
+    const slices = new DocumentSlices(text);
+    for (const [start, end] of [
+      [0, 9_000],
+      [9_000, 30_000],
+      [2_000, 4_000],
+      [30_000, text.length],
+    ] as const) {
+      const range = slices.rangeOf(start, end);
+      expect(range?.charStart).toBe(start);
+      expect(bytes.subarray(range!.start, range!.end).toString("utf8")).toBe(
+        text.slice(start, end),
+      );
+    }
+    expect(slices.rangeOf(10, text.length + 1)).toBeUndefined();
+    const emojiText = `${"a".repeat(5_000)}😀${"b".repeat(5_000)}`;
+    expect(new DocumentSlices(emojiText).rangeOf(0, 5_001)).toBeUndefined();
+  });
 });
 
 describe("ContextStore slices", () => {

@@ -9,7 +9,8 @@ export type IsolatedVmSandboxFactoryOptions = IsolatedVmSandboxTuning;
 /**
  * The production {@link SandboxFactory}: a JavaScript REPL on isolated-vm.
  *
- * - `loadDocument(context)` serialises the document once (one `ExternalCopy`).
+ * - `loadDocument(context)` serialises the document once (one `ExternalCopy`);
+ *   `loadDocumentFromUtf8(bytes)` does so for a string from its UTF-8 bytes, freeing them.
  * - `create(options)` starts an isolate (`memoryLimit: limits.memoryMb`) whose globals are
  *   `context`, `print`, `console.*`, `recursiveLm`, `FINAL`, `FINAL_VAR` and nothing else
  *   from the host. Top-level declarations persist across cells, `await` works at top
@@ -25,6 +26,9 @@ export function createIsolatedVmSandboxFactory(
   return {
     async loadDocument(context: RlmContext): Promise<IsolatedVmDocument> {
       return new IsolatedVmDocument(context);
+    },
+    async loadDocumentFromUtf8(bytes: Buffer): Promise<IsolatedVmDocument> {
+      return IsolatedVmDocument.fromUtf8(bytes);
     },
     async create(sandboxOptions: SandboxOptions): Promise<Sandbox> {
       const { document } = sandboxOptions;

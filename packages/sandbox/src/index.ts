@@ -6,5 +6,6 @@ export {
 } from "./create-isolated-vm-sandbox-factory.js";
 export { IsolatedVmDocument } from "./isolated-vm-document.js";
 export { IsolatedVmSandbox, type IsolatedVmSandboxTuning } from "./isolated-vm-sandbox.js";
+export { releaseBufferNow } from "./release-buffer.js";
 export { CellSyntaxError, type RewrittenCell, rewriteCell } from "./rewrite-cell.js";
 export { SandboxError, type SandboxErrorCode } from "./sandbox-errors.js";

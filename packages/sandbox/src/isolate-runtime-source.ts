@@ -11,7 +11,9 @@ export const CELL_FILE_PREFIX = "rlm-cell-";
  *
  * Arguments (never stored on a global, see advisory GHSA-mmhj-4w6j-76h7):
  * - `$0` Reference to the host sub-call function `(gen, index, query, kind, payload)`,
- *   which always resolves with a JSON envelope string.
+ *   which always resolves with a JSON envelope string. `kind` is `none`, `string` (the
+ *   text as `payload`), `json` (JSON text) or `slice`: the sub-context is the document's
+ *   text `[start, end)`, `payload` being `[start, end]`, and was not copied.
  * - `$1` Reference to the host "cell finished" callback `(gen)`.
  * - `$2` the document (a copy of the document's ExternalCopy).
  * - `$3` the output cap in characters.
@@ -54,6 +56,8 @@ const JsonStringify = JSON.stringify;
 const JsonParse = JSON.parse;
 const indirectEval = global.eval;
 const stringSlice = uncurry(String.prototype.slice);
+const stringStartsWith = uncurry(String.prototype.startsWith);
+const stringIndexOf = uncurry(String.prototype.indexOf);
 const regExpExec = uncurry(RegExp.prototype.exec);
 const regExpToString = uncurry(RegExp.prototype.toString);
 const dateGetTime = uncurry(RealDate.prototype.getTime);
@@ -84,6 +88,36 @@ const subCallOptions = options({
 const doneOptions = options({ arguments: options({ copy: true }) });
 
 ${ISOLATE_INSPECT_SOURCE}
+
+// ---- sub-contexts that are slices of the document ----
+// A chunk the code cut from the document is sent to the host as its offsets, not
+// copied: a map over a 100 MB document would otherwise copy 100 MB of chunks out of the
+// isolate. Map-style code cuts its chunks in order, so each search starts where the last
+// slice ended; a scan of the whole document is tried only for chunks large relative to
+// it, and at most a few passes over the document per cell (then the chunk is copied).
+const documentText = typeof documentValue === "string" ? documentValue : null;
+const SLICE_MIN_CHARS = 4096;
+const SLICE_SCAN_RATIO = 256;
+const SLICE_SCAN_PASSES = 8;
+let sliceCursor = 0;
+let sliceScansLeft = 0;
+
+function locateInDocument(text) {
+  if (documentText === null || text.length < SLICE_MIN_CHARS || text.length > documentText.length) {
+    return -1;
+  }
+  let at = stringStartsWith(documentText, text, sliceCursor) ? sliceCursor : -1;
+  if (at < 0 && text.length * SLICE_SCAN_RATIO >= documentText.length && sliceScansLeft > 0) {
+    sliceScansLeft -= 1;
+    at = stringIndexOf(documentText, text, sliceCursor);
+    if (at < 0 && sliceCursor > 0 && sliceScansLeft > 0) {
+      sliceScansLeft -= 1;
+      at = stringIndexOf(documentText, text);
+    }
+  }
+  if (at >= 0) sliceCursor = at + text.length;
+  return at;
+}
 
 // ---- per-cell state ----
 let cellGen = 0;
@@ -227,8 +261,14 @@ const recursiveLm = async function recursiveLm(query, subContext) {
   let kind = "none";
   let payload = "";
   if (typeof subContext === "string") {
-    kind = "string";
-    payload = subContext;
+    const at = locateInDocument(subContext);
+    if (at >= 0) {
+      kind = "slice";
+      payload = [at, at + subContext.length];
+    } else {
+      kind = "string";
+      payload = subContext;
+    }
   } else if (subContext !== undefined) {
     const json = JsonStringify(subContext);
     if (typeof json !== "string") {
@@ -319,6 +359,7 @@ function runCell(gen, source, w0, w1, w2, w3, clockBase) {
   finalAnswer = null;
   finalVia = null;
   subCallIndex = 0;
+  sliceScansLeft = SLICE_SCAN_PASSES;
   output = createWriter(outputLimit);
   outputStarted = false;
   reseed(w0, w1, w2, w3, clockBase);

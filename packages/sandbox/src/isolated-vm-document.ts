@@ -1,5 +1,7 @@
+import { isAscii } from "node:buffer";
 import type { RlmContext, SandboxDocument } from "@rlm/core";
 import ivm from "isolated-vm";
+import { releaseBufferNow } from "./release-buffer.js";
 import { SandboxError } from "./sandbox-errors.js";
 
 /**
@@ -34,6 +36,23 @@ export class IsolatedVmDocument implements SandboxDocument {
         cause: error,
       });
     }
+  }
+
+  /**
+   * A string document from its UTF-8 bytes, which it takes over: they are freed as soon
+   * as they are decoded (see `releaseBufferNow`), so at most two copies of the document
+   * (bytes and text, then text and the sandbox copy) are ever resident, and one stays.
+   * ASCII bytes are decoded as Latin-1, which Node turns into a string outside the V8
+   * heap without validating UTF-8 again.
+   *
+   * @throws {SandboxError} `invalid_document` when the text cannot be copied.
+   */
+  static fromUtf8(bytes: Buffer): IsolatedVmDocument {
+    let text: string | undefined = bytes.toString(isAscii(bytes) ? "latin1" : "utf8");
+    releaseBufferNow(bytes);
+    const document = new IsolatedVmDocument(text);
+    text = undefined;
+    return document;
   }
 
   /** True once `release()` was called. */

@@ -2,6 +2,7 @@ import {
   type CellInput,
   type CellResult,
   InvalidOptionsError,
+  type DocumentRange,
   type JsonValue,
   type Sandbox,
   type SandboxLimits,
@@ -78,6 +79,8 @@ export class IsolatedVmSandbox implements Sandbox {
   readonly #onSubCall: SubCallHandler;
   readonly #pollMs: number;
   readonly #queue = new SerialQueue();
+  /** The document as a host string sharing the copy's memory; slices of it are chunks. */
+  readonly #documentText: string | undefined;
   readonly #subCallRef: ivm.Reference<unknown>;
   readonly #doneRef: ivm.Reference<unknown>;
   #control: ivm.Reference<ControlFunction> | undefined;
@@ -98,7 +101,9 @@ export class IsolatedVmSandbox implements Sandbox {
     context: ivm.Context,
     options: SandboxOptions,
     tuning: IsolatedVmSandboxTuning,
+    documentText: string | undefined,
   ) {
+    this.#documentText = documentText;
     this.#isolate = isolate;
     this.#context = context;
     this.#limits = options.limits;
@@ -126,7 +131,13 @@ export class IsolatedVmSandbox implements Sandbox {
     const isolate = new ivm.Isolate({ memoryLimit: options.limits.memoryMb });
     try {
       const context = await isolate.createContext();
-      const sandbox = new IsolatedVmSandbox(isolate, context, options, tuning);
+      const sandbox = new IsolatedVmSandbox(
+        isolate,
+        context,
+        options,
+        tuning,
+        document.sharedText(),
+      );
       // Host references go into the bootstrap closure as arguments, never onto a global.
       const args: ivm.Transferable[] = [
         sandbox.#subCallRef,
@@ -210,17 +221,46 @@ export class IsolatedVmSandbox implements Sandbox {
         throw new Error("invalid sub-call arguments");
       }
       let context: JsonValue | undefined;
+      let documentRange: DocumentRange | undefined;
       if (kind === "string" && typeof payload === "string") context = payload;
       else if (kind === "json" && typeof payload === "string")
         context = JSON.parse(payload) as JsonValue;
+      else if (kind === "slice") {
+        documentRange = this.#rangeOf(payload);
+        // A substring of the shared document: V8 shares the memory, nothing is copied.
+        context = this.#documentText?.slice(documentRange.start, documentRange.end);
+      }
       this.#cellSubCalls += 1;
-      const value = await this.#onSubCall({ query, context, index });
+      const value = await this.#onSubCall({
+        query,
+        context,
+        index,
+        ...(documentRange ? { documentRange } : {}),
+      });
       if (typeof value !== "string") throw new Error("the sub-call answer is not a string");
       return JSON.stringify({ ok: true, value });
     } catch (error) {
       return JSON.stringify({ ok: false, error: messageOf(error) });
     }
   };
+
+  /** A `[start, end]` the isolate sent as a slice of the document, checked. */
+  #rangeOf(payload: unknown): DocumentRange {
+    const length = this.#documentText?.length ?? -1;
+    if (Array.isArray(payload) && payload.length === 2) {
+      const [start, end] = payload as unknown[];
+      if (
+        Number.isInteger(start) &&
+        Number.isInteger(end) &&
+        (start as number) >= 0 &&
+        (start as number) <= (end as number) &&
+        (end as number) <= length
+      ) {
+        return { start: start as number, end: end as number };
+      }
+    }
+    throw new Error("invalid sub-call arguments");
+  }
 
   /** The isolate reports that cell `gen` settled (its output is ready to collect). */
   readonly #handleDone = (gen: unknown): void => {

@@ -70,6 +70,54 @@ describe("recursiveLm", () => {
     ]);
   });
 
+  it("sends chunks cut from the document as ranges of it, with the same text", async () => {
+    const requests: SubCallRequest[] = [];
+    const line = (i: number) => `line ${i} ${"é".repeat(i % 7)} 😀 ${"x".repeat(40)}\n`;
+    const document = Array.from({ length: 2_000 }, (_, i) => line(i)).join("");
+    const t = await openSandbox({
+      context: document,
+      onSubCall: async (request) => {
+        requests.push(request);
+        return "ok";
+      },
+    });
+    const result = await t.run(
+      [
+        "const size = 20000;",
+        "const chunks = [];",
+        "for (let at = 0; at < context.length; at += size) chunks.push(context.slice(at, at + size));",
+        // In order (found at the cursor), then one again (found by a scan), then text
+        // that is not in the document, and a short slice (not worth a range).
+        "await Promise.all(chunks.map((chunk) => recursiveLm('q', chunk)));",
+        "await recursiveLm('again', chunks[1]);",
+        "await recursiveLm('computed', chunks[2].toUpperCase());",
+        "await recursiveLm('short', context.slice(5, 50));",
+        "chunks.length",
+      ].join("\n"),
+    );
+    expect(result.error).toBeUndefined();
+    const chunkCount = Number(result.output);
+    const mapped = requests.filter((request) => request.query === "q");
+    expect(mapped).toHaveLength(chunkCount);
+    for (const request of mapped) {
+      expect(request.documentRange).toBeDefined();
+      const { start, end } = request.documentRange!;
+      expect(request.context).toBe(document.slice(start, end));
+    }
+    expect(mapped.map((request) => request.documentRange!.start)).toEqual(
+      Array.from({ length: chunkCount }, (_, i) => i * 20_000),
+    );
+    const again = requests.find((request) => request.query === "again")!;
+    expect(again.documentRange).toEqual({ start: 20_000, end: 40_000 });
+    expect(again.context).toBe(document.slice(20_000, 40_000));
+    const computed = requests.find((request) => request.query === "computed")!;
+    expect(computed.documentRange).toBeUndefined();
+    expect(computed.context).toBe(document.slice(40_000, 60_000).toUpperCase());
+    const short = requests.find((request) => request.query === "short")!;
+    expect(short.documentRange).toBeUndefined();
+    expect(short.context).toBe(document.slice(5, 50));
+  });
+
   it("turns a rejecting handler into an Error the cell can catch", async () => {
     const t = await openSandbox({
       onSubCall: async () => {
