@@ -53,7 +53,10 @@ export async function childTimelines(
       for (const call of job.data.calls) {
         const context = await contexts.get(call.contextRef);
         const text = typeof context === "string" ? context : JSON.stringify(context);
-        const messages = subCallMessages(call.query, text.length > 0 ? text : undefined);
+        // As the mock hashes them: what went over the wire (no `contentParts`).
+        const messages = subCallMessages(call.query, text.length > 0 ? text : undefined).map(
+          ({ role, content }) => ({ role, content }),
+        );
         const hash = createHash("sha256")
           .update(JSON.stringify({ model: job.data.model, messages }))
           .digest("hex");

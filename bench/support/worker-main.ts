@@ -22,6 +22,8 @@ const llmClient = createOpenAIModelClient({
 // request in the process being measured, which would add a copy of each chunk to its RSS.
 const traceClientCalls = env.BENCH_TRACE_CLIENT === "1";
 const tracedLlmClient: ModelClient = {
+  // It passes each request on as is, gate included: the product's client honours it.
+  honoursGate: llmClient.honoursGate,
   complete(request) {
     if (!traceClientCalls) return llmClient.complete(request);
     const messages = request.messages.map((message) => ({

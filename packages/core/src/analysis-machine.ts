@@ -115,6 +115,20 @@ export class AnalysisMachine {
   private readonly ownsDocument: boolean;
   private sandbox: Sandbox | undefined;
   private activeHandler: SubCallHandler | undefined;
+  /**
+   * True once a root turn was missing from the journal: the machine is past everything
+   * an earlier run of this analysis journaled (a run writes root turn k only after every
+   * cell of turn k − 1 and their sub-calls ended), so the records it would look up from
+   * then on cannot exist, and it stops reading them. A rebuilt sandbox's replay of
+   * earlier cells still reads.
+   *
+   * Why: with a Redis journal each lookup is a round trip on the analysis's critical
+   * path, before every root turn, every cell and every sub-call. The cost: if two runs
+   * of one analysis overlap (a worker that lost its lock runs on until BullMQ stops it),
+   * the later one no longer finds the earlier one's newest answers and may pay for those
+   * calls again; `putIfAbsent` still makes both use the same answers.
+   */
+  private pastJournal = false;
 
   constructor(params: AnalysisParams) {
     this.analysisId = params.analysisId;
@@ -270,7 +284,9 @@ export class AnalysisMachine {
     // A cell that lost its isolate when it first ran is not run again on replay: its
     // outcome (timeouts depend on timing) is taken from the journal, so a resumed
     // analysis follows the same path as the original.
-    const journaled = await this.journal.get(journalKeys.cell(this.iteration, block));
+    const journaled = this.pastJournal
+      ? undefined
+      : await this.journal.get(journalKeys.cell(this.iteration, block));
     let result: CellResult;
     if (journaled?.kind === "cell" && journaled.sandboxLost) {
       result = fromCellRecord(journaled);
@@ -361,11 +377,12 @@ export class AnalysisMachine {
 
   /** A root-model turn: from the journal when it was already answered, else from the model. */
   private async callRoot(key: string): Promise<RootCallRecord> {
-    const existing = await this.journal.get(key);
+    const existing = this.pastJournal ? undefined : await this.journal.get(key);
     if (existing?.kind === "root") {
       this.usage.recordReplayed({ [existing.model]: existing.usage }, 1);
       return existing;
     }
+    this.pastJournal = true;
     this.control.checkBeforeModelCall();
     const messages = this.messages.map((message) => ({ ...message }));
     const response = await callModelWithin(this.control, this.runtime.model, {
@@ -475,7 +492,7 @@ export class AnalysisMachine {
       occurrences.set(argumentsHash, occurrence + 1);
       const key = journalKeys.subCall(cellKey, argumentsHash, occurrence);
       const startedAt = Date.now();
-      const existing = await this.journal.get(key);
+      const existing = this.pastJournal && !rebuilding ? undefined : await this.journal.get(key);
       if (rebuilding && existing?.kind === "sub") return answerOf(existing);
       this.control.reserveSubCall();
       const contextChars = subContextText(request.context)?.length ?? 0;

@@ -13,6 +13,7 @@ import type { Redis } from "ioredis";
 import pLimit from "p-limit";
 import type { AnalysisStore } from "./analysis-store.js";
 import { CallAdmission } from "./call-admission.js";
+import type { CallResults } from "./call-results.js";
 import type { ContextStore } from "./context-store.js";
 import type { LlmCall, LlmJobResult, LlmQueueJobData } from "./job-types.js";
 import { RedisJournal } from "./redis-journal.js";
@@ -37,6 +38,8 @@ export interface LlmProcessorServices {
   limiter?: { max: number; durationMs: number };
   /** Pause when a 429 gave no Retry-After. Default 1000 ms. */
   defaultRateLimitMs?: number;
+  /** Announces each journaled result to the live runs of this process. */
+  callResults?: CallResults;
 }
 
 /** Why a batch went back to the queue before all its calls were made. */
@@ -112,6 +115,9 @@ export function createLlmProcessor(services: LlmProcessorServices) {
           if (stored.kind !== "sub") {
             throw new UnrecoverableError("journal holds a non sub-call record");
           }
+          // A root run of this process waiting for it takes the answer now, not when
+          // BullMQ resumes its job: its cell goes on while the rest of the fan-out runs.
+          services.callResults?.publish(data.analysisId, call.journalKey, stored);
           result.answered += 1;
           if (stored.error) result.failed += 1;
         }),

@@ -388,6 +388,7 @@ async function finish(
   });
   const stored = await journal.putIfAbsent(nested.journalKey, record);
   if (stored.kind !== "sub") throw new Error("journal holds a non sub-call record");
+  services.callResults?.publish(nested.analysisId, nested.journalKey, stored);
   return subCallJobResult(stored);
 }
 

@@ -163,6 +163,7 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
       model: options.llmModelClient ?? modelFor(false),
       worker: () => holder.worker,
       callConcurrency,
+      callResults,
       ...(options.limiter ? { limiter: options.limiter } : {}),
     });
     // One job slot per call slot: a process holds at most as many batches as it has
