@@ -12,6 +12,8 @@ export type CallResultListener = (journalKey: string, record: SubCallRecord) => 
  */
 export class CallResults {
   private readonly listeners = new Map<string, Set<CallResultListener>>();
+  /** Results announced while a run of their analysis was listening. */
+  delivered = 0;
 
   /** Listens for results of `analysisId`; returns the function that stops listening. */
   subscribe(analysisId: string, listener: CallResultListener): () => void {
@@ -33,6 +35,7 @@ export class CallResults {
   publish(analysisId: string, journalKey: string, record: SubCallRecord): void {
     const set = this.listeners.get(analysisId);
     if (!set) return;
+    this.delivered += 1;
     for (const listener of [...set]) {
       try {
         listener(journalKey, record);

@@ -61,8 +61,12 @@ export interface RlmWorkerOptions {
 /** A running worker process's queues; `close` drains them. */
 export interface RlmWorker {
   readonly workers: Worker[];
-  /** Live REPL cache statistics: resumes served without a replay, and with one. */
-  liveRunStats(): { hits: number; misses: number; size: number };
+  /**
+   * Live REPL cache statistics: resumes served without a replay (`hits`) and with one
+   * (`misses`), runs held (`size`), and sub-call answers handed to a run of this process
+   * as they were journaled (`liveAnswers`), before its job was resumed.
+   */
+  liveRunStats(): { hits: number; misses: number; size: number; liveAnswers: number };
   /**
    * Stops taking jobs and waits for the jobs in progress, at most `timeoutMs` (default
    * 30 s); past it, remaining jobs are abandoned to be picked up by another worker
@@ -183,7 +187,12 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
 
   return {
     workers,
-    liveRunStats: () => ({ hits: live.hits, misses: live.misses, size: live.size }),
+    liveRunStats: () => ({
+      hits: live.hits,
+      misses: live.misses,
+      size: live.size,
+      liveAnswers: callResults.delivered,
+    }),
     async close({ timeoutMs = 30_000 } = {}) {
       const graceful = Promise.all(workers.map((worker) => worker.close()));
       let timer: ReturnType<typeof setTimeout> | undefined;
