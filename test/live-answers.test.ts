@@ -1,50 +1,96 @@
 import { type MockLlmServer, startMockLlmServer } from "@rlm/mock-llm";
-import { type RlmWorker, RlmQueueClient, startRlmWorker } from "@rlm/queue";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import {
+  createRootQueue,
+  RlmQueueClient,
+  type RlmWorker,
+  type RlmWorkerOptions,
+  startRlmWorker,
+} from "@rlm/queue";
+import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { makeDocument } from "./support/documents.js";
 import { deleteKeys, uniquePrefix } from "./support/redis-prefix.js";
 
-// A worker in this process (real Redis, real BullMQ, the mock over HTTP), so its
+// Workers in this process (real Redis, real BullMQ, the mock over HTTP), so their
 // statistics can be read directly.
 const prefix = uniquePrefix("live-answers");
 const connection = { host: "127.0.0.1", port: 6379 };
 let mock: MockLlmServer;
-let worker: RlmWorker;
 let client: RlmQueueClient;
+const workers: RlmWorker[] = [];
 
 beforeAll(async () => {
   mock = await startMockLlmServer({ latencyMs: 20, strategy: "map-reduce", chunkChars: 20_000 });
-  worker = await startRlmWorker({
-    connection,
-    prefix,
-    model: { baseURL: mock.url, apiKey: "test-key" },
-    defaults: { rootModel: "mock-root", subModel: "mock-sub" },
-  });
   client = new RlmQueueClient({ connection, prefix });
+});
+
+afterEach(async () => {
+  for (const worker of workers.splice(0)) await worker.close({ timeoutMs: 5_000 });
 });
 
 afterAll(async () => {
   await client?.close();
-  await worker?.close({ timeoutMs: 5_000 });
   await mock?.stop();
   await deleteKeys(prefix);
 });
 
-it("hands each sub-call answer to the waiting run of the same process as it is journaled", async () => {
-  const document = makeDocument({ chars: 400_000, markerCount: 23, seed: 4 });
+async function worker(options: Partial<RlmWorkerOptions> = {}): Promise<RlmWorker> {
+  const started = await startRlmWorker({
+    connection,
+    prefix,
+    model: { baseURL: mock.url, apiKey: "test-key" },
+    defaults: { rootModel: "mock-root", subModel: "mock-sub" },
+    ...options,
+  });
+  workers.push(started);
+  return started;
+}
+
+/** Runs one map-reduce analysis; returns its sub-call count and how often its job started. */
+async function analysis(markerCount: number) {
+  const document = makeDocument({ chars: 400_000, markerCount, seed: markerCount });
+  const before = mock.requests().length;
   const { id } = await client.enqueueAnalysis({
     query: `How many times does "${document.marker}" appear?`,
     context: document.text,
   });
   const result = await client.waitForResult(id, { timeoutMs: 60_000 });
   expect(result.finishReason).toBe("final");
-  expect(result.answer.trim()).toBe("23");
-  const subCalls = mock.requests().filter((request) => request.kind === "sub").length;
+  expect(result.answer.trim()).toBe(String(markerCount));
+  const subCalls = mock
+    .requests()
+    .slice(before)
+    .filter((request) => request.kind === "sub").length;
+  const rootQueue = createRootQueue({ connection, prefix });
+  const job = await rootQueue.getJob(id);
+  await rootQueue.close();
+  return { subCalls, attemptsStarted: job?.attemptsStarted ?? -1 };
+}
+
+it("keeps the root job's slot while its children are answered in the same process", async () => {
+  const both = await worker();
+  const { subCalls, attemptsStarted } = await analysis(23);
   expect(subCalls).toBeGreaterThan(10);
-  // Every answer reached the cell before BullMQ resumed the root job, and the resume
-  // found the run alive (no replay).
-  const stats = worker.liveRunStats();
+  // Every answer reached the cell as it was journaled, and the job never went through
+  // waiting-children: it started once and ran to its end.
+  const stats = both.liveRunStats();
   expect(stats.liveAnswers).toBe(subCalls);
-  expect(stats.misses).toBe(1); // the analysis's first run only
-  expect(stats.hits).toBeGreaterThan(0);
+  expect(attemptsStarted).toBe(1);
+  expect(stats.hits).toBe(0);
+});
+
+it("gives the slot up (waiting-children) when the children run in another worker", async () => {
+  const roots = await worker({ roles: ["root"] });
+  await worker({ roles: ["llm"] });
+  const { subCalls, attemptsStarted } = await analysis(17);
+  expect(subCalls).toBeGreaterThan(10);
+  expect(roots.liveRunStats().liveAnswers).toBe(0);
+  // Resumed by BullMQ after its children, in the same process: the live REPL went on.
+  expect(attemptsStarted).toBeGreaterThan(1);
+  expect(roots.liveRunStats().hits).toBeGreaterThan(0);
+});
+
+it("gives held slots up when every root slot is taken, so all analyses finish", async () => {
+  await worker({ concurrency: { root: 2, llm: 8 } });
+  const results = await Promise.all([analysis(5), analysis(6), analysis(7), analysis(8)]);
+  for (const { subCalls } of results) expect(subCalls).toBeGreaterThan(10);
 });

@@ -51,7 +51,7 @@ export interface LlmCall {
   journalKey: string;
   query: string;
   contextRef: ContextRef;
-  /** When the call left the engine (ms since the epoch), before it joined a batch. */
+  /** When the call left the engine (ms since the epoch, sub-ms), before it joined a batch. */
   issuedAt: number;
 }
 

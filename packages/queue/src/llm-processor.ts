@@ -40,6 +40,8 @@ export interface LlmProcessorServices {
   defaultRateLimitMs?: number;
   /** Announces each journaled result to the live runs of this process. */
   callResults?: CallResults;
+  /** Ids of the LM jobs this process is running, kept up to date here for root runs. */
+  jobsHere?: Set<string>;
 }
 
 /** Why a batch went back to the queue before all its calls were made. */
@@ -69,6 +71,16 @@ export function createLlmProcessor(services: LlmProcessorServices) {
   });
 
   return async function processLlmJob(job: Job<LlmQueueJobData>): Promise<LlmJobResult> {
+    const id = job.id ?? "";
+    services.jobsHere?.add(id);
+    try {
+      return await processBatch(job);
+    } finally {
+      services.jobsHere?.delete(id);
+    }
+  };
+
+  async function processBatch(job: Job<LlmQueueJobData>): Promise<LlmJobResult> {
     const data = job.data;
     const journal = new RedisJournal({
       redis: services.redis,
@@ -96,6 +108,10 @@ export function createLlmProcessor(services: LlmProcessorServices) {
     await Promise.all(
       open.map((call) =>
         slots(async () => {
+          // Each call goes on in a task of its own, as in process: the calls of a batch
+          // start together, and node writes a request to its socket only between tasks,
+          // so without this the first request would leave once all of them were built.
+          await new Promise<void>((resolve) => setImmediate(resolve));
           // After a 429 or a retryable failure the batch goes back to the queue: calls
           // not started yet wait for its next run instead of starting now.
           if (interruption.rateLimitMs !== undefined || interruption.retryable) return;
@@ -135,7 +151,7 @@ export function createLlmProcessor(services: LlmProcessorServices) {
     // A retry of the job (with backoff) makes the calls that are still missing.
     if (interruption.retryable) throw interruption.retryable;
     return result;
-  };
+  }
 }
 
 type CallOutcome =

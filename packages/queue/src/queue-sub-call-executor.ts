@@ -82,6 +82,8 @@ export class QueueSubCallExecutor implements SubCallExecutor {
   private flushScheduled = false;
   /** The child job that carries each pending call (for calls whose job was lost). */
   private readonly jobIds = new Map<string, string>();
+  /** When each child job was added (ms since the epoch). */
+  private readonly jobAddedAt = new Map<string, number>();
 
   constructor(
     private readonly settings: {
@@ -191,6 +193,34 @@ export class QueueSubCallExecutor implements SubCallExecutor {
     return [...this.pending.keys()];
   }
 
+  /**
+   * True when every pending call is being answered in this process: its job is one of
+   * `activeHere` (LM jobs this process is running), was added less than `graceMs` ago
+   * (not taken by any worker yet), or is not added yet (still joining a batch).
+   */
+  answeredHere(activeHere: ReadonlySet<string>, graceMs: number): boolean {
+    const now = Date.now();
+    for (const key of this.pending.keys()) {
+      const jobId = this.jobIds.get(key);
+      if (jobId === undefined || activeHere.has(jobId)) continue;
+      if (now - (this.jobAddedAt.get(jobId) ?? 0) < graceMs) continue;
+      return false;
+    }
+    return true;
+  }
+
+  /** Resolves at the next change (an answer, an enqueue, a journal read) or after `ms`. */
+  nextChange(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      timer.unref?.();
+      this.waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
   /** The id of the child job that carries a pending call, if it was enqueued here. */
   jobIdOf(key: string): string | undefined {
     return this.jobIds.get(key);
@@ -239,6 +269,7 @@ export class QueueSubCallExecutor implements SubCallExecutor {
       depth: task.depth + 1,
     };
     this.jobIds.set(task.key, jobId);
+    this.jobAddedAt.set(jobId, Date.now());
     await this.settings.rootQueue.add(JobName.nested, data, childOptions(job, jobId));
   }
 
@@ -246,7 +277,8 @@ export class QueueSubCallExecutor implements SubCallExecutor {
   private buffered(task: SubCallTask): Promise<void> {
     const batching = this.settings.batching ?? DEFAULT_SUB_CALL_BATCHING;
     return new Promise<void>((added, failed) => {
-      this.buffer.push({ task, issuedAt: Date.now(), added, failed });
+      const issuedAt = performance.timeOrigin + performance.now();
+      this.buffer.push({ task, issuedAt, added, failed });
       if (this.buffer.length >= batching.maxCalls) {
         this.flush(batching.maxCalls);
         return;
@@ -309,6 +341,7 @@ export class QueueSubCallExecutor implements SubCallExecutor {
       calls,
     };
     for (const entry of batch) this.jobIds.set(entry.task.key, jobId);
+    this.jobAddedAt.set(jobId, Date.now());
     await this.settings.llmQueue.add(JobName.llm, data, childOptions(job, jobId));
   }
 

@@ -61,7 +61,19 @@ export interface RootProcessorServices {
   retentionSeconds?: number;
   /** How plain sub-calls are grouped into LM jobs (default `DEFAULT_SUB_CALL_BATCHING`). */
   batching?: SubCallBatching;
+  /**
+   * Ids of the LM jobs this process is running, and its root concurrency. With both, a
+   * root job whose children are all being answered here keeps its slot while they run
+   * (see `holdWhileAnsweredHere`) instead of a waiting-children round trip.
+   */
+  hold?: { llmJobsHere: ReadonlySet<string>; rootConcurrency: number };
 }
+
+/**
+ * How long a child job may sit in the queue, not yet taken by any worker, before a root
+ * job holding its slot for it gives the slot up (the job may be taken elsewhere).
+ */
+const HOLD_PICKUP_GRACE_MS = 50;
 
 /**
  * In queue mode a cell's wall-clock limit also covers time its sub-calls wait in the
@@ -78,7 +90,20 @@ export const QUEUE_CELL_TIMEOUT_MS = 15 * 60_000;
  * after a crash) the machine is rebuilt and replays the Redis journal.
  */
 export function createRootProcessor(services: RootProcessorServices) {
+  const slots = new RootSlots(services.hold?.rootConcurrency ?? 0);
   return async function processRootJob(
+    job: Job<RootQueueJobData>,
+    token?: string,
+  ): Promise<RootJobResult | SubCallJobResult> {
+    slots.taken();
+    try {
+      return await processRootRun(job, token);
+    } finally {
+      slots.freed();
+    }
+  };
+
+  async function processRootRun(
     job: Job<RootQueueJobData>,
     token?: string,
   ): Promise<RootJobResult | SubCallJobResult> {
@@ -152,6 +177,8 @@ export function createRootProcessor(services: RootProcessorServices) {
     }, services.cancelPollMs ?? 500);
     poll.unref?.();
 
+    // Whether this run kept its slot through children at some point (see above).
+    let held = false;
     try {
       for (;;) {
         run.step ??= run.machine.step();
@@ -166,11 +193,20 @@ export function createRootProcessor(services: RootProcessorServices) {
         ]);
         if ("outcome" in winner) {
           run.step = undefined;
-          if (winner.outcome.done)
-            return await finish(services, run, job, reporter, winner.outcome);
-          continue;
+          if (!winner.outcome.done) continue;
+          // Children answered while the slot was held may not be completed in BullMQ yet,
+          // and a parent with pending children cannot complete: wait for them first.
+          if (held && token && (await job.moveToWaitingChildren(token))) {
+            services.live.set(runKey, run);
+            throw new WaitingChildrenError();
+          }
+          return await finish(services, run, job, reporter, winner.outcome);
         }
         if (!winner.blocked) continue;
+        if (await holdWhileAnsweredHere(services, run, slots, () => stepFinished)) {
+          held = true;
+          continue;
+        }
         // Blocked on children: keep the live run for a resume in this process.
         services.live.set(runKey, run);
         if (reporter) await reporter.waiting();
@@ -190,7 +226,76 @@ export function createRootProcessor(services: RootProcessorServices) {
     } finally {
       clearInterval(poll);
     }
-  };
+  }
+}
+
+/**
+ * Root jobs running in this process, against its root concurrency; wakes holders when
+ * the last slot is taken.
+ */
+class RootSlots {
+  private running = 0;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(private readonly limit: number) {}
+
+  /** True when every slot is taken: a held slot is needed by another root job. */
+  get full(): boolean {
+    return this.running >= this.limit;
+  }
+
+  taken(): void {
+    this.running += 1;
+    if (this.full) for (const wake of [...this.listeners]) wake();
+  }
+
+  freed(): void {
+    this.running -= 1;
+  }
+
+  /** Calls `wake` when the slots fill up, until the returned function is called. */
+  onFull(wake: () => void): () => void {
+    this.listeners.add(wake);
+    return () => this.listeners.delete(wake);
+  }
+}
+
+/**
+ * Keeps the root job's slot while the children it is blocked on are answered in this
+ * process, whose LM jobs hand each answer to the run as it is journaled: the cell goes
+ * on as they arrive and, once it moves, the job continues without moving to
+ * waiting-children and being taken again (a few Redis round trips per fan-out, the
+ * slowest part of the way back from a fan-out). Returns true when the run moved (its
+ * step finished, or no call is pending any more); false when the slot must go: another
+ * root job needs it (every slot is taken), or a child is not running here (queued past a
+ * short grace, taken by another worker, nested, retrying after a failure).
+ *
+ * Why it cannot deadlock: a held slot is given up as soon as the process's last free
+ * slot is taken, so root jobs (nested analyses included) always find one.
+ */
+async function holdWhileAnsweredHere(
+  services: RootProcessorServices,
+  run: LiveRun,
+  slots: RootSlots,
+  isStopped: () => boolean,
+): Promise<boolean> {
+  const hold = services.hold;
+  if (!hold) return false;
+  let wakeOnFull: () => void = () => undefined;
+  const stopWatching = slots.onFull(() => wakeOnFull());
+  try {
+    for (;;) {
+      if (isStopped() || run.executor.pendingCount === 0) return true;
+      if (slots.full) return false;
+      if (!run.executor.answeredHere(hold.llmJobsHere, HOLD_PICKUP_GRACE_MS)) return false;
+      await new Promise<void>((resolve) => {
+        wakeOnFull = resolve;
+        void run.executor.nextChange(HOLD_PICKUP_GRACE_MS).then(resolve);
+      });
+    }
+  } finally {
+    stopWatching();
+  }
 }
 
 async function createRun(

@@ -91,6 +91,10 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
   const documents = new DocumentCache(sandboxFactory);
   const live = new LiveRuns();
   const callResults = new CallResults();
+  // LM jobs running in this process: a root job whose children all run here keeps its
+  // slot while they are answered (only when this process has both roles).
+  const llmJobsHere = new Set<string>();
+  const rootConcurrency = options.concurrency?.root ?? 8;
   const lockDuration = options.lockDurationMs ?? 3_000;
   const stalledInterval = options.stalledIntervalMs ?? 1_000;
   const workerSettings = {
@@ -134,10 +138,11 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
       defaults: options.defaults ?? {},
       retentionSeconds,
       batching: { ...DEFAULT_SUB_CALL_BATCHING, ...options.batching },
+      ...(roles.includes("llm") ? { hold: { llmJobsHere, rootConcurrency } } : {}),
     });
     const rootWorker = new Worker<RootQueueJobData>(QueueName.root, processor, {
       ...workerSettings,
-      concurrency: options.concurrency?.root ?? 8,
+      concurrency: rootConcurrency,
     });
     // A root job that failed for good (attempts used up, unrecoverable, stalled too
     // often) never reached the engine's own ending: record it, or waiters wait for ever.
@@ -168,6 +173,7 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
       worker: () => holder.worker,
       callConcurrency,
       callResults,
+      jobsHere: llmJobsHere,
       ...(options.limiter ? { limiter: options.limiter } : {}),
     });
     // One job slot per call slot: a process holds at most as many batches as it has
