@@ -1,36 +1,13 @@
-/** The `fetch` signature the openai client accepts. */
-export type Fetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
-
 /**
- * Wraps `fetch` so that error bodies in other shapes reach the openai SDK in OpenAI's
- * `{ "error": { "message": … } }` shape.
+ * An error body rewritten into OpenAI's `{ "error": { "message": … } }` shape, or
+ * `undefined` when it has that shape already (or is not JSON at all).
  *
- * Why: the SDK reads the provider's explanation only from `body.error`. Several
+ * Why: errors are read the way the openai package reads them, from `body.error`. Several
  * OpenAI-compatible servers (older vLLM, FastChat, FastAPI validation errors) put
- * `message` or `detail` at the top level, and the SDK would report "400 status code (no
+ * `message` or `detail` at the top level, and the error would say "400 status code (no
  * body)", hiding the one line that tells the user what is wrong.
  */
-export function withNormalizedErrorBodies(fetchFunction: Fetch): Fetch {
-  return async (input, init) => {
-    const response = await fetchFunction(input, init);
-    if (response.ok) return response;
-
-    const text = await response.text();
-    const normalized = normalizeErrorBody(text);
-    const headers = new Headers(response.headers);
-    // The body may have changed length; let the Response compute it.
-    headers.delete("content-length");
-    headers.delete("content-encoding");
-    return new Response(normalized ?? (text === "" ? null : text), {
-      status: response.status,
-      statusText: response.statusText,
-      headers,
-    });
-  };
-}
-
-/** The rewritten body, or `undefined` when it is fine as it is (or not JSON at all). */
-function normalizeErrorBody(text: string): string | undefined {
+export function normalizeErrorBody(text: string): string | undefined {
   let body: unknown;
   try {
     body = JSON.parse(text);

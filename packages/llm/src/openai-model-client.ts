@@ -1,12 +1,10 @@
 import type { ModelClient, ModelRequest, ModelResponse } from "@rlm/core";
-import OpenAI from "openai";
+import { APIConnectionTimeoutError } from "openai";
 import { AbortedWaitError, abortableSleep, raceWithAbort } from "./abortable-sleep.js";
 import { backoffDelayMs } from "./backoff.js";
 import { classifyProviderError } from "./classify-provider-error.js";
 import { ModelCallError } from "./model-call-error.js";
-import { withGate } from "./gated-fetch-init.js";
-import { createNodeHttpFetch } from "./node-http-fetch.js";
-import { withNormalizedErrorBodies } from "./normalize-error-body.js";
+import { type ChatEndpoint, chatEndpoint, postChatCompletion } from "./chat-endpoint.js";
 import {
   type OpenAIModelClientOptions,
   type ResolvedOpenAIModelClientOptions,
@@ -14,7 +12,6 @@ import {
 } from "./openai-model-client-options.js";
 import { cachedCostFunction } from "./prices.js";
 import { type CompletionReading, readCompletion } from "./read-completion.js";
-import { StreamedJsonBody, wantsStreamedBody } from "./streamed-json-body.js";
 
 /** A {@link ModelResponse} that also says whether its token counts are estimates. */
 export interface OpenAIModelResponse extends ModelResponse {
@@ -36,8 +33,9 @@ export interface OpenAIModelClient extends ModelClient {
 }
 
 /**
- * Creates a {@link ModelClient} over an OpenAI-compatible endpoint (non-streaming chat
- * completions through the `openai` package, whose own retries are disabled).
+ * Creates a {@link ModelClient} over an OpenAI-compatible endpoint: non-streaming chat
+ * completions posted over node:http keep-alive connections (`http-exchange.ts` says why
+ * not through the `openai` SDK, whose error classes are still what failures are made of).
  *
  * Each call is retried with exponential backoff and full jitter on 429, 5xx, 408, 409,
  * timeouts, connection failures, malformed bodies and empty completions, honouring
@@ -56,32 +54,18 @@ export interface OpenAIModelClient extends ModelClient {
  */
 export function createOpenAIModelClient(options: OpenAIModelClientOptions): OpenAIModelClient {
   const resolved = resolveOpenAIModelClientOptions(options);
-  const openai = new OpenAI({
-    apiKey: resolved.apiKey,
-    baseURL: resolved.baseURL,
-    // Passed explicitly so the SDK does not fall back to reading the environment.
-    organization: resolved.organization,
-    project: resolved.project,
-    webhookSecret: null,
-    // A library never prints; the SDK logs warnings to the console by default.
-    logLevel: "off",
-    timeout: resolved.timeoutMs,
-    maxRetries: 0,
-    defaultHeaders: resolved.defaultHeaders,
-    fetch: withNormalizedErrorBodies(createNodeHttpFetch()),
-  });
-
+  const endpoint = chatEndpoint(resolved);
   // The table is the client's own merged copy, never changed after this point.
   const costOf = cachedCostFunction(resolved.prices);
   return {
     baseURL: resolved.baseURL,
     honoursGate: true,
-    complete: (request) => completeWithRetries(openai, resolved, costOf, request),
+    complete: (request) => completeWithRetries(endpoint, resolved, costOf, request),
   };
 }
 
 async function completeWithRetries(
-  openai: OpenAI,
+  endpoint: ChatEndpoint,
   options: ResolvedOpenAIModelClientOptions,
   costOf: (usage: CompletionReading, model: string) => number | null,
   request: ModelRequest,
@@ -95,7 +79,7 @@ async function completeWithRetries(
 
     let error: ModelCallError;
     try {
-      const body = await attemptOnce(openai, options, request, attempt);
+      const body = await attemptOnce(endpoint, options, request, attempt);
       const reading = readCompletion(body, {
         model: request.model,
         baseURL: options.baseURL,
@@ -149,7 +133,7 @@ async function completeWithRetries(
 /** The marker this module aborts an attempt with when its own deadline passes. */
 class AttemptTimeout extends Error {}
 
-/** Carries the error the request's gate refused a slot with, past the SDK's wrapping. */
+/** Carries the error the request's gate refused a slot with, apart from the call's own. */
 class GateRefusal extends Error {
   constructor(readonly error: unknown) {
     super("the model-call gate refused a slot");
@@ -157,20 +141,12 @@ class GateRefusal extends Error {
 }
 
 /**
- * The longest timer node keeps (about 24.8 days): the SDK's own timeout while a gate is
- * in use, so that time spent waiting for a slot is never counted (the attempt's timer,
- * started at acquisition, bounds the exchange instead).
- */
-const NO_SDK_TIMEOUT_MS = 2 ** 31 - 1;
-
-/**
- * One HTTP request, bounded by `timeoutMs` until the whole body has arrived. The SDK's own
- * `timeout` stops counting once the headers are in, so a server that stalls mid-body would
- * otherwise hang the call for ever. With a gate, the bound starts when the slot is
- * obtained.
+ * One HTTP request, bounded by `timeoutMs` until the whole body has arrived (a server
+ * that stalls mid-body would otherwise hang the call for ever). With a gate, the bound
+ * starts when the slot is obtained: time spent waiting for a slot is not the provider's.
  */
 async function attemptOnce(
-  openai: OpenAI,
+  endpoint: ChatEndpoint,
   options: ResolvedOpenAIModelClientOptions,
   request: ModelRequest,
   attempt: number,
@@ -183,68 +159,44 @@ async function attemptOnce(
   const forwardAbort = () => controller.abort(request.signal?.reason);
   request.signal?.addEventListener("abort", forwardAbort, { once: true });
   let refusal: GateRefusal | undefined;
-  const fields = {
-    model: request.model,
-    ...(request.maxOutputTokens === undefined
-      ? {}
-      : { [options.maxTokensField]: request.maxOutputTokens }),
-    ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
-  };
-  // A large prompt goes out window by window instead of as one JSON string (the SDK sends
-  // a body given in the options in place of its own encoding of the params).
-  const streamedBody = wantsStreamedBody(request.messages)
-    ? StreamedJsonBody.chatCompletion(fields, request.messages)
-    : undefined;
-  const headers: Record<string, string> = {};
-  if (streamedBody) headers["content-type"] = "application/json";
-  let requestOptions: OpenAI.RequestOptions = {
-    signal: controller.signal,
-    ...(streamedBody ? { body: streamedBody } : {}),
-  };
   const gate = request.gate;
-  if (gate === undefined) {
-    startTimer();
-  } else {
-    // The SDK tells the server its timeout; keep telling it the real one.
-    headers["X-Stainless-Timeout"] = String(Math.trunc(options.timeoutMs / 1000));
-    requestOptions = {
-      ...requestOptions,
-      timeout: NO_SDK_TIMEOUT_MS,
-      // Not a RequestInit field the SDK knows: it passes it on to our fetch untouched.
-      fetchOptions: withGate({
-        acquire: async (signal) => {
-          try {
-            const release = await gate.acquire(signal);
-            startTimer();
-            return release;
-          } catch (error) {
-            refusal = new GateRefusal(error);
-            throw error;
-          }
-        },
-      }) as OpenAI.RequestOptions["fetchOptions"],
-    };
-  }
-  if (Object.keys(headers).length > 0) requestOptions.headers = headers;
+  if (!gate) startTimer();
   try {
-    const pending = openai.chat.completions.create(
-      {
-        ...fields,
-        messages: request.messages.map((message) => ({
-          role: message.role,
-          content: message.content,
-        })),
+    const pending = postChatCompletion(endpoint, {
+      fields: {
+        model: request.model,
+        ...(request.maxOutputTokens === undefined
+          ? {}
+          : { [options.maxTokensField]: request.maxOutputTokens }),
+        ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
       },
-      requestOptions,
-    );
-    // The race guarantees an abort returns now, even if the SDK is still reading a body.
-    return (await raceWithAbort(pending, controller.signal)) as unknown;
+      messages: request.messages,
+      signal: controller.signal,
+      ...(gate
+        ? {
+            gate: {
+              acquire: async (signal?: AbortSignal) => {
+                try {
+                  const release = await gate.acquire(signal);
+                  startTimer();
+                  return release;
+                } catch (error) {
+                  refusal = new GateRefusal(error);
+                  throw error;
+                }
+              },
+            },
+          }
+        : {}),
+    });
+    // The exchange rejects at once on an abort, whatever it is doing.
+    return await pending;
   } catch (thrown) {
     if (request.signal?.aborted) throw cancelledError(request, attempt);
-    // The SDK wraps whatever fetch threw; the gate's own reason must reach the caller.
+    // The gate's own reason (a budget ran out while waiting, say) reaches the caller.
     if (refusal) throw refusal;
     if (controller.signal.reason instanceof AttemptTimeout) {
-      throw classifyProviderError(new OpenAI.APIConnectionTimeoutError(), {
+      throw classifyProviderError(new APIConnectionTimeoutError(), {
         model: request.model,
         baseURL: options.baseURL,
         attempts: attempt,

@@ -21,33 +21,20 @@ export const STREAMED_BODY_MIN_CHARS = WINDOW_CHARS;
  * (a chunk of the document in a sub-call prompt) is never copied whole: it is escaped and
  * written one window at a time, and its bytes are never all in memory at once.
  *
- * Why: the SDK sends `JSON.stringify(params)`, which flattens the prompt (a rope around
- * the chunk) into one copy, makes a second for the JSON text, and node a third when it
- * encodes that for the socket. Ten calls over 10 MB chunks in flight held about 300 MB.
+ * Why: `JSON.stringify` of the request flattens the prompt (a rope around the chunk) into
+ * one copy, makes a second for the JSON text, and node a third when it encodes that for
+ * the socket. Ten calls over 10 MB chunks in flight held about 300 MB that way.
  *
- * It is a `ReadableStream` so that the SDK hands it to fetch untouched (it would
- * JSON-encode any other object) and any fetch can send it; `createNodeHttpFetch` writes
- * {@link StreamedJsonBody.pieces} straight to the socket with a `Content-Length` of
- * {@link StreamedJsonBody.byteLength}. The pieces can be produced again for each attempt.
+ * `exchange` (http-exchange.ts) writes {@link StreamedJsonBody.pieces} to the socket as
+ * it drains, with a `Content-Length` of {@link StreamedJsonBody.byteLength}. The pieces
+ * can be produced again for each attempt.
  */
-export class StreamedJsonBody extends ReadableStream<Uint8Array> {
+export class StreamedJsonBody {
   /** The UTF-8 length of the whole JSON text. */
   readonly byteLength: number;
   readonly #segments: readonly Segment[];
 
   private constructor(segments: readonly Segment[]) {
-    let pieces: Iterator<string> | undefined;
-    super(
-      {
-        pull(controller) {
-          pieces ??= piecesOf(segments);
-          const next = pieces.next();
-          if (next.done) controller.close();
-          else controller.enqueue(Buffer.from(next.value, "utf8"));
-        },
-      },
-      { highWaterMark: 0 },
-    );
     this.#segments = segments;
     this.byteLength = byteLengthOf(segments);
   }
