@@ -5,7 +5,7 @@ import { Rlm } from "rlm-queue";
 import { type BenchContext, type FigureResult, fmt, MOCK_MODELS } from "./support/bench-context.js";
 import { documentForChunks, querySubject, type TestDocument } from "./support/documents.js";
 import { round } from "./support/stats.js";
-import { type ChildTimeline, childTimelines, resumeGap } from "./support/timeline.js";
+import { type ChildTimeline, childTimelines, resumeGap, returnGap } from "./support/timeline.js";
 import { WorkerProcess } from "./support/workers.js";
 
 const L = 200;
@@ -25,6 +25,8 @@ export interface FanOutRun {
   /** Queue runs: per-child timestamps (for figure 2 and for profiling). */
   children?: ChildTimeline[];
   resumeGapMs?: number;
+  /** Last answer at the mock → next root call at the mock (see `returnGap`). */
+  returnGapMs?: number;
 }
 
 export async function runFanOut(bench: BenchContext): Promise<FigureResult> {
@@ -171,6 +173,8 @@ export async function queueRun(
   run.children = children;
   const gap = resumeGap(children, requests);
   if (gap !== undefined) run.resumeGapMs = round(gap);
+  const back = returnGap(requests);
+  if (back !== undefined) run.returnGapMs = round(back);
   return run;
 }
 

@@ -3,6 +3,8 @@
 // job round trip on the same Redis as the floor.
 import type { MockRequestRecord } from "@rlm/mock-llm";
 import { Queue, QueueEvents, Worker } from "bullmq";
+import type { ModelClient } from "@rlm/core";
+import { createOpenAIModelClient } from "@rlm/llm";
 import { Rlm } from "rlm-queue";
 import { queueRun } from "./fan-out.js";
 import { type BenchContext, type FigureResult, fmt, MOCK_MODELS } from "./support/bench-context.js";
@@ -26,6 +28,12 @@ export async function runOverhead(bench: BenchContext): Promise<FigureResult> {
   // Per call: model call start at the mock − the moment the fan-out's first call left the
   // engine. The same for the in-process path below: the difference is what the queue adds.
   const queueFromBurst: number[] = [];
+  // Per fan-out, in call order: when the model client got each call, from the first call
+  // leaving the engine. The in-process path pays the same client work in the same order,
+  // so rank by rank the difference is what the queue adds before a call reaches the
+  // model client (batching, job add, pickup, the LM job's own reads).
+  const queueToClient: number[][] = [];
+  const queueReturn: number[] = [];
   const worker = await WorkerProcess.start({
     prefix: bench.prefix,
     modelUrl: bench.mock.url,
@@ -39,19 +47,43 @@ export async function runOverhead(bench: BenchContext): Promise<FigureResult> {
       children.push(...(run.children ?? []));
       const burstStart = Math.min(...(run.children ?? []).map((child) => child.issuedAt));
       for (const child of run.children ?? []) queueFromBurst.push(child.modelStart - burstStart);
+      queueToClient.push(
+        (run.children ?? [])
+          .flatMap((child) =>
+            child.clientCall === undefined ? [] : [child.clientCall - burstStart],
+          )
+          .sort((a, b) => a - b),
+      );
       if (run.resumeGapMs !== undefined) resumeGaps.push(run.resumeGapMs);
+      if (run.returnGapMs !== undefined) queueReturn.push(run.returnGapMs);
     }
   } finally {
     await worker.stop();
   }
   const inProcessFromBurst: number[] = [];
   const inProcessResume: number[] = [];
+  const inProcessToClient: number[][] = [];
   await inProcessBurst(bench, document, 0); // warm-up
   for (let index = 0; index < analyses; index += 1) {
     const run = await inProcessBurst(bench, document, L);
     inProcessFromBurst.push(...run.fromBurst);
+    inProcessToClient.push(run.toClient);
     if (run.resumeGap !== undefined) inProcessResume.push(run.resumeGap);
   }
+  // Rank by rank, fan-out by fan-out: the queue's k-th call against the in-process k-th.
+  const dispatchAdded: number[] = [];
+  for (const [index, queueCalls] of queueToClient.entries()) {
+    const inProcessCalls = inProcessToClient[index] ?? [];
+    for (const [rank, at] of queueCalls.entries()) {
+      const inProcessAt = inProcessCalls[rank];
+      if (inProcessAt !== undefined) dispatchAdded.push(at - inProcessAt);
+    }
+  }
+  const dispatch = distribution(dispatchAdded);
+  // The way back, fan-out by fan-out: last sub-call answered at the mock → next root call
+  // at the mock, queue − in process (median of the in-process gaps as the reference).
+  const inProcessReturn = distribution(inProcessResume);
+  const returnAdded = distribution(queueReturn.map((gap) => gap - inProcessReturn.p50));
   const queueBurst = distribution(queueFromBurst);
   const inProcessBurstStarts = distribution(inProcessFromBurst);
   const added = {
@@ -84,10 +116,23 @@ export async function runOverhead(bench: BenchContext): Promise<FigureResult> {
   const rows: FigureResult["rows"] = [
     {
       figure: "2 overhead",
-      metric: `added by the queue per model call: queue − in process, first call leaves the engine → each call at the mock (N=${N} ≤ slots, L=${L} ms, ${analyses} fan-outs each)`,
-      value: `p50 ${fmt(added.p50)} / p99 ${fmt(added.p99)} ms`,
+      metric: `queue's added time per call, out: call leaves the engine → model client has it, queue − in process by rank (${dispatch.n} calls; N=${N} ≤ slots, L=${L} ms, ${analyses} fan-outs each)`,
+      value: pq(dispatch),
       goal: "p50 ≤ 3 ms",
-      pass: added.p50 <= 3,
+      pass: dispatch.p50 <= 3,
+    },
+    {
+      figure: "2 overhead",
+      metric: `queue's added time per fan-out, back: last answer at the mock → next root call at the mock, queue − in process (${returnAdded.n} fan-outs)`,
+      value: pq(returnAdded),
+      goal: "p50 ≤ 3 ms",
+      pass: returnAdded.p50 <= 3,
+    },
+    {
+      figure: "2 overhead",
+      metric: "first call leaves the engine → each call at the mock, queue − in process (p50s)",
+      value: `p50 ${fmt(added.p50)} / p99 ${fmt(added.p99)} ms`,
+      goal: "",
     },
     {
       figure: "2 overhead",
@@ -163,8 +208,14 @@ export async function runOverhead(bench: BenchContext): Promise<FigureResult> {
     },
     {
       figure: "2 overhead",
-      metric: "  in process: last sub-call ends at the mock → next root call at the mock",
-      value: pq(distribution(inProcessResume)),
+      metric: "queue: last answer at the mock → next root call at the mock",
+      value: pq(distribution(queueReturn)),
+      goal: "",
+    },
+    {
+      figure: "2 overhead",
+      metric: "  in process: the same",
+      value: pq(inProcessReturn),
       goal: "",
     },
     {
@@ -189,6 +240,10 @@ export async function runOverhead(bench: BenchContext): Promise<FigureResult> {
   return {
     rows,
     data: {
+      dispatch,
+      returnAdded,
+      queueReturn: distribution(queueReturn),
+      inProcessReturn,
       added,
       queueBurst,
       inProcessBurst: inProcessBurstStarts,
@@ -220,15 +275,29 @@ async function inProcessBurst(
   bench: BenchContext,
   document: TestDocument,
   latencyMs: number,
-): Promise<{ fromBurst: number[]; resumeGap: number | undefined }> {
+): Promise<{ fromBurst: number[]; toClient: number[]; resumeGap: number | undefined }> {
   await bench.mock.reset({ latencyMs, strategy: "map-reduce", chunkChars: 10_000 });
   let burstStart: number | undefined;
-  const rlm = new Rlm({
+  const clientCalls: number[] = [];
+  const client = createOpenAIModelClient({
     baseURL: bench.mock.url,
     apiKey: "bench",
+    retry: { maxAttempts: 1 },
+  });
+  // The product's client, with the moment it gets each sub-call noted.
+  const modelClient: ModelClient = {
+    honoursGate: client.honoursGate,
+    complete(request) {
+      if (request.model === MOCK_MODELS.subModel) {
+        clientCalls.push(performance.timeOrigin + performance.now());
+      }
+      return client.complete(request);
+    },
+  };
+  const rlm = new Rlm({
+    modelClient,
     ...MOCK_MODELS,
     subConcurrency: LM_SLOTS,
-    maxAttempts: 1,
     onEvent: (event) => {
       if (event.type === "subcall_start" && event.depth === 0) {
         burstStart ??= performance.timeOrigin + performance.now();
@@ -239,11 +308,12 @@ async function inProcessBurst(
   const requests: MockRequestRecord[] = await bench.mock.requests();
   const subs = requests.filter((request) => request.kind === "sub");
   const fromBurst = subs.map((request) => request.startedAt - (burstStart ?? request.startedAt));
+  const toClient = clientCalls.map((at) => at - (burstStart ?? at)).sort((a, b) => a - b);
   const lastSubEnd = Math.max(...subs.map((request) => request.endedAt ?? 0));
   const next = requests
     .filter((request) => request.kind !== "sub" && request.startedAt >= lastSubEnd)
     .sort((a, b) => a.startedAt - b.startedAt)[0];
-  return { fromBurst, resumeGap: next ? next.startedAt - lastSubEnd : undefined };
+  return { fromBurst, toClient, resumeGap: next ? next.startedAt - lastSubEnd : undefined };
 }
 
 function pq(d: Distribution): string {

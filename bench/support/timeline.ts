@@ -106,3 +106,15 @@ export function resumeGap(
   const next = rootCalls(requests).find((request) => request.startedAt >= lastFinished);
   return next ? next.startedAt - lastFinished : undefined;
 }
+
+/**
+ * Last sub-call answered at the mock → the next root call at the mock: the way back from
+ * a fan-out as the provider sees it, comparable between the queue and in process.
+ */
+export function returnGap(requests: MockRequestRecord[]): number | undefined {
+  const subs = requests.filter((request) => request.kind === "sub");
+  if (subs.length === 0) return undefined;
+  const lastAnswer = Math.max(...subs.map((request) => request.endedAt ?? 0));
+  const next = rootCalls(requests).find((request) => request.startedAt >= lastAnswer);
+  return next ? next.startedAt - lastAnswer : undefined;
+}
