@@ -336,4 +336,27 @@ describe("journal and rebuild accounting", () => {
     // Only the missing sub-call was made; the root turns came from the journal.
     expect(model.requests).toHaveLength(1);
   });
+
+  it("a cell record that cannot be journaled ends the analysis with an error, not a crash", async () => {
+    // Cell records are written while the analysis goes on; the failure must still surface.
+    const inner = new MemoryJournal();
+    const journal = {
+      get: (key: string) => inner.get(key),
+      putIfAbsent: (key: string, record: Parameters<MemoryJournal["putIfAbsent"]>[1]) =>
+        key.startsWith("cell:")
+          ? Promise.reject(
+              new RlmError("journal_unavailable", "the journal is down", { retryable: true }),
+            )
+          : inner.putIfAbsent(key, record),
+      scope: (prefix: string) => inner.scope(prefix),
+    };
+    const model = new ScriptedModel((request) =>
+      turnOf(request) === 1 ? repl("print(1 + 1)") : "FINAL(done)",
+    );
+    const result = await rlmWith(model).completion("q", CONTEXT, { journal });
+    expect(result.finishReason).toBe("error");
+    expect(result.error?.code).toBe("journal_unavailable");
+    // The turn after the cell was asked for, but not journaled or used.
+    expect(result.answer).not.toBe("done");
+  });
 });

@@ -39,7 +39,12 @@ import type {
   SubCallHandler,
   SubCallRequest,
 } from "./sandbox.js";
-import { type SubCallExecutor, subCallArgumentsHash, subContextText } from "./sub-call.js";
+import {
+  type SubCallExecutor,
+  type SubCallTask,
+  subCallArgumentsHash,
+  subContextText,
+} from "./sub-call.js";
 import type { UsageTracker } from "./usage.js";
 
 /** The services an analysis runs on. */
@@ -129,6 +134,8 @@ export class AnalysisMachine {
    * calls again; `putIfAbsent` still makes both use the same answers.
    */
   private pastJournal = false;
+  /** Cell records still being written (see `runNextCell`). */
+  private cellWrites: Promise<void> = Promise.resolve();
 
   constructor(params: AnalysisParams) {
     this.analysisId = params.analysisId;
@@ -173,11 +180,28 @@ export class AnalysisMachine {
     if (this.phase.name !== "done") {
       try {
         await this.advance();
+        // Nothing of the journal is left in flight when the analysis ends.
+        if (this.outcome().done) await this.settleCellWrites();
       } catch (error) {
         this.finishWithError(error);
       }
     }
     return this.outcome();
+  }
+
+  /** Keeps a cell record's write going; a failure surfaces at `settleCellWrites`. */
+  private deferCellWrite(write: Promise<unknown>): void {
+    const previous = this.cellWrites;
+    this.cellWrites = Promise.all([previous, write]).then(() => undefined);
+    // Awaited later; until then a rejection must not count as unhandled.
+    this.cellWrites.catch(() => undefined);
+  }
+
+  /** Waits for the cell records still being written; throws if one failed. */
+  private async settleCellWrites(): Promise<void> {
+    const pending = this.cellWrites;
+    this.cellWrites = Promise.resolve();
+    await pending;
   }
 
   /** Whether the machine has finished, and its result if so. */
@@ -311,10 +335,16 @@ export class AnalysisMachine {
     }
     phase.results.push(result);
     phase.next += 1;
-    await this.journal.putIfAbsent(
+    const written = this.journal.putIfAbsent(
       journalKeys.cell(this.iteration, block),
       toCellRecord(code, result),
     );
+    // A cell that lost its isolate is replayed from this record (its outcome depended on
+    // timing): it must be there before anything builds on it. Any other cell is simply
+    // run again on replay, so its record is written while the analysis goes on, and
+    // waited for before the next root turn is journaled (see `settleCellWrites`).
+    if (result.sandboxLost) await written;
+    else this.deferCellWrite(written);
     this.history.push({
       iteration: this.iteration,
       code,
@@ -394,6 +424,7 @@ export class AnalysisMachine {
         : { maxOutputTokens: this.options.maxOutputTokens }),
     });
     this.usage.record(response.model, response.usage);
+    await this.settleCellWrites();
     const record: RootCallRecord = {
       kind: "root",
       content: response.content,
@@ -514,7 +545,7 @@ export class AnalysisMachine {
         misses += 1;
         const release = this.control.holdSubContext(contextChars);
         try {
-          const executed = await this.executor.execute({
+          const task: SubCallTask = {
             key,
             query: request.query,
             context: request.context,
@@ -524,8 +555,11 @@ export class AnalysisMachine {
             argumentsHash,
             usage: this.usage,
             remainingBudgets: this.control.remainingBudgets(),
-          });
-          record = asSub(await this.journal.putIfAbsent(key, executed));
+          };
+          const executed = await this.executor.execute(task);
+          record = this.executor.journaled?.(task, executed)
+            ? executed
+            : asSub(await this.journal.putIfAbsent(key, executed));
         } finally {
           release();
         }

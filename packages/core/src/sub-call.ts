@@ -33,6 +33,15 @@ export interface SubCallTask {
  */
 export interface SubCallExecutor {
   execute(task: SubCallTask): Promise<SubCallRecord>;
+  /**
+   * True when `record`, which `execute` resolved with for `task`, is in the journal under
+   * `task.key` already (the executor's workers journal their answers themselves): the
+   * machine then does not write it again. Optional; without it every record is written.
+   *
+   * Why: in queue mode that second write of each answer was a Redis round trip on the
+   * way back from every fan-out, for a write that changes nothing.
+   */
+  journaled?(task: SubCallTask, record: SubCallRecord): boolean;
 }
 
 /** The text a plain sub-call sends: strings as-is, anything else as JSON. */

@@ -84,6 +84,8 @@ export class QueueSubCallExecutor implements SubCallExecutor {
   private readonly jobIds = new Map<string, string>();
   /** When each child job was added (ms since the epoch). */
   private readonly jobAddedAt = new Map<string, number>();
+  /** Records taken from the journal (read, or announced once written) for pending calls. */
+  private readonly fromJournal = new WeakSet<SubCallRecord>();
 
   constructor(
     private readonly settings: {
@@ -118,6 +120,11 @@ export class QueueSubCallExecutor implements SubCallExecutor {
     };
   }
 
+  /** A record this executor read from the journal, or was told is in it, is not written again. */
+  journaled(_task: SubCallTask, record: SubCallRecord): boolean {
+    return this.fromJournal.has(record);
+  }
+
   async execute(task: SubCallTask): Promise<SubCallRecord> {
     const promise = new Promise<SubCallRecord>((resolve, reject) => {
       this.pending.set(task.key, { task, resolve, reject });
@@ -145,6 +152,7 @@ export class QueueSubCallExecutor implements SubCallExecutor {
       const record = records[index];
       if (record?.kind === "sub" && this.pending.get(key) === entry) {
         this.pending.delete(key);
+        this.fromJournal.add(record);
         entry.resolve(record);
       }
     }
@@ -164,6 +172,7 @@ export class QueueSubCallExecutor implements SubCallExecutor {
     const entry = this.pending.get(key);
     if (!entry) return;
     this.pending.delete(key);
+    this.fromJournal.add(record);
     entry.resolve(record);
     this.bump();
   }
