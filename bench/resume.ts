@@ -64,8 +64,10 @@ export async function runResume(bench: BenchContext): Promise<FigureResult> {
     workers: number;
     hits: number;
     misses: number;
+    held: number;
     analyses: number;
-    resumes: number;
+    /** Times a run went on after children: in its slot, resumed live, or rebuilt. */
+    continuations: number;
   }> = [];
   const analyses = bench.quick ? 2 : 4;
   const iterations = 10;
@@ -93,8 +95,10 @@ export async function runResume(bench: BenchContext): Promise<FigureResult> {
       const stats = await Promise.all(workers.map((worker) => worker.stats()));
       const hits = stats.reduce((sum, entry) => sum + entry.live.hits, 0);
       const misses = stats.reduce((sum, entry) => sum + entry.live.misses, 0);
+      const held = stats.reduce((sum, entry) => sum + entry.live.held, 0);
       // Every job run does one lookup; an analysis's first run is a miss by definition.
-      cache.push({ workers: count, hits, misses, analyses, resumes: hits + misses - analyses });
+      const continuations = held + hits + misses - analyses;
+      cache.push({ workers: count, hits, misses, held, analyses, continuations });
     } finally {
       await Promise.all(workers.map((worker) => worker.stop()));
     }
@@ -117,10 +121,11 @@ export async function runResume(bench: BenchContext): Promise<FigureResult> {
     goal: "",
   });
   for (const entry of cache) {
-    const avoided = entry.resumes > 0 ? entry.hits / entry.resumes : Number.NaN;
+    const live = entry.held + entry.hits;
+    const avoided = entry.continuations > 0 ? live / entry.continuations : Number.NaN;
     rows.push({
       figure: "5 resume",
-      metric: `resumes served by the live REPL, ${entry.workers} worker process(es) (${entry.hits} of ${entry.resumes}; ${entry.analyses} analyses × ${iterations} fan-outs)`,
+      metric: `runs going on after their children without a replay, ${entry.workers} worker process(es) (${live} of ${entry.continuations}: ${entry.held} in their slot, ${entry.hits} resumed live; ${entry.analyses} analyses × ${iterations} fan-outs)`,
       value: fmt(avoided),
       goal: entry.workers === 1 ? "1.00" : "",
       ...(entry.workers === 1 ? { pass: avoided >= 0.99 } : {}),

@@ -23,8 +23,13 @@ export class LiveRuns {
   private readonly sweeper: ReturnType<typeof setInterval>;
   /** Resumes that found their run here (no replay needed). */
   hits = 0;
-  /** Resumes that had to rebuild by replay. */
+  /** Resumes that had to rebuild by replay (an analysis's first run counts as one). */
   misses = 0;
+  /**
+   * Times a run went on after its children without leaving its slot: they were answered
+   * while it kept it, or had all finished when it was about to give it up.
+   */
+  held = 0;
 
   constructor(
     private readonly limits: { maxRuns: number; idleMs: number } = {

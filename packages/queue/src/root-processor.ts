@@ -70,10 +70,12 @@ export interface RootProcessorServices {
 }
 
 /**
- * How long a child job may sit in the queue, not yet taken by any worker, before a root
- * job holding its slot for it gives the slot up (the job may be taken elsewhere).
+ * How long after being added a child job must be running in this process for a root job
+ * to keep holding its slot for it. This process's LM worker takes a new job within a
+ * millisecond or two; one not taken by then is queued or running elsewhere, whose answer
+ * only BullMQ's resume brings (so waiting longer would only delay it).
  */
-const HOLD_PICKUP_GRACE_MS = 50;
+const HOLD_PICKUP_GRACE_MS = 5;
 
 /**
  * In queue mode a cell's wall-clock limit also covers time its sub-calls wait in the
@@ -205,6 +207,7 @@ export function createRootProcessor(services: RootProcessorServices) {
         if (!winner.blocked) continue;
         if (await holdWhileAnsweredHere(services, run, slots, () => stepFinished)) {
           held = true;
+          services.live.held += 1;
           continue;
         }
         // Blocked on children: keep the live run for a resume in this process.
@@ -213,6 +216,7 @@ export function createRootProcessor(services: RootProcessorServices) {
         if (!token) throw new Error("the root processor needs the job token");
         if (await job.moveToWaitingChildren(token)) throw new WaitingChildrenError();
         // The children had all finished already: take their results and go on.
+        services.live.held += 1;
         if ((await run.executor.settle()) > 0) await resolveLostChildren(services, run, job);
         if (reporter) await reporter.running();
       }

@@ -62,11 +62,19 @@ export interface RlmWorkerOptions {
 export interface RlmWorker {
   readonly workers: Worker[];
   /**
-   * Live REPL cache statistics: resumes served without a replay (`hits`) and with one
-   * (`misses`), runs held (`size`), and sub-call answers handed to a run of this process
-   * as they were journaled (`liveAnswers`), before its job was resumed.
+   * Live REPL statistics: resumes served without a replay (`hits`) and with one
+   * (`misses`; an analysis's first run counts as one), times a run went on after its
+   * children without leaving its slot (`held`), runs kept for a resume (`size`), and
+   * sub-call answers handed to a run of this process as they were journaled
+   * (`liveAnswers`).
    */
-  liveRunStats(): { hits: number; misses: number; size: number; liveAnswers: number };
+  liveRunStats(): {
+    hits: number;
+    misses: number;
+    held: number;
+    size: number;
+    liveAnswers: number;
+  };
   /**
    * Stops taking jobs and waits for the jobs in progress, at most `timeoutMs` (default
    * 30 s); past it, remaining jobs are abandoned to be picked up by another worker
@@ -196,6 +204,7 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
     liveRunStats: () => ({
       hits: live.hits,
       misses: live.misses,
+      held: live.held,
       size: live.size,
       liveAnswers: callResults.delivered,
     }),
