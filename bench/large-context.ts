@@ -1,7 +1,8 @@
 // Figure 4: 10 MB and 100 MB documents through the queue (map-reduce, ~10 sub-calls,
 // L = 200 ms): Redis bytes held for the context against the document size, the worker's
-// peak RSS against the document size (a fresh worker process per size, so the kernel's
-// high-water mark is this analysis's), and the wall time added over the ideal schedule.
+// peak RSS against the document size (a fresh worker process per size, warmed by one
+// 100 KB analysis, so the kernel's high-water mark above that is this analysis's), and
+// the wall time added over the ideal schedule.
 import { type BenchContext, type FigureResult, fmt } from "./support/bench-context.js";
 import { largeDocument, querySubject } from "./support/documents.js";
 import { scanKeys } from "./support/redis-keys.js";
@@ -22,6 +23,21 @@ export async function runLargeContext(bench: BenchContext): Promise<FigureResult
     const chunkChars = Math.ceil(document.text.length / SUB_CALLS) + 1_000;
     const worker = await WorkerProcess.start({ prefix: bench.prefix, modelUrl: bench.mock.url });
     try {
+      const cold = await worker.stats();
+      // One small analysis first (100 KB, the same map-reduce): the worker's one-time
+      // costs (its first isolate, compiled code, connections) are then in the baseline,
+      // and the growth is what the large document costs.
+      const small = largeDocument(100_000);
+      await bench.mock.reset({
+        latencyMs: 0,
+        strategy: "map-reduce",
+        chunkChars: Math.ceil(small.text.length / SUB_CALLS) + 100,
+      });
+      const warmUp = await bench.client.enqueueAnalysis({
+        query: querySubject(small),
+        context: small.text,
+      });
+      await bench.client.waitForResult(warmUp.id, { timeoutMs: 60_000 });
       const idle = await worker.stats();
       const before = new Set(await scanKeys(bench.redis, `${bench.prefix}:ctx:*`));
       await bench.mock.reset({ latencyMs: L, strategy: "map-reduce", chunkChars });
@@ -72,7 +88,9 @@ export async function runLargeContext(bench: BenchContext): Promise<FigureResult
         contextBytes,
         redisRatio: round(contextBytes / documentBytes, 3),
         documentOnlyRatio: round((documentKeys * documentBytes) / documentBytes, 3),
+        coldRssMB: round(cold.maxRssBytes / MB, 1),
         idleRssMB: round(idle.maxRssBytes / MB, 1),
+        rssAboveColdRatio: round((peak.maxRssBytes - cold.maxRssBytes) / documentBytes, 2),
         peakRssMB: round(peak.maxRssBytes / MB, 1),
         rssRatio: round(peak.maxRssBytes / documentBytes, 2),
         rssAboveIdleRatio: round((peak.maxRssBytes - idle.maxRssBytes) / documentBytes, 2),
@@ -93,10 +111,16 @@ export async function runLargeContext(bench: BenchContext): Promise<FigureResult
         },
         {
           figure: "4 large context",
-          metric: `${label}: worker peak RSS growth over idle / document (peak ${entry.peakRssMB} MiB = ${fmt(entry.rssRatio, 1)}× doc; idle ${entry.idleRssMB} MiB)`,
+          metric: `${label}: worker peak RSS growth / document, over the worker after a 100 KB analysis (peak ${entry.peakRssMB} MiB; baseline ${entry.idleRssMB} MiB)`,
           value: fmt(entry.rssAboveIdleRatio),
           goal: "≤ 3",
           pass: entry.rssAboveIdleRatio <= 3,
+        },
+        {
+          figure: "4 large context",
+          metric: `${label}:   the same over the freshly started worker (${entry.coldRssMB} MiB; adds its one-time costs)`,
+          value: fmt(entry.rssAboveColdRatio),
+          goal: "",
         },
         {
           figure: "4 large context",

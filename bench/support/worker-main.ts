@@ -59,6 +59,8 @@ const worker = await startRlmWorker({
   // Unset: the product defaults (what recovery is measured against).
   lockDurationMs: optionalMs(env.BENCH_LOCK_MS),
   stalledIntervalMs: optionalMs(env.BENCH_STALLED_MS),
+  // As `rlm worker` does: it runs with --expose-gc (WorkerProcess starts this one so).
+  ...(typeof globalThis.gc === "function" ? { collectGarbage: () => globalThis.gc?.() } : {}),
 });
 
 // Peak RSS: resourceUsage().maxRSS is the kernel's high-water mark (KiB), so no sampling is missed.

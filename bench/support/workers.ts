@@ -44,7 +44,8 @@ export class WorkerProcess {
     if (settings.stalledMs !== undefined) env.BENCH_STALLED_MS = String(settings.stalledMs);
     const started = await spawnTs(MAIN, env, {
       ipc: true,
-      ...(settings.execArgv ? { execArgv: settings.execArgv } : {}),
+      // The flags `rlm worker` runs with (apps/cli/bin/rlm.js), plus any asked for.
+      execArgv: ["--expose-gc", ...(settings.execArgv ?? [])],
     });
     return new WorkerProcess(started);
   }

@@ -3,7 +3,8 @@
 // carry: `--no-node-snapshot` (isolated-vm 5 on Node 20 crashes on the shared heap
 // snapshot, and NODE_OPTIONS rejects that flag) and `--import tsx` (the CLI is
 // TypeScript, run without a build). tsx is resolved from this file, so `npx rlm` works
-// from any directory of the repo.
+// from any directory of the repo. `--expose-gc` lets `rlm worker` collect the garbage a
+// large document's load leaves at once (see `collectGarbage` in the queue package).
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -13,7 +14,7 @@ const main = fileURLToPath(new URL("../src/main.ts", import.meta.url));
 
 const child = spawn(
   process.execPath,
-  ["--no-node-snapshot", "--import", tsx, main, ...process.argv.slice(2)],
+  ["--no-node-snapshot", "--expose-gc", "--import", tsx, main, ...process.argv.slice(2)],
   { stdio: "inherit" },
 );
 

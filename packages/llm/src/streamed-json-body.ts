@@ -8,13 +8,13 @@ type Segment = { json: string } | { raw: string };
  * bounds the memory a large string costs while it is sent (a few MB at most), whatever
  * its size.
  */
-const WINDOW_CHARS = 256 * 1024;
+const WINDOW_CHARS = 32 * 1024;
 
 /**
  * Prompts at least this long (all messages together) are sent as a {@link StreamedJsonBody};
  * shorter ones go through the SDK's own `JSON.stringify`, whose copies are small.
  */
-export const STREAMED_BODY_MIN_CHARS = WINDOW_CHARS;
+export const STREAMED_BODY_MIN_CHARS = 64 * 1024;
 
 /**
  * A request body of JSON text produced piece by piece, so that a large string inside it

@@ -13,6 +13,9 @@ export interface LoadedDocument {
   context: RlmContext;
 }
 
+/** Documents from this size on are followed by a garbage collection, when one is offered. */
+export const LARGE_DOCUMENT_BYTES = 8 * 1024 * 1024;
+
 interface Entry extends LoadedDocument {
   users: number;
   idleSince: number;
@@ -33,6 +36,13 @@ export class DocumentCache {
   constructor(
     private readonly factory: SandboxFactory,
     private readonly limits: { maxIdle: number; idleMs: number } = { maxIdle: 2, idleMs: 60_000 },
+    /**
+     * Called while a document of at least {@link LARGE_DOCUMENT_BYTES} is loaded (after
+     * the read, after the decoding), so the garbage each step left (socket chunks, the
+     * decoded host string) goes back before the next one adds a copy, rather than when
+     * V8 next needs room; see `RlmWorkerOptions.collectGarbage`.
+     */
+    private readonly collectGarbage?: () => void,
   ) {
     this.sweeper = setInterval(() => this.evict(), Math.min(limits.idleMs, 10_000));
     this.sweeper.unref?.();
@@ -64,6 +74,9 @@ export class DocumentCache {
     const source = await load();
     let context: RlmContext | undefined;
     let document: SandboxDocument;
+    const large = "utf8" in source && source.utf8.length >= LARGE_DOCUMENT_BYTES;
+    // The read's socket chunks go before the text is decoded next to the bytes.
+    if (large) this.collectGarbage?.();
     if ("utf8" in source && this.factory.loadDocumentFromUtf8) {
       // The factory takes the bytes over and frees them once decoded.
       document = await this.factory.loadDocumentFromUtf8(source.utf8);
@@ -78,6 +91,8 @@ export class DocumentCache {
       document.release();
       throw new Error("the sandbox factory loaded a text document it cannot share with the host");
     }
+    // And the decoded text the sandbox copy was made from.
+    if (large) this.collectGarbage?.();
     return { document, context: hostContext };
   }
 

@@ -1,7 +1,7 @@
 import type { RlmContext, SandboxDocument, SandboxFactory } from "@rlm/core";
 import { createIsolatedVmSandboxFactory } from "@rlm/sandbox";
 import { describe, expect, it } from "vitest";
-import { DocumentCache } from "../src/document-cache.js";
+import { DocumentCache, LARGE_DOCUMENT_BYTES } from "../src/document-cache.js";
 
 /** A factory that only counts loads and releases (the cache never creates sandboxes). */
 function countingFactory() {
@@ -91,6 +91,22 @@ describe("DocumentCache", () => {
     const loaded = await cache.acquire("u", async () => ({ utf8: Buffer.from("naïve café ✓") }));
     expect(loaded.context).toBe("naïve café ✓");
     expect(counts.loaded).toBe(1);
+    cache.clear();
+  });
+
+  it("collects garbage while loading a large document, and not for a small one", async () => {
+    let collections = 0;
+    const cache = new DocumentCache(createIsolatedVmSandboxFactory(), undefined, () => {
+      collections += 1;
+    });
+    await cache.acquire("small", async () => ({ utf8: Buffer.from("a small document") }));
+    expect(collections).toBe(0);
+    const large = Buffer.alloc(LARGE_DOCUMENT_BYTES, "x");
+    const loaded = await cache.acquire("large", async () => ({ utf8: large }));
+    // After the read, and after the decoding (the bytes themselves were freed at once).
+    expect(collections).toBe(2);
+    expect((loaded.context as string).length).toBe(LARGE_DOCUMENT_BYTES);
+    expect(large.length).toBe(0);
     cache.clear();
   });
 });

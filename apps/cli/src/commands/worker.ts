@@ -57,6 +57,8 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
     model: { baseURL, apiKey },
     defaults,
     ...(limiter === undefined ? {} : { limiter }),
+    // bin/rlm.js starts Node with --expose-gc for this.
+    ...(typeof globalThis.gc === "function" ? { collectGarbage: () => globalThis.gc?.() } : {}),
   });
 
   const served = Object.fromEntries(roles.map((role) => [role, concurrency[role]]));
