@@ -433,6 +433,19 @@ function progressListener(reporter: AnalysisReporter, job: Job) {
     timer = undefined;
     reporter.progress({ subCallsTotal: subCallsStarted, subCallsDone }).catch(() => undefined);
   };
+  // Iteration events are written in a later task, in order: the engine emits them on its
+  // way to the next model call, and building their Redis commands (a stream entry, the
+  // record, BullMQ's progress) first held that call back by a millisecond or two.
+  let queued: Array<() => void> = [];
+  const writeQueued = () => {
+    const writes = queued;
+    queued = [];
+    for (const write of writes) write();
+  };
+  const later = (write: () => void) => {
+    if (queued.length === 0) setImmediate(writeQueued);
+    queued.push(write);
+  };
   return (event: RlmEvent) => {
     if (event.type === "subcall_start" || event.type === "subcall_end") {
       if (event.depth !== 0) return;
@@ -444,25 +457,24 @@ function progressListener(reporter: AnalysisReporter, job: Job) {
     }
     if (timer) {
       clearTimeout(timer);
-      flush();
+      later(flush);
     }
-    reporter.engineEvent(event).catch(() => undefined);
+    later(() => reporter.engineEvent(event).catch(() => undefined));
     if (event.depth !== 0) return;
     if (event.type === "iteration_start" || event.type === "iteration_end") {
-      job
-        .updateProgress({
-          iteration: event.iteration,
-          subCallsStarted,
-          subCallsDone,
-          ...(event.type === "iteration_end"
-            ? {
-                inputTokens: event.usage.inputTokens,
-                outputTokens: event.usage.outputTokens,
-                costUsd: event.usage.costUsd,
-              }
-            : {}),
-        })
-        .catch(() => undefined);
+      const progress = {
+        iteration: event.iteration,
+        subCallsStarted,
+        subCallsDone,
+        ...(event.type === "iteration_end"
+          ? {
+              inputTokens: event.usage.inputTokens,
+              outputTokens: event.usage.outputTokens,
+              costUsd: event.usage.costUsd,
+            }
+          : {}),
+      };
+      later(() => job.updateProgress(progress).catch(() => undefined));
     }
   };
 }
