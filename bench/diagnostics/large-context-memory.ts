@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { RlmQueueClient } from "@rlm/queue";
 import { largeDocument, querySubject } from "../support/documents.js";
 import { MockProcess } from "../support/mock-client.js";
-import { REDIS } from "../support/redis-keys.js";
+import { deleteKeys, REDIS } from "../support/redis-keys.js";
 import { WorkerProcess } from "../support/workers.js";
 
 const size = Number(process.argv[2] ?? 10) * 1_000_000;
@@ -73,4 +73,6 @@ const merged: Array<[number, string]> = [
 merged.sort((a, b) => a[0] - b[0]);
 for (const [at, what] of merged) console.log(String(at).padStart(6), what);
 await client.close?.();
+// The document (up to 100 MB) and the analysis's keys must not stay in Redis.
+await deleteKeys(prefix);
 process.exit(0);
