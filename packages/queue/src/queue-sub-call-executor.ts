@@ -203,19 +203,23 @@ export class QueueSubCallExecutor implements SubCallExecutor {
   }
 
   /**
-   * True when every pending call is being answered in this process: its job is one of
-   * `activeHere` (LM jobs this process is running), was added less than `graceMs` ago
-   * (not taken by any worker yet), or is not added yet (still joining a batch).
+   * The child jobs of pending calls that are not running in this process (`activeHere`)
+   * although they were added at least `graceMs` ago: queued still, or taken elsewhere.
+   * Calls not yet added (still joining a batch) do not count.
    */
-  answeredHere(activeHere: ReadonlySet<string>, graceMs: number): boolean {
+  jobsAwayFrom(
+    activeHere: ReadonlySet<string>,
+    graceMs: number,
+  ): Array<{ jobId: string; ageMs: number }> {
     const now = Date.now();
+    const away = new Map<string, number>();
     for (const key of this.pending.keys()) {
       const jobId = this.jobIds.get(key);
       if (jobId === undefined || activeHere.has(jobId)) continue;
-      if (now - (this.jobAddedAt.get(jobId) ?? 0) < graceMs) continue;
-      return false;
+      const ageMs = now - (this.jobAddedAt.get(jobId) ?? 0);
+      if (ageMs >= graceMs) away.set(jobId, ageMs);
     }
-    return true;
+    return [...away].map(([jobId, ageMs]) => ({ jobId, ageMs }));
   }
 
   /** Resolves at the next change (an answer, an enqueue, a journal read) or after `ms`. */

@@ -70,12 +70,15 @@ export interface RootProcessorServices {
 }
 
 /**
- * How long after being added a child job must be running in this process for a root job
- * to keep holding its slot for it. This process's LM worker takes a new job within a
- * millisecond or two; one not taken by then is queued or running elsewhere, whose answer
- * only BullMQ's resume brings (so waiting longer would only delay it).
+ * How long after being added a child job may be away from this process before a root job
+ * holding its slot for it asks BullMQ where it is. This process's LM worker usually takes
+ * a new job within a millisecond or two, but the second batch of a fan-out can wait for
+ * the first one's calls to be started.
  */
 const HOLD_PICKUP_GRACE_MS = 5;
+
+/** How long a child job may stay queued while a root job holds its slot for it. */
+const HOLD_QUEUED_MAX_MS = 50;
 
 /**
  * In queue mode a cell's wall-clock limit also covers time its sub-calls wait in the
@@ -271,8 +274,8 @@ class RootSlots {
  * waiting-children and being taken again (a few Redis round trips per fan-out, the
  * slowest part of the way back from a fan-out). Returns true when the run moved (its
  * step finished, or no call is pending any more); false when the slot must go: another
- * root job needs it (every slot is taken), or a child is not running here (queued past a
- * short grace, taken by another worker, nested, retrying after a failure).
+ * root job needs it (every slot is taken), or a child runs elsewhere (taken by another
+ * worker, nested, retrying after a failure). A child still queued keeps the slot held.
  *
  * Why it cannot deadlock: a held slot is given up as soon as the process's last free
  * slot is taken, so root jobs (nested analyses included) always find one.
@@ -291,7 +294,22 @@ async function holdWhileAnsweredHere(
     for (;;) {
       if (isStopped() || run.executor.pendingCount === 0) return true;
       if (slots.full) return false;
-      if (!run.executor.answeredHere(hold.llmJobsHere, HOLD_PICKUP_GRACE_MS)) return false;
+      const away = run.executor.jobsAwayFrom(hold.llmJobsHere, HOLD_PICKUP_GRACE_MS);
+      // Queued for long: the LM workers are busy, the answer is far off; do not poll.
+      if (away.some(({ ageMs }) => ageMs > HOLD_QUEUED_MAX_MS)) return false;
+      if (away.length > 0) {
+        // Still queued: this process will likely take it; keep the slot. Taken by another
+        // worker (or retrying, or not an LM job): only BullMQ's resume brings its answer.
+        const states = await Promise.all(
+          away.map(({ jobId }) => services.llmQueue.getJobState(jobId)),
+        );
+        if (states.includes("completed")) {
+          // Answered elsewhere a moment ago: the journal has it.
+          await run.executor.settle();
+          continue;
+        }
+        if (states.some((state) => state !== "waiting" && state !== "prioritized")) return false;
+      }
       await new Promise<void>((resolve) => {
         wakeOnFull = resolve;
         void run.executor.nextChange(HOLD_PICKUP_GRACE_MS).then(resolve);
