@@ -6,9 +6,11 @@ import {
   type RlmWorkerOptions,
   startRlmWorker,
 } from "@rlm/queue";
+import { Queue } from "bullmq";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { makeDocument } from "./support/documents.js";
 import { deleteKeys, uniquePrefix } from "./support/redis-prefix.js";
+import { ScriptedModel, turnOf } from "./support/scripted-model.js";
 
 // Workers in this process (real Redis, real BullMQ, the mock over HTTP), so their
 // statistics can be read directly.
@@ -93,4 +95,45 @@ it("gives held slots up when every root slot is taken, so all analyses finish", 
   await worker({ concurrency: { root: 2, llm: 8 } });
   const results = await Promise.all([analysis(5), analysis(6), analysis(7), analysis(8)]);
   for (const { subCalls } of results) expect(subCalls).toBeGreaterThan(10);
+});
+
+it("a call the cell issues while its root keeps the slot is answered even when its job is slow to add", async () => {
+  // Fault injection on real BullMQ: the add of the LM job carrying call "b" takes 80 ms,
+  // as on a busy Redis. The hold gives the slot up meanwhile; the run must still wait
+  // for "b" instead of failing it as a lost child.
+  const originalAdd = Queue.prototype.add;
+  Queue.prototype.add = async function add(this: Queue, ...args: Parameters<Queue["add"]>) {
+    const calls = (args[1] as { calls?: Array<{ query: string }> } | undefined)?.calls;
+    if (calls?.some((call) => call.query === "b")) await new Promise((r) => setTimeout(r, 80));
+    return originalAdd.apply(this, args);
+  } as Queue["add"];
+  try {
+    const code = [
+      "```js",
+      'const slow = recursiveLm("slow");',
+      'const a = await recursiveLm("a");',
+      'let b; try { b = await recursiveLm("b"); } catch (error) { b = "ERR " + error.message; }',
+      "const s = await slow;",
+      'print(a + "|" + b + "|" + s);',
+      "```",
+    ].join("\n");
+    const delays: Record<string, number> = { a: 10, slow: 14, b: 1 };
+    const root = new ScriptedModel((request) => (turnOf(request) === 1 ? code : "FINAL(done)"));
+    const sub = new ScriptedModel(async (request) => {
+      const query = (request.messages.at(-1)?.content ?? "").split("\n")[0]!.trim();
+      await new Promise((r) => setTimeout(r, delays[query] ?? 1));
+      return query.toUpperCase();
+    });
+    await worker({
+      rootModelClient: root,
+      llmModelClient: sub,
+      batching: { maxCalls: 1, maxWaitMs: 1 },
+    });
+    const { id } = await client.enqueueAnalysis({ query: "q", context: "doc" });
+    const result = await client.waitForResult(id, { timeoutMs: 30_000 });
+    expect(result.finishReason).toBe("final");
+    expect(result.replHistory[0]?.output).toBe("A|B|SLOW");
+  } finally {
+    Queue.prototype.add = originalAdd;
+  }
 });

@@ -180,17 +180,19 @@ export class ContextStore {
       }
     };
     requestMore();
-    for (let offset = 0; offset < bytes.length; offset += READ_PIECE_BYTES) {
-      const piece = await pending.shift()!;
-      const expected = Math.min(READ_PIECE_BYTES, bytes.length - offset);
-      if (piece.length !== expected) {
+    try {
+      for (let offset = 0; offset < bytes.length; offset += READ_PIECE_BYTES) {
+        const piece = await pending.shift()!;
         // Shorter than stored: the key expired (or was replaced) while it was read.
-        await Promise.allSettled(pending);
-        throw missing(ref);
+        if (piece.length !== Math.min(READ_PIECE_BYTES, bytes.length - offset)) throw missing(ref);
+        piece.copy(bytes, offset);
+        this.releaseBuffer?.(piece);
+        requestMore();
       }
-      piece.copy(bytes, offset);
-      this.releaseBuffer?.(piece);
-      requestMore();
+    } catch (error) {
+      // The pieces still on their way must not reject unheard (that ends the process).
+      await Promise.allSettled(pending);
+      throw error;
     }
     return { utf8: bytes };
   }

@@ -14,6 +14,7 @@ import pLimit from "p-limit";
 import type { AnalysisStore } from "./analysis-store.js";
 import { CallAdmission } from "./call-admission.js";
 import type { CallResults } from "./call-results.js";
+import type { FreshBatches } from "./fresh-batches.js";
 import type { ContextStore } from "./context-store.js";
 import type { LlmCall, LlmJobResult, LlmQueueJobData } from "./job-types.js";
 import { RedisJournal } from "./redis-journal.js";
@@ -42,6 +43,8 @@ export interface LlmProcessorServices {
   callResults?: CallResults;
   /** Ids of the LM jobs this process is running, kept up to date here for root runs. */
   jobsHere?: Set<string>;
+  /** LM jobs the root runs of this process have just added (see `isFreshDelivery`). */
+  freshBatches?: FreshBatches;
 }
 
 /** Why a batch went back to the queue before all its calls were made. */
@@ -89,7 +92,7 @@ export function createLlmProcessor(services: LlmProcessorServices) {
     });
     const result: LlmJobResult = { answered: 0, failed: 0, memoized: 0, cancelled: 0 };
     let open = data.calls;
-    if (isFreshDelivery(job)) {
+    if (isFreshDelivery(job, services.freshBatches)) {
       // Read in the background: a pause another worker set is adopted once it arrives.
       admission.refresh().catch(() => undefined);
     } else {
@@ -161,29 +164,21 @@ export function createLlmProcessor(services: LlmProcessorServices) {
 }
 
 /**
- * How soon after being added a batch must be taken, on its first delivery, to start its
- * calls without reading their memo and the cancel flag first.
- */
-const FRESH_BATCH_MS = 100;
-
-/**
- * True for the first delivery of a batch taken within {@link FRESH_BATCH_MS} of being
- * added. Its calls are new by construction: the root adds a call only when the journal
- * lacks it, and a rebuilt root waits for its earlier children before it replays; the
- * memo is what keeps a re-delivered or retried batch from paying twice, and it is read
- * then. Its root was running a moment ago, so the cancel flag is read only for batches
- * that sat in the queue (a cancel stops those; one that lands between a root's add and
- * its batch's start no longer stops that batch).
+ * True for the first delivery of a batch that a root run of this process added a moment
+ * ago (`FreshBatches`: within 100 ms, on this process's clock). Its calls are new by
+ * construction: the root adds a call only when the journal lacks it, and a rebuilt root
+ * waits for its earlier children before it replays; the memo is what keeps a
+ * re-delivered or retried batch from paying twice, and it is read then. Its root was
+ * running a moment ago, so the cancel flag is read only for batches that sat in the
+ * queue or came from another process (a cancel stops those; one that lands between a
+ * root's add and its batch's start no longer stops that batch).
  *
  * Why: that read was a Redis round trip between every fan-out and its first model call
  * (about a millisecond on a busy worker, of the ~5 the queue added per call).
  */
-function isFreshDelivery(job: Job): boolean {
-  return (
-    job.attemptsMade === 0 &&
-    (job.attemptsStarted ?? 1) <= 1 &&
-    Date.now() - job.timestamp <= FRESH_BATCH_MS
-  );
+function isFreshDelivery(job: Job, fresh: FreshBatches | undefined): boolean {
+  if (!fresh || job.attemptsMade !== 0 || (job.attemptsStarted ?? 1) > 1) return false;
+  return fresh.take(job.id ?? "");
 }
 
 type CallOutcome =

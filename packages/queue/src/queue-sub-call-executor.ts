@@ -75,15 +75,17 @@ export class QueueSubCallExecutor implements SubCallExecutor {
   /** Operations in progress that may still lead to more sub-calls (journal reads, enqueues). */
   private busy = 0;
   private generation = 0;
-  private waiters: Array<() => void> = [];
+  private waiters = new Set<() => void>();
   private job: Job | undefined;
   /** Plain calls not yet in a job, and whether a flush is scheduled for them. */
   private buffer: Buffered[] = [];
   private flushScheduled = false;
   /** The child job that carries each pending call (for calls whose job was lost). */
   private readonly jobIds = new Map<string, string>();
-  /** When each child job was added (ms since the epoch). */
+  /** When each child job's add was confirmed by Redis (ms since the epoch). */
   private readonly jobAddedAt = new Map<string, number>();
+  /** Answers handed over by `deliver` since the last `attach`. */
+  private deliveredSinceAttach = 0;
   /** Records taken from the journal (read, or announced once written) for pending calls. */
   private readonly fromJournal = new WeakSet<SubCallRecord>();
 
@@ -99,12 +101,15 @@ export class QueueSubCallExecutor implements SubCallExecutor {
       /** The run's document, when it is a string: chunks of it travel as byte ranges. */
       document?: { ref: ContextRef; slices: DocumentSlices };
       batching?: SubCallBatching;
+      /** Called with each LM job's id once Redis confirmed its add. */
+      onBatchAdded?: (jobId: string) => void;
     },
   ) {}
 
   /** The job (and its current instance) that children are attached to. */
   attach(job: Job): void {
     this.job = job;
+    this.deliveredSinceAttach = 0;
   }
 
   get pendingCount(): number {
@@ -173,8 +178,25 @@ export class QueueSubCallExecutor implements SubCallExecutor {
     if (!entry) return;
     this.pending.delete(key);
     this.fromJournal.add(record);
+    this.deliveredSinceAttach += 1;
     entry.resolve(record);
     this.bump();
+  }
+
+  /**
+   * True when answers reached the run through `deliver` since it was attached to its job
+   * instance: their LM jobs may not be completed in BullMQ yet.
+   */
+  get tookLiveAnswers(): boolean {
+    return this.deliveredSinceAttach > 0;
+  }
+
+  /**
+   * True when no call is joining a batch and no enqueue or journal read is in progress:
+   * every pending call is in a child job whose add Redis confirmed.
+   */
+  get settled(): boolean {
+    return this.busy === 0 && this.buffer.length === 0;
   }
 
   /**
@@ -205,7 +227,7 @@ export class QueueSubCallExecutor implements SubCallExecutor {
   /**
    * The child jobs of pending calls that are not running in this process (`activeHere`)
    * although they were added at least `graceMs` ago: queued still, or taken elsewhere.
-   * Calls not yet added (still joining a batch) do not count.
+   * Calls not added yet (joining a batch, or the add not confirmed) do not count.
    */
   jobsAwayFrom(
     activeHere: ReadonlySet<string>,
@@ -216,7 +238,9 @@ export class QueueSubCallExecutor implements SubCallExecutor {
     for (const key of this.pending.keys()) {
       const jobId = this.jobIds.get(key);
       if (jobId === undefined || activeHere.has(jobId)) continue;
-      const ageMs = now - (this.jobAddedAt.get(jobId) ?? 0);
+      const addedAt = this.jobAddedAt.get(jobId);
+      if (addedAt === undefined) continue;
+      const ageMs = now - addedAt;
       if (ageMs >= graceMs) away.set(jobId, ageMs);
     }
     return [...away].map(([jobId, ageMs]) => ({ jobId, ageMs }));
@@ -224,13 +248,20 @@ export class QueueSubCallExecutor implements SubCallExecutor {
 
   /** Resolves at the next change (an answer, an enqueue, a journal read) or after `ms`. */
   nextChange(ms: number): Promise<void> {
+    return this.changeOrTimeout(ms);
+  }
+
+  /** Resolves at the next `bump` or after `ms`; the waiter is dropped either way. */
+  private changeOrTimeout(ms: number): Promise<void> {
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      timer.unref?.();
-      this.waiters.push(() => {
+      const wake = () => {
         clearTimeout(timer);
+        this.waiters.delete(wake);
         resolve();
-      });
+      };
+      const timer = setTimeout(wake, ms);
+      timer.unref?.();
+      this.waiters.add(wake);
     });
   }
 
@@ -255,11 +286,8 @@ export class QueueSubCallExecutor implements SubCallExecutor {
         if (seen === this.generation && this.busy === 0 && this.pending.size > 0) return true;
         continue;
       }
-      await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
-        // Re-check periodically too: a step that finishes does not bump.
-        setTimeout(resolve, 50).unref?.();
-      });
+      // Re-check periodically too: a step that finishes does not bump.
+      await this.changeOrTimeout(50);
     }
     return false;
   }
@@ -282,8 +310,8 @@ export class QueueSubCallExecutor implements SubCallExecutor {
       depth: task.depth + 1,
     };
     this.jobIds.set(task.key, jobId);
-    this.jobAddedAt.set(jobId, Date.now());
     await this.settings.rootQueue.add(JobName.nested, data, childOptions(job, jobId));
+    this.jobAddedAt.set(jobId, Date.now());
   }
 
   /** Adds a plain call to the next LM job; resolves once that job is in the queue. */
@@ -354,8 +382,9 @@ export class QueueSubCallExecutor implements SubCallExecutor {
       calls,
     };
     for (const entry of batch) this.jobIds.set(entry.task.key, jobId);
-    this.jobAddedAt.set(jobId, Date.now());
     await this.settings.llmQueue.add(JobName.llm, data, childOptions(job, jobId));
+    this.jobAddedAt.set(jobId, Date.now());
+    this.settings.onBatchAdded?.(jobId);
   }
 
   private attachedJob(): Job & { id: string } {
@@ -399,8 +428,8 @@ export class QueueSubCallExecutor implements SubCallExecutor {
 
   private bump(): void {
     this.generation += 1;
-    const waiters = this.waiters;
-    this.waiters = [];
+    const waiters = [...this.waiters];
+    this.waiters.clear();
     for (const wake of waiters) wake();
   }
 }

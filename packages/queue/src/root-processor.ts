@@ -20,6 +20,7 @@ import type { AnalysisStore } from "./analysis-store.js";
 import type { CallResults } from "./call-results.js";
 import type { ContextRef, ContextStore } from "./context-store.js";
 import type { DocumentCache } from "./document-cache.js";
+import type { FreshBatches } from "./fresh-batches.js";
 import { DocumentSlices } from "./document-slices.js";
 import {
   JobName,
@@ -67,6 +68,8 @@ export interface RootProcessorServices {
    * (see `holdWhileAnsweredHere`) instead of a waiting-children round trip.
    */
   hold?: { llmJobsHere: ReadonlySet<string>; rootConcurrency: number };
+  /** Told of each LM job a run adds, for this process's LM worker (`FreshBatches`). */
+  freshBatches?: FreshBatches;
 }
 
 /**
@@ -135,7 +138,10 @@ export function createRootProcessor(services: RootProcessorServices) {
       reporter ? reporter.running() : Promise.resolve(true),
       cached?.executor.settle(),
     ]);
-    if (cancelRequested) {
+    // A run that had finished (it waited only for BullMQ to complete its children) keeps
+    // its result: a cancel that came after the answer does not undo it.
+    const finished = cached?.machine.outcome().done === true;
+    if (cancelRequested && !finished) {
       services.live.discard(runKey);
       return finishCancelled(job, reporter);
     }
@@ -184,6 +190,9 @@ export function createRootProcessor(services: RootProcessorServices) {
 
     // Whether this run kept its slot through children at some point (see above).
     let held = false;
+    // Set after a hold gave the slot up: the run must be seen blocked again, with no call
+    // still being added, before it moves to waiting-children.
+    let recheck = false;
     try {
       for (;;) {
         run.step ??= run.machine.step();
@@ -199,20 +208,29 @@ export function createRootProcessor(services: RootProcessorServices) {
         if ("outcome" in winner) {
           run.step = undefined;
           if (!winner.outcome.done) continue;
-          // Children answered while the slot was held may not be completed in BullMQ yet,
-          // and a parent with pending children cannot complete: wait for them first.
-          if (held && token && (await job.moveToWaitingChildren(token))) {
+          // Children answered while the slot was held, or handed over live, may not be
+          // completed in BullMQ yet, and a parent with pending children cannot complete:
+          // wait for them first.
+          const live = held || run.executor.tookLiveAnswers;
+          if (live && token && (await job.moveToWaitingChildren(token))) {
             services.live.set(runKey, run);
             throw new WaitingChildrenError();
           }
           return await finish(services, run, job, reporter, winner.outcome);
         }
         if (!winner.blocked) continue;
-        if (await holdWhileAnsweredHere(services, run, slots, () => stepFinished)) {
-          held = true;
-          services.live.held += 1;
+        if (!recheck) {
+          if (await holdWhileAnsweredHere(services, run, slots, () => stepFinished)) {
+            held = true;
+            services.live.held += 1;
+            continue;
+          }
+          // While the slot was held the cell may have gone on and issued calls whose jobs
+          // are still being added: wait until it is blocked again with nothing in flight.
+          recheck = true;
           continue;
         }
+        recheck = false;
         // Blocked on children: keep the live run for a resume in this process.
         services.live.set(runKey, run);
         if (reporter) await reporter.waiting();
@@ -304,9 +322,11 @@ async function holdWhileAnsweredHere(
           away.map(({ jobId }) => services.llmQueue.getJobState(jobId)),
         );
         if (states.includes("completed")) {
-          // Answered elsewhere a moment ago: the journal has it.
-          await run.executor.settle();
-          continue;
+          // Answered elsewhere a moment ago: the journal has it. A completed child whose
+          // answer is not there (cancelled, lost) is for the waiting-children path.
+          const before = run.executor.pendingCount;
+          if ((await run.executor.settle()) < before) continue;
+          return false;
         }
         if (states.some((state) => state !== "waiting" && state !== "prioritized")) return false;
       }
@@ -367,6 +387,9 @@ async function createRun(
       ? { document: { ref: data.contextRef, slices: new DocumentSlices(context) } }
       : {}),
     ...(services.batching ? { batching: services.batching } : {}),
+    ...(services.freshBatches
+      ? { onBatchAdded: (jobId: string) => services.freshBatches?.added(jobId) }
+      : {}),
   });
   // Answers from LM jobs of this process reach the cell as they arrive (the journal has
   // them first); answers from other processes arrive with the resume.

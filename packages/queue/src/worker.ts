@@ -8,6 +8,7 @@ import { AnalysisStore } from "./analysis-store.js";
 import { CallResults } from "./call-results.js";
 import { ContextStore } from "./context-store.js";
 import { DocumentCache } from "./document-cache.js";
+import { FreshBatches } from "./fresh-batches.js";
 import { JobName, type LlmQueueJobData, type RootQueueJobData } from "./job-types.js";
 import { DAY_SECONDS, DEFAULT_PREFIX } from "./keys.js";
 import { LiveRuns } from "./live-runs.js";
@@ -113,6 +114,7 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
   // LM jobs running in this process: a root job whose children all run here keeps its
   // slot while they are answered (only when this process has both roles).
   const llmJobsHere = new Set<string>();
+  const freshBatches = new FreshBatches();
   const rootConcurrency = options.concurrency?.root ?? 8;
   const lockDuration = options.lockDurationMs ?? 3_000;
   const stalledInterval = options.stalledIntervalMs ?? 1_000;
@@ -157,7 +159,7 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
       defaults: options.defaults ?? {},
       retentionSeconds,
       batching: { ...DEFAULT_SUB_CALL_BATCHING, ...options.batching },
-      ...(roles.includes("llm") ? { hold: { llmJobsHere, rootConcurrency } } : {}),
+      ...(roles.includes("llm") ? { hold: { llmJobsHere, rootConcurrency }, freshBatches } : {}),
     });
     const rootWorker = new Worker<RootQueueJobData>(QueueName.root, processor, {
       ...workerSettings,
@@ -193,6 +195,7 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
       callConcurrency,
       callResults,
       jobsHere: llmJobsHere,
+      ...(roles.includes("root") ? { freshBatches } : {}),
       ...(options.limiter ? { limiter: options.limiter } : {}),
     });
     // One job slot per call slot: a process holds at most as many batches as it has

@@ -140,4 +140,23 @@ describe("ContextStore", () => {
     const error = await store.readDocument(ref).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "context_missing", retryable: false });
   });
+
+  it("fails a large read cleanly when the connection drops, leaving no rejection unheard", async () => {
+    const text = "z".repeat(6 * READ_PIECE_BYTES);
+    const ref = await store.put(text);
+    const unheard: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unheard.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    const dropping = newRedis();
+    try {
+      const reading = new ContextStore({ redis: dropping, prefix }).readDocument(ref);
+      // Every piece in flight fails at once.
+      dropping.disconnect();
+      await expect(reading).rejects.toThrow();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(unheard).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
 });
