@@ -189,6 +189,15 @@ export class AnalysisMachine {
     return this.outcome();
   }
 
+  /**
+   * The journal's record at `key`, unless the machine is past the journal (see
+   * `pastJournal`); `rebuilding` marks the replay of an earlier cell, which always reads.
+   */
+  private lookUp(key: string, rebuilding = false): Promise<JournalRecord | undefined> {
+    if (this.pastJournal && !rebuilding) return Promise.resolve(undefined);
+    return this.journal.get(key);
+  }
+
   /** Keeps a cell record's write going; a failure surfaces at `settleCellWrites`. */
   private deferCellWrite(write: Promise<unknown>): void {
     const previous = this.cellWrites;
@@ -308,9 +317,7 @@ export class AnalysisMachine {
     // A cell that lost its isolate when it first ran is not run again on replay: its
     // outcome (timeouts depend on timing) is taken from the journal, so a resumed
     // analysis follows the same path as the original.
-    const journaled = this.pastJournal
-      ? undefined
-      : await this.journal.get(journalKeys.cell(this.iteration, block));
+    const journaled = await this.lookUp(journalKeys.cell(this.iteration, block));
     let result: CellResult;
     if (journaled?.kind === "cell" && journaled.sandboxLost) {
       result = fromCellRecord(journaled);
@@ -407,7 +414,7 @@ export class AnalysisMachine {
 
   /** A root-model turn: from the journal when it was already answered, else from the model. */
   private async callRoot(key: string): Promise<RootCallRecord> {
-    const existing = this.pastJournal ? undefined : await this.journal.get(key);
+    const existing = await this.lookUp(key);
     if (existing?.kind === "root") {
       this.usage.recordReplayed({ [existing.model]: existing.usage }, 1);
       return existing;
@@ -523,7 +530,7 @@ export class AnalysisMachine {
       occurrences.set(argumentsHash, occurrence + 1);
       const key = journalKeys.subCall(cellKey, argumentsHash, occurrence);
       const startedAt = Date.now();
-      const existing = this.pastJournal && !rebuilding ? undefined : await this.journal.get(key);
+      const existing = await this.lookUp(key, rebuilding);
       if (rebuilding && existing?.kind === "sub") return answerOf(existing);
       this.control.reserveSubCall();
       const contextChars = subContextText(request.context)?.length ?? 0;

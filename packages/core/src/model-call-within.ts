@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from "node:timers/promises";
 import type { ModelClient, ModelRequest, ModelResponse } from "./model.js";
 import type { RunControl } from "./run-control.js";
 
@@ -35,8 +36,4 @@ export function callModelWithin(
     control.checkBeforeModelCall();
     return model.complete({ ...request, gate: control.modelGate });
   }, request.signal);
-}
-
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }

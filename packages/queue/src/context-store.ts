@@ -133,10 +133,7 @@ export class ContextStore {
   async get(ref: ContextRef): Promise<RlmContext> {
     const held = this.fromResident(ref);
     if (held !== undefined) return held;
-    const key = this.keys.context(ref.sha256);
-    const value = ref.slice ? await this.getSlice(key, ref.slice) : await this.redis.getBuffer(key);
-    if (value === null) throw missing(ref);
-    const text = value.toString("utf8");
+    const text = (await this.readStored(ref)).toString("utf8");
     if (ref.kind === "string") return text;
     const parsed = JSON.parse(text) as JsonValue;
     return typeof parsed === "object" && parsed !== null ? parsed : text;
@@ -153,16 +150,10 @@ export class ContextStore {
     if (ref.kind !== "string") return { context: await this.get(ref) };
     const held = this.fromResident(ref);
     if (held !== undefined) return { context: held };
-    const key = this.keys.context(ref.sha256);
     const start = ref.slice?.start ?? 0;
     const end = ref.slice?.end ?? ref.bytes;
-    if (end - start <= READ_PIECE_BYTES) {
-      const value = ref.slice
-        ? await this.getSlice(key, ref.slice)
-        : await this.redis.getBuffer(key);
-      if (value === null) throw missing(ref);
-      return { utf8: value };
-    }
+    if (end - start <= READ_PIECE_BYTES) return { utf8: await this.readStored(ref) };
+    const key = this.keys.context(ref.sha256);
     const bytes = Buffer.allocUnsafeSlow(end - start);
     const read = (offset: number) =>
       this.redis.getrangeBuffer(
@@ -195,6 +186,14 @@ export class ContextStore {
       throw error;
     }
     return { utf8: bytes };
+  }
+
+  /** The stored bytes of `ref` (a whole value or a slice) in one read. */
+  private async readStored(ref: ContextRef): Promise<Buffer> {
+    const key = this.keys.context(ref.sha256);
+    const value = ref.slice ? await this.getSlice(key, ref.slice) : await this.redis.getBuffer(key);
+    if (value === null) throw missing(ref);
+    return value;
   }
 
   /**

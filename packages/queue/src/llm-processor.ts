@@ -10,6 +10,7 @@ import {
 } from "@rlm/core";
 import { type Job, UnrecoverableError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
+import { setImmediate as nextTask } from "node:timers/promises";
 import pLimit from "p-limit";
 import type { AnalysisStore } from "./analysis-store.js";
 import { CallAdmission } from "./call-admission.js";
@@ -120,7 +121,7 @@ export function createLlmProcessor(services: LlmProcessorServices) {
           // Each call goes on in a task of its own, as in process: the calls of a batch
           // start together, and node writes a request to its socket only between tasks,
           // so without this the first request would leave once all of them were built.
-          await new Promise<void>((resolve) => setImmediate(resolve));
+          await nextTask();
           // After a 429 or a retryable failure the batch goes back to the queue: calls
           // not started yet wait for its next run instead of starting now.
           if (interruption.rateLimitMs !== undefined || interruption.retryable) return;
