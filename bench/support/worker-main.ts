@@ -26,6 +26,8 @@ const tracedLlmClient: ModelClient = {
   honoursGate: llmClient.honoursGate,
   complete(request) {
     if (!traceClientCalls) return llmClient.complete(request);
+    // Noted before the hashing: the trace's own work must not count as the queue's.
+    const at = performance.timeOrigin + performance.now();
     const messages = request.messages.map((message) => ({
       role: message.role,
       content: message.content,
@@ -33,7 +35,7 @@ const tracedLlmClient: ModelClient = {
     const hash = createHash("sha256")
       .update(JSON.stringify({ model: request.model, messages }))
       .digest("hex");
-    clientCalls.push({ hash, at: performance.timeOrigin + performance.now() });
+    clientCalls.push({ hash, at });
     return llmClient.complete(request);
   },
 };

@@ -17,7 +17,7 @@ import { CallAdmission } from "./call-admission.js";
 import type { CallResults } from "./call-results.js";
 import type { FreshBatches } from "./fresh-batches.js";
 import type { ContextStore } from "./context-store.js";
-import type { LlmCall, LlmJobResult, LlmQueueJobData } from "./job-types.js";
+import type { LlmJobResult, LlmQueueJobData } from "./job-types.js";
 import { RedisJournal } from "./redis-journal.js";
 
 /** What the LM processor needs from its worker process. */
@@ -54,14 +54,69 @@ interface Interruption {
   retryable?: Error;
 }
 
+/** How one run of a batch ended. */
+export type BatchOutcome =
+  | { kind: "done"; result: LlmJobResult }
+  /** A 429: the batch goes back to the queue once the provider's pause is set. */
+  | { kind: "rate_limited"; ms: number }
+  /** A retryable failure with attempts left: the batch is retried with backoff. */
+  | { kind: "retry"; error: Error };
+
+/** How a batch reached the process that runs it. */
+export interface BatchDelivery {
+  /**
+   * A batch a root run of this process added a moment ago, on its first run: its calls
+   * are new by construction, so their memo and the cancel flag are not read first.
+   */
+  fresh: boolean;
+  /** Runs of the job left after this one: a retryable failure is journaled when none. */
+  attemptsLeft: number;
+}
+
+/** What every call of a batch shares (the job data without its calls). */
+export type BatchHeader = Omit<LlmQueueJobData, "calls">;
+
+/** One call of a batch run: its journal key, its query, and how to get its context text. */
+export interface BatchCall {
+  journalKey: string;
+  query: string;
+  /** The context text (read from the context store when the call gets its slot). */
+  text: () => string | Promise<string>;
+  /**
+   * Goes on in a task of its own once it has its slot. For the calls of a batch started
+   * together: node writes a request to its socket only between tasks, so without this
+   * the first request would leave once all of them were built.
+   */
+  ownTask?: boolean;
+}
+
+/** One run of one batch, whose calls may start one by one (see `EagerBatches`). */
+export interface BatchRun {
+  /** Starts a call within the process's call slots; its outcome joins the batch's. */
+  start(call: BatchCall): void;
+  /** Resolves once every call started so far has ended. Called after the last `start`. */
+  end(): Promise<BatchOutcome>;
+}
+
 /**
- * Processes `rlm-llm` jobs: each a batch of plain model calls (`recursiveLm` at the
- * last depth). The calls of a batch start at once, within the process's call slots and
- * the global admission (rate limit, provider pause). The Redis journal is the memo: a
- * call whose record exists is never requested again, so a batch retried after a crash,
- * a 429 or a transient failure makes only the calls it still lacks.
+ * Runs the model calls of LM batches, within the process's call slots and the global
+ * admission (rate limit, provider pause). The Redis journal is the memo: a call whose
+ * record exists is never requested again, so a batch retried after a crash, a 429 or a
+ * transient failure makes only the calls it still lacks.
  */
-export function createLlmProcessor(services: LlmProcessorServices) {
+export interface LlmBatchRunner {
+  /** Most model calls in flight at once in this process. */
+  readonly callConcurrency: number;
+  /** Calls started here that have not ended (waiting for a slot, or in flight). */
+  readonly callsHere: number;
+  /** Runs a batch taken from the queue: the memo first (unless fresh), then its calls. */
+  run(data: LlmQueueJobData, delivery: BatchDelivery): Promise<BatchOutcome>;
+  /** Opens a run whose calls are started by the caller, as they come (no memo read). */
+  open(header: BatchHeader, delivery: BatchDelivery): BatchRun;
+}
+
+/** The batch runner of a worker process (one per process: it owns the call slots). */
+export function createLlmBatchRunner(services: LlmProcessorServices): LlmBatchRunner {
   const callConcurrency = Math.max(1, services.callConcurrency);
   // A client that honours gates holds one of `callConcurrency` slots only around its HTTP
   // exchange, and twice as many calls may be inside it, so the next requests are built
@@ -73,95 +128,152 @@ export function createLlmProcessor(services: LlmProcessorServices) {
     prefix: services.prefix,
     ...(services.limiter ? { limiter: services.limiter } : {}),
   });
+  let callsHere = 0;
 
-  return async function processLlmJob(job: Job<LlmQueueJobData>): Promise<LlmJobResult> {
-    const id = job.id ?? "";
-    services.jobsHere?.add(id);
-    try {
-      return await processBatch(job);
-    } finally {
-      services.jobsHere?.delete(id);
-    }
-  };
-
-  async function processBatch(job: Job<LlmQueueJobData>): Promise<LlmJobResult> {
-    const data = job.data;
+  function open(header: BatchHeader, delivery: BatchDelivery): BatchRun {
     const journal = new RedisJournal({
       redis: services.redis,
-      analysisId: data.analysisId,
+      analysisId: header.analysisId,
       prefix: services.prefix,
     });
-    const result: LlmJobResult = { answered: 0, failed: 0, memoized: 0, cancelled: 0 };
-    let open = data.calls;
-    if (isFreshDelivery(job, services.freshBatches)) {
+    if (delivery.fresh) {
       // Read in the background: a pause another worker set is adopted once it arrives.
       admission.refresh().catch(() => undefined);
-    } else {
+    }
+    const result: LlmJobResult = { answered: 0, failed: 0, memoized: 0, cancelled: 0 };
+    const interruption: Interruption = {};
+    const calls: Array<Promise<void>> = [];
+    const callOne = async (call: BatchCall) => {
+      if (call.ownTask) await nextTask();
+      // After a 429 or a retryable failure the batch goes back to the queue: calls
+      // not started yet wait for its next run instead of starting now.
+      if (interruption.rateLimitMs !== undefined || interruption.retryable) return;
+      await admission.admit();
+      if (interruption.rateLimitMs !== undefined) return;
+      const outcome = await makeCall(services, header, call, delivery.attemptsLeft > 0, gate);
+      if (outcome.kind === "rate_limited") {
+        interruption.rateLimitMs = Math.max(interruption.rateLimitMs ?? 0, outcome.ms);
+        await admission.pause(outcome.ms);
+        return;
+      }
+      if (outcome.kind === "retry") {
+        interruption.retryable ??= outcome.error;
+        return;
+      }
+      const stored = await journal.putIfAbsent(call.journalKey, outcome.record);
+      if (stored.kind !== "sub") {
+        throw new UnrecoverableError("journal holds a non sub-call record");
+      }
+      // A root run of this process waiting for it takes the answer now, not when
+      // BullMQ resumes its job: its cell goes on while the rest of the fan-out runs.
+      services.callResults?.publish(header.analysisId, call.journalKey, stored);
+      result.answered += 1;
+      if (stored.error) result.failed += 1;
+    };
+    return {
+      start(call) {
+        callsHere += 1;
+        const done = slots(() => callOne(call)).finally(() => {
+          callsHere -= 1;
+        });
+        // Heard in `end`; until then a failure must not count as unhandled.
+        done.catch(() => undefined);
+        calls.push(done);
+      },
+      async end() {
+        await Promise.all(calls);
+        if (interruption.rateLimitMs !== undefined) {
+          return { kind: "rate_limited", ms: interruption.rateLimitMs };
+        }
+        // A retry of the job (with backoff) makes the calls that are still missing.
+        if (interruption.retryable) return { kind: "retry", error: interruption.retryable };
+        return { kind: "done", result };
+      },
+    };
+  }
+
+  async function run(data: LlmQueueJobData, delivery: BatchDelivery): Promise<BatchOutcome> {
+    let openCalls = data.calls;
+    let memoized = 0;
+    if (!delivery.fresh) {
       // The memo of every call, the cancel flag and any pause set by another worker, sent
       // together: one round trip however many calls the batch holds.
+      const journal = new RedisJournal({
+        redis: services.redis,
+        analysisId: data.analysisId,
+        prefix: services.prefix,
+      });
       const [existing, cancelled] = await Promise.all([
         Promise.all(data.calls.map((call) => journal.get(call.journalKey))),
         services.store.isCancelRequested(data.analysisId),
         admission.refresh(),
       ]);
-      open = data.calls.filter((_call, index) => existing[index]?.kind !== "sub");
-      result.memoized = data.calls.length - open.length;
+      openCalls = data.calls.filter((_call, index) => existing[index]?.kind !== "sub");
+      memoized = data.calls.length - openCalls.length;
       if (cancelled) {
         // Not journaled: the analysis is over, and nothing must replay as an answer.
-        result.cancelled = open.length;
-        return result;
+        const result = { answered: 0, failed: 0, memoized, cancelled: openCalls.length };
+        return { kind: "done", result };
       }
     }
-
-    const attemptsLeft = (job.opts.attempts ?? 1) - (job.attemptsMade + 1);
-    const interruption: Interruption = {};
-    await Promise.all(
-      open.map((call) =>
-        slots(async () => {
-          // Each call goes on in a task of its own, as in process: the calls of a batch
-          // start together, and node writes a request to its socket only between tasks,
-          // so without this the first request would leave once all of them were built.
-          await nextTask();
-          // After a 429 or a retryable failure the batch goes back to the queue: calls
-          // not started yet wait for its next run instead of starting now.
-          if (interruption.rateLimitMs !== undefined || interruption.retryable) return;
-          await admission.admit();
-          if (interruption.rateLimitMs !== undefined) return;
-          const outcome = await makeCall(services, data, call, attemptsLeft > 0, gate);
-          if (outcome.kind === "rate_limited") {
-            interruption.rateLimitMs = Math.max(interruption.rateLimitMs ?? 0, outcome.ms);
-            await admission.pause(outcome.ms);
-            return;
-          }
-          if (outcome.kind === "retry") {
-            interruption.retryable ??= outcome.error;
-            return;
-          }
-          const stored = await journal.putIfAbsent(call.journalKey, outcome.record);
-          if (stored.kind !== "sub") {
-            throw new UnrecoverableError("journal holds a non sub-call record");
-          }
-          // A root run of this process waiting for it takes the answer now, not when
-          // BullMQ resumes its job: its cell goes on while the rest of the fan-out runs.
-          services.callResults?.publish(data.analysisId, call.journalKey, stored);
-          result.answered += 1;
-          if (stored.error) result.failed += 1;
-        }),
-      ),
-    );
-    if (interruption.rateLimitMs !== undefined) {
-      const worker = services.worker();
-      if (worker) {
-        // No worker takes an LM job until the pause is over; this one goes back to wait.
-        await worker.rateLimit(interruption.rateLimitMs);
-        throw Worker.RateLimitError();
-      }
-      throw new Error("rate limited by the model provider");
+    const batch = open(data, delivery);
+    for (const call of openCalls) {
+      batch.start({
+        journalKey: call.journalKey,
+        query: call.query,
+        ownTask: true,
+        text: async () => {
+          // Read inside its slot: a batch of large chunks is not all held in memory while
+          // it waits for slots.
+          const context = await services.contexts.get(call.contextRef);
+          return typeof context === "string" ? context : JSON.stringify(context);
+        },
+      });
     }
-    // A retry of the job (with backoff) makes the calls that are still missing.
-    if (interruption.retryable) throw interruption.retryable;
-    return result;
+    const outcome = await batch.end();
+    if (outcome.kind === "done") outcome.result.memoized = memoized;
+    return outcome;
   }
+
+  return {
+    callConcurrency,
+    get callsHere() {
+      return callsHere;
+    },
+    run,
+    open,
+  };
+}
+
+/**
+ * Processes `rlm-llm` jobs taken from the queue: each a batch of plain model calls
+ * (`recursiveLm` at the last depth), run by `runner`. A 429 pauses this worker's LM
+ * queue and puts the job back; a retryable failure fails this attempt (BullMQ retries
+ * it with backoff).
+ */
+export function createLlmProcessor(
+  services: LlmProcessorServices,
+  runner: LlmBatchRunner = createLlmBatchRunner(services),
+) {
+  return async function processLlmJob(job: Job<LlmQueueJobData>): Promise<LlmJobResult> {
+    const id = job.id ?? "";
+    services.jobsHere?.add(id);
+    try {
+      const outcome = await runner.run(job.data, {
+        fresh: isFreshDelivery(job, services.freshBatches),
+        attemptsLeft: (job.opts.attempts ?? 1) - (job.attemptsMade + 1),
+      });
+      if (outcome.kind === "done") return outcome.result;
+      if (outcome.kind === "retry") throw outcome.error;
+      const worker = services.worker();
+      if (!worker) throw new Error("rate limited by the model provider");
+      // No worker takes an LM job until the pause is over; this one goes back to wait.
+      await worker.rateLimit(outcome.ms);
+      throw Worker.RateLimitError();
+    } finally {
+      services.jobsHere?.delete(id);
+    }
+  };
 }
 
 /**
@@ -189,22 +301,19 @@ type CallOutcome =
 
 async function makeCall(
   services: LlmProcessorServices,
-  data: LlmQueueJobData,
-  call: LlmCall,
+  header: BatchHeader,
+  call: BatchCall,
   canRetry: boolean,
   gate: ConcurrencyGate | undefined,
 ): Promise<CallOutcome> {
-  // Read just before the call, inside its slot: a batch of large chunks is not all held
-  // in memory while it waits for slots.
-  const context = await services.contexts.get(call.contextRef);
-  const text = typeof context === "string" ? context : JSON.stringify(context);
+  const text = await call.text();
   const identity = { argumentsHash: "", query: call.query, contextChars: text.length };
   const startedAt = Date.now();
   try {
     const response = await services.model.complete({
-      model: data.model,
+      model: header.model,
       messages: subCallMessages(call.query, text.length > 0 ? text : undefined),
-      ...(data.maxOutputTokens === undefined ? {} : { maxOutputTokens: data.maxOutputTokens }),
+      ...(header.maxOutputTokens === undefined ? {} : { maxOutputTokens: header.maxOutputTokens }),
       ...(gate ? { gate } : {}),
     });
     return { kind: "record", record: answeredSubCall(identity, response, Date.now() - startedAt) };

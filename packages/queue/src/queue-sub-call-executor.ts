@@ -11,6 +11,7 @@ import {
 import type { Job } from "bullmq";
 import type { ContextRef, ContextStore } from "./context-store.js";
 import type { DocumentSlices } from "./document-slices.js";
+import type { EagerBatches, EagerRun } from "./eager-batches.js";
 
 import {
   JobName,
@@ -80,6 +81,11 @@ export class QueueSubCallExecutor implements SubCallExecutor {
   /** Plain calls not yet in a job, and whether a flush is scheduled for them. */
   private buffer: Buffered[] = [];
   private flushScheduled = false;
+  /**
+   * The eager run the buffered calls were started in, if they were (all of them or none:
+   * a batch runs either here from the start or through the queue).
+   */
+  private bufferRun: EagerRun | undefined;
   /** The child job that carries each pending call (for calls whose job was lost). */
   private readonly jobIds = new Map<string, string>();
   /** When each child job's add was confirmed by Redis (ms since the epoch). */
@@ -101,8 +107,10 @@ export class QueueSubCallExecutor implements SubCallExecutor {
       /** The run's document, when it is a string: chunks of it travel as byte ranges. */
       document?: { ref: ContextRef; slices: DocumentSlices };
       batching?: SubCallBatching;
-      /** Called with each LM job's id once Redis confirmed its add. */
+      /** Called with the id of each LM job left to the queue, once Redis confirmed its add. */
       onBatchAdded?: (jobId: string) => void;
+      /** Starts plain calls in this process as they are issued, when it has call slots free. */
+      eager?: Pick<EagerBatches, "hasRoom" | "open">;
     },
   ) {}
 
@@ -319,6 +327,7 @@ export class QueueSubCallExecutor implements SubCallExecutor {
     const batching = this.settings.batching ?? DEFAULT_SUB_CALL_BATCHING;
     return new Promise<void>((added, failed) => {
       const issuedAt = performance.timeOrigin + performance.now();
+      this.startHere(task, batching.maxCalls);
       this.buffer.push({ task, issuedAt, added, failed });
       if (this.buffer.length >= batching.maxCalls) {
         this.flush(batching.maxCalls);
@@ -340,11 +349,48 @@ export class QueueSubCallExecutor implements SubCallExecutor {
     });
   }
 
+  /**
+   * Eager dispatch (`EagerBatches`): with a call slot free in this process, the call
+   * starts now, in the run of the calls buffered with it, before its LM job exists; the
+   * job is added when the batch leaves. A batch started here that meets a full process
+   * leaves at once, so the calls after it go through the queue, where another worker
+   * can take them.
+   */
+  private startHere(task: SubCallTask, maxCalls: number): void {
+    const eager = this.settings.eager;
+    if (!eager) return;
+    if (this.bufferRun && !eager.hasRoom()) this.flush(maxCalls);
+    if (this.buffer.length === 0 && eager.hasRoom()) {
+      const { placement } = this.settings;
+      this.bufferRun = eager.open({
+        analysisId: placement.analysisId,
+        model: placement.subModel,
+        ...(placement.maxOutputTokens === undefined
+          ? {}
+          : { maxOutputTokens: placement.maxOutputTokens }),
+        depth: task.depth,
+      });
+    }
+    const context = task.context;
+    this.bufferRun?.start({
+      journalKey: this.settings.placement.journalScope + task.key,
+      query: task.query,
+      text: () =>
+        typeof context === "string"
+          ? context
+          : JSON.stringify(context === undefined ? "" : context),
+    });
+  }
+
   /** Sends the buffered calls as LM jobs of at most `maxCalls` each. */
   private flush(maxCalls: number): void {
+    // A buffer started here never holds more than `maxCalls` (it leaves when full), so
+    // its run goes with the one batch it makes.
+    let run = this.bufferRun;
+    this.bufferRun = undefined;
     while (this.buffer.length > 0) {
       const batch = this.buffer.splice(0, maxCalls);
-      this.addBatch(batch).then(
+      this.addBatch(batch, run).then(
         () => {
           for (const entry of batch) entry.added();
         },
@@ -353,38 +399,49 @@ export class QueueSubCallExecutor implements SubCallExecutor {
           for (const entry of batch) entry.failed(failure);
         },
       );
+      run = undefined;
     }
     if (this.buffer.length === 0) this.flushScheduled = false;
   }
 
-  private async addBatch(batch: Buffered[]): Promise<void> {
-    const job = this.attachedJob();
+  private async addBatch(batch: Buffered[], run: EagerRun | undefined): Promise<void> {
     const { placement } = this.settings;
-    const calls: LlmCall[] = await Promise.all(
-      batch.map(async (entry) => ({
-        journalKey: placement.journalScope + entry.task.key,
-        query: entry.task.query,
-        contextRef: await this.contextRefFor(entry.task),
-        issuedAt: entry.issuedAt,
-      })),
-    );
-    const jobId = batchJobId(
-      placement.analysisId,
-      calls.map((call) => call.journalKey),
-    );
-    const data: LlmJobData = {
-      analysisId: placement.analysisId,
-      model: placement.subModel,
-      ...(placement.maxOutputTokens === undefined
-        ? {}
-        : { maxOutputTokens: placement.maxOutputTokens }),
-      depth: batch[0]?.task.depth ?? 0,
-      calls,
-    };
+    const journalKeys = batch.map((entry) => placement.journalScope + entry.task.key);
+    const jobId = batchJobId(placement.analysisId, journalKeys);
     for (const entry of batch) this.jobIds.set(entry.task.key, jobId);
-    await this.settings.llmQueue.add(JobName.llm, data, childOptions(job, jobId));
+    const eager = run?.seal(jobId);
+    let added: Job;
+    try {
+      const job = this.attachedJob();
+      const calls: LlmCall[] = await Promise.all(
+        batch.map(async (entry, index) => ({
+          journalKey: journalKeys[index] ?? "",
+          query: entry.task.query,
+          contextRef: await this.contextRefFor(entry.task),
+          issuedAt: entry.issuedAt,
+        })),
+      );
+      const data: LlmJobData = {
+        analysisId: placement.analysisId,
+        model: placement.subModel,
+        ...(placement.maxOutputTokens === undefined
+          ? {}
+          : { maxOutputTokens: placement.maxOutputTokens }),
+        depth: batch[0]?.task.depth ?? 0,
+        calls,
+      };
+      added = await this.settings.llmQueue.add(JobName.llm, data, {
+        ...childOptions(job, jobId),
+        // Delayed until this process takes it as active: no other worker runs its calls.
+        ...(eager ? { delay: eager.delayMs } : {}),
+      });
+    } catch (error) {
+      eager?.addFailed();
+      throw error;
+    }
     this.jobAddedAt.set(jobId, Date.now());
-    this.settings.onBatchAdded?.(jobId);
+    if (eager) eager.added(added);
+    else this.settings.onBatchAdded?.(jobId);
   }
 
   private attachedJob(): Job & { id: string } {

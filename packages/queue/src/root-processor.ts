@@ -20,6 +20,7 @@ import type { AnalysisStore } from "./analysis-store.js";
 import type { CallResults } from "./call-results.js";
 import type { ContextRef, ContextStore } from "./context-store.js";
 import type { DocumentCache } from "./document-cache.js";
+import type { EagerBatches } from "./eager-batches.js";
 import type { FreshBatches } from "./fresh-batches.js";
 import { DocumentSlices } from "./document-slices.js";
 import {
@@ -70,6 +71,8 @@ export interface RootProcessorServices {
   hold?: { llmJobsHere: ReadonlySet<string>; rootConcurrency: number };
   /** Told of each LM job a run adds, for this process's LM worker (`FreshBatches`). */
   freshBatches?: FreshBatches;
+  /** Runs the LM batches a run adds in this process when it has call slots free. */
+  eager?: EagerBatches;
 }
 
 /**
@@ -390,6 +393,7 @@ async function createRun(
     ...(services.freshBatches
       ? { onBatchAdded: (jobId: string) => services.freshBatches?.added(jobId) }
       : {}),
+    ...(services.eager ? { eager: services.eager } : {}),
   });
   // Answers from LM jobs of this process reach the cell as they arrive (the journal has
   // them first); answers from other processes arrive with the resume.

@@ -8,11 +8,16 @@ import { AnalysisStore } from "./analysis-store.js";
 import { CallResults } from "./call-results.js";
 import { ContextStore } from "./context-store.js";
 import { DocumentCache } from "./document-cache.js";
+import { EagerBatches } from "./eager-batches.js";
 import { FreshBatches } from "./fresh-batches.js";
 import { JobName, type LlmQueueJobData, type RootQueueJobData } from "./job-types.js";
 import { DAY_SECONDS, DEFAULT_PREFIX } from "./keys.js";
 import { LiveRuns } from "./live-runs.js";
-import { createLlmProcessor } from "./llm-processor.js";
+import {
+  createLlmBatchRunner,
+  createLlmProcessor,
+  type LlmProcessorServices,
+} from "./llm-processor.js";
 import { QueueName } from "./queue-names.js";
 import { closeRedis, openRedis, type RlmConnection } from "./redis-client.js";
 import { DEFAULT_SUB_CALL_BATCHING, type SubCallBatching } from "./queue-sub-call-executor.js";
@@ -143,6 +148,38 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
     });
   };
 
+  // The LM side first: root runs of this process start their batches on its call slots.
+  const llmHolder: { worker?: Worker } = {};
+  const callConcurrency = options.concurrency?.llm ?? 32;
+  const llmServices: LlmProcessorServices | undefined = roles.includes("llm")
+    ? {
+        redis,
+        prefix,
+        contexts,
+        store,
+        model: options.llmModelClient ?? modelFor(false),
+        worker: () => llmHolder.worker,
+        callConcurrency,
+        callResults,
+        jobsHere: llmJobsHere,
+        ...(roles.includes("root") ? { freshBatches } : {}),
+        ...(options.limiter ? { limiter: options.limiter } : {}),
+      }
+    : undefined;
+  const llmRunner = llmServices ? createLlmBatchRunner(llmServices) : undefined;
+  const eager =
+    llmRunner && roles.includes("root")
+      ? new EagerBatches({
+          redis,
+          llmQueue,
+          runner: llmRunner,
+          worker: () => llmHolder.worker,
+          jobsHere: llmJobsHere,
+          lockDurationMs: lockDuration,
+          workerName: workerSettings.name,
+        })
+      : undefined;
+
   if (roles.includes("root")) {
     const processor = createRootProcessor({
       redis,
@@ -160,6 +197,7 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
       retentionSeconds,
       batching: { ...DEFAULT_SUB_CALL_BATCHING, ...options.batching },
       ...(roles.includes("llm") ? { hold: { llmJobsHere, rootConcurrency }, freshBatches } : {}),
+      ...(eager ? { eager } : {}),
     });
     const rootWorker = new Worker<RootQueueJobData>(QueueName.root, processor, {
       ...workerSettings,
@@ -181,30 +219,15 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
     });
     workers.push(rootWorker);
   }
-  if (roles.includes("llm")) {
-    // The processor needs the worker (for rateLimit), which needs the processor.
-    const holder: { worker?: Worker } = {};
-    const callConcurrency = options.concurrency?.llm ?? 32;
-    const processor = createLlmProcessor({
-      redis,
-      prefix,
-      contexts,
-      store,
-      model: options.llmModelClient ?? modelFor(false),
-      worker: () => holder.worker,
-      callConcurrency,
-      callResults,
-      jobsHere: llmJobsHere,
-      ...(roles.includes("root") ? { freshBatches } : {}),
-      ...(options.limiter ? { limiter: options.limiter } : {}),
-    });
+  if (llmServices && llmRunner) {
+    const processor = createLlmProcessor(llmServices, llmRunner);
     // One job slot per call slot: a process holds at most as many batches as it has
     // calls in flight, and the calls themselves share the process's call slots.
     const llmWorker = new Worker<LlmQueueJobData>(QueueName.llm, processor, {
       ...workerSettings,
       concurrency: callConcurrency,
     });
-    holder.worker = llmWorker;
+    llmHolder.worker = llmWorker;
     workers.push(llmWorker);
   }
   for (const worker of workers) {
@@ -223,7 +246,7 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
       liveAnswers: callResults.delivered,
     }),
     async close({ timeoutMs = 30_000 } = {}) {
-      const graceful = Promise.all(workers.map((worker) => worker.close()));
+      const graceful = Promise.all([...workers.map((worker) => worker.close()), eager?.close()]);
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timedOut = new Promise<"timeout">((resolve) => {
         timer = setTimeout(() => resolve("timeout"), timeoutMs);

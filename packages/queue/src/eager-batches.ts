@@ -1,0 +1,182 @@
+import { randomUUID } from "node:crypto";
+import type { Job, Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import { claimDelayedJob } from "./claim-delayed-job.js";
+import type { BatchCall, BatchHeader, BatchOutcome, LlmBatchRunner } from "./llm-processor.js";
+import type { LlmQueue } from "./topology.js";
+
+/**
+ * A batch whose calls start in this process as they are issued, before its LM job
+ * exists; `seal` names the job once the batch is complete.
+ */
+export interface EagerRun {
+  /** Starts a call of the batch now, with its context text at hand. */
+  start(call: BatchCall): void;
+  /** No more calls: the batch's job, `jobId`, is being added. */
+  seal(jobId: string): EagerBatch;
+}
+
+/** A sealed eager batch, told what became of its job's add. */
+export interface EagerBatch {
+  /**
+   * How long the job must be delayed when added: no worker takes it meanwhile, and the
+   * process that started it takes it as active as soon as the add is confirmed. If that
+   * process dies first, the job reaches the wait list when the delay ends, as a job
+   * whose worker died reaches it when its lock ends.
+   */
+  readonly delayMs: number;
+  /** The add was confirmed: take the job as active and finish it with the calls' outcome. */
+  added(job: Job): void;
+  /** The add failed: the calls go on (their answers are journaled) with no job to finish. */
+  addFailed(): void;
+}
+
+/** What `EagerBatches` needs from its worker process. */
+export interface EagerBatchesSettings {
+  redis: Redis;
+  /** The queue the batches are added to (the root processor's). */
+  llmQueue: LlmQueue;
+  /** This process's batch runner, shared with its LM worker (one set of call slots). */
+  runner: LlmBatchRunner;
+  /** The LM worker, for `rateLimit` after a 429. */
+  worker: () => Worker | undefined;
+  /** Ids of the LM jobs running in this process (see `RootProcessorServices.hold`). */
+  jobsHere: Set<string>;
+  /** The LM worker's lock duration: the job's lock, and its delay until it is taken. */
+  lockDurationMs: number;
+  /** Recorded on each job as `processedBy`, as the LM worker records it. */
+  workerName: string;
+}
+
+/**
+ * Eager dispatch of LM batches, after Temporal's eager activity execution: when a root
+ * run adds an LM batch and this process's LM worker has call slots free for all of its
+ * calls, the calls start here at once, without the job's trip through the wait list
+ * (the add, a worker woken on the queue's marker, its fetch: 5 to 10 ms on a busy
+ * worker, of which the second batch of a fan-out pays more, as BullMQ fetches one job
+ * at a time).
+ *
+ * The job still exists, as a child of the root job, with the same data: it is added
+ * delayed (no other worker can take it), then moved to active under this process's
+ * lock (`claimDelayedJob`), kept locked while its calls run, and completed or failed
+ * like any LM job. Bull Board shows it, the root job waits for it as for any child,
+ * and a crash leaves it to the stalled-job check (active) or to its delay's end (not
+ * yet taken): another worker then runs it, and the journal's memo makes only the calls
+ * still missing.
+ *
+ * Why the calls may start before the add is confirmed: a job with that id can exist
+ * already only when two runs of one analysis overlap (a root whose lock was lost), the
+ * case where a call may be paid twice anyway (see the journal's `pastJournal`).
+ */
+export class EagerBatches {
+  private readonly finishing = new Set<Promise<void>>();
+  private closed = false;
+  /** Batches opened here, and those whose job this process took as active. */
+  started = 0;
+  claimed = 0;
+
+  constructor(private readonly settings: EagerBatchesSettings) {}
+
+  /** True when this process has a call slot free for one more call started here. */
+  hasRoom(): boolean {
+    const { runner } = this.settings;
+    return !this.closed && runner.callsHere < runner.callConcurrency;
+  }
+
+  /** Opens a batch whose calls the caller starts as they are issued (check `hasRoom` first). */
+  open(header: BatchHeader): EagerRun {
+    const { runner, jobsHere } = this.settings;
+    const attempts = this.settings.llmQueue.defaultJobOptions.attempts ?? 1;
+    const run = runner.open(header, { fresh: true, attemptsLeft: attempts - 1 });
+    this.started += 1;
+    return {
+      start: (call) => run.start(call),
+      seal: (jobId) => {
+        jobsHere.add(jobId);
+        const outcome = run.end();
+        // Handled in `added` or `addFailed`; this keeps an early failure from being unheard.
+        outcome.catch(() => undefined);
+        return {
+          delayMs: this.settings.lockDurationMs,
+          added: (job) => this.track(this.finish(job, jobId, outcome)),
+          addFailed: () =>
+            this.track(
+              outcome.then(
+                () => jobsHere.delete(jobId),
+                () => jobsHere.delete(jobId),
+              ),
+            ),
+        };
+      },
+    };
+  }
+
+  /** Stops starting batches and waits for those started to finish their jobs. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([...this.finishing]);
+  }
+
+  private track(work: Promise<unknown>): void {
+    const done = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.finishing.add(done);
+    void done.finally(() => this.finishing.delete(done));
+  }
+
+  private async finish(job: Job, jobId: string, outcome: Promise<BatchOutcome>): Promise<void> {
+    const { lockDurationMs } = this.settings;
+    const token = `eager-${randomUUID()}`;
+    try {
+      const claimed = await claimDelayedJob(this.settings.redis, this.settings.llmQueue, {
+        jobId,
+        token,
+        lockDurationMs,
+        workerName: this.settings.workerName,
+      }).catch(() => false);
+      if (!claimed) {
+        // The job is not ours to finish: it existed already (another run's), or the claim
+        // failed and the job runs when its delay ends. Either way its run reads the memo.
+        await outcome.catch(() => undefined);
+        return;
+      }
+      this.claimed += 1;
+      const renew = setInterval(() => {
+        job.extendLock(token, lockDurationMs).catch(() => undefined);
+      }, lockDurationMs / 2);
+      renew.unref?.();
+      try {
+        await this.settle(job, token, outcome);
+      } finally {
+        clearInterval(renew);
+      }
+    } finally {
+      this.settings.jobsHere.delete(jobId);
+    }
+  }
+
+  /** Finishes the claimed job as the LM worker would have finished it. */
+  private async settle(job: Job, token: string, outcome: Promise<BatchOutcome>): Promise<void> {
+    let ended: BatchOutcome;
+    try {
+      ended = await outcome;
+    } catch (error) {
+      await job.moveToFailed(error instanceof Error ? error : new Error(String(error)), token);
+      return;
+    }
+    if (ended.kind === "done") {
+      await job.moveToCompleted(ended.result, token, false);
+      return;
+    }
+    if (ended.kind === "retry") {
+      // Retried with the queue's backoff while attempts are left, else failed.
+      await job.moveToFailed(ended.error, token);
+      return;
+    }
+    // A 429: no worker takes an LM job until the pause is over, and this one waits.
+    await this.settings.worker()?.rateLimit(ended.ms);
+    await job.moveToWait(token);
+  }
+}
