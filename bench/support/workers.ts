@@ -6,7 +6,15 @@ const MAIN = fileURLToPath(new URL("./worker-main.ts", import.meta.url));
 export interface WorkerStats {
   maxRssBytes: number;
   rssBytes: number;
-  live: { hits: number; misses: number; held: number; size: number; liveAnswers: number };
+  live: {
+    hits: number;
+    misses: number;
+    held: number;
+    size: number;
+    liveAnswers: number;
+    eagerBatches: number;
+    eagerJobsTaken: number;
+  };
   /** LM model-client entries since the last stats call (see worker-main.ts). */
   clientCalls: Array<{ hash: string; at: number }>;
 }

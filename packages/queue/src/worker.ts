@@ -83,7 +83,9 @@ export interface RlmWorker {
    * (`misses`; an analysis's first run counts as one), times a run went on after its
    * children without leaving its slot (`held`), runs kept for a resume (`size`), and
    * sub-call answers handed to a run of this process as they were journaled
-   * (`liveAnswers`).
+   * (`liveAnswers`), and LM batches whose calls started here as they were issued
+   * (`eagerBatches`, see `EagerBatches`), of which this process took the job as active
+   * (`eagerJobsTaken`).
    */
   liveRunStats(): {
     hits: number;
@@ -91,6 +93,8 @@ export interface RlmWorker {
     held: number;
     size: number;
     liveAnswers: number;
+    eagerBatches: number;
+    eagerJobsTaken: number;
   };
   /**
    * Stops taking jobs and waits for the jobs in progress, at most `timeoutMs` (default
@@ -244,6 +248,8 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
       held: live.held,
       size: live.size,
       liveAnswers: callResults.delivered,
+      eagerBatches: eager?.started ?? 0,
+      eagerJobsTaken: eager?.claimed ?? 0,
     }),
     async close({ timeoutMs = 30_000 } = {}) {
       const graceful = Promise.all([...workers.map((worker) => worker.close()), eager?.close()]);

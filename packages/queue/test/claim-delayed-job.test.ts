@@ -1,0 +1,82 @@
+import { type Job, Queue, Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { claimDelayedJob } from "../src/claim-delayed-job.js";
+import { deleteKeysUnder, newRedis, uniquePrefix } from "./redis-helpers.js";
+
+// Real Redis, real BullMQ: the claim must leave a job that BullMQ's own scripts
+// (complete, extend the lock, the stalled-job check) treat as any active job.
+const prefix = uniquePrefix("claim");
+const connection = { host: "127.0.0.1", port: 6379 };
+let redis: Redis;
+let queue: Queue;
+
+beforeAll(() => {
+  redis = newRedis();
+  queue = new Queue("claims", { connection, prefix });
+});
+
+afterAll(async () => {
+  await queue.close();
+  await deleteKeysUnder(redis, prefix);
+  await redis.quit();
+});
+
+const claim = (jobId: string, token: string, lockDurationMs = 30_000) =>
+  claimDelayedJob(redis, queue, { jobId, token, lockDurationMs, workerName: "test-worker" });
+
+describe("claimDelayedJob", () => {
+  it("takes a delayed job as active under the given lock, once", async () => {
+    const job = await queue.add("x", { n: 1 }, { jobId: "one", delay: 60_000 });
+    expect(await job.getState()).toBe("delayed");
+
+    expect(await claim("one", "token-a")).toBe(true);
+    expect(await queue.getJobState("one")).toBe("active");
+    expect(await redis.get(`${queue.toKey("one")}:lock`)).toBe("token-a");
+    const taken = await queue.getJob("one");
+    expect(taken?.processedBy).toBe("test-worker");
+    expect(taken?.attemptsStarted).toBe(1);
+    expect(taken?.delay).toBe(0);
+
+    // Not delayed any more: a second claim takes nothing.
+    expect(await claim("one", "token-b")).toBe(false);
+    expect(await redis.get(`${queue.toKey("one")}:lock`)).toBe("token-a");
+
+    // BullMQ completes it with the token, as it would a job its worker fetched.
+    await job.extendLock("token-a", 30_000);
+    await job.moveToCompleted({ done: true }, "token-a", false);
+    expect(await queue.getJobState("one")).toBe("completed");
+  });
+
+  it("leaves a job that is waiting, or missing, alone", async () => {
+    await queue.add("x", { n: 2 }, { jobId: "waiting" });
+    expect(await claim("waiting", "token-c")).toBe(false);
+    expect(await queue.getJobState("waiting")).toBe("waiting");
+    expect(await claim("no-such-job", "token-d")).toBe(false);
+    await queue.remove("waiting");
+  });
+
+  it("a claimed job whose process stops renewing its lock is taken by another worker", async () => {
+    await queue.add("x", { n: 3 }, { jobId: "abandoned", delay: 60_000 });
+    // Claimed, then never renewed: the process holding it died.
+    expect(await claim("abandoned", "token-dead", 300)).toBe(true);
+    let worker: Worker | undefined;
+    try {
+      const job = await new Promise<Job>((resolve) => {
+        worker = new Worker(
+          "claims",
+          async (taken) => {
+            resolve(taken);
+            return "recovered";
+          },
+          { connection, prefix, stalledInterval: 200, lockDuration: 1_000 },
+        );
+        worker.on("error", () => undefined);
+      });
+      expect(job.id).toBe("abandoned");
+      expect(job.attemptsStarted).toBe(2);
+    } finally {
+      await worker?.close();
+    }
+  });
+});

@@ -1,0 +1,126 @@
+import { type MockLlmServer, startMockLlmServer } from "@rlm/mock-llm";
+import {
+  createLlmQueue,
+  type LlmJobData,
+  RlmQueueClient,
+  type RlmWorker,
+  type RlmWorkerOptions,
+  startRlmWorker,
+} from "@rlm/queue";
+import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import { makeDocument } from "./support/documents.js";
+import { deleteKeys, uniquePrefix } from "./support/redis-prefix.js";
+
+// Eager dispatch: sub-calls start in the root's process as they are issued, and their
+// LM jobs are still real BullMQ children of the root, taken and completed by that process.
+// Workers in this process (real Redis, real BullMQ, the mock over HTTP).
+const prefix = uniquePrefix("eager");
+const connection = { host: "127.0.0.1", port: 6379 };
+let mock: MockLlmServer;
+let client: RlmQueueClient;
+const workers: RlmWorker[] = [];
+
+beforeAll(async () => {
+  mock = await startMockLlmServer({ latencyMs: 30, strategy: "map-reduce", chunkChars: 20_000 });
+  client = new RlmQueueClient({ connection, prefix });
+});
+
+afterEach(async () => {
+  for (const worker of workers.splice(0)) await worker.close({ timeoutMs: 5_000 });
+});
+
+afterAll(async () => {
+  await client?.close();
+  await mock?.stop();
+  await deleteKeys(prefix);
+});
+
+async function worker(name: string, options: Partial<RlmWorkerOptions> = {}) {
+  const started = await startRlmWorker({
+    connection,
+    prefix,
+    name,
+    model: { baseURL: mock.url, apiKey: "test-key" },
+    defaults: { rootModel: "mock-root", subModel: "mock-sub" },
+    ...options,
+  });
+  workers.push(started);
+  return started;
+}
+
+/** Runs one map-reduce analysis; returns its id and the sub-call requests the mock got. */
+async function analysis(markerCount: number) {
+  const document = makeDocument({ chars: 400_000, markerCount, seed: markerCount });
+  const before = mock.requests().length;
+  const { id } = await client.enqueueAnalysis({
+    query: `How many times does "${document.marker}" appear?`,
+    context: document.text,
+  });
+  const result = await client.waitForResult(id, { timeoutMs: 60_000 });
+  expect(result.finishReason).toBe("final");
+  expect(result.answer.trim()).toBe(String(markerCount));
+  const subRequests = mock
+    .requests()
+    .slice(before)
+    .filter((request) => request.kind === "sub");
+  return { id, subRequests };
+}
+
+/** The LM jobs of an analysis, in any state. */
+async function lmJobsOf(analysisId: string) {
+  const queue = createLlmQueue({ connection, prefix });
+  try {
+    const jobs = await queue.getJobs(["completed", "failed", "active", "waiting", "delayed"]);
+    const mine = jobs.filter((job) => (job.data as LlmJobData).analysisId === analysisId);
+    return await Promise.all(
+      mine.map(async (job) => ({
+        state: await job.getState(),
+        processedBy: job.processedBy,
+        parentId: job.parent?.id,
+        calls: (job.data as LlmJobData).calls.length,
+        answered: (job.returnvalue as { answered?: number } | null)?.answered ?? 0,
+      })),
+    );
+  } finally {
+    await queue.close();
+  }
+}
+
+it("starts sub-calls in the root's process and still records each batch as a completed child job", async () => {
+  const both = await worker("eager-both");
+  const { id, subRequests } = await analysis(19);
+  expect(subRequests.length).toBeGreaterThan(10);
+
+  const stats = both.liveRunStats();
+  expect(stats.eagerBatches).toBeGreaterThan(0);
+  expect(stats.eagerJobsTaken).toBe(stats.eagerBatches);
+
+  const jobs = await lmJobsOf(id);
+  expect(jobs.length).toBe(stats.eagerBatches);
+  for (const job of jobs) {
+    expect(job).toMatchObject({ state: "completed", processedBy: "eager-both", parentId: id });
+  }
+  // Each call was made once: by the batch that started it, never again by its job.
+  const calls = jobs.reduce((sum, job) => sum + job.calls, 0);
+  const answered = jobs.reduce((sum, job) => sum + job.answered, 0);
+  expect(calls).toBe(subRequests.length);
+  expect(answered).toBe(subRequests.length);
+});
+
+it("leaves the calls that do not fit its call slots to the queue, where other workers take them", async () => {
+  // Two call slots here: most batches of the fan-out must go through the queue.
+  const small = await worker("eager-small", { concurrency: { llm: 2 } });
+  await worker("llm-only", { roles: ["llm"], concurrency: { llm: 32 } });
+  const { id, subRequests } = await analysis(29);
+  expect(subRequests.length).toBeGreaterThan(10);
+
+  const jobs = await lmJobsOf(id);
+  const byOther = jobs.filter((job) => job.processedBy === "llm-only");
+  const eager = small.liveRunStats().eagerBatches;
+  expect(eager).toBeGreaterThan(0);
+  expect(byOther.length).toBeGreaterThan(0);
+  for (const job of jobs) expect(job.state).toBe("completed");
+  // No call paid twice, whichever way its batch went.
+  expect(jobs.reduce((sum, job) => sum + job.answered, 0)).toBe(subRequests.length);
+  expect(new Set(subRequests.map((request) => request.messagesHash)).size).toBe(subRequests.length);
+});
