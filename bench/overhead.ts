@@ -20,25 +20,30 @@ const N = 20;
 const LM_SLOTS = 50;
 const L = 50;
 
-export async function runOverhead(bench: BenchContext): Promise<FigureResult> {
-  const analyses = bench.quick ? 5 : 15;
-  const document = documentForChunks(N, 10_000, 3);
+/** The queue's side of figure 2: `analyses` fan-outs through one worker process. */
+async function queueFanOuts(
+  bench: BenchContext,
+  document: TestDocument,
+  analyses: number,
+  eagerDispatch: boolean,
+) {
   const children: ChildTimeline[] = [];
   const resumeGaps: number[] = [];
   // Per call: model call start at the mock − the moment the fan-out's first call left the
-  // engine. The same for the in-process path below: the difference is what the queue adds.
-  const queueFromBurst: number[] = [];
+  // engine. The same for the in-process path: the difference is what the queue adds.
+  const fromBurst: number[] = [];
   // Per fan-out, in call order: when the model client got each call, from the first call
   // leaving the engine. The in-process path pays the same client work in the same order,
   // so rank by rank the difference is what the queue adds before a call reaches the
   // model client (batching, job add, pickup, the LM job's own reads).
-  const queueToClient: number[][] = [];
-  const queueReturn: number[] = [];
+  const toClient: number[][] = [];
+  const returnGaps: number[] = [];
   const worker = await WorkerProcess.start({
     prefix: bench.prefix,
     modelUrl: bench.mock.url,
     llmConcurrency: LM_SLOTS,
     traceClientCalls: true,
+    eagerDispatch,
   });
   try {
     await queueRun(bench, document, LM_SLOTS, 0); // warm-up
@@ -46,8 +51,8 @@ export async function runOverhead(bench: BenchContext): Promise<FigureResult> {
       const run = await queueRun(bench, document, LM_SLOTS, L, worker);
       children.push(...(run.children ?? []));
       const burstStart = Math.min(...(run.children ?? []).map((child) => child.issuedAt));
-      for (const child of run.children ?? []) queueFromBurst.push(child.modelStart - burstStart);
-      queueToClient.push(
+      for (const child of run.children ?? []) fromBurst.push(child.modelStart - burstStart);
+      toClient.push(
         (run.children ?? [])
           .flatMap((child) =>
             child.clientCall === undefined ? [] : [child.clientCall - burstStart],
@@ -55,64 +60,89 @@ export async function runOverhead(bench: BenchContext): Promise<FigureResult> {
           .sort((a, b) => a - b),
       );
       if (run.resumeGapMs !== undefined) resumeGaps.push(run.resumeGapMs);
-      if (run.returnGapMs !== undefined) queueReturn.push(run.returnGapMs);
+      if (run.returnGapMs !== undefined) returnGaps.push(run.returnGapMs);
     }
   } finally {
     await worker.stop();
   }
+  return { children, resumeGaps, fromBurst, toClient, returnGaps };
+}
+
+/** Rank by rank, fan-out by fan-out: the queue's k-th call against the in-process k-th. */
+function addedByRank(queueToClient: number[][], inProcessToClient: number[][]): Distribution {
+  const added: number[] = [];
+  for (const [index, queueCalls] of queueToClient.entries()) {
+    const inProcessCalls = inProcessToClient[index] ?? [];
+    for (const [rank, at] of queueCalls.entries()) {
+      const inProcessAt = inProcessCalls[rank];
+      if (inProcessAt !== undefined) added.push(at - inProcessAt);
+    }
+  }
+  return distribution(added);
+}
+
+export async function runOverhead(bench: BenchContext): Promise<FigureResult> {
+  const analyses = bench.quick ? 5 : 15;
+  const document = documentForChunks(N, 10_000, 3);
+  // The product's default (eager dispatch), then every batch through the wait list.
+  const eager = await queueFanOuts(bench, document, analyses, true);
+  const waitList = await queueFanOuts(bench, document, analyses, false);
   const inProcessFromBurst: number[] = [];
   const inProcessResume: number[] = [];
   const inProcessToClient: number[][] = [];
   await inProcessBurst(bench, document, 0); // warm-up
-  for (let index = 0; index < analyses; index += 1) {
+  for (let index = 0; index < analyses * 2; index += 1) {
     const run = await inProcessBurst(bench, document, L);
     inProcessFromBurst.push(...run.fromBurst);
     inProcessToClient.push(run.toClient);
     if (run.resumeGap !== undefined) inProcessResume.push(run.resumeGap);
   }
-  // Rank by rank, fan-out by fan-out: the queue's k-th call against the in-process k-th.
-  const dispatchAdded: number[] = [];
-  for (const [index, queueCalls] of queueToClient.entries()) {
-    const inProcessCalls = inProcessToClient[index] ?? [];
-    for (const [rank, at] of queueCalls.entries()) {
-      const inProcessAt = inProcessCalls[rank];
-      if (inProcessAt !== undefined) dispatchAdded.push(at - inProcessAt);
-    }
-  }
-  const dispatch = distribution(dispatchAdded);
+  // Each queue run against its own in-process run (the first half, then the second).
+  const dispatch = addedByRank(eager.toClient, inProcessToClient.slice(0, analyses));
+  const dispatchWaitList = addedByRank(waitList.toClient, inProcessToClient.slice(analyses));
   // The way back, fan-out by fan-out: last sub-call answered at the mock → next root call
   // at the mock, queue − in process (median of the in-process gaps as the reference).
   const inProcessReturn = distribution(inProcessResume);
-  const returnAdded = distribution(queueReturn.map((gap) => gap - inProcessReturn.p50));
-  const queueBurst = distribution(queueFromBurst);
+  const returnAdded = distribution(eager.returnGaps.map((gap) => gap - inProcessReturn.p50));
+  const returnAddedWaitList = distribution(
+    waitList.returnGaps.map((gap) => gap - inProcessReturn.p50),
+  );
+  const queueBurst = distribution(eager.fromBurst);
   const inProcessBurstStarts = distribution(inProcessFromBurst);
   const added = {
     p50: queueBurst.p50 - inProcessBurstStarts.p50,
     p99: queueBurst.p99 - inProcessBurstStarts.p99,
   };
-  const enqueueToModel = distribution(children.map((child) => child.modelStart - child.enqueuedAt));
+  const children = eager.children;
+  const eagerBatches = new Set(children.filter((child) => child.eager).map((child) => child.jobId))
+    .size;
+  const eagerCalls = children.filter((child) => child.eager).length;
   const issuedToModel = distribution(children.map((child) => child.modelStart - child.issuedAt));
-  const issuedToEnqueue = distribution(children.map((child) => child.enqueuedAt - child.issuedAt));
-  const enqueueToPickup = distribution(
-    children.map((child) => child.processedOn - child.enqueuedAt),
-  );
-  const pickupToModel = distribution(children.map((child) => child.modelStart - child.processedOn));
-  const traced = children.filter((child) => child.clientCall !== undefined);
+  const issuedToAdd = distribution(children.map((child) => child.enqueuedAt - child.issuedAt));
+  const addToTaken = distribution(children.map((child) => child.processedOn - child.enqueuedAt));
+  const modelToDone = distribution(children.map((child) => child.finishedOn - child.modelEnd));
+  const resume = distribution(eager.resumeGaps);
+  // The wait-list route, job timestamps split where a job waits.
+  const queued = waitList.children;
+  const enqueueToModel = distribution(queued.map((child) => child.modelStart - child.enqueuedAt));
+  const issuedToEnqueue = distribution(queued.map((child) => child.enqueuedAt - child.issuedAt));
+  const enqueueToPickup = distribution(queued.map((child) => child.processedOn - child.enqueuedAt));
+  const traced = queued.filter((child) => child.clientCall !== undefined);
   const pickupToClient = distribution(
     traced.map((child) => (child.clientCall ?? 0) - child.processedOn),
-  );
-  const enqueueToClient = distribution(
-    traced.map((child) => (child.clientCall ?? 0) - child.enqueuedAt),
   );
   const clientToModel = distribution(
     traced.map((child) => child.modelStart - (child.clientCall ?? 0)),
   );
-  const modelToDone = distribution(children.map((child) => child.finishedOn - child.modelEnd));
-  const batchSizes = distribution(children.map((child) => child.batchSize));
-  // Spread of the enqueues of one fan-out: the root's child-job creation is serial work.
-  const resume = distribution(resumeGaps);
+  const batchSizes = distribution(queued.map((child) => child.batchSize));
   const floor = await rawBullmq(bench, bench.quick ? 200 : 500);
 
+  const row = (metric: string, value: string) => ({
+    figure: "2 overhead",
+    metric,
+    value,
+    goal: "",
+  });
   const rows: FigureResult["rows"] = [
     {
       figure: "2 overhead",
@@ -128,121 +158,60 @@ export async function runOverhead(bench: BenchContext): Promise<FigureResult> {
       goal: "p50 ≤ 3 ms",
       pass: returnAdded.p50 <= 3,
     },
-    {
-      figure: "2 overhead",
-      metric: "first call leaves the engine → each call at the mock, queue − in process (p50s)",
-      value: `p50 ${fmt(added.p50)} / p99 ${fmt(added.p99)} ms`,
-      goal: "",
-    },
-    {
-      figure: "2 overhead",
-      metric: "  queue: first call leaves the engine → each call at the mock",
-      value: pq(queueBurst),
-      goal: "",
-    },
-    {
-      figure: "2 overhead",
-      metric: "  in process: the same (the model client's own per-request work, paid in series)",
-      value: pq(inProcessBurstStarts),
-      goal: "",
-    },
-    {
-      figure: "2 overhead",
-      metric: `LM job enqueue → model call start at the mock (${enqueueToModel.n} calls; N=${N} ≤ slots; batch size p50 ${fmt(batchSizes.p50, 0)})`,
-      value: pq(enqueueToModel),
-      goal: "",
-    },
-    {
-      figure: "2 overhead",
-      metric: "  LM job enqueue → LM processor calls the model client",
-      value: pq(enqueueToClient),
-      goal: "",
-    },
-    {
-      figure: "2 overhead",
-      metric: "  of which enqueue → LM worker picks job",
-      value: pq(enqueueToPickup),
-      goal: "",
-    },
-    {
-      figure: "2 overhead",
-      metric: "  of which job start → model call start",
-      value: pq(pickupToModel),
-      goal: "",
-    },
-    {
-      figure: "2 overhead",
-      metric: "    job start → LM processor calls the model client",
-      value: pq(pickupToClient),
-      goal: "",
-    },
-    {
-      figure: "2 overhead",
-      metric: "    model client called → request body at the mock",
-      value: pq(clientToModel),
-      goal: "",
-    },
-    {
-      figure: "2 overhead",
-      metric: "call leaves the engine → model call start at the mock (batching wait included)",
-      value: pq(issuedToModel),
-      goal: "",
-    },
-    {
-      figure: "2 overhead",
-      metric: "  of which call leaves the engine → its LM job is built",
-      value: pq(issuedToEnqueue),
-      goal: "",
-    },
-    {
-      figure: "2 overhead",
-      metric: "model result → LM job completed (a batch ends with its last call)",
-      value: pq(modelToDone),
-      goal: "",
-    },
-    {
-      figure: "2 overhead",
-      metric: `last child completed → parent's next root call (${resume.n} fan-outs)`,
-      value: pq(resume),
-      goal: "",
-    },
-    {
-      figure: "2 overhead",
-      metric: "queue: last answer at the mock → next root call at the mock",
-      value: pq(distribution(queueReturn)),
-      goal: "",
-    },
-    {
-      figure: "2 overhead",
-      metric: "  in process: the same",
-      value: pq(inProcessReturn),
-      goal: "",
-    },
-    {
-      figure: "2 overhead",
-      metric: "floor: raw BullMQ add → processor start (one at a time)",
-      value: pq(floor.single),
-      goal: "",
-    },
-    {
-      figure: "2 overhead",
-      metric: `floor: raw BullMQ add → processor start (bursts of ${N})`,
-      value: pq(floor.burst),
-      goal: "",
-    },
-    {
-      figure: "2 overhead",
-      metric: "floor: raw BullMQ processor end → completed event",
-      value: pq(floor.completed),
-      goal: "",
-    },
+    row(
+      `  batches started in the root's process as their calls were issued (eager dispatch): ${eagerBatches} batches, ${eagerCalls} of ${children.length} calls`,
+      `${fmt((100 * eagerCalls) / Math.max(1, children.length), 0)}%`,
+    ),
+    row("  out, with eager dispatch off (every batch through the wait list)", pq(dispatchWaitList)),
+    row("  back, with eager dispatch off", pq(returnAddedWaitList)),
+    row(
+      "first call leaves the engine → each call at the mock, queue − in process (p50s)",
+      `p50 ${fmt(added.p50)} / p99 ${fmt(added.p99)} ms`,
+    ),
+    row("  queue: first call leaves the engine → each call at the mock", pq(queueBurst)),
+    row(
+      "  in process: the same (the model client's own per-request work, paid in series)",
+      pq(inProcessBurstStarts),
+    ),
+    row(
+      "eager: call leaves the engine → model call start at the mock (batching wait included)",
+      pq(issuedToModel),
+    ),
+    row(
+      "eager:   call leaves the engine → its LM job is added (after its call started)",
+      pq(issuedToAdd),
+    ),
+    row("eager:   LM job added → taken as active by the root's process", pq(addToTaken)),
+    row(
+      "eager: model result → LM job completed (a batch ends with its last call)",
+      pq(modelToDone),
+    ),
+    row(`eager: last child completed → parent's next root call (${resume.n} fan-outs)`, pq(resume)),
+    row(
+      "queue: last answer at the mock → next root call at the mock",
+      pq(distribution(eager.returnGaps)),
+    ),
+    row("  in process: the same", pq(inProcessReturn)),
+    row(
+      `wait list: LM job enqueue → model call start at the mock (${enqueueToModel.n} calls; batch size p50 ${fmt(batchSizes.p50, 0)})`,
+      pq(enqueueToModel),
+    ),
+    row("wait list:   call leaves the engine → its LM job is built", pq(issuedToEnqueue)),
+    row("wait list:   enqueue → LM worker picks job", pq(enqueueToPickup)),
+    row("wait list:   job start → LM processor calls the model client", pq(pickupToClient)),
+    row("wait list:   model client called → request body at the mock", pq(clientToModel)),
+    row("floor: raw BullMQ add → processor start (one at a time)", pq(floor.single)),
+    row(`floor: raw BullMQ add → processor start (bursts of ${N})`, pq(floor.burst)),
+    row("floor: raw BullMQ processor end → completed event", pq(floor.completed)),
   ];
   return {
     rows,
     data: {
       dispatch,
+      dispatchWaitList,
       returnAdded,
-      queueReturn: distribution(queueReturn),
+      returnAddedWaitList,
+      queueReturn: distribution(eager.returnGaps),
       inProcessReturn,
       added,
       queueBurst,
@@ -250,17 +219,19 @@ export async function runOverhead(bench: BenchContext): Promise<FigureResult> {
       subCallsPerAnalysis: N,
       latencyMs: L,
       analyses,
-      enqueueToModel,
-      enqueueToClient,
+      eagerBatches,
+      eagerCalls,
       issuedToModel,
-      issuedToEnqueue,
-      batchSizes,
-      enqueueToPickup,
-      pickupToModel,
-      pickupToClient,
-      clientToModel,
+      issuedToAdd,
+      addToTaken,
       modelToDone,
       resume,
+      enqueueToModel,
+      issuedToEnqueue,
+      enqueueToPickup,
+      pickupToClient,
+      clientToModel,
+      batchSizes,
       floor,
     },
   };

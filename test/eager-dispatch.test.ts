@@ -1,3 +1,4 @@
+import { subCallMessages } from "@rlm/core";
 import { type MockLlmServer, startMockLlmServer } from "@rlm/mock-llm";
 import {
   createLlmQueue,
@@ -9,6 +10,7 @@ import {
 } from "@rlm/queue";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { makeDocument } from "./support/documents.js";
+import { ScriptedModel, turnOf } from "./support/scripted-model.js";
 import { deleteKeys, uniquePrefix } from "./support/redis-prefix.js";
 
 // Eager dispatch: sub-calls start in the root's process as they are issued, and their
@@ -123,4 +125,37 @@ it("leaves the calls that do not fit its call slots to the queue, where other wo
   // No call paid twice, whichever way its batch went.
   expect(jobs.reduce((sum, job) => sum + job.answered, 0)).toBe(subRequests.length);
   expect(new Set(subRequests.map((request) => request.messagesHash)).size).toBe(subRequests.length);
+});
+
+it("a call started here sends the prompt the queue would send, with or without a context", async () => {
+  const code = [
+    "```js",
+    'const bare = await recursiveLm("no context");',
+    'const withJson = await recursiveLm("json context", { a: [1, 2] });',
+    'const withText = await recursiveLm("text context", "some text");',
+    'print(bare + "|" + withJson + "|" + withText);',
+    "```",
+  ].join("\n");
+  const prompts = new Map<string, string[]>();
+  const root = new ScriptedModel((request) => (turnOf(request) === 1 ? code : "FINAL(done)"));
+  const sub = new ScriptedModel((request) => {
+    const contents = request.messages.map((message) => message.content);
+    const query = (contents.at(-1) ?? "").split("\n")[0]!.trim();
+    prompts.set(query, contents);
+    return query.toUpperCase();
+  });
+  const both = await worker("eager-prompts", { rootModelClient: root, llmModelClient: sub });
+  const { id } = await client.enqueueAnalysis({ query: "q", context: "doc" });
+  const result = await client.waitForResult(id, { timeoutMs: 30_000 });
+  expect(result.replHistory[0]?.output).toBe("NO CONTEXT|JSON CONTEXT|TEXT CONTEXT");
+  expect(both.liveRunStats().eagerBatches).toBeGreaterThan(0);
+  expect(prompts.get("no context")).toEqual(
+    subCallMessages("no context", undefined).map((message) => message.content),
+  );
+  expect(prompts.get("json context")).toEqual(
+    subCallMessages("json context", JSON.stringify({ a: [1, 2] })).map((m) => m.content),
+  );
+  expect(prompts.get("text context")).toEqual(
+    subCallMessages("text context", "some text").map((message) => message.content),
+  );
 });

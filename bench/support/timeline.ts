@@ -19,8 +19,15 @@ export interface ChildTimeline {
   modelEnd: number;
   /** job.finishedOn: when the job completed (results journaled, job moved to completed). */
   finishedOn: number;
+  /** The call's LM job. */
+  jobId: string;
   /** Calls in the call's LM job. */
   batchSize: number;
+  /**
+   * The job was added delayed for eager dispatch: its calls started in the root's process
+   * before the add, and `processedOn` is when that process took the job as active.
+   */
+  eager: boolean;
 }
 
 /**
@@ -75,7 +82,9 @@ export async function childTimelines(
           modelStart: request.startedAt,
           modelEnd: request.endedAt,
           finishedOn: job.finishedOn,
+          jobId: job.id ?? "",
           batchSize: job.data.calls.length,
+          eager: (job.opts.delay ?? 0) > 0,
         });
       }
     }

@@ -11,31 +11,30 @@ const optionalMs = (value: string | undefined) => (value ? Number(value) : undef
 const modelUrl = env.BENCH_MODEL_URL ?? "";
 // When the LM processor hands a request to the model client, keyed like the mock's
 // messagesHash: splits "job start → model call start" into queue-side and client-side time.
-const clientCalls: Array<{ hash: string; at: number }> = [];
+// The hash is taken when the figure asks for the trace, not on the way to the model.
+const clientCalls: Array<{ request: { model: string; messages: unknown[] }; at: number }> = [];
+const hashOf = (request: { model: string; messages: unknown[] }) =>
+  createHash("sha256").update(JSON.stringify(request)).digest("hex");
 const llmClient = createOpenAIModelClient({
   apiKey: "bench-key",
   baseURL: modelUrl,
   timeoutMs: 60_000,
   retry: { retryRateLimits: false, maxAttempts: 4 },
 });
-// Only when a figure asks (BENCH_TRACE_CLIENT=1): the trace serialises and hashes every
-// request in the process being measured, which would add a copy of each chunk to its RSS.
+// Only when a figure asks (BENCH_TRACE_CLIENT=1): the trace keeps every request until the
+// figure reads it, and hashes them then, which would add to the measured process's RSS.
 const traceClientCalls = env.BENCH_TRACE_CLIENT === "1";
 const tracedLlmClient: ModelClient = {
   // It passes each request on as is, gate included: the product's client honours it.
   honoursGate: llmClient.honoursGate,
   complete(request) {
     if (!traceClientCalls) return llmClient.complete(request);
-    // Noted before the hashing: the trace's own work must not count as the queue's.
     const at = performance.timeOrigin + performance.now();
     const messages = request.messages.map((message) => ({
       role: message.role,
       content: message.content,
     }));
-    const hash = createHash("sha256")
-      .update(JSON.stringify({ model: request.model, messages }))
-      .digest("hex");
-    clientCalls.push({ hash, at });
+    clientCalls.push({ request: { model: request.model, messages }, at });
     return llmClient.complete(request);
   },
 };
@@ -58,6 +57,7 @@ const worker = await startRlmWorker({
     maxAttempts: 4,
   },
   defaults: { rootModel: "mock-root", subModel: "mock-sub" },
+  eagerDispatch: env.BENCH_EAGER !== "0",
   // Unset: the product defaults (what recovery is measured against).
   lockDurationMs: optionalMs(env.BENCH_LOCK_MS),
   stalledIntervalMs: optionalMs(env.BENCH_STALLED_MS),
@@ -73,7 +73,7 @@ process.on("message", (message: { type: string; id: number }) => {
       maxRssBytes: process.resourceUsage().maxRSS * 1024,
       rssBytes: process.memoryUsage().rss,
       live: worker.liveRunStats(),
-      clientCalls: clientCalls.splice(0),
+      clientCalls: clientCalls.splice(0).map(({ request, at }) => ({ hash: hashOf(request), at })),
     });
   }
 });

@@ -30,6 +30,8 @@ export interface WorkerSettings {
   rootScript?: number;
   /** Record when each LM call reaches the model client (figure 2); costs a copy per call. */
   traceClientCalls?: boolean;
+  /** False: every LM batch through the wait list (`RlmWorkerOptions.eagerDispatch`). */
+  eagerDispatch?: boolean;
   /** Extra node flags, e.g. --cpu-prof. */
   execArgv?: string[];
 }
@@ -47,6 +49,7 @@ export class WorkerProcess {
       BENCH_LLM_CONCURRENCY: String(settings.llmConcurrency ?? 32),
     };
     if (settings.traceClientCalls) env.BENCH_TRACE_CLIENT = "1";
+    env.BENCH_EAGER = settings.eagerDispatch === false ? "0" : "1";
     if (settings.rootScript !== undefined) env.BENCH_ROOT_SCRIPT = String(settings.rootScript);
     if (settings.lockMs !== undefined) env.BENCH_LOCK_MS = String(settings.lockMs);
     if (settings.stalledMs !== undefined) env.BENCH_STALLED_MS = String(settings.stalledMs);

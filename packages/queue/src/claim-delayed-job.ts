@@ -9,8 +9,10 @@ import { LuaScript } from "./lua-script.js";
  * attempts started), done here for a job named by id. The job is then processed by
  * hand and finished with `Job.moveToCompleted` / `moveToFailed` and the same token.
  *
- * Only a job still in the delayed set is taken: one that was promoted, is active
- * elsewhere, finished, or was never delayed is left alone (the script returns 0).
+ * Only a job still in the delayed set that was never started is taken: one that was
+ * promoted, is active elsewhere, finished, or waits in the delayed set for a retry is
+ * left alone (the script returns 0). Taking it again under the same token returns 1:
+ * the claim can be retried after a lost reply.
  *
  *   KEYS[1] the queue's delayed zset
  *   KEYS[2] the queue's active list
@@ -23,11 +25,16 @@ import { LuaScript } from "./lua-script.js";
  *   ARGV[4] processedOn, ms since the epoch
  *   ARGV[5] worker name (`processedBy`)
  *
- * Returns 1 when the job was taken.
+ * Returns 1 when the job is taken (now or by an earlier run with this token).
  */
 const claimScript = new LuaScript(`
 local rcall = redis.call
-if rcall("ZREM", KEYS[1], ARGV[1]) == 0 then return 0 end
+if rcall("GET", KEYS[4]) == ARGV[2] then return 1 end
+if not rcall("ZSCORE", KEYS[1], ARGV[1]) then return 0 end
+local started = tonumber(rcall("HGET", KEYS[3], "ats")) or 0
+local made = tonumber(rcall("HGET", KEYS[3], "atm")) or 0
+if started > 0 or made > 0 then return 0 end
+rcall("ZREM", KEYS[1], ARGV[1])
 rcall("LPUSH", KEYS[2], ARGV[1])
 rcall("SET", KEYS[4], ARGV[2], "PX", ARGV[3])
 rcall("XADD", KEYS[5], "*", "event", "active", "jobId", ARGV[1], "prev", "delayed")

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { claimDelayedJob } from "./claim-delayed-job.js";
@@ -49,20 +50,32 @@ export interface EagerBatchesSettings {
 }
 
 /**
- * Eager dispatch of LM batches, after Temporal's eager activity execution: when a root
- * run adds an LM batch and this process's LM worker has call slots free for all of its
- * calls, the calls start here at once, without the job's trip through the wait list
- * (the add, a worker woken on the queue's marker, its fetch: 5 to 10 ms on a busy
- * worker, of which the second batch of a fan-out pays more, as BullMQ fetches one job
- * at a time).
+ * Shortest delay of an eager batch's job before a worker may take it (see
+ * `EagerBatch.delayMs`). Longer than the lock: the delay is scored on this process's
+ * clock and promoted on another worker's, so it must outlast clock skew and a stall of
+ * this event loop between the add and the claim. The cost is paid only when this process
+ * dies in that gap of a few ms: its job then waits this long before another worker runs it.
+ */
+export const EAGER_CLAIM_DELAY_MS = 10_000;
+
+/** Tries of a claim whose Redis command failed (lost connection, timeout). */
+const CLAIM_ATTEMPTS = 3;
+
+/**
+ * Eager dispatch of LM batches, after Temporal's eager activity execution: while this
+ * process has a call slot free, a plain sub-call that a root run of this process issues
+ * starts here at once, before its LM job exists, instead of after the job's trip
+ * through the wait list (the add, a worker woken on the queue's marker, its fetch: 3 to
+ * 5 ms more per call on a busy worker, measured by figure 2, and more for the second
+ * batch of a fan-out, as BullMQ fetches one job at a time).
  *
- * The job still exists, as a child of the root job, with the same data: it is added
- * delayed (no other worker can take it), then moved to active under this process's
- * lock (`claimDelayedJob`), kept locked while its calls run, and completed or failed
- * like any LM job. Bull Board shows it, the root job waits for it as for any child,
- * and a crash leaves it to the stalled-job check (active) or to its delay's end (not
- * yet taken): another worker then runs it, and the journal's memo makes only the calls
- * still missing.
+ * The job still exists, as a child of the root job, with the same data: when the batch
+ * leaves the root's buffer it is added delayed (no other worker can take it), then
+ * moved to active under this process's lock (`claimDelayedJob`), kept locked while its
+ * calls run, and completed or failed like any LM job. Bull Board shows it, the root job
+ * waits for it as for any child, and a crash leaves it to the stalled-job check (active)
+ * or to its delay's end (not yet taken): another worker then runs it, and the journal's
+ * memo makes only the calls still missing.
  *
  * Why the calls may start before the add is confirmed: a job with that id can exist
  * already only when two runs of one analysis overlap (a root whose lock was lost), the
@@ -97,7 +110,7 @@ export class EagerBatches {
         // Handled in `added` or `addFailed`; this keeps an early failure from being unheard.
         outcome.catch(() => undefined);
         return {
-          delayMs: this.settings.lockDurationMs,
+          delayMs: Math.max(EAGER_CLAIM_DELAY_MS, this.settings.lockDurationMs),
           added: (job) => this.track(this.finish(job, jobId, outcome)),
           addFailed: () =>
             this.track(
@@ -111,10 +124,13 @@ export class EagerBatches {
     };
   }
 
-  /** Stops starting batches and waits for those started to finish their jobs. */
+  /**
+   * Stops starting batches and waits for those started to finish their jobs, including
+   * batches sealed while it waits (a root run still going flushes its buffer).
+   */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.allSettled([...this.finishing]);
+    while (this.finishing.size > 0) await Promise.allSettled([...this.finishing]);
   }
 
   private track(work: Promise<unknown>): void {
@@ -130,15 +146,10 @@ export class EagerBatches {
     const { lockDurationMs } = this.settings;
     const token = `eager-${randomUUID()}`;
     try {
-      const claimed = await claimDelayedJob(this.settings.redis, this.settings.llmQueue, {
-        jobId,
-        token,
-        lockDurationMs,
-        workerName: this.settings.workerName,
-      }).catch(() => false);
+      const claimed = await this.claim(jobId, token);
       if (!claimed) {
-        // The job is not ours to finish: it existed already (another run's), or the claim
-        // failed and the job runs when its delay ends. Either way its run reads the memo.
+        // The job is not ours to finish: it existed already (another run's), or Redis did
+        // not answer and the job runs when its delay ends. Its run reads the memo first.
         await outcome.catch(() => undefined);
         return;
       }
@@ -154,6 +165,24 @@ export class EagerBatches {
       }
     } finally {
       this.settings.jobsHere.delete(jobId);
+    }
+  }
+
+  /** Takes the job as active; a failed try is tried again (the script is idempotent). */
+  private async claim(jobId: string, token: string): Promise<boolean> {
+    const claim = {
+      jobId,
+      token,
+      lockDurationMs: this.settings.lockDurationMs,
+      workerName: this.settings.workerName,
+    };
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await claimDelayedJob(this.settings.redis, this.settings.llmQueue, claim);
+      } catch (error) {
+        if (attempt >= CLAIM_ATTEMPTS) return false;
+        await sleep(50 * attempt);
+      }
     }
   }
 
@@ -175,8 +204,9 @@ export class EagerBatches {
       await job.moveToFailed(ended.error, token);
       return;
     }
-    // A 429: no worker takes an LM job until the pause is over, and this one waits.
+    // A 429: the job waits in the delayed set until the provider's pause is over, where
+    // no worker takes it (every call admission waits for the pause too).
     await this.settings.worker()?.rateLimit(ended.ms);
-    await job.moveToWait(token);
+    await job.moveToDelayed(Date.now() + ended.ms, token);
   }
 }

@@ -181,7 +181,11 @@ export function createLlmBatchRunner(services: LlmProcessorServices): LlmBatchRu
         calls.push(done);
       },
       async end() {
-        await Promise.all(calls);
+        // Every call ends before the batch does, even when one failed: a job failed (and
+        // retried elsewhere) while calls of its are still running would pay for them twice.
+        const settled = await Promise.allSettled(calls);
+        const failure = settled.find((one) => one.status === "rejected");
+        if (failure) throw failure.reason;
         if (interruption.rateLimitMs !== undefined) {
           return { kind: "rate_limited", ms: interruption.rateLimitMs };
         }

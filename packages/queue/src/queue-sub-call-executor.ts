@@ -7,6 +7,7 @@ import {
   type SubCallExecutor,
   type SubCallRecord,
   type SubCallTask,
+  subContextText,
 } from "@rlm/core";
 import type { Job } from "bullmq";
 import type { ContextRef, ContextStore } from "./context-store.js";
@@ -375,10 +376,8 @@ export class QueueSubCallExecutor implements SubCallExecutor {
     this.bufferRun?.start({
       journalKey: this.settings.placement.journalScope + task.key,
       query: task.query,
-      text: () =>
-        typeof context === "string"
-          ? context
-          : JSON.stringify(context === undefined ? "" : context),
+      // As the queued path reads it back from the context store: no context is "".
+      text: () => subContextText(context) ?? "",
     });
   }
 

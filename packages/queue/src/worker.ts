@@ -60,6 +60,13 @@ export interface RlmWorkerOptions {
   /** Days analysis records, events and journals are kept after they end. Default 7. */
   retentionDays?: number;
   sandboxFactory?: SandboxFactory;
+  /**
+   * Eager dispatch (default true, for a process with both roles): a plain sub-call starts
+   * in the root's process as it is issued while that process has a call slot free, and
+   * its LM job is taken by that process as soon as it is added (see `EagerBatches`).
+   * False sends every batch through the wait list, to whichever worker takes it first.
+   */
+  eagerDispatch?: boolean;
   /** Recorded on each job as `processedBy` (Bull Board shows it). Default `host:pid`. */
   name?: string;
   /**
@@ -172,7 +179,7 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
     : undefined;
   const llmRunner = llmServices ? createLlmBatchRunner(llmServices) : undefined;
   const eager =
-    llmRunner && roles.includes("root")
+    llmRunner && roles.includes("root") && options.eagerDispatch !== false
       ? new EagerBatches({
           redis,
           llmQueue,
@@ -252,7 +259,15 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
       eagerJobsTaken: eager?.claimed ?? 0,
     }),
     async close({ timeoutMs = 30_000 } = {}) {
-      const graceful = Promise.all([...workers.map((worker) => worker.close()), eager?.close()]);
+      // Eager batches are waited for once no root job runs here any more (a root run that
+      // is finishing may still seal its last batch).
+      const graceful = Promise.all(
+        workers.map((worker) =>
+          worker.name === QueueName.root
+            ? worker.close().then(() => eager?.close())
+            : worker.close(),
+        ),
+      );
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timedOut = new Promise<"timeout">((resolve) => {
         timer = setTimeout(() => resolve("timeout"), timeoutMs);

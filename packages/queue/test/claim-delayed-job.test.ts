@@ -38,14 +38,29 @@ describe("claimDelayedJob", () => {
     expect(taken?.attemptsStarted).toBe(1);
     expect(taken?.delay).toBe(0);
 
-    // Not delayed any more: a second claim takes nothing.
+    // Not delayed any more: a second claim takes nothing; the same claim again (after a
+    // lost reply, say) finds it taken already.
     expect(await claim("one", "token-b")).toBe(false);
+    expect(await claim("one", "token-a")).toBe(true);
+    expect((await queue.getJob("one"))?.attemptsStarted).toBe(1);
     expect(await redis.get(`${queue.toKey("one")}:lock`)).toBe("token-a");
 
     // BullMQ completes it with the token, as it would a job its worker fetched.
     await job.extendLock("token-a", 30_000);
     await job.moveToCompleted({ done: true }, "token-a", false);
     expect(await queue.getJobState("one")).toBe("completed");
+  });
+
+  it("leaves a delayed job that ran before (a retry in its backoff) alone", async () => {
+    const job = await queue.add("x", { n: 4 }, { jobId: "retrying", delay: 60_000 });
+    expect(await claim("retrying", "token-e")).toBe(true);
+    // Failed with attempts left: BullMQ puts it back in the delayed set for its backoff.
+    job.opts.attempts = 3;
+    job.opts.backoff = { type: "fixed", delay: 60_000 };
+    await job.moveToFailed(new Error("transient"), "token-e");
+    expect(await queue.getJobState("retrying")).toBe("delayed");
+    expect(await claim("retrying", "token-f")).toBe(false);
+    expect(await queue.getJobState("retrying")).toBe("delayed");
   });
 
   it("leaves a job that is waiting, or missing, alone", async () => {
