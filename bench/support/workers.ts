@@ -49,7 +49,8 @@ export class WorkerProcess {
       BENCH_LLM_CONCURRENCY: String(settings.llmConcurrency ?? 32),
     };
     if (settings.traceClientCalls) env.BENCH_TRACE_CLIENT = "1";
-    env.BENCH_EAGER = settings.eagerDispatch === false ? "0" : "1";
+    // BENCH_EAGER=0 in the bench's environment turns it off everywhere (A/B runs).
+    env.BENCH_EAGER = settings.eagerDispatch === false ? "0" : (process.env.BENCH_EAGER ?? "1");
     if (settings.rootScript !== undefined) env.BENCH_ROOT_SCRIPT = String(settings.rootScript);
     if (settings.lockMs !== undefined) env.BENCH_LOCK_MS = String(settings.lockMs);
     if (settings.stalledMs !== undefined) env.BENCH_STALLED_MS = String(settings.stalledMs);

@@ -37,7 +37,7 @@ export function describeContext(context: RlmContext, previewChars: number): Cont
         firstLengths: lengths.slice(0, 10),
       },
       head: first.slice(0, previewChars),
-      tail: last.length > previewChars ? last.slice(-previewChars) : last,
+      tail: tailOf(last, previewChars),
     };
   }
   const json = JSON.stringify(context);
@@ -55,5 +55,11 @@ function asText(item: unknown): string {
 
 function preview(text: string, chars: number): { head: string; tail: string } {
   if (text.length <= chars * 2) return { head: text, tail: "" };
-  return { head: text.slice(0, chars), tail: text.slice(-chars) };
+  return { head: text.slice(0, chars), tail: tailOf(text, chars) };
+}
+
+/** The last `chars` characters (none for 0: `slice(-0)` would be the whole text). */
+function tailOf(text: string, chars: number): string {
+  if (chars <= 0) return "";
+  return text.length > chars ? text.slice(-chars) : text;
 }

@@ -71,4 +71,17 @@ describe("describeContext and the first root prompt", () => {
       rootUserPrompt("q", description, iteration, { maxSubCalls: 40, maxTokens: 200_000 }),
     ).toContain("Budget for the whole analysis: at most 40 recursiveLm calls, 200,000 tokens.");
   });
+
+  it("previewChars 0 shows no text at either end (not the whole context as its tail)", () => {
+    const text = "x".repeat(5_000);
+    expect(describeContext(text, 0)).toEqual({
+      type: "string",
+      totalChars: 5_000,
+      head: "",
+      tail: "",
+    });
+    const items = describeContext(["alpha", "beta", "gamma", "delta"], 0);
+    expect(items.head).toBe("");
+    expect(items.tail).toBe("");
+  });
 });

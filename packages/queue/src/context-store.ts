@@ -1,5 +1,11 @@
 import { createHash } from "node:crypto";
-import { type JsonValue, type RlmContext, RlmError } from "@rlm/core";
+import {
+  type ContextDescription,
+  describeContext,
+  type JsonValue,
+  type RlmContext,
+  RlmError,
+} from "@rlm/core";
 import type { Redis } from "ioredis";
 import { QueueErrorCode } from "./errors.js";
 import { DEFAULT_PREFIX, DEFAULT_TTL_SECONDS, type RedisKeys, redisKeys } from "./keys.js";
@@ -186,6 +192,44 @@ export class ContextStore {
       throw error;
     }
     return { utf8: bytes };
+  }
+
+  /**
+   * What `describeContext` gives for the stored string `ref` (its length, and its first
+   * and last `previewChars` characters), read from its two ends instead of whole: the
+   * first root prompt of a run needs only this, so a worker can send it before the
+   * document is read (see `DeferredContext`).
+   *
+   * @throws RlmError `context_missing` when it expired.
+   */
+  async describeString(ref: ContextRef, previewChars: number): Promise<ContextDescription> {
+    const held = this.fromResident(ref);
+    if (held !== undefined) return describeContext(held, previewChars);
+    const start = ref.slice?.start ?? 0;
+    const end = ref.slice?.end ?? ref.bytes;
+    // A UTF-16 code unit is 1 to 3 bytes of UTF-8 (a surrogate pair: 4 bytes for 2), and
+    // a window may cut one character at its edge: this many bytes hold `previewChars`
+    // whole code units.
+    const window = 3 * previewChars + 3;
+    if (ref.kind !== "string" || ref.chars <= 2 * previewChars || end - start <= 2 * window) {
+      return describeContext(await this.get(ref), previewChars);
+    }
+    const key = this.keys.context(ref.sha256);
+    const [head, tail, length] = await Promise.all([
+      this.redis.getrangeBuffer(key, start, start + window - 1),
+      this.redis.getrangeBuffer(key, end - window, end - 1),
+      this.redis.strlen(key),
+    ]);
+    if (length < end) throw missing(ref);
+    // The tail window may begin inside a character: skip its continuation bytes.
+    let first = 0;
+    while (first < 3 && ((tail[first] ?? 0) & 0xc0) === 0x80) first += 1;
+    return {
+      type: "string",
+      totalChars: ref.chars,
+      head: head.toString("utf8").slice(0, previewChars),
+      tail: previewChars > 0 ? tail.subarray(first).toString("utf8").slice(-previewChars) : "",
+    };
   }
 
   /** The stored bytes of `ref` (a whole value or a slice) in one read. */

@@ -96,6 +96,11 @@ export class DocumentCache {
     return { document, context: hostContext };
   }
 
+  /** True when the document `key` is loaded in this process (in use or idle). */
+  has(key: string): boolean {
+    return this.entries.has(key);
+  }
+
   release(key: string): void {
     const entry = this.entries.get(key);
     if (!entry) return;

@@ -40,6 +40,12 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
+/** A run's string document: where it is stored, and how to find chunks of it. */
+export interface RunDocument {
+  ref: ContextRef;
+  slices: DocumentSlices;
+}
+
 /** How plain model calls are grouped into LM jobs. */
 export interface SubCallBatching {
   /** Most calls in one LM job. Default 16. */
@@ -87,6 +93,8 @@ export class QueueSubCallExecutor implements SubCallExecutor {
    * a batch runs either here from the start or through the queue).
    */
   private bufferRun: EagerRun | undefined;
+  /** The run's document once known (see `useDocument`). */
+  private document: RunDocument | undefined;
   /** The child job that carries each pending call (for calls whose job was lost). */
   private readonly jobIds = new Map<string, string>();
   /** When each child job's add was confirmed by Redis (ms since the epoch). */
@@ -106,14 +114,24 @@ export class QueueSubCallExecutor implements SubCallExecutor {
       /** Resolves once the sandbox has finished the JavaScript it is running now. */
       sandboxIdle: () => Promise<void>;
       /** The run's document, when it is a string: chunks of it travel as byte ranges. */
-      document?: { ref: ContextRef; slices: DocumentSlices };
+      document?: RunDocument;
       batching?: SubCallBatching;
       /** Called with the id of each LM job left to the queue, once Redis confirmed its add. */
       onBatchAdded?: (jobId: string) => void;
       /** Starts plain calls in this process as they are issued, when it has call slots free. */
       eager?: Pick<EagerBatches, "hasRoom" | "open">;
     },
-  ) {}
+  ) {
+    this.document = settings.document;
+  }
+
+  /**
+   * The run's document, once loaded (a run that defers its document learns it at its
+   * first cell, before any sub-call): chunks of it travel as byte ranges from then on.
+   */
+  useDocument(document: RunDocument): void {
+    this.document = document;
+  }
 
   /** The job (and its current instance) that children are attached to. */
   attach(job: Job): void {
@@ -452,7 +470,7 @@ export class QueueSubCallExecutor implements SubCallExecutor {
   /** A byte range of the document when the sub-context is a slice of it, else a stored value. */
   private async contextRefFor(task: SubCallTask): Promise<ContextRef> {
     const { context, documentRange } = task;
-    const document = this.settings.document;
+    const document = this.document;
     if (document && typeof context === "string") {
       // The sandbox says where the chunk lies when it found it there; else search for it.
       const range = documentRange

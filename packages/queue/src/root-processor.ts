@@ -10,6 +10,7 @@ import {
   type RlmResult,
   resolveEngineOptions,
   type Sandbox,
+  type SandboxDocument,
   type SandboxFactory,
   type StepOutcome,
 } from "@rlm/core";
@@ -19,7 +20,7 @@ import { AnalysisReporter } from "./analysis-reporter.js";
 import type { AnalysisStore } from "./analysis-store.js";
 import type { CallResults } from "./call-results.js";
 import type { ContextRef, ContextStore } from "./context-store.js";
-import type { DocumentCache } from "./document-cache.js";
+import type { DocumentCache, LoadedDocument } from "./document-cache.js";
 import type { EagerBatches } from "./eager-batches.js";
 import type { FreshBatches } from "./fresh-batches.js";
 import { DocumentSlices } from "./document-slices.js";
@@ -352,17 +353,22 @@ async function createRun(
   const nested = job.name === JobName.nested ? (data as NestedJobData) : undefined;
   const options = engineOptions(services, data);
   const documentKey = contextIdentity(data.contextRef);
-  // Together: the document (unless this process has it loaded), another TTL for it while
-  // the analysis runs, and the record whose `createdAt` starts the deadline budget (it
-  // counts from when the analysis was enqueued, across resumes).
-  const [{ document, context }, , record] = await Promise.all([
-    services.documents.acquire(documentKey, () => services.contexts.readDocument(data.contextRef)),
+  const readDocument = () => services.contexts.readDocument(data.contextRef);
+  // A string document not loaded in this process is read while the first root call is in
+  // flight: that call needs only its description, read from its two ends (see
+  // `DeferredContext`). Together with it: another TTL for the context while the analysis
+  // runs, and the record whose `createdAt` starts the deadline budget (it counts from
+  // when the analysis was enqueued, across resumes).
+  const deferred = data.contextRef.kind === "string" && !services.documents.has(documentKey);
+  const [source, , record] = await Promise.all([
+    deferred
+      ? services.contexts
+          .describeString(data.contextRef, options.previewChars)
+          .then((description) => ({ description }))
+      : services.documents.acquire(documentKey, readDocument).then((loaded) => ({ loaded })),
     services.contexts.touch(data.contextRef),
     nested ? undefined : services.store.get(data.analysisId),
   ]);
-  // LM jobs of this process take the run's chunks from this text instead of Redis.
-  const unhold =
-    typeof context === "string" ? services.contexts.hold(data.contextRef, context) : () => {};
   const rootJournal = new RedisJournal({
     redis: services.redis,
     analysisId: data.analysisId,
@@ -386,15 +392,45 @@ async function createRun(
     llmQueue: services.llmQueue,
     sandboxIdle: () =>
       holder.sandbox && !holder.sandbox.disposed ? holder.sandbox.idle() : Promise.resolve(),
-    ...(typeof context === "string" && data.contextRef.kind === "string"
-      ? { document: { ref: data.contextRef, slices: new DocumentSlices(context) } }
-      : {}),
     ...(services.batching ? { batching: services.batching } : {}),
     ...(services.freshBatches
       ? { onBatchAdded: (jobId: string) => services.freshBatches?.added(jobId) }
       : {}),
     ...(services.eager ? { eager: services.eager } : {}),
   });
+  // The loaded document (now, or at the first cell when deferred): LM jobs of this process
+  // take the run's chunks from its text instead of Redis, and chunks travel as ranges.
+  let acquired = false;
+  let released = false;
+  let unhold = () => {};
+  const useLoaded = (loaded: LoadedDocument) => {
+    acquired = true;
+    if (typeof loaded.context !== "string") return;
+    unhold = services.contexts.hold(data.contextRef, loaded.context);
+    if (data.contextRef.kind === "string") {
+      executor.useDocument({ ref: data.contextRef, slices: new DocumentSlices(loaded.context) });
+    }
+  };
+  if ("loaded" in source) useLoaded(source.loaded);
+  let loading: Promise<SandboxDocument> | undefined;
+  const loadDocument = (): Promise<SandboxDocument> => {
+    loading ??= services.documents.acquire(documentKey, readDocument).then(
+      (loaded) => {
+        if (released) {
+          // The run ended while its document was read: hand it straight back.
+          services.documents.release(documentKey);
+          throw new Error("the run was released while its document was read");
+        }
+        useLoaded(loaded);
+        return loaded.document;
+      },
+      (error: unknown) => {
+        loading = undefined; // the next cell tries again
+        throw error;
+      },
+    );
+    return loading;
+  };
   // Answers from LM jobs of this process reach the cell as they arrive (the journal has
   // them first); answers from other processes arrive with the resume.
   const unsubscribe =
@@ -415,7 +451,10 @@ async function createRun(
     // Nested runs get their own seed so their Date/Math.random differ from the parent's.
     analysisId: nested ? `${data.analysisId}/${nested.journalKey}` : data.analysisId,
     query: data.query,
-    context,
+    context:
+      "loaded" in source
+        ? source.loaded.context
+        : { deferred: { description: source.description, loadDocument } },
     options: { ...options, signal: abort.signal, onEvent },
     runtime: {
       model: services.model,
@@ -424,10 +463,9 @@ async function createRun(
       subCalls: executor,
     },
     depth: data.depth,
-    document,
+    ...("loaded" in source ? { document: source.loaded.document } : {}),
     ...(startedAt === undefined ? {} : { startedAt }),
   });
-  let released = false;
   return {
     machine,
     executor,
@@ -440,7 +478,7 @@ async function createRun(
       machine.dispose();
       unsubscribe();
       unhold();
-      services.documents.release(documentKey);
+      if (acquired) services.documents.release(documentKey);
     },
   };
 }

@@ -1,4 +1,4 @@
-import { RlmError } from "@rlm/core";
+import { describeContext, RlmError } from "@rlm/core";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ContextStore, READ_PIECE_BYTES } from "../src/context-store.js";
@@ -158,5 +158,36 @@ describe("ContextStore", () => {
     } finally {
       process.off("unhandledRejection", onUnhandled);
     }
+  });
+
+  it("describes a stored string from its two ends exactly as describeContext does", async () => {
+    // ASCII, two- and three-byte characters, and surrogate pairs (4 bytes, 2 code units),
+    // placed so that the preview edges and the read windows cut through characters.
+    const pieces = ["a", "é", "€", "😀", "xy", "ß😀€"];
+    for (const [index, length] of [50, 700, 1_203, 5_000, 40_001].entries()) {
+      let text = "";
+      for (let at = 0; text.length < length; at += 1) text += pieces[(at * 7 + index) % 6];
+      const ref = await store.put(text);
+      for (const previewChars of [0, 1, 7, 100, 600]) {
+        expect(await store.describeString(ref, previewChars)).toEqual(
+          describeContext(text, previewChars),
+        );
+      }
+      // A slice of it (how a nested analysis sees its chunk), cut mid-character too.
+      const bytes = Buffer.from(text, "utf8");
+      const start = Math.floor(bytes.length / 5);
+      const end = bytes.length - Math.floor(bytes.length / 7);
+      const sliceText = bytes.subarray(start, end).toString("utf8");
+      const slice = store.slice(ref, start, end, sliceText.length);
+      expect(await store.describeString(slice, 100)).toEqual(describeContext(sliceText, 100));
+    }
+  });
+
+  it("a description of an expired string is context_missing", async () => {
+    const ref = await store.put("z".repeat(20_000));
+    await redis.del(redisKeys(prefix).context(ref.sha256));
+    await expect(store.describeString(ref, 100)).rejects.toMatchObject({
+      code: "context_missing",
+    });
   });
 });

@@ -1,0 +1,70 @@
+import { ContextStore, RlmQueueClient, type RlmWorker, startRlmWorker } from "@rlm/queue";
+import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import { deleteKeys, uniquePrefix } from "./support/redis-prefix.js";
+import { ScriptedModel, turnOf } from "./support/scripted-model.js";
+
+// The first root call of a run leaves while its document is read (DeferredContext):
+// real Redis, real BullMQ, a worker in this process; the read is slowed down by fault
+// injection on the real ContextStore, as a large document's read would be.
+const prefix = uniquePrefix("deferred");
+const connection = { host: "127.0.0.1", port: 6379 };
+let client: RlmQueueClient;
+const workers: RlmWorker[] = [];
+
+beforeAll(() => {
+  client = new RlmQueueClient({ connection, prefix });
+});
+
+afterEach(async () => {
+  for (const worker of workers.splice(0)) await worker.close({ timeoutMs: 5_000 });
+});
+
+afterAll(async () => {
+  await client?.close();
+  await deleteKeys(prefix);
+});
+
+it("sends the first root call before the document is read, and its cells still see all of it", async () => {
+  const reads: Array<{ startedAt: number; endedAt?: number }> = [];
+  const originalRead = ContextStore.prototype.readDocument;
+  ContextStore.prototype.readDocument = async function readDocument(
+    this: ContextStore,
+    ...args: Parameters<ContextStore["readDocument"]>
+  ) {
+    const read = { startedAt: Date.now() } as { startedAt: number; endedAt?: number };
+    reads.push(read);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const source = await originalRead.apply(this, args);
+    read.endedAt = Date.now();
+    return source;
+  };
+  try {
+    const text = `${"é".repeat(3_000)}${"middle ".repeat(2_000)}😀 the end`;
+    const firstCallAt: number[] = [];
+    const prompts: string[] = [];
+    const root = new ScriptedModel((request) => {
+      if (turnOf(request) === 1) {
+        firstCallAt.push(Date.now());
+        prompts.push(request.messages.at(-1)?.content ?? "");
+        return "```js\nprint(context.length + ' ' + context.slice(-7))\n```";
+      }
+      return "FINAL(done)";
+    });
+    workers.push(
+      await startRlmWorker({ connection, prefix, rootModelClient: root, llmModelClient: root }),
+    );
+    const { id } = await client.enqueueAnalysis({ query: "How long is it?", context: text });
+    const result = await client.waitForResult(id, { timeoutMs: 30_000 });
+    expect(result.finishReason).toBe("final");
+    // The cell ran over the whole document, loaded by then.
+    expect(result.replHistory[0]?.output).toBe(`${text.length} the end`);
+    expect(reads).toHaveLength(1);
+    // The first root call did not wait for the read.
+    expect(firstCallAt[0]).toBeLessThan(reads[0]!.endedAt!);
+    // Its prompt tells the model the context's length and both ends, as when read whole.
+    expect(prompts[0]).toContain(text.length.toLocaleString("en-US"));
+    expect(prompts[0]).toContain("😀 the end");
+  } finally {
+    ContextStore.prototype.readDocument = originalRead;
+  }
+});
