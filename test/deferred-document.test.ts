@@ -1,3 +1,4 @@
+import { RlmError } from "@rlm/core";
 import { ContextStore, RlmQueueClient, type RlmWorker, startRlmWorker } from "@rlm/queue";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { deleteKeys, uniquePrefix } from "./support/redis-prefix.js";
@@ -67,4 +68,75 @@ it("sends the first root call before the document is read, and its cells still s
   } finally {
     ContextStore.prototype.readDocument = originalRead;
   }
+});
+
+/** Replaces `ContextStore.readDocument` while `run` runs; `fault` decides each read. */
+async function withReadFault<T>(
+  fault: (read: number) => Error | undefined,
+  run: () => Promise<T>,
+): Promise<{ result: T; reads: number }> {
+  const originalRead = ContextStore.prototype.readDocument;
+  let reads = 0;
+  ContextStore.prototype.readDocument = async function readDocument(
+    this: ContextStore,
+    ...args: Parameters<ContextStore["readDocument"]>
+  ) {
+    reads += 1;
+    const error = fault(reads);
+    if (error) throw error;
+    return originalRead.apply(this, args);
+  };
+  try {
+    return { result: await run(), reads };
+  } finally {
+    ContextStore.prototype.readDocument = originalRead;
+  }
+}
+
+const cellCode = "```js\nprint(context.length)\n```";
+
+it("a document read that fails is retried with the job, not the end of the analysis", async () => {
+  const root = new ScriptedModel((request) => (turnOf(request) === 1 ? cellCode : "FINAL(done)"));
+  workers.push(
+    await startRlmWorker({ connection, prefix, rootModelClient: root, llmModelClient: root }),
+  );
+  const text = "q".repeat(50_000);
+  // The read while the first root call is in flight fails, and again at the first cell.
+  const { result, reads } = await withReadFault(
+    (read) => (read <= 2 ? new Error("ECONNRESET (injected)") : undefined),
+    async () => {
+      const { id } = await client.enqueueAnalysis({ query: "How long?", context: text });
+      return client.waitForResult(id, { timeoutMs: 30_000 });
+    },
+  );
+  expect(result.finishReason).toBe("final");
+  expect(result.replHistory[0]?.output).toBe(String(text.length));
+  expect(reads).toBe(3);
+  // The retry replayed the first root turn from the journal instead of asking again.
+  expect(root.requests.filter((request) => turnOf(request) === 1)).toHaveLength(1);
+});
+
+it("a document that expired while deferred fails the analysis with context_missing", async () => {
+  const root = new ScriptedModel((request) => (turnOf(request) === 1 ? cellCode : "FINAL(done)"));
+  workers.push(
+    await startRlmWorker({ connection, prefix, rootModelClient: root, llmModelClient: root }),
+  );
+  const gone = new RlmError("context_missing", "context abc… is no longer stored (injected)");
+  const { result } = await withReadFault(
+    () => gone,
+    async () => {
+      const { id } = await client.enqueueAnalysis({
+        query: "How long?",
+        context: "r".repeat(9_000),
+      });
+      const settled = await client.waitForResult(id, { timeoutMs: 30_000 }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      return { settled, view: await client.getAnalysis(id) };
+    },
+  );
+  expect(result.settled).toMatchObject({ code: "analysis_failed" });
+  expect(result.view?.status).toBe("failed");
+  expect(result.view?.error?.message).toMatch(/no longer stored/);
 });

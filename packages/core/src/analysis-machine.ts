@@ -3,6 +3,7 @@ import { type ContextDescription, describeContext } from "./describe-context.js"
 import {
   BudgetExceededError,
   CancelledError,
+  DocumentLoadError,
   ReplayMismatchError,
   type RlmError,
   toRlmError,
@@ -200,6 +201,8 @@ export class AnalysisMachine {
         // Nothing of the journal is left in flight when the analysis ends.
         if (this.outcome().done) await this.settleCellWrites();
       } catch (error) {
+        // The worker could not load the document: the run fails, not the analysis.
+        if (error instanceof DocumentLoadError) throw error;
         this.finishWithError(error);
       }
     }
@@ -503,8 +506,10 @@ export class AnalysisMachine {
     if (this.sandbox && !this.sandbox.disposed) return this.sandbox;
     this.sandbox?.dispose();
     this.document ??= isDeferred(this.context)
-      ? await this.context.deferred.loadDocument()
+      ? await loadDeferred(this.context.deferred)
       : await this.runtime.sandboxFactory.loadDocument(this.context);
+    // Loading may take long (a large deferred document): no isolate for a run that ended.
+    if (this.control.signal.aborted) throw new CancelledError();
     const sandbox = await this.runtime.sandboxFactory.create({
       document: this.document,
       seed: this.analysisId,
@@ -784,10 +789,18 @@ function isAbort(error: unknown): boolean {
   return code === "cancelled" || (error instanceof Error && error.name === "AbortError");
 }
 
+async function loadDeferred(deferred: DeferredContext): Promise<SandboxDocument> {
+  try {
+    return await deferred.loadDocument();
+  } catch (error) {
+    throw new DocumentLoadError(error);
+  }
+}
+
 /**
  * True for a deferred context. A context object of the user's own can never be taken
- * for one: the wrapper has the single key `deferred` holding an object with a
- * `loadDocument` function, and a user's context is JSON (no functions).
+ * for one: the wrapper's `deferred` holds an object with a `loadDocument` function, and a
+ * user's context is JSON (no functions).
  */
 function isDeferred(
   context: RlmContext | { deferred: DeferredContext },

@@ -72,3 +72,22 @@ export function toRlmError(error: unknown, fallbackCode = "internal_error"): Rlm
   }
   return new RlmError(fallbackCode, String(error));
 }
+
+/**
+ * The document of a deferred context could not be loaded (see `DeferredContext`). It is
+ * the worker's failure, not the analysis's: `AnalysisMachine.step` rethrows it instead of
+ * ending the analysis, so the caller retries the run (its journal makes that cheap) or
+ * gives up. `code` and `retryable` are the loader's when it raised an `RlmError`
+ * (`context_missing`, say); `cause` is its error.
+ */
+export class DocumentLoadError extends RlmError {
+  constructor(cause: unknown) {
+    const known = cause instanceof RlmError ? cause : undefined;
+    super(
+      known?.code ?? "document_load_failed",
+      `the document could not be loaded: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { retryable: known?.retryable ?? true, cause },
+    );
+    this.name = "DocumentLoadError";
+  }
+}

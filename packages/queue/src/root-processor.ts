@@ -1,6 +1,8 @@
 import {
   AnalysisMachine,
   CancelledError,
+  type ContextDescription,
+  DocumentLoadError,
   type EngineOptions,
   failedSubCall,
   type ModelClient,
@@ -251,6 +253,11 @@ export function createRootProcessor(services: RootProcessorServices) {
         services.live.discard(runKey);
         run.release();
       }
+      // A deferred document that expired will not come back (as in `createRun`); any
+      // other failure to load it is retried with the job.
+      if (error instanceof DocumentLoadError && !error.retryable) {
+        throw new UnrecoverableError(error.message);
+      }
       throw error;
     } finally {
       clearInterval(poll);
@@ -360,15 +367,21 @@ async function createRun(
   // runs, and the record whose `createdAt` starts the deadline budget (it counts from
   // when the analysis was enqueued, across resumes).
   const deferred = data.contextRef.kind === "string" && !services.documents.has(documentKey);
+  const first: Promise<{ description: ContextDescription } | { loaded: LoadedDocument }> = deferred
+    ? services.contexts
+        .describeString(data.contextRef, options.previewChars)
+        .then((description) => ({ description }))
+    : services.documents.acquire(documentKey, readDocument).then((loaded) => ({ loaded }));
   const [source, , record] = await Promise.all([
-    deferred
-      ? services.contexts
-          .describeString(data.contextRef, options.previewChars)
-          .then((description) => ({ description }))
-      : services.documents.acquire(documentKey, readDocument).then((loaded) => ({ loaded })),
+    first,
     services.contexts.touch(data.contextRef),
     nested ? undefined : services.store.get(data.analysisId),
-  ]);
+  ]).catch(async (error: unknown) => {
+    // A document acquired for a run that will not be built goes back at once.
+    const got = await first.catch(() => undefined);
+    if (got && "loaded" in got) services.documents.release(documentKey);
+    throw error;
+  });
   const rootJournal = new RedisJournal({
     redis: services.redis,
     analysisId: data.analysisId,
