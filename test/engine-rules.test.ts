@@ -1,11 +1,13 @@
 import {
+  type Journal,
+  type SandboxFactory,
   FINAL_ANSWER_PROMPT,
   FINAL_WITH_CODE_NOTE,
   NO_CODE_NOTE,
   RlmError,
   type RlmEvent,
 } from "@rlm/core";
-import { MemoryJournal, Rlm } from "rlm-queue";
+import { createIsolatedVmSandboxFactory, MemoryJournal, Rlm } from "rlm-queue";
 import { describe, expect, it } from "vitest";
 import { isRoot, queryOf, repl, ScriptedModel, turnOf } from "./support/scripted-model.js";
 
@@ -358,5 +360,38 @@ describe("journal and rebuild accounting", () => {
     expect(result.error?.code).toBe("journal_unavailable");
     // The turn after the cell was asked for, but not journaled or used.
     expect(result.answer).not.toBe("done");
+  });
+});
+
+describe("the first sandbox", () => {
+  it("is built once the first root request is on its way, not while the turn is looked up", async () => {
+    // A journal as slow as a remote one: the turn's own lookup takes 30 ms.
+    const memory = new MemoryJournal();
+    const slow: Journal = {
+      get: async (key) => {
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        return memory.get(key);
+      },
+      putIfAbsent: (key, record) => memory.putIfAbsent(key, record),
+      scope: (prefix) => memory.scope(prefix),
+    };
+    const events: string[] = [];
+    const factory = createIsolatedVmSandboxFactory();
+    const watched: SandboxFactory = {
+      loadDocument: (value) => {
+        events.push("document loaded");
+        return factory.loadDocument(value);
+      },
+      create: (options) => factory.create(options),
+    };
+    const model = new ScriptedModel((request) => {
+      events.push(`root request ${turnOf(request)}`);
+      return turnOf(request) === 1 ? repl("print(context.length)") : "FINAL(done)";
+    });
+    const result = await rlmWith(model, { sandboxFactory: watched }).completion("q", CONTEXT, {
+      journal: slow,
+    });
+    expect(result.replHistory[0]?.output).toBe(String(CONTEXT.length));
+    expect(events.slice(0, 2)).toEqual(["root request 1", "document loaded"]);
   });
 });

@@ -297,7 +297,9 @@ export class AnalysisMachine {
       iteration: this.iteration,
       maxIterations: this.options.maxIterations,
     });
-    const record = await this.whileSandboxWarms(this.callRoot(journalKeys.root(this.iteration)));
+    const record = await this.whileSandboxWarms((sent) =>
+      this.callRoot(journalKeys.root(this.iteration), sent),
+    );
     this.messages.push({ role: "assistant", content: record.content });
     const parsed = parseResponse(record.content);
 
@@ -434,8 +436,11 @@ export class AnalysisMachine {
     this.finish("max_iterations", answer);
   }
 
-  /** A root-model turn: from the journal when it was already answered, else from the model. */
-  private async callRoot(key: string): Promise<RootCallRecord> {
+  /**
+   * A root-model turn: from the journal when it was already answered, else from the model
+   * (`sent` is told once the request is on its way).
+   */
+  private async callRoot(key: string, sent?: () => void): Promise<RootCallRecord> {
     const existing = await this.lookUp(key);
     if (existing?.kind === "root") {
       this.usage.recordReplayed({ [existing.model]: existing.usage }, 1);
@@ -444,7 +449,7 @@ export class AnalysisMachine {
     this.pastJournal = true;
     this.control.checkBeforeModelCall();
     const messages = this.messages.map((message) => ({ ...message }));
-    const response = await callModelWithin(this.control, this.runtime.model, {
+    const call = callModelWithin(this.control, this.runtime.model, {
       model: this.options.rootModel,
       messages,
       signal: this.control.signal,
@@ -452,6 +457,8 @@ export class AnalysisMachine {
         ? {}
         : { maxOutputTokens: this.options.maxOutputTokens }),
     });
+    sent?.();
+    const response = await call;
     this.usage.record(response.model, response.usage);
     await this.settleCellWrites();
     const record: RootCallRecord = {
@@ -479,19 +486,30 @@ export class AnalysisMachine {
   }
 
   /**
-   * Waits for `turn` (a root model call) while the first sandbox is built, so the isolate
-   * and the document copy cost no time on the analysis's critical path: the first cell
-   * would otherwise build them after the model has answered. Only for a sandbox with no
-   * cells to replay. A failure is left for the first cell to meet (and report) again.
+   * Runs `turn` (a root model call) while the first sandbox is built, so the isolate and
+   * the document copy cost no time on the analysis's critical path: the first cell would
+   * otherwise build them after the model has answered. Only for a sandbox with no cells
+   * to replay, and only once the turn's request is on its way (`turn` calls `sent`): a
+   * turn taken from the journal has no model call to overlap. A failure is left for the
+   * first cell to meet (and report) again.
    */
-  private async whileSandboxWarms<T>(turn: Promise<T>): Promise<T> {
-    if (this.sandbox || this.executedCells.length > 0) return turn;
-    // After the turn's request has gone out: building an isolate blocks this thread a while.
-    const warming = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.ensureSandbox())
-      .catch(() => undefined);
+  private async whileSandboxWarms<T>(turn: (sent: () => void) => Promise<T>): Promise<T> {
+    if (this.sandbox || this.executedCells.length > 0) return turn(() => undefined);
+    let warming: Promise<void> | undefined;
+    const sent = () => {
+      // In a later phase of the event loop than the request's write: building an isolate
+      // and loading the document block this thread a while. Why not at once: the turn
+      // first looks itself up in the journal, and on a Redis journal the warming then ran
+      // before the request left and held it back (measured: 3.4 ms in a queue worker).
+      warming ??= new Promise<void>((resolve) => setImmediate(resolve))
+        .then(() => this.ensureSandbox())
+        .then(
+          () => undefined,
+          () => undefined,
+        );
+    };
     try {
-      return await turn;
+      return await turn(sent);
     } finally {
       // A step leaves nothing running behind it.
       await warming;
