@@ -1,5 +1,7 @@
 import {
+  AnalysisMachine,
   type Journal,
+  resolveEngineOptions,
   type SandboxFactory,
   FINAL_ANSWER_PROMPT,
   FINAL_WITH_CODE_NOTE,
@@ -393,5 +395,42 @@ describe("the first sandbox", () => {
     });
     expect(result.replHistory[0]?.output).toBe(String(CONTEXT.length));
     expect(events.slice(0, 2)).toEqual(["root request 1", "document loaded"]);
+  });
+});
+
+describe("a first run", () => {
+  it("reads nothing from the journal when its caller says no run came before", async () => {
+    const counted = async (firstRun: boolean) => {
+      const memory = new MemoryJournal();
+      let reads = 0;
+      const journal: Journal = {
+        get: (key) => {
+          reads += 1;
+          return memory.get(key);
+        },
+        putIfAbsent: (key, record) => memory.putIfAbsent(key, record),
+        scope: (prefix) => memory.scope(prefix),
+      };
+      const model = new ScriptedModel((request) =>
+        turnOf(request) === 1 ? repl('print(await recursiveLm("sub", "text"))') : "FINAL(done)",
+      );
+      const machine = new AnalysisMachine({
+        analysisId: "first-run",
+        query: "q",
+        context: CONTEXT,
+        options: resolveEngineOptions({ limits: { cellTimeoutMs: 5_000 } }),
+        runtime: { model, sandboxFactory: createIsolatedVmSandboxFactory(), journal },
+        firstRun,
+      });
+      try {
+        const result = await machine.run();
+        expect(result.finishReason).toBe("final");
+      } finally {
+        machine.dispose();
+      }
+      return reads;
+    };
+    expect(await counted(true)).toBe(0);
+    expect(await counted(false)).toBeGreaterThan(0);
   });
 });

@@ -91,6 +91,12 @@ export interface AnalysisParams {
   document?: SandboxDocument;
   /** Epoch ms the analysis began, for a resumed analysis (the deadline counts from it). */
   startedAt?: number;
+  /**
+   * True when no run of this analysis can have journaled anything yet (its job's first
+   * start): the machine reads nothing from the journal, not even its first turn. Only a
+   * caller that knows it may say so; a wrong `true` makes calls be paid again.
+   */
+  firstRun?: boolean;
 }
 
 /** Where the machine is. Each `step()` moves it by one transition. */
@@ -173,6 +179,7 @@ export class AnalysisMachine {
         ...(params.startedAt === undefined ? {} : { startedAt: params.startedAt }),
       });
     this.usage = params.usage ?? this.control.usage;
+    this.pastJournal = params.firstRun === true;
     this.document = params.document;
     this.ownsDocument = params.document === undefined && !isDeferred(params.context);
     this.executor =

@@ -164,7 +164,8 @@ export function createRootProcessor(services: RootProcessorServices) {
         // A rebuild (crash, lost lock, or a resume in another process). Children an
         // earlier run enqueued may still be running: wait for them first, so that the
         // replay finds their answers in the journal instead of asking for them again.
-        if (token && (await job.moveToWaitingChildren(token))) {
+        // On the job's first start there is no earlier run, and no child: no round trip.
+        if (token && !firstStart(job) && (await job.moveToWaitingChildren(token))) {
           if (reporter) await reporter.waiting();
           throw new WaitingChildrenError();
         }
@@ -476,6 +477,9 @@ async function createRun(
       subCalls: executor,
     },
     depth: data.depth,
+    // A top analysis on its job's first start has nothing journaled yet: its first turn
+    // is not looked up. (Not a nested one: a job of the same id may have run before.)
+    firstRun: !nested && firstStart(job),
     ...("loaded" in source ? { document: source.loaded.document } : {}),
     ...(startedAt === undefined ? {} : { startedAt }),
   });
@@ -494,6 +498,14 @@ async function createRun(
       if (acquired) services.documents.release(documentKey);
     },
   };
+}
+
+/**
+ * True on the job's first start (BullMQ counts starts in `attemptsStarted`: a resume from
+ * waiting-children, a retry and a stalled job's restart each add one).
+ */
+function firstStart(job: Job): boolean {
+  return job.attemptsStarted === 1;
 }
 
 /** What identifies a context's content: its hash, and the byte range for a slice. */
