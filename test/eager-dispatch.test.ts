@@ -1,72 +1,22 @@
 import { subCallMessages } from "@rlm/core";
-import { type MockLlmServer, startMockLlmServer } from "@rlm/mock-llm";
-import {
-  createLlmQueue,
-  type LlmJobData,
-  RlmQueueClient,
-  type RlmWorker,
-  type RlmWorkerOptions,
-  startRlmWorker,
-} from "@rlm/queue";
-import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
-import { makeDocument } from "./support/documents.js";
+import { createLlmQueue, type LlmJobData, type RlmWorkerOptions } from "@rlm/queue";
+import { expect, it } from "vitest";
 import { ScriptedModel, turnOf } from "./support/scripted-model.js";
-import { deleteKeys, uniquePrefix } from "./support/redis-prefix.js";
+import { inProcessWorkers } from "./support/in-process-workers.js";
 
 // Eager dispatch: sub-calls start in the root's process as they are issued, and their
 // LM jobs are still real BullMQ children of the root, taken and completed by that process.
 // Workers in this process (real Redis, real BullMQ, the mock over HTTP).
-const prefix = uniquePrefix("eager");
-const connection = { host: "127.0.0.1", port: 6379 };
-let mock: MockLlmServer;
-let client: RlmQueueClient;
-const workers: RlmWorker[] = [];
-
-beforeAll(async () => {
-  mock = await startMockLlmServer({ latencyMs: 30, strategy: "map-reduce", chunkChars: 20_000 });
-  client = new RlmQueueClient({ connection, prefix });
+const bed = inProcessWorkers("eager", {
+  latencyMs: 30,
+  strategy: "map-reduce",
+  chunkChars: 20_000,
 });
+const { connection, prefix } = bed;
+const worker = (name: string, options: Partial<RlmWorkerOptions> = {}) =>
+  bed.worker({ name, ...options });
 
-afterEach(async () => {
-  for (const worker of workers.splice(0)) await worker.close({ timeoutMs: 5_000 });
-});
-
-afterAll(async () => {
-  await client?.close();
-  await mock?.stop();
-  await deleteKeys(prefix);
-});
-
-async function worker(name: string, options: Partial<RlmWorkerOptions> = {}) {
-  const started = await startRlmWorker({
-    connection,
-    prefix,
-    name,
-    model: { baseURL: mock.url, apiKey: "test-key" },
-    defaults: { rootModel: "mock-root", subModel: "mock-sub" },
-    ...options,
-  });
-  workers.push(started);
-  return started;
-}
-
-/** Runs one map-reduce analysis; returns its id and the sub-call requests the mock got. */
-async function analysis(markerCount: number) {
-  const document = makeDocument({ chars: 400_000, markerCount, seed: markerCount });
-  const before = mock.requests().length;
-  const { id } = await client.enqueueAnalysis({
-    query: `How many times does "${document.marker}" appear?`,
-    context: document.text,
-  });
-  const result = await client.waitForResult(id, { timeoutMs: 60_000 });
-  expect(result.finishReason).toBe("final");
-  expect(result.answer.trim()).toBe(String(markerCount));
-  const subRequests = mock
-    .requests()
-    .slice(before)
-    .filter((request) => request.kind === "sub");
-  return { id, subRequests };
-}
+const analysis = (markerCount: number) => bed.mapReduce(markerCount);
 
 /** The LM jobs of an analysis, in any state. */
 async function lmJobsOf(analysisId: string) {
@@ -145,8 +95,8 @@ it("a call started here sends the prompt the queue would send, with or without a
     return query.toUpperCase();
   });
   const both = await worker("eager-prompts", { rootModelClient: root, llmModelClient: sub });
-  const { id } = await client.enqueueAnalysis({ query: "q", context: "doc" });
-  const result = await client.waitForResult(id, { timeoutMs: 30_000 });
+  const { id } = await bed.client.enqueueAnalysis({ query: "q", context: "doc" });
+  const result = await bed.client.waitForResult(id, { timeoutMs: 30_000 });
   expect(result.replHistory[0]?.output).toBe("NO CONTEXT|JSON CONTEXT|TEXT CONTEXT");
   expect(both.liveRunStats().eagerBatches).toBeGreaterThan(0);
   expect(prompts.get("no context")).toEqual(

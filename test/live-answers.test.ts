@@ -1,71 +1,26 @@
-import { type MockLlmServer, startMockLlmServer } from "@rlm/mock-llm";
-import {
-  createRootQueue,
-  RlmQueueClient,
-  type RlmWorker,
-  type RlmWorkerOptions,
-  startRlmWorker,
-} from "@rlm/queue";
+import { createRootQueue, type RlmWorkerOptions } from "@rlm/queue";
 import { Queue } from "bullmq";
-import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
-import { makeDocument } from "./support/documents.js";
-import { deleteKeys, uniquePrefix } from "./support/redis-prefix.js";
+import { expect, it } from "vitest";
+import { inProcessWorkers } from "./support/in-process-workers.js";
 import { ScriptedModel, turnOf } from "./support/scripted-model.js";
 
 // Workers in this process (real Redis, real BullMQ, the mock over HTTP), so their
 // statistics can be read directly.
-const prefix = uniquePrefix("live-answers");
-const connection = { host: "127.0.0.1", port: 6379 };
-let mock: MockLlmServer;
-let client: RlmQueueClient;
-const workers: RlmWorker[] = [];
-
-beforeAll(async () => {
-  mock = await startMockLlmServer({ latencyMs: 20, strategy: "map-reduce", chunkChars: 20_000 });
-  client = new RlmQueueClient({ connection, prefix });
+const bed = inProcessWorkers("live-answers", {
+  latencyMs: 20,
+  strategy: "map-reduce",
+  chunkChars: 20_000,
 });
-
-afterEach(async () => {
-  for (const worker of workers.splice(0)) await worker.close({ timeoutMs: 5_000 });
-});
-
-afterAll(async () => {
-  await client?.close();
-  await mock?.stop();
-  await deleteKeys(prefix);
-});
-
-async function worker(options: Partial<RlmWorkerOptions> = {}): Promise<RlmWorker> {
-  const started = await startRlmWorker({
-    connection,
-    prefix,
-    model: { baseURL: mock.url, apiKey: "test-key" },
-    defaults: { rootModel: "mock-root", subModel: "mock-sub" },
-    ...options,
-  });
-  workers.push(started);
-  return started;
-}
+const { connection, prefix } = bed;
+const worker = (options: Partial<RlmWorkerOptions> = {}) => bed.worker(options);
 
 /** Runs one map-reduce analysis; returns its sub-call count and how often its job started. */
 async function analysis(markerCount: number) {
-  const document = makeDocument({ chars: 400_000, markerCount, seed: markerCount });
-  const before = mock.requests().length;
-  const { id } = await client.enqueueAnalysis({
-    query: `How many times does "${document.marker}" appear?`,
-    context: document.text,
-  });
-  const result = await client.waitForResult(id, { timeoutMs: 60_000 });
-  expect(result.finishReason).toBe("final");
-  expect(result.answer.trim()).toBe(String(markerCount));
-  const subCalls = mock
-    .requests()
-    .slice(before)
-    .filter((request) => request.kind === "sub").length;
+  const { id, subRequests } = await bed.mapReduce(markerCount);
   const rootQueue = createRootQueue({ connection, prefix });
   const job = await rootQueue.getJob(id);
   await rootQueue.close();
-  return { subCalls, attemptsStarted: job?.attemptsStarted ?? -1 };
+  return { subCalls: subRequests.length, attemptsStarted: job?.attemptsStarted ?? -1 };
 }
 
 it("keeps the root job's slot while its children are answered in the same process", async () => {
@@ -129,8 +84,8 @@ it("a call the cell issues while its root keeps the slot is answered even when i
       llmModelClient: sub,
       batching: { maxCalls: 1, maxWaitMs: 1 },
     });
-    const { id } = await client.enqueueAnalysis({ query: "q", context: "doc" });
-    const result = await client.waitForResult(id, { timeoutMs: 30_000 });
+    const { id } = await bed.client.enqueueAnalysis({ query: "q", context: "doc" });
+    const result = await bed.client.waitForResult(id, { timeoutMs: 30_000 });
     expect(result.finishReason).toBe("final");
     expect(result.replHistory[0]?.output).toBe("A|B|SLOW");
   } finally {

@@ -1,4 +1,5 @@
 import { fileURLToPath } from "node:url";
+import type { RlmWorker } from "@rlm/queue";
 import { spawnTs, type TsProcess } from "./spawn-ts.js";
 
 const MAIN = fileURLToPath(new URL("./worker-main.ts", import.meta.url));
@@ -6,15 +7,7 @@ const MAIN = fileURLToPath(new URL("./worker-main.ts", import.meta.url));
 export interface WorkerStats {
   maxRssBytes: number;
   rssBytes: number;
-  live: {
-    hits: number;
-    misses: number;
-    held: number;
-    size: number;
-    liveAnswers: number;
-    eagerBatches: number;
-    eagerJobsTaken: number;
-  };
+  live: ReturnType<RlmWorker["liveRunStats"]>;
   /** LM model-client entries since the last stats call (see worker-main.ts). */
   clientCalls: Array<{ hash: string; at: number }>;
 }
