@@ -140,3 +140,35 @@ it("a document that expired while deferred fails the analysis with context_missi
   expect(result.view?.status).toBe("failed");
   expect(result.view?.error?.message).toMatch(/no longer stored/);
 });
+
+it("a deadline that passes while the document loads ends the analysis as a budget, not a cancel", async () => {
+  const root = new ScriptedModel((request) => (turnOf(request) === 1 ? cellCode : "FINAL(done)"));
+  workers.push(
+    await startRlmWorker({ connection, prefix, rootModelClient: root, llmModelClient: root }),
+  );
+  const slowRead = new Promise<void>((resolve) => setTimeout(resolve, 1_500));
+  const originalRead = ContextStore.prototype.readDocument;
+  ContextStore.prototype.readDocument = async function readDocument(
+    this: ContextStore,
+    ...args: Parameters<ContextStore["readDocument"]>
+  ) {
+    await slowRead;
+    return originalRead.apply(this, args);
+  };
+  try {
+    const { id } = await client.enqueueAnalysis({
+      query: "How long?",
+      context: "s".repeat(30_000),
+      options: { budgets: { deadlineMs: 600 } },
+    });
+    const outcome = await client.waitForResult(id, { timeoutMs: 30_000 }).then(
+      (result) => result.finishReason,
+      (error: unknown) => (error as { code?: string }).code,
+    );
+    const view = await client.getAnalysis(id);
+    expect(outcome).toBe("budget");
+    expect(view?.result?.error).toMatchObject({ code: "budget_exceeded" });
+  } finally {
+    ContextStore.prototype.readDocument = originalRead;
+  }
+});

@@ -530,11 +530,13 @@ export class AnalysisMachine {
   private async ensureSandbox(): Promise<Sandbox> {
     if (this.sandbox && !this.sandbox.disposed) return this.sandbox;
     this.sandbox?.dispose();
+    // Loading may take long (a large deferred document): nothing is loaded or built for a
+    // run that ended meanwhile (cancelled, or past a budget: the signal's reason says).
+    this.control.signal.throwIfAborted();
     this.document ??= isDeferred(this.context)
       ? await loadDeferred(this.context.deferred)
       : await this.runtime.sandboxFactory.loadDocument(this.context);
-    // Loading may take long (a large deferred document): no isolate for a run that ended.
-    if (this.control.signal.aborted) throw new CancelledError();
+    this.control.signal.throwIfAborted();
     const sandbox = await this.runtime.sandboxFactory.create({
       document: this.document,
       seed: this.analysisId,

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Job, Worker } from "bullmq";
+import type { Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { claimDelayedJob } from "./claim-delayed-job.js";
 import type { BatchCall, BatchHeader, BatchOutcome, LlmBatchRunner } from "./llm-processor.js";
@@ -39,8 +39,6 @@ export interface EagerBatchesSettings {
   llmQueue: LlmQueue;
   /** This process's batch runner, shared with its LM worker (one set of call slots). */
   runner: LlmBatchRunner;
-  /** The LM worker, for `rateLimit` after a 429. */
-  worker: () => Worker | undefined;
   /** Ids of the LM jobs running in this process (see `RootProcessorServices.hold`). */
   jobsHere: Set<string>;
   /** The LM worker's lock duration: the job's lock, and its delay until it is taken. */
@@ -58,8 +56,8 @@ export interface EagerBatchesSettings {
  */
 export const EAGER_CLAIM_DELAY_MS = 10_000;
 
-/** Tries of a claim whose Redis command failed (lost connection, timeout). */
-const CLAIM_ATTEMPTS = 3;
+/** Share of the job's delay a claim whose Redis command fails keeps being tried for. */
+const CLAIM_PATIENCE = 0.8;
 
 /**
  * Eager dispatch of LM batches, after Temporal's eager activity execution: while this
@@ -110,7 +108,7 @@ export class EagerBatches {
         // Handled in `added` or `addFailed`; this keeps an early failure from being unheard.
         outcome.catch(() => undefined);
         return {
-          delayMs: Math.max(EAGER_CLAIM_DELAY_MS, this.settings.lockDurationMs),
+          delayMs: this.delayMs,
           added: (job) => this.track(this.finish(job, jobId, outcome)),
           addFailed: () =>
             this.track(
@@ -176,14 +174,22 @@ export class EagerBatches {
       lockDurationMs: this.settings.lockDurationMs,
       workerName: this.settings.workerName,
     };
-    for (let attempt = 1; ; attempt += 1) {
+    // Tried again until most of the job's delay is gone: once the delay ends another
+    // worker may take the job and pay again for calls still running here.
+    const giveUpAt = Date.now() + CLAIM_PATIENCE * this.delayMs;
+    for (let wait = 50; ; wait = Math.min(2 * wait, 1_000)) {
       try {
         return await claimDelayedJob(this.settings.redis, this.settings.llmQueue, claim);
-      } catch (error) {
-        if (attempt >= CLAIM_ATTEMPTS) return false;
-        await sleep(50 * attempt);
+      } catch {
+        if (Date.now() + wait >= giveUpAt) return false;
+        await sleep(wait);
       }
     }
+  }
+
+  /** How long an eager batch's job is delayed when added (see `EagerBatch.delayMs`). */
+  private get delayMs(): number {
+    return Math.max(EAGER_CLAIM_DELAY_MS, this.settings.lockDurationMs);
   }
 
   /** Finishes the claimed job as the LM worker would have finished it. */
@@ -205,8 +211,10 @@ export class EagerBatches {
       return;
     }
     // A 429: the job waits in the delayed set until the provider's pause is over, where
-    // no worker takes it (every call admission waits for the pause too).
-    await this.settings.worker()?.rateLimit(ended.ms);
+    // no worker takes it (every call admission waits for the pause too). First, while the
+    // lock is ours; the queue-wide pause is the queue's (open until this one closes), as
+    // the LM worker may be closing already.
     await job.moveToDelayed(Date.now() + ended.ms, token);
+    await this.settings.llmQueue.rateLimit(ended.ms).catch(() => undefined);
   }
 }

@@ -184,7 +184,6 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
           redis,
           llmQueue,
           runner: llmRunner,
-          worker: () => llmHolder.worker,
           jobsHere: llmJobsHere,
           lockDurationMs: lockDuration,
           workerName: workerSettings.name,
@@ -264,7 +263,10 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
       const graceful = Promise.all(
         workers.map((worker) =>
           worker.name === QueueName.root
-            ? worker.close().then(() => eager?.close())
+            ? worker
+                .close()
+                .catch(() => undefined)
+                .then(() => eager?.close())
             : worker.close(),
         ),
       );
