@@ -501,11 +501,14 @@ async function createRun(
 }
 
 /**
- * True on the job's first start (BullMQ counts starts in `attemptsStarted`: a resume from
- * waiting-children, a retry and a stalled job's restart each add one).
+ * True on the job's first start: BullMQ counts starts in `attemptsStarted` (a resume from
+ * waiting-children, a retry and a stalled job's restart each add one) and failed runs in
+ * `attemptsMade`. Only an operator's `job.retry(state, { resetAttemptsStarted: true,
+ * resetAttemptsMade: true })` of an unfinished analysis could make an earlier run's job
+ * look new; Bull Board's retry does not reset them.
  */
 function firstStart(job: Job): boolean {
-  return job.attemptsStarted === 1;
+  return job.attemptsStarted === 1 && job.attemptsMade === 0;
 }
 
 /** What identifies a context's content: its hash, and the byte range for a slice. */
