@@ -3,6 +3,7 @@ import type { ModelClient, SandboxFactory } from "@rlm/core";
 import { createOpenAIModelClient } from "@rlm/llm";
 import { createIsolatedVmSandboxFactory, releaseBufferNow } from "@rlm/sandbox";
 import { Worker } from "bullmq";
+import { Redis } from "ioredis";
 import { AnalysisReporter } from "./analysis-reporter.js";
 import { AnalysisStore } from "./analysis-store.js";
 import { CallResults } from "./call-results.js";
@@ -116,7 +117,13 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   const topology = { connection: options.connection, prefix };
   const roles = options.roles ?? ["root", "llm"];
-  const redisClient = openRedis(options.connection);
+  // Auto-pipelining: the journal writes, memo reads and claims a fan-out issues in one
+  // tick leave as one socket write instead of one each.
+  const redisClient = openRedis(
+    options.connection instanceof Redis
+      ? options.connection
+      : { enableAutoPipelining: true, ...options.connection },
+  );
   const redis = redisClient.redis;
   const retentionSeconds = (options.retentionDays ?? 7) * DAY_SECONDS;
   const contexts = new ContextStore({ redis, prefix, releaseBuffer: releaseBufferNow });
