@@ -41,7 +41,7 @@ export interface EagerBatchesSettings {
   runner: LlmBatchRunner;
   /** Ids of the LM jobs running in this process (see `RootProcessorServices.hold`). */
   jobsHere: Set<string>;
-  /** The LM worker's lock duration: the job's lock, and its delay until it is taken. */
+  /** The LM worker's lock duration: the job's lock (its delay is at least this long too). */
   lockDurationMs: number;
   /** Recorded on each job as `processedBy`, as the LM worker records it. */
   workerName: string;
