@@ -156,8 +156,7 @@ export class ContextStore {
     if (ref.kind !== "string") return { context: await this.get(ref) };
     const held = this.fromResident(ref);
     if (held !== undefined) return { context: held };
-    const start = ref.slice?.start ?? 0;
-    const end = ref.slice?.end ?? ref.bytes;
+    const { start, end } = storedSpan(ref);
     if (end - start <= READ_PIECE_BYTES) return { utf8: await this.readStored(ref) };
     const key = this.keys.context(ref.sha256);
     const bytes = Buffer.allocUnsafeSlow(end - start);
@@ -205,8 +204,7 @@ export class ContextStore {
   async describeString(ref: ContextRef, previewChars: number): Promise<ContextDescription> {
     const held = this.fromResident(ref);
     if (held !== undefined) return describeContext(held, previewChars);
-    const start = ref.slice?.start ?? 0;
-    const end = ref.slice?.end ?? ref.bytes;
+    const { start, end } = storedSpan(ref);
     // A UTF-16 code unit is 1 to 3 bytes of UTF-8 (a surrogate pair: 4 bytes for 2), and
     // a window may cut one character at its edge: this many bytes hold `previewChars`
     // whole code units.
@@ -329,4 +327,9 @@ function missing(ref: ContextRef): RlmError {
     QueueErrorCode.contextMissing,
     `context ${ref.sha256.slice(0, 12)}… is no longer stored (expired or deleted)`,
   );
+}
+
+/** Where `ref`'s bytes lie in its stored value: all of it, or its slice. */
+function storedSpan(ref: ContextRef): { start: number; end: number } {
+  return { start: ref.slice?.start ?? 0, end: ref.slice?.end ?? ref.bytes };
 }

@@ -18,7 +18,7 @@ export class DocumentSlices {
   private cursor = 0;
   /** UTF-8 byte offset of `cursor` (tracked only for non-ASCII text). */
   private cursorBytes = 0;
-  private ascii: boolean | undefined;
+  private asciiText: boolean | undefined;
 
   constructor(
     private readonly text: string,
@@ -35,7 +35,6 @@ export class DocumentSlices {
   locate(chunk: string): ByteRange | undefined {
     const text = this.text;
     if (chunk.length < this.minChars || chunk.length > text.length) return undefined;
-    this.ascii ??= Buffer.byteLength(text, "utf8") === text.length;
     if (!this.ascii && cutsSurrogatePair(chunk, 0, chunk.length)) return undefined;
     let at = text.startsWith(chunk, this.cursor) ? this.cursor : -1;
     if (at < 0 && chunk.length * this.scanRatio >= text.length) {
@@ -53,9 +52,14 @@ export class DocumentSlices {
   rangeOf(charStart: number, charEnd: number): ByteRange | undefined {
     const text = this.text;
     if (charStart < 0 || charEnd > text.length || charEnd < charStart) return undefined;
-    this.ascii ??= Buffer.byteLength(text, "utf8") === text.length;
     if (!this.ascii && cutsSurrogatePair(text, charStart, charEnd)) return undefined;
     return this.bytesOf(charStart, charEnd);
+  }
+
+  /** True when the document is ASCII (bytes = characters); measured once, when first asked. */
+  private get ascii(): boolean {
+    this.asciiText ??= Buffer.byteLength(this.text, "utf8") === this.text.length;
+    return this.asciiText;
   }
 
   /** Bytes of `[at, end)`, measured from the cursor when the range lies ahead of it. */

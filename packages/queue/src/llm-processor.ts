@@ -15,6 +15,7 @@ import pLimit from "p-limit";
 import type { AnalysisStore } from "./analysis-store.js";
 import { CallAdmission } from "./call-admission.js";
 import type { CallResults } from "./call-results.js";
+import { firstStart } from "./first-start.js";
 import type { FreshBatches } from "./fresh-batches.js";
 import type { ContextStore } from "./context-store.js";
 import type { LlmJobResult, LlmQueueJobData } from "./job-types.js";
@@ -130,12 +131,14 @@ export function createLlmBatchRunner(services: LlmProcessorServices): LlmBatchRu
   });
   let callsHere = 0;
 
-  function open(header: BatchHeader, delivery: BatchDelivery): BatchRun {
-    const journal = new RedisJournal({
-      redis: services.redis,
-      analysisId: header.analysisId,
-      prefix: services.prefix,
-    });
+  const journalOf = (analysisId: string) =>
+    new RedisJournal({ redis: services.redis, analysisId, prefix: services.prefix });
+
+  function open(
+    header: BatchHeader,
+    delivery: BatchDelivery,
+    journal = journalOf(header.analysisId),
+  ): BatchRun {
     if (delivery.fresh) {
       // Read in the background: a pause another worker set is adopted once it arrives.
       admission.refresh().catch(() => undefined);
@@ -197,16 +200,12 @@ export function createLlmBatchRunner(services: LlmProcessorServices): LlmBatchRu
   }
 
   async function run(data: LlmQueueJobData, delivery: BatchDelivery): Promise<BatchOutcome> {
+    const journal = journalOf(data.analysisId);
     let openCalls = data.calls;
     let memoized = 0;
     if (!delivery.fresh) {
       // The memo of every call, the cancel flag and any pause set by another worker, sent
       // together: one round trip however many calls the batch holds.
-      const journal = new RedisJournal({
-        redis: services.redis,
-        analysisId: data.analysisId,
-        prefix: services.prefix,
-      });
       const [existing, cancelled] = await Promise.all([
         Promise.all(data.calls.map((call) => journal.get(call.journalKey))),
         services.store.isCancelRequested(data.analysisId),
@@ -220,7 +219,7 @@ export function createLlmBatchRunner(services: LlmProcessorServices): LlmBatchRu
         return { kind: "done", result };
       }
     }
-    const batch = open(data, delivery);
+    const batch = open(data, delivery, journal);
     for (const call of openCalls) {
       batch.start({
         journalKey: call.journalKey,
@@ -294,7 +293,7 @@ export function createLlmProcessor(
  * (about a millisecond on a busy worker, of the ~5 the queue added per call).
  */
 function isFreshDelivery(job: Job, fresh: FreshBatches | undefined): boolean {
-  if (!fresh || job.attemptsMade !== 0 || (job.attemptsStarted ?? 1) > 1) return false;
+  if (!fresh || !firstStart(job)) return false;
   return fresh.take(job.id ?? "");
 }
 

@@ -13,6 +13,7 @@ import type { Job } from "bullmq";
 import type { ContextRef, ContextStore } from "./context-store.js";
 import type { DocumentSlices } from "./document-slices.js";
 import type { EagerBatches, EagerRun } from "./eager-batches.js";
+import type { BatchHeader } from "./llm-processor.js";
 
 import {
   JobName,
@@ -219,14 +220,6 @@ export class QueueSubCallExecutor implements SubCallExecutor {
   }
 
   /**
-   * True when no call is joining a batch and no enqueue or journal read is in progress:
-   * every pending call is in a child job whose add Redis confirmed.
-   */
-  get settled(): boolean {
-    return this.busy === 0 && this.buffer.length === 0;
-  }
-
-  /**
    * Resolves pending calls whose child job failed for good without writing a result
    * (e.g. it was removed, or a worker lost it past its attempts): the code sees an error.
    */
@@ -273,13 +266,11 @@ export class QueueSubCallExecutor implements SubCallExecutor {
     return [...away].map(([jobId, ageMs]) => ({ jobId, ageMs }));
   }
 
-  /** Resolves at the next change (an answer, an enqueue, a journal read) or after `ms`. */
+  /**
+   * Resolves at the next change (an answer, an enqueue, a journal read: a `bump`) or after
+   * `ms`; the waiter is dropped either way.
+   */
   nextChange(ms: number): Promise<void> {
-    return this.changeOrTimeout(ms);
-  }
-
-  /** Resolves at the next `bump` or after `ms`; the waiter is dropped either way. */
-  private changeOrTimeout(ms: number): Promise<void> {
     return new Promise<void>((resolve) => {
       const wake = () => {
         clearTimeout(timer);
@@ -314,7 +305,7 @@ export class QueueSubCallExecutor implements SubCallExecutor {
         continue;
       }
       // Re-check periodically too: a step that finishes does not bump.
-      await this.changeOrTimeout(50);
+      await this.nextChange(50);
     }
     return false;
   }
@@ -380,15 +371,7 @@ export class QueueSubCallExecutor implements SubCallExecutor {
     if (!eager) return;
     if (this.bufferRun && !eager.hasRoom()) this.flush(maxCalls);
     if (this.buffer.length === 0 && eager.hasRoom()) {
-      const { placement } = this.settings;
-      this.bufferRun = eager.open({
-        analysisId: placement.analysisId,
-        model: placement.subModel,
-        ...(placement.maxOutputTokens === undefined
-          ? {}
-          : { maxOutputTokens: placement.maxOutputTokens }),
-        depth: task.depth,
-      });
+      this.bufferRun = eager.open(this.batchHeader(task.depth));
     }
     const context = task.context;
     this.bufferRun?.start({
@@ -438,15 +421,7 @@ export class QueueSubCallExecutor implements SubCallExecutor {
           issuedAt: entry.issuedAt,
         })),
       );
-      const data: LlmJobData = {
-        analysisId: placement.analysisId,
-        model: placement.subModel,
-        ...(placement.maxOutputTokens === undefined
-          ? {}
-          : { maxOutputTokens: placement.maxOutputTokens }),
-        depth: batch[0]?.task.depth ?? 0,
-        calls,
-      };
+      const data: LlmJobData = { ...this.batchHeader(batch[0]?.task.depth ?? 0), calls };
       added = await this.settings.llmQueue.add(JobName.llm, data, {
         ...childOptions(job, jobId),
         // Delayed until this process takes it as active: no other worker runs its calls.
@@ -459,6 +434,19 @@ export class QueueSubCallExecutor implements SubCallExecutor {
     this.jobAddedAt.set(jobId, Date.now());
     if (eager) eager.added(added);
     else this.settings.onBatchAdded?.(jobId);
+  }
+
+  /** What every call of an LM job of this run shares: the job data without its calls. */
+  private batchHeader(depth: number): BatchHeader {
+    const { placement } = this.settings;
+    return {
+      analysisId: placement.analysisId,
+      model: placement.subModel,
+      ...(placement.maxOutputTokens === undefined
+        ? {}
+        : { maxOutputTokens: placement.maxOutputTokens }),
+      depth,
+    };
   }
 
   private attachedJob(): Job & { id: string } {

@@ -24,6 +24,7 @@ import type { CallResults } from "./call-results.js";
 import type { ContextRef, ContextStore } from "./context-store.js";
 import type { DocumentCache, LoadedDocument } from "./document-cache.js";
 import type { EagerBatches } from "./eager-batches.js";
+import { firstStart } from "./first-start.js";
 import type { FreshBatches } from "./fresh-batches.js";
 import { DocumentSlices } from "./document-slices.js";
 import {
@@ -498,17 +499,6 @@ async function createRun(
       if (acquired) services.documents.release(documentKey);
     },
   };
-}
-
-/**
- * True on the job's first start: BullMQ counts starts in `attemptsStarted` (a resume from
- * waiting-children, a retry and a stalled job's restart each add one) and failed runs in
- * `attemptsMade`. Only an operator's `job.retry(state, { resetAttemptsStarted: true,
- * resetAttemptsMade: true })` of an unfinished analysis could make an earlier run's job
- * look new; Bull Board's retry does not reset them.
- */
-function firstStart(job: Job): boolean {
-  return job.attemptsStarted === 1 && job.attemptsMade === 0;
 }
 
 /** What identifies a context's content: its hash, and the byte range for a slice. */
