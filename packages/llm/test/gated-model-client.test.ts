@@ -6,8 +6,9 @@ import {
   RunControl,
   subCallMessages,
 } from "@rlm/core";
-import { type MockLlmServer, type MockRequestRecord, startMockLlmServer } from "@rlm/mock-llm";
+import { type MockLlmServer, startMockLlmServer } from "@rlm/mock-llm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { maxOverlap } from "../../../test/support/documents.js";
 import { createOpenAIModelClient, ModelCallError } from "../src/index.js";
 
 // Real HTTP against the mock LLM: what the gate bounds is what the server sees.
@@ -57,22 +58,6 @@ function countingGate(size: number): { gate: ConcurrencyGate; maxWaiting: () => 
 }
 
 /** The most requests the mock had open at any one time. */
-function maxInFlight(records: MockRequestRecord[]): number {
-  const edges = records.flatMap((record) => [
-    { at: record.startedAt, delta: 1 },
-    { at: record.endedAt ?? Number.POSITIVE_INFINITY, delta: -1 },
-  ]);
-  // An end and a start at the same instant: count the end first.
-  edges.sort((a, b) => a.at - b.at || a.delta - b.delta);
-  let open = 0;
-  let most = 0;
-  for (const edge of edges) {
-    open += edge.delta;
-    most = Math.max(most, open);
-  }
-  return most;
-}
-
 async function failure(promise: Promise<unknown>): Promise<unknown> {
   try {
     await promise;
@@ -97,7 +82,7 @@ describe("createOpenAIModelClient with a gate", () => {
     expect(answers).toHaveLength(9);
     const records = mock.requests();
     expect(records).toHaveLength(9);
-    expect(maxInFlight(records)).toBe(3);
+    expect(maxOverlap(records)).toBe(3);
     // The other six were built and waiting for a slot, not waiting to be built.
     expect(maxWaiting()).toBeGreaterThanOrEqual(6);
   });
@@ -253,7 +238,7 @@ describe("callModelWithin with a gate-honouring client", () => {
     );
     control.dispose();
     expect(mock.requests()).toHaveLength(12);
-    expect(maxInFlight(mock.requests())).toBe(4);
+    expect(maxOverlap(mock.requests())).toBe(4);
     expect(control.gate.inUse).toBe(0);
     expect(control.pending.inUse).toBe(0);
   });
