@@ -1,6 +1,11 @@
 // Diagnostic: when an in-process fan-out's requests are written by the client vs when the
-// mock has them (not part of npm run bench).
+// mock has them, and where the rest of the time between model calls goes (not part of npm
+// run bench). Per run it prints the gaps between one model call's answer and the next
+// call, the mock's mean lateness, and the two waves; at the end the median wall.
 // node --no-node-snapshot --import tsx bench/diagnostics/wave-timing.ts
+// WAVE_RUNS=15: measured runs (default 4; medians of 15 still move by ±5 ms here).
+// WAVE_EVENTS=1: also each run's timeline (machine events and root calls at the mock).
+// MOCK_PROF=DIR: profile the mock process too (--cpu-prof into DIR).
 import http from "node:http";
 import { Rlm } from "rlm-queue";
 import { MOCK_MODELS } from "../support/bench-context.js";
@@ -18,40 +23,82 @@ http.ClientRequest.prototype.end = function end(this: http.ClientRequest, ...arg
   writeTicks.push(process.hrtime.bigint() / 1000n);
   return (original as (...a: unknown[]) => http.ClientRequest).apply(this, args);
 } as typeof original;
-const mock = await MockProcess.start();
+const mock = await MockProcess.start(
+  process.env.MOCK_PROF
+    ? ["--cpu-prof", "--cpu-prof-interval", "200", `--cpu-prof-dir=${process.env.MOCK_PROF}`]
+    : [],
+);
 const document = documentForChunks(100, 10_000);
-const rlm = new Rlm({ baseURL: mock.url, apiKey: "k", ...MOCK_MODELS, subConcurrency: 50 });
-for (const latencyMs of [0, 200, 200, 200, 200]) {
+const events: Array<[string, number]> = [];
+const rlm = new Rlm({
+  baseURL: mock.url,
+  apiKey: "k",
+  ...MOCK_MODELS,
+  subConcurrency: 50,
+  onEvent: (event) => {
+    if (event.type === "subcall_start" || event.type === "subcall_end") return;
+    const label = `${event.type}${"iteration" in event ? event.iteration : ""}`;
+    events.push([label, performance.timeOrigin + performance.now()]);
+  },
+});
+const measured = Number(process.env.WAVE_RUNS ?? 4);
+const walls: number[] = [];
+for (const latencyMs of [0, ...Array.from({ length: measured }, () => 200)]) {
   await mock.reset({ latencyMs, strategy: "map-reduce", chunkChars: 10_000 });
   writes.length = 0;
   writeTicks.length = 0;
+  events.length = 0;
   const t0 = performance.timeOrigin + performance.now();
   await rlm.completion(querySubject(document), document.text);
   const wall = performance.timeOrigin + performance.now() - t0;
   if (latencyMs === 0) continue;
+  walls.push(wall);
   const requests = await mock.requests();
   const subs = requests.filter((request) => request.kind === "sub");
   const starts = subs.map((request) => request.startedAt - t0).sort((a, b) => a - b);
   const sent = writes.slice(2, 102).map((at) => at - t0);
   const f = (value: number | undefined) => Math.round(value ?? -1);
+  const roots = requests.filter((request) => request.kind !== "sub");
+  const lastSubEnd = Math.max(...subs.map((request) => request.endedAt ?? 0));
   // Profile windows (µs, the profiler's clock): WAVE_WINDOW=wave — the first wave, from
   // 10 ms before its first write to its 50th; =gaps — between one model call's answer and
-  // the next call (root 1 → root 2, root 2 → first sub-call, last sub-call → root 3).
+  // the next call (root 1 → root 2, root 2 → first sub-call, last sub-call → root 3),
+  // and root 3's answer → the result; =tight — the first wave, first write to 50th.
   const toTicks = (epochMs: number) =>
     String(BigInt(Math.round((epochMs - performance.timeOrigin) * 1000)) + tickOffset);
   if (process.env.WAVE_WINDOW === "gaps") {
-    const roots = requests.filter((request) => request.kind !== "sub");
-    const lastSubEnd = Math.max(...subs.map((request) => request.endedAt ?? 0));
     windows.push([toTicks(roots[0]!.endedAt ?? 0), toTicks(roots[1]!.startedAt)]);
     windows.push([toTicks(roots[1]!.endedAt ?? 0), toTicks(starts[0]! + t0)]);
     windows.push([toTicks(lastSubEnd), toTicks(roots[2]!.startedAt)]);
+    windows.push([toTicks(roots[2]!.endedAt ?? 0), toTicks(t0 + wall)]);
   } else {
-    windows.push([String((writeTicks[2] ?? 0n) - 10_000n), String(writeTicks[51] ?? 0n)]);
+    const lead = process.env.WAVE_WINDOW === "tight" ? 0n : 10_000n;
+    windows.push([String((writeTicks[2] ?? 0n) - lead), String(writeTicks[51] ?? 0n)]);
   }
+  if (process.env.WAVE_EVENTS) {
+    const marks: Array<[string, number]> = [...events];
+    roots.forEach((root, index) => {
+      marks.push([`r${index + 1}@mock`, root.startedAt]);
+      marks.push([`r${index + 1}-end@mock`, root.endedAt ?? 0]);
+    });
+    marks.push(["end", t0 + wall]);
+    marks.sort((a, b) => a[1] - b[1]);
+    console.log(marks.map(([name, at]) => `${name} ${(at - t0).toFixed(1)}`).join(" | "));
+  }
+  const gap = (from: number | null | undefined, to: number | undefined) => (to ?? 0) - (from ?? 0);
+  const late =
+    requests.reduce((sum, request) => sum + gap(request.startedAt, request.endedAt ?? 0), 0) /
+      requests.length -
+    latencyMs;
+  console.log(
+    `gaps: start→r1 ${f(roots[0]!.startedAt - t0)} r1→r2 ${f(gap(roots[0]!.endedAt, roots[1]!.startedAt))} r2→sub ${f(gap(roots[1]!.endedAt, starts[0]! + t0))} subs→r3 ${f(gap(lastSubEnd, roots[2]!.startedAt))} r3→end ${f(gap(roots[2]!.endedAt, t0 + wall))} | mock late ${late.toFixed(2)} ms per call`,
+  );
   console.log(
     `wall ${f(wall)} | written w1 ${f(sent[0])}..${f(sent[49])} w2 ${f(sent[50])}..${f(sent[99])} | at mock w1 ${f(starts[0])}..${f(starts[49])} w2 ${f(starts[50])}..${f(starts[99])} | root3 ${f(requests.at(-1)!.startedAt - t0)}`,
   );
 }
+walls.sort((a, b) => a - b);
+console.log(`median wall ${Math.round(walls[walls.length >> 1] ?? -1)} over ${walls.length} runs`);
 await mock.stop?.();
 if (process.env.WAVE_WINDOWS) {
   const { writeFileSync } = await import("node:fs");

@@ -1,0 +1,122 @@
+// Diagnostic: what a 50-call wave costs the llm client and the server on this machine,
+// without the engine (not part of npm run bench). Each round sends 50 sub-call prompts
+// of 10,000 characters at once through `createOpenAIModelClient`, either each call in a
+// task of its own (`setImmediate` first, as the engine does) or all in one task, to the
+// mock (L = 200 ms) or to a bare HTTP responder that parses nothing (SERVER=raw). Prints,
+// per mode, the median time until the 50th request was handed to node, and the CPU time
+// per request of both processes (user + system, from /proc).
+// node --no-node-snapshot --import tsx bench/diagnostics/client-burst.ts [rounds]
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import http from "node:http";
+import { subCallMessages } from "@rlm/core";
+import { createOpenAIModelClient } from "@rlm/llm";
+import { MOCK_MODELS } from "../support/bench-context.js";
+import { documentForChunks, querySubject } from "../support/documents.js";
+import { MockProcess } from "../support/mock-client.js";
+
+// A keep-alive HTTP/1.1 responder: finds each request's end from Content-Length and
+// answers a fixed completion 200 ms later. It costs next to no CPU per request.
+const RAW_SERVER = `
+const net = require("node:net");
+const body = JSON.stringify({ id: "x", object: "chat.completion", created: 1, model: "m",
+  choices: [{ index: 0, message: { role: "assistant", content: "1" }, finish_reason: "stop" }],
+  usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } });
+const answer = "HTTP/1.1 200 OK\\r\\ncontent-type: application/json\\r\\ncontent-length: " +
+  Buffer.byteLength(body) + "\\r\\n\\r\\n" + body;
+const server = net.createServer((socket) => {
+  let pending = Buffer.alloc(0);
+  socket.on("data", (data) => {
+    pending = pending.length > 0 ? Buffer.concat([pending, data]) : data;
+    for (;;) {
+      const headEnd = pending.indexOf("\\r\\n\\r\\n");
+      if (headEnd < 0) return;
+      const head = pending.subarray(0, headEnd).toString("latin1");
+      const length = Number(/content-length: *(\\d+)/i.exec(head)?.[1] ?? 0);
+      if (pending.length < headEnd + 4 + length) return;
+      pending = pending.subarray(headEnd + 4 + length);
+      setTimeout(() => socket.write(answer), 200);
+    }
+  });
+});
+server.listen(0, "127.0.0.1", () => console.log("http://127.0.0.1:" + server.address().port + "/v1"));
+`;
+
+const rounds = Number(process.argv[2] ?? 20);
+const raw = process.env.SERVER === "raw";
+let serverPid: number;
+let url: string;
+let stopServer: () => Promise<void>;
+let beforeRound = async () => {};
+if (raw) {
+  const child = spawn(process.execPath, ["-e", RAW_SERVER], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  url = await new Promise<string>((resolve) =>
+    child.stdout.once("data", (data) => resolve(String(data).trim())),
+  );
+  serverPid = child.pid!;
+  stopServer = async () => void child.kill();
+} else {
+  const mock = await MockProcess.start();
+  await mock.reset({ latencyMs: 200, strategy: "map-reduce", chunkChars: 10_000 });
+  url = mock.url;
+  serverPid = mock.pid!;
+  stopServer = () => mock.stop();
+  beforeRound = () => mock.reset({ latencyMs: 200, strategy: "map-reduce", chunkChars: 10_000 });
+}
+
+const handedOver: number[] = [];
+const end = http.ClientRequest.prototype.end;
+http.ClientRequest.prototype.end = function patchedEnd(
+  this: http.ClientRequest,
+  ...args: unknown[]
+) {
+  handedOver.push(performance.now());
+  return (end as (...a: unknown[]) => http.ClientRequest).apply(this, args);
+} as typeof end;
+
+const document = documentForChunks(100, 10_000);
+const client = createOpenAIModelClient({ baseURL: url, apiKey: "k" });
+const chunks = Array.from({ length: 50 }, (_, index) =>
+  document.text.slice(index * 10_000, (index + 1) * 10_000),
+);
+/** user + system CPU of a process, in ms (clock ticks of 10 ms). */
+const cpuOf = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+};
+
+const modes = ["task per call", "one task"] as const;
+const results = new Map<string, { last: number[]; clientMs: number; serverMs: number }>();
+for (let round = 0; round < rounds * modes.length; round += 1) {
+  const mode = modes[round % modes.length]!;
+  await beforeRound();
+  handedOver.length = 0;
+  const client0 = process.cpuUsage();
+  const server0 = cpuOf(serverPid);
+  const t0 = performance.now();
+  await Promise.all(
+    chunks.map(async (chunk) => {
+      if (mode === "task per call") await new Promise((resolve) => setImmediate(resolve));
+      return client.complete({
+        model: MOCK_MODELS.subModel,
+        messages: subCallMessages(querySubject(document), chunk),
+      });
+    }),
+  );
+  const used = process.cpuUsage(client0);
+  const entry = results.get(mode) ?? { last: [], clientMs: 0, serverMs: 0 };
+  entry.last.push(handedOver.at(-1)! - t0);
+  entry.clientMs += (used.user + used.system) / 1000;
+  entry.serverMs += cpuOf(serverPid) - server0;
+  results.set(mode, entry);
+}
+await stopServer();
+for (const [mode, entry] of results) {
+  const sorted = [...entry.last].sort((a, b) => a - b);
+  const requests = rounds * chunks.length;
+  console.log(
+    `${raw ? "raw server" : "mock"}, ${mode}: 50th request handed over at ${sorted[sorted.length >> 1]!.toFixed(1)} ms (median of ${rounds}); CPU per request: client ${((entry.clientMs * 1000) / requests).toFixed(0)} µs, server ${((entry.serverMs * 1000) / requests).toFixed(0)} µs`,
+  );
+}
