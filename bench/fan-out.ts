@@ -6,6 +6,7 @@ import { type BenchContext, type FigureResult, fmt, MOCK_MODELS } from "./suppor
 import { documentForChunks, querySubject, type TestDocument } from "./support/documents.js";
 import { round } from "./support/stats.js";
 import { type ChildTimeline, childTimelines, resumeGap, returnGap } from "./support/timeline.js";
+import { playedModel } from "./support/played-model.js";
 import { WorkerProcess } from "./support/workers.js";
 
 const L = 200;
@@ -42,6 +43,14 @@ export async function runFanOut(bench: BenchContext): Promise<FigureResult> {
   await inProcessRun(bench, document, C, 0); // warm-up (JIT, isolate, HTTP agent), not counted
   for (let rep = 0; rep < reps; rep += 1) runs.push(await inProcessRun(bench, document, C, L));
   runs.push(await inProcessRun(bench, document, 1, L));
+
+  // The engine alone: the mock's script played in this process, no HTTP (see the row).
+  const played = playedModel({ strategy: "map-reduce", chunkChars: CHUNK });
+  await noHttpRun(bench, document, played, 0); // warm-up
+  const engineAlone: NoHttpRun[] = [];
+  for (let rep = 0; rep < reps; rep += 1) {
+    engineAlone.push(await noHttpRun(bench, document, played, L));
+  }
 
   // Queue: one worker process (root + LM roles), LM concurrency = C.
   const parallel = await WorkerProcess.start({
@@ -106,9 +115,21 @@ export async function runFanOut(bench: BenchContext): Promise<FigureResult> {
       });
     }
   }
+  const alone = [...engineAlone].sort((a, b) => a.efficiency - b.efficiency)[
+    Math.floor(engineAlone.length / 2)
+  ];
+  if (alone) {
+    rows.splice(2, 0, {
+      figure: "1 fan-out",
+      metric: `in-process:   the engine alone, the mock's script played in this process at L (no HTTP, no mock process; wall ${Math.round(alone.wallMs)} ms${reps > 1 ? `, median of ${reps}` : ""})`,
+      value: fmt(alone.efficiency),
+      goal: "",
+    });
+  }
   return {
     rows,
     data: {
+      engineAlone,
       latencyMs: L,
       chunkChars: CHUNK,
       documentChars: document.text.length,
@@ -142,6 +163,46 @@ async function inProcessRun(
     wallMs,
     result.answer.trim() === String(document.markerCount),
   );
+}
+
+interface NoHttpRun {
+  wallMs: number;
+  idealMs: number;
+  efficiency: number;
+  answerOk: boolean;
+}
+
+/**
+ * The in-process analysis with the model played in this process (`playedModel`): what
+ * the engine gives against the ideal schedule when no HTTP exchange and no mock process
+ * share the cores with it. Figure 1's goal rows stay those against the mock.
+ */
+async function noHttpRun(
+  bench: BenchContext,
+  document: TestDocument,
+  model: ReturnType<typeof playedModel>,
+  latencyMs: number,
+): Promise<NoHttpRun> {
+  model.latencyMs = latencyMs;
+  model.calls.length = 0;
+  const rlm = new Rlm({ modelClient: model, ...MOCK_MODELS, subConcurrency: C });
+  const started = performance.now();
+  const result = await rlm.completion(querySubject(document), document.text);
+  const wallMs = performance.now() - started;
+  const subCalls = model.calls.filter((call) => call.kind === "sub").length;
+  const idealMs = (model.calls.length - subCalls + Math.ceil(subCalls / C)) * latencyMs;
+  const run = {
+    wallMs: round(wallMs),
+    idealMs,
+    efficiency: round(idealMs / wallMs, 3),
+    answerOk: result.answer.trim() === String(document.markerCount),
+  };
+  if (latencyMs > 0) {
+    bench.log(
+      `  in-process, no HTTP C=${C}: wall ${Math.round(wallMs)} ms, ideal ${idealMs} ms, efficiency ${fmt(run.efficiency)}${run.answerOk ? "" : " WRONG ANSWER"}`,
+    );
+  }
+  return run;
 }
 
 export async function queueRun(
