@@ -3,12 +3,12 @@
 // of 10,000 characters at once through `createOpenAIModelClient`, either each call in a
 // task of its own (`setImmediate` first, as the engine does) or all in one task, to the
 // mock (L = 200 ms) or to a bare HTTP responder that parses nothing (SERVER=raw). Prints,
-// per mode, the median time until the 50th request was handed to node, and the CPU time
+// per mode, the median time until the 50th request's head was written, and the CPU time
 // per request of both processes (user + system, from /proc).
 // node --no-node-snapshot --import tsx bench/diagnostics/client-burst.ts [rounds]
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import http from "node:http";
+import net from "node:net";
 import { subCallMessages } from "@rlm/core";
 import { createOpenAIModelClient } from "@rlm/llm";
 import { MOCK_MODELS } from "../support/bench-context.js";
@@ -66,15 +66,15 @@ if (raw) {
   beforeRound = () => mock.reset({ latencyMs: 200, strategy: "map-reduce", chunkChars: 10_000 });
 }
 
+// When each request's head is written to its socket (the client writes it as a string).
 const handedOver: number[] = [];
-const end = http.ClientRequest.prototype.end;
-http.ClientRequest.prototype.end = function patchedEnd(
-  this: http.ClientRequest,
-  ...args: unknown[]
-) {
-  handedOver.push(performance.now());
-  return (end as (...a: unknown[]) => http.ClientRequest).apply(this, args);
-} as typeof end;
+const write = net.Socket.prototype.write;
+net.Socket.prototype.write = function patchedWrite(this: net.Socket, ...args: unknown[]) {
+  if (typeof args[0] === "string" && args[0].startsWith("POST ")) {
+    handedOver.push(performance.now());
+  }
+  return (write as (...a: unknown[]) => boolean).apply(this, args);
+} as typeof write;
 
 const document = documentForChunks(100, 10_000);
 const client = createOpenAIModelClient({ baseURL: url, apiKey: "k" });
@@ -117,6 +117,6 @@ for (const [mode, entry] of results) {
   const sorted = [...entry.last].sort((a, b) => a - b);
   const requests = rounds * chunks.length;
   console.log(
-    `${raw ? "raw server" : "mock"}, ${mode}: 50th request handed over at ${sorted[sorted.length >> 1]!.toFixed(1)} ms (median of ${rounds}); CPU per request: client ${((entry.clientMs * 1000) / requests).toFixed(0)} µs, server ${((entry.serverMs * 1000) / requests).toFixed(0)} µs`,
+    `${raw ? "raw server" : "mock"}, ${mode}: 50th request written at ${sorted[sorted.length >> 1]!.toFixed(1)} ms (median of ${rounds}); CPU per request: client ${((entry.clientMs * 1000) / requests).toFixed(0)} µs, server ${((entry.serverMs * 1000) / requests).toFixed(0)} µs`,
   );
 }
