@@ -25,6 +25,7 @@ import type { ContextRef, ContextStore } from "./context-store.js";
 import type { DocumentCache, LoadedDocument } from "./document-cache.js";
 import type { EagerBatches } from "./eager-batches.js";
 import { firstStart } from "./first-start.js";
+import { takenElsewhere } from "./taken-elsewhere.js";
 import type { FreshBatches } from "./fresh-batches.js";
 import { DocumentSlices } from "./document-slices.js";
 import {
@@ -321,6 +322,8 @@ async function holdWhileAnsweredHere(
   if (!hold) return false;
   let wakeOnFull: () => void = () => undefined;
   const stopWatching = slots.onFull(() => wakeOnFull());
+  // When each job was first seen active without being here (see below).
+  const activeSince = new Map<string, number>();
   try {
     for (;;) {
       if (isStopped() || run.executor.pendingCount === 0) return true;
@@ -341,7 +344,7 @@ async function holdWhileAnsweredHere(
           if ((await run.executor.settle()) < before) continue;
           return false;
         }
-        if (states.some((state) => state !== "waiting" && state !== "prioritized")) return false;
+        if (takenElsewhere(away, states, activeSince, HOLD_PICKUP_GRACE_MS)) return false;
       }
       await new Promise<void>((resolve) => {
         wakeOnFull = resolve;
