@@ -117,48 +117,21 @@ export function exchange(target: HttpTarget, request: HttpRequest): Promise<Http
     // http: the process's own keep-alive connections.
     const connections = target.connections;
     const sendOnConnections = (held: GateRelease) => {
-      let holding = true;
-      const release = () => {
-        if (!holding) return;
-        holding = false;
-        held();
-      };
-      let settled = false;
-      let abort = () => {};
-      const onAbort = () => {
-        abort();
-        fail(signal?.reason);
-      };
-      const fail = (error: unknown) => {
-        release();
-        if (settled) return;
-        settled = true;
-        signal?.removeEventListener("abort", onAbort);
-        reject(signal?.aborted ? signal.reason : fetchFailed(error));
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
+      const end = attemptEnd(held, request, resolve, reject);
       let sent: ReturnType<Http1Connections["send"]>;
       try {
         sent = connections!.send(
           requestHead(target, request.method, request.headers, bytes?.byteLength),
           bodyPieces(bytes),
           // First: the next waiter's request is written before this answer is parsed.
-          release,
+          end.release,
         );
       } catch (error) {
-        fail(error);
+        end.fail(error);
         return;
       }
-      abort = sent.abort;
-      sent.answer.then((answer) => {
-        release();
-        if (settled) return;
-        settled = true;
-        signal?.removeEventListener("abort", onAbort);
-        // As below: when gated, the request that got the freed slot goes first.
-        if (gate) setImmediate(resolve, answer);
-        else resolve(answer);
-      }, fail);
+      end.onAbort(sent.abort);
+      sent.answer.then(end.succeed, end.fail);
     };
 
     // https: node's client with the shared agent.
@@ -173,63 +146,32 @@ export function exchange(target: HttpTarget, request: HttpRequest): Promise<Http
         headers,
         agent: target.agent,
       };
-      // Several events below may end the exchange; the slot goes back on the first.
-      let holding = true;
-      const release = () => {
-        if (!holding) return;
-        holding = false;
-        held();
-      };
-      let settled = false;
-      let outgoing: http.ClientRequest | undefined;
-      // One listener of our own instead of node's `signal` option (which adds several).
-      const onAbort = () => {
-        outgoing?.destroy();
-        fail(signal?.reason);
-      };
-      const fail = (error: unknown) => {
-        release();
-        if (settled) return;
-        settled = true;
-        signal?.removeEventListener("abort", onAbort);
-        // An abort rejects with its reason, anything else as "fetch failed" with the
-        // cause, which is how connection failures are told apart from answers.
-        reject(signal?.aborted ? signal.reason : fetchFailed(error));
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
+      const end = attemptEnd(held, request, resolve, reject);
+      let outgoing: http.ClientRequest;
       try {
         outgoing = target.transport.request(options, (response) => {
           const chunks: Buffer[] = [];
           response.on("data", (chunk: Buffer) => chunks.push(chunk));
-          response.on("error", fail);
-          response.on("aborted", () => fail(new Error("the connection closed mid-answer")));
+          response.on("error", end.fail);
+          response.on("aborted", () => end.fail(new Error("the connection closed mid-answer")));
           response.on("end", () => {
-            // First: the next waiter's request is written before this answer is parsed.
-            release();
-            if (settled) return;
-            settled = true;
-            signal?.removeEventListener("abort", onAbort);
-            const answer: HttpAnswer = {
+            end.succeed({
               status: response.statusCode ?? 502,
               headers: response.headers,
               body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks),
-            };
-            // Handled in a later phase of the event loop when gated: the request that got
-            // the freed slot is written (in this tick) before this answer is parsed.
-            if (gate) setImmediate(resolve, answer);
-            else resolve(answer);
+            });
           });
         });
       } catch (error) {
-        fail(error);
+        end.fail(error);
         return;
       }
-      const sent = outgoing;
-      sent.on("error", fail);
+      end.onAbort(() => outgoing.destroy());
+      outgoing.on("error", end.fail);
       // Whatever else ends the exchange (a socket destroyed without an error, say), the
       // slot is back and the promise settled once the request is done with.
-      sent.on("close", () => fail(new Error("the connection closed before an answer")));
-      writeBody(sent, bytes);
+      outgoing.on("close", () => end.fail(new Error("the connection closed before an answer")));
+      writeBody(outgoing, bytes);
     };
 
     const start = connections ? sendOnConnections : send;
@@ -249,6 +191,66 @@ export function exchange(target: HttpTarget, request: HttpRequest): Promise<Http
 }
 
 const noRelease: GateRelease = () => {};
+
+/**
+ * The ways one attempt ends, for either transport: the gate's slot goes back on the first
+ * of them, exactly once; the exchange's promise settles once; an abort (one listener of
+ * our own, not node's `signal` option, which adds several) stops the transport with the
+ * function given to `onAbort` and rejects with the signal's reason.
+ */
+function attemptEnd(
+  held: GateRelease,
+  request: HttpRequest,
+  resolve: (answer: HttpAnswer) => void,
+  reject: (reason: unknown) => void,
+): {
+  release: () => void;
+  succeed: (answer: HttpAnswer) => void;
+  fail: (error: unknown) => void;
+  onAbort: (stop: () => void) => void;
+} {
+  const { signal, gate } = request;
+  let holding = true;
+  const release = () => {
+    if (!holding) return;
+    holding = false;
+    held();
+  };
+  let settled = false;
+  let stop = () => {};
+  const onAbort = () => {
+    stop();
+    fail(signal?.reason);
+  };
+  const settle = () => {
+    release();
+    if (settled) return false;
+    settled = true;
+    signal?.removeEventListener("abort", onAbort);
+    return true;
+  };
+  const fail = (error: unknown) => {
+    // An abort rejects with its reason, anything else as "fetch failed" with the cause,
+    // which is how connection failures are told apart from answers.
+    if (settle()) reject(signal?.aborted ? signal.reason : fetchFailed(error));
+  };
+  const succeed = (answer: HttpAnswer) => {
+    if (!settle()) return;
+    // Handled in a later phase of the event loop when gated: the request that got the
+    // freed slot is written (in this tick) before this answer is parsed.
+    if (gate) setImmediate(resolve, answer);
+    else resolve(answer);
+  };
+  signal?.addEventListener("abort", onAbort, { once: true });
+  return {
+    release,
+    succeed,
+    fail,
+    onAbort: (stopTransport) => {
+      stop = stopTransport;
+    },
+  };
+}
 
 /**
  * Request heads without their Content-Length, by the header list they were made from (a
