@@ -1,8 +1,9 @@
 import http from "node:http";
 import https from "node:https";
 import type { ConcurrencyGate, GateRelease } from "@rlm/core";
-import { Http1Connections } from "./http1-connections.js";
+import { HTTP_TOKEN, Http1Connections } from "./http1-connections.js";
 import { StreamedJsonBody } from "./streamed-json-body.js";
+import { writePieces } from "./write-pieces.js";
 
 /** Where requests go: parsed once per client. */
 export interface HttpTarget {
@@ -284,7 +285,7 @@ function requestHead(
     for (let index = 0; index < headers.length; index += 2) {
       const name = headers[index]!;
       const value = headers[index + 1] ?? "";
-      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+      if (!HTTP_TOKEN.test(name)) {
         throw new TypeError(`invalid HTTP header name ${JSON.stringify(name)}`);
       }
       // As node: tab, printable ASCII and Latin-1 only (the head is written as Latin-1).
@@ -310,30 +311,20 @@ function bodyPieces(
 }
 
 /**
- * Ends the request with its body. A {@link StreamedJsonBody} is written piece by piece,
- * each once the socket has taken the previous ones (`drain`), so only a window or two of
- * a large prompt is in memory at a time; writing stops if the request is destroyed.
+ * Ends the request with its body; a {@link StreamedJsonBody} piece by piece (see
+ * `writePieces`), until the request is destroyed. A piece that cannot be produced
+ * destroys the request with its error, which ends the exchange as `fetch failed`.
  */
 function writeBody(request: http.ClientRequest, body: Buffer | StreamedJsonBody | undefined) {
   if (!(body instanceof StreamedJsonBody)) {
     request.end(body);
     return;
   }
-  const pieces = body.pieces();
-  const pump = () => {
-    while (!request.destroyed) {
-      const next = pieces.next();
-      if (next.done) {
-        request.end();
-        return;
-      }
-      if (!request.write(next.value)) {
-        request.once("drain", pump);
-        return;
-      }
-    }
-  };
-  pump();
+  writePieces(request, body.pieces(), {
+    stopped: () => request.destroyed,
+    done: () => request.end(),
+    failed: (error) => request.destroy(error),
+  });
 }
 
 function fetchFailed(cause: unknown): TypeError {

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import net from "node:net";
+import { writePieces } from "./write-pieces.js";
 
 /**
  * Keep-alive HTTP/1.1 connections to plain-`http:` origins, on `net` sockets, one
@@ -94,7 +95,8 @@ const MAX_HEAD_BYTES = 64 * 1024;
 
 const CRLF_CRLF = Buffer.from("\r\n\r\n", "latin1");
 const CRLF = Buffer.from("\r\n", "latin1");
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** An HTTP token (RFC 9110): what a header name may be. */
+export const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Headers node keeps the first of when an answer repeats them (see `IncomingMessage`). */
 const FIRST_ONLY = new Set([
   "age",
@@ -213,27 +215,14 @@ class Http1Connection {
       return;
     }
     this.#writing = true;
-    const pieces = body[Symbol.iterator]();
-    // Piece by piece, each once the socket has taken the previous ones (a large prompt
-    // is produced window by window, see StreamedJsonBody).
-    const pump = () => {
-      try {
-        while (!this.#closed) {
-          const next = pieces.next();
-          if (next.done) {
-            this.#writing = false;
-            return;
-          }
-          if (!socket.write(next.value)) {
-            socket.once("drain", pump);
-            return;
-          }
-        }
-      } catch (error) {
-        this.#fail(error as Error);
-      }
-    };
-    pump();
+    // A large prompt is produced window by window, see StreamedJsonBody.
+    writePieces(socket, body[Symbol.iterator](), {
+      stopped: () => this.#closed,
+      done: () => {
+        this.#writing = false;
+      },
+      failed: (error) => this.#fail(error),
+    });
     socket.uncork();
   }
 
@@ -279,10 +268,7 @@ class Http1Connection {
       const reading = this.#reading;
       const framing = reading.framing;
       if (framing.kind === "length") {
-        const take = Math.min(framing.left, this.#pending.length);
-        if (take > 0) reading.parts.push(this.#pending.subarray(0, take));
-        this.#pending = this.#pending.subarray(take);
-        framing.left -= take;
+        framing.left = this.#takeBody(reading, framing.left);
         if (framing.left > 0) return;
         this.#finish();
         return;
@@ -296,6 +282,14 @@ class Http1Connection {
       this.#finish();
       return;
     }
+  }
+
+  /** Moves up to `left` body bytes from what arrived to the answer; returns what is still owed. */
+  #takeBody(reading: Reading, left: number): number {
+    const take = Math.min(left, this.#pending.length);
+    if (take > 0) reading.parts.push(this.#pending.subarray(0, take));
+    this.#pending = this.#pending.subarray(take);
+    return left - take;
   }
 
   /** True once the last chunk and the trailer are read. */
@@ -316,10 +310,7 @@ class Http1Connection {
         continue;
       }
       if (framing.left > 0) {
-        const take = Math.min(framing.left, this.#pending.length);
-        if (take > 0) reading.parts.push(this.#pending.subarray(0, take));
-        this.#pending = this.#pending.subarray(take);
-        framing.left -= take;
+        framing.left = this.#takeBody(reading, framing.left);
         if (framing.left > 0) return false;
         framing.left = -1; // the CRLF after the chunk's data
       }
@@ -413,7 +404,7 @@ function readHead(head: string): Reading {
     const line = lines[index]!;
     const colon = line.indexOf(":");
     const name = line.slice(0, Math.max(colon, 0)).toLowerCase();
-    if (colon <= 0 || !TOKEN.test(name)) {
+    if (colon <= 0 || !HTTP_TOKEN.test(name)) {
       throw new Error(`invalid header line "${line.slice(0, 80)}"`);
     }
     const value = line.slice(colon + 1).trim();
