@@ -2,45 +2,20 @@
 // without the engine (not part of npm run bench). Each round sends 50 sub-call prompts
 // of 10,000 characters at once through `createOpenAIModelClient`, either each call in a
 // task of its own (`setImmediate` first, as the engine does) or all in one task, to the
-// mock (L = 200 ms) or to a bare HTTP responder that parses nothing (SERVER=raw). Prints,
+// mock (L = 200 ms) or to a bare HTTP responder that parses nothing (SERVER=raw:
+// lean-server-main.ts with BARE=1). Prints,
 // per mode, the median time until the 50th request's head was written, and the CPU time
 // per request of both processes (user + system, from /proc).
 // node --no-node-snapshot --import tsx bench/diagnostics/client-burst.ts [rounds]
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import net from "node:net";
+import { fileURLToPath } from "node:url";
 import { subCallMessages } from "@rlm/core";
 import { createOpenAIModelClient } from "@rlm/llm";
 import { MOCK_MODELS } from "../support/bench-context.js";
 import { documentForChunks, querySubject } from "../support/documents.js";
 import { MockProcess } from "../support/mock-client.js";
-
-// A keep-alive HTTP/1.1 responder: finds each request's end from Content-Length and
-// answers a fixed completion 200 ms later. It costs next to no CPU per request.
-const RAW_SERVER = `
-const net = require("node:net");
-const body = JSON.stringify({ id: "x", object: "chat.completion", created: 1, model: "m",
-  choices: [{ index: 0, message: { role: "assistant", content: "1" }, finish_reason: "stop" }],
-  usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } });
-const answer = "HTTP/1.1 200 OK\\r\\ncontent-type: application/json\\r\\ncontent-length: " +
-  Buffer.byteLength(body) + "\\r\\n\\r\\n" + body;
-const server = net.createServer((socket) => {
-  let pending = Buffer.alloc(0);
-  socket.on("data", (data) => {
-    pending = pending.length > 0 ? Buffer.concat([pending, data]) : data;
-    for (;;) {
-      const headEnd = pending.indexOf("\\r\\n\\r\\n");
-      if (headEnd < 0) return;
-      const head = pending.subarray(0, headEnd).toString("latin1");
-      const length = Number(/content-length: *(\\d+)/i.exec(head)?.[1] ?? 0);
-      if (pending.length < headEnd + 4 + length) return;
-      pending = pending.subarray(headEnd + 4 + length);
-      setTimeout(() => socket.write(answer), 200);
-    }
-  });
-});
-server.listen(0, "127.0.0.1", () => console.log("http://127.0.0.1:" + server.address().port + "/v1"));
-`;
+import { spawnTs } from "../support/spawn-ts.js";
 
 const rounds = Number(process.argv[2] ?? 20);
 const raw = process.env.SERVER === "raw";
@@ -49,14 +24,14 @@ let url: string;
 let stopServer: () => Promise<void>;
 let beforeRound = async () => {};
 if (raw) {
-  const child = spawn(process.execPath, ["-e", RAW_SERVER], {
-    stdio: ["ignore", "pipe", "inherit"],
+  // The minimal server in its bare mode: it answers without reading the request.
+  const server = await spawnTs(fileURLToPath(new URL("./lean-server-main.ts", import.meta.url)), {
+    BARE: "1",
+    LATENCY_MS: "200",
   });
-  url = await new Promise<string>((resolve) =>
-    child.stdout.once("data", (data) => resolve(String(data).trim())),
-  );
-  serverPid = child.pid!;
-  stopServer = async () => void child.kill();
+  url = server.readyLine.trim();
+  serverPid = server.child.pid!;
+  stopServer = async () => server.kill("SIGTERM");
 } else {
   const mock = await MockProcess.start();
   await mock.reset({ latencyMs: 200, strategy: "map-reduce", chunkChars: 10_000 });
