@@ -6,7 +6,7 @@
 // WAVE_RUNS=15: measured runs (default 4; medians of 15 still move by ±5 ms here).
 // WAVE_EVENTS=1: also each run's timeline (machine events and root calls at the mock).
 // MOCK_PROF=DIR: profile the mock process too (--cpu-prof into DIR).
-import http from "node:http";
+import net from "node:net";
 import { Rlm } from "rlm-queue";
 import { MOCK_MODELS } from "../support/bench-context.js";
 import { documentForChunks, querySubject } from "../support/documents.js";
@@ -17,11 +17,14 @@ const writes: number[] = [];
 const tickOffset = process.hrtime.bigint() / 1000n - BigInt(Math.round(performance.now() * 1000));
 const writeTicks: bigint[] = [];
 const windows: Array<[string, string]> = [];
-const original = http.ClientRequest.prototype.end;
-http.ClientRequest.prototype.end = function end(this: http.ClientRequest, ...args: unknown[]) {
-  writes.push(performance.timeOrigin + performance.now());
-  writeTicks.push(process.hrtime.bigint() / 1000n);
-  return (original as (...a: unknown[]) => http.ClientRequest).apply(this, args);
+// The model client writes each request's head to its socket as a string (http1-connections.ts).
+const original = net.Socket.prototype.write;
+net.Socket.prototype.write = function write(this: net.Socket, ...args: unknown[]) {
+  if (typeof args[0] === "string" && args[0].startsWith("POST ")) {
+    writes.push(performance.timeOrigin + performance.now());
+    writeTicks.push(process.hrtime.bigint() / 1000n);
+  }
+  return (original as (...a: unknown[]) => boolean).apply(this, args);
 } as typeof original;
 const mock = await MockProcess.start(
   process.env.MOCK_PROF
@@ -63,10 +66,13 @@ for (const latencyMs of [0, ...Array.from({ length: measured }, () => 200)]) {
   // Profile windows (µs, the profiler's clock): WAVE_WINDOW=wave — the first wave, from
   // 10 ms before its first write to its 50th; =gaps — between one model call's answer and
   // the next call (root 1 → root 2, root 2 → first sub-call, last sub-call → root 3),
-  // and root 3's answer → the result; =tight — the first wave, first write to 50th.
+  // and root 3's answer → the result; =tight — the first wave, first write to 50th;
+  // =lead — root 2's answer at the mock → the first sub-call's write.
   const toTicks = (epochMs: number) =>
     String(BigInt(Math.round((epochMs - performance.timeOrigin) * 1000)) + tickOffset);
-  if (process.env.WAVE_WINDOW === "gaps") {
+  if (process.env.WAVE_WINDOW === "lead") {
+    windows.push([toTicks(roots[1]!.endedAt ?? 0), String(writeTicks[2] ?? 0n)]);
+  } else if (process.env.WAVE_WINDOW === "gaps") {
     windows.push([toTicks(roots[0]!.endedAt ?? 0), toTicks(roots[1]!.startedAt)]);
     windows.push([toTicks(roots[1]!.endedAt ?? 0), toTicks(starts[0]! + t0)]);
     windows.push([toTicks(lastSubEnd), toTicks(roots[2]!.startedAt)]);
