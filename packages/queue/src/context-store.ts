@@ -8,6 +8,7 @@ import {
 } from "@rlm/core";
 import type { Redis } from "ioredis";
 import { QueueErrorCode } from "./errors.js";
+import { LARGE_DOCUMENT_BYTES, readCollectionSpacing } from "./large-document.js";
 import { DEFAULT_PREFIX, DEFAULT_TTL_SECONDS, type RedisKeys, redisKeys } from "./keys.js";
 import { LuaScript } from "./lua-script.js";
 import { ResidentTexts } from "./resident-texts.js";
@@ -49,6 +50,13 @@ export interface ContextStoreOptions {
    * collector.
    */
   releaseBuffer?: (buffer: Buffer) => void;
+  /**
+   * A full garbage collection, called during the read of a document of
+   * `LARGE_DOCUMENT_BYTES` or more each time `readCollectionSpacing` bytes have been read,
+   * so the read's socket chunks do not pile up (a worker passes
+   * `RlmWorkerOptions.collectGarbage`).
+   */
+  collectGarbage?: () => void;
 }
 
 /** What a run's document is read as: the stored UTF-8 bytes of a string, or the value. */
@@ -59,8 +67,9 @@ export type DocumentSource = { utf8: Buffer } | { context: RlmContext };
  * Why: a single GET of 100 MB makes the Redis parser hold every socket chunk and then
  * their concatenation, twice the document, before the caller sees a byte. Small pieces
  * also keep the socket chunks of each reply short-lived, so V8's young-generation
- * collections free them during the read (with 8 MB pieces they outlived those and
- * stayed until a full collection: ~0.3 more of the document at peak, 100 MB measured).
+ * collections can free them during the read (with 8 MB pieces they outlived those and
+ * stayed until a full collection: ~0.3 more of the document at peak, 100 MB measured);
+ * a worker that only waits makes too few of those, hence `collectGarbage`.
  */
 export const READ_PIECE_BYTES = 1024 * 1024;
 
@@ -96,10 +105,12 @@ export class ContextStore {
   private readonly ttlSeconds: number;
   private readonly resident = new ResidentTexts();
   private readonly releaseBuffer: ((buffer: Buffer) => void) | undefined;
+  private readonly collectGarbage: (() => void) | undefined;
 
   constructor(options: ContextStoreOptions) {
     this.redis = options.redis;
     this.releaseBuffer = options.releaseBuffer;
+    this.collectGarbage = options.collectGarbage;
     this.keys = redisKeys(options.prefix ?? DEFAULT_PREFIX);
     this.ttlSeconds = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
   }
@@ -175,6 +186,11 @@ export class ContextStore {
         requested += READ_PIECE_BYTES;
       }
     };
+    const collectEvery =
+      this.collectGarbage && bytes.length >= LARGE_DOCUMENT_BYTES
+        ? readCollectionSpacing(bytes.length)
+        : Number.POSITIVE_INFINITY;
+    let sinceCollection = 0;
     requestMore();
     try {
       for (let offset = 0; offset < bytes.length; offset += READ_PIECE_BYTES) {
@@ -183,6 +199,11 @@ export class ContextStore {
         if (piece.length !== Math.min(READ_PIECE_BYTES, bytes.length - offset)) throw missing(ref);
         piece.copy(bytes, offset);
         this.releaseBuffer?.(piece);
+        sinceCollection += piece.length;
+        if (sinceCollection >= collectEvery) {
+          sinceCollection = 0;
+          this.collectGarbage!();
+        }
         requestMore();
       }
     } catch (error) {

@@ -1,6 +1,7 @@
 import type { RlmContext, SandboxDocument, SandboxFactory } from "@rlm/core";
 import type { DocumentSource } from "./context-store.js";
 import { IsolatedVmDocument } from "@rlm/sandbox";
+import { LARGE_DOCUMENT_BYTES } from "./large-document.js";
 
 /** A loaded document: what sandboxes copy from, and the host's view of the same content. */
 export interface LoadedDocument {
@@ -13,8 +14,7 @@ export interface LoadedDocument {
   context: RlmContext;
 }
 
-/** Documents from this size on are followed by a garbage collection, when one is offered. */
-export const LARGE_DOCUMENT_BYTES = 8 * 1024 * 1024;
+export { LARGE_DOCUMENT_BYTES } from "./large-document.js";
 
 interface Entry extends LoadedDocument {
   users: number;

@@ -71,14 +71,17 @@ export interface RlmWorkerOptions {
   /** Recorded on each job as `processedBy` (Bull Board shows it). Default `host:pid`. */
   name?: string;
   /**
-   * A full garbage collection, run right after a large document (8 MB or more) is loaded:
-   * Node's `gc` when the process runs with `--expose-gc`, as `rlm worker` does.
+   * A full garbage collection, run while a large document (8 MB or more) is loaded:
+   * every 2 MB (or eighth of the document) of its read, before it is decoded, and after
+   * the sandbox copy. Node's `gc` when the process runs with `--expose-gc`, as `rlm
+   * worker` does.
    *
    * Why: loading leaves about the document's size again in garbage (the socket chunks of
    * the read, the decoded text the sandbox copy was made from), which V8 frees only when
    * its heap next needs room, and a worker waiting on model calls rarely asks: measured
-   * on a 10 MB document, peak RSS grew by about 4.7× the document without it and 2.7×
-   * with collections. Costs one collection (tens of ms) per large document load.
+   * on a 10 MB document, peak RSS grew by about 4.7× the document without collections,
+   * 2.7–3.0× with the two around the decoding, 2.2× with those during the read too
+   * (`large-document.ts`). Costs up to ten collections (a few ms each) per large load.
    */
   collectGarbage?: () => void;
 }
@@ -126,7 +129,12 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
   );
   const redis = redisClient.redis;
   const retentionSeconds = (options.retentionDays ?? 7) * DAY_SECONDS;
-  const contexts = new ContextStore({ redis, prefix, releaseBuffer: releaseBufferNow });
+  const contexts = new ContextStore({
+    redis,
+    prefix,
+    releaseBuffer: releaseBufferNow,
+    ...(options.collectGarbage ? { collectGarbage: options.collectGarbage } : {}),
+  });
   const store = new AnalysisStore({ redis, prefix, ttlSeconds: retentionSeconds });
   const rootQueue = createRootQueue(topology);
   const llmQueue = createLlmQueue(topology);
