@@ -2,7 +2,7 @@ import { createHash, randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { toPlainMessages } from "./conversation.js";
 import { decideFault } from "./faults.js";
-import { delay, now, readBody, sendJson, sendRaw, untilAborted } from "./http-io.js";
+import { delay, now, Release, readBody, sendJson, sendRaw, untilReleased } from "./http-io.js";
 import {
   type CompletionMeta,
   completionBody,
@@ -22,8 +22,11 @@ export interface ChatDeps {
   faultRandom: () => Prng;
   jitterRandom: () => Prng;
   recorder: RequestRecorder;
-  /** Aborts when the server stops, so hanging and delayed requests are released. */
-  stopping: AbortSignal;
+  /**
+   * Registers a request's release for when the server stops, so hanging and delayed
+   * requests end; returns the function that unregisters it.
+   */
+  onStop(release: Release): () => void;
 }
 
 /** Handles `POST /v1/chat/completions`, streaming or not, with latency and faults. */
@@ -94,20 +97,19 @@ export async function handleChatCompletion(
   };
 
   // Released when the client goes away or the server stops.
-  const gone = new AbortController();
-  const onClose = () => gone.abort();
+  const gone = new Release();
+  const onClose = () => gone.release();
   res.on("close", onClose);
-  const onStop = () => gone.abort();
-  deps.stopping.addEventListener("abort", onStop, { once: true });
+  const unregister = deps.onStop(gone);
   try {
     if (fault === "hang") {
-      await untilAborted(gone.signal);
+      await untilReleased(gone);
       finish(0);
       res.destroy();
       return;
     }
     const jitter = settings.jitterMs > 0 ? deps.jitterRandom()() * settings.jitterMs : 0;
-    if (!(await delay(settings.latencyMs + jitter, gone.signal))) {
+    if (!(await delay(settings.latencyMs + jitter, gone))) {
       finish(0);
       res.destroy();
       return;
@@ -184,7 +186,7 @@ export async function handleChatCompletion(
     }
   } finally {
     res.off("close", onClose);
-    deps.stopping.removeEventListener("abort", onStop);
+    unregister();
   }
 }
 

@@ -17,7 +17,9 @@ export function readBody(req: IncomingMessage): Promise<string> {
       }
       parts.push(part);
     });
-    req.on("end", () => resolve(Buffer.concat(parts).toString("utf8")));
+    req.on("end", () =>
+      resolve((parts.length === 1 ? parts[0]! : Buffer.concat(parts)).toString("utf8")),
+    );
     req.on("error", reject);
   });
 }
@@ -54,38 +56,65 @@ export function now(): number {
 }
 
 /**
+ * The end of one request's wait: the client went away or the server is stopping.
+ *
+ * Why not an AbortController: node's EventTarget costs ~20 µs per request for the
+ * listeners a request needs (measured in the mock's profile during a 50-call wave, where
+ * the mock shares two cores with the system it serves), and this is a flag and a callback.
+ */
+export class Release {
+  #released = false;
+  #listener: (() => void) | undefined;
+
+  get released(): boolean {
+    return this.#released;
+  }
+
+  /** Ends the wait (once; later calls do nothing). */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    const listener = this.#listener;
+    this.#listener = undefined;
+    listener?.();
+  }
+
+  /** Calls `listener` on release: the one waiter of this request (replaces an earlier one). */
+  onRelease(listener: (() => void) | undefined): void {
+    this.#listener = listener;
+  }
+}
+
+/**
  * Waits `ms` as measured by `now()` (timers may fire a little early against the
  * high-resolution clock, and tests assert `endedAt - startedAt ≥ latencyMs`). Resolves
- * true when the time has passed, false when `signal` aborted first.
+ * true when the time has passed, false when `release` ended the wait first.
  */
-export function delay(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
+export function delay(ms: number, release: Release): Promise<boolean> {
+  if (release.released) return Promise.resolve(false);
   if (ms <= 0) return Promise.resolve(true);
   const until = now() + ms;
   return new Promise((resolve) => {
     let timer: NodeJS.Timeout | undefined;
-    const onAbort = () => {
+    release.onRelease(() => {
       clearTimeout(timer);
       resolve(false);
-    };
+    });
     const tick = () => {
       const left = until - now();
       if (left <= 0) {
-        signal.removeEventListener("abort", onAbort);
+        release.onRelease(undefined);
         resolve(true);
         return;
       }
       timer = setTimeout(tick, Math.ceil(left));
     };
-    signal.addEventListener("abort", onAbort, { once: true });
     tick();
   });
 }
 
-/** Resolves when `signal` aborts. */
-export function untilAborted(signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) =>
-    signal.addEventListener("abort", () => resolve(), { once: true }),
-  );
+/** Resolves when `release` ends the wait. */
+export function untilReleased(release: Release): Promise<void> {
+  if (release.released) return Promise.resolve();
+  return new Promise((resolve) => release.onRelease(resolve));
 }

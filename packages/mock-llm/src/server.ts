@@ -1,8 +1,7 @@
-import { setMaxListeners } from "node:events";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { handleChatCompletion } from "./chat-completions.js";
-import { readBody, sendJson } from "./http-io.js";
+import { type Release, readBody, sendJson } from "./http-io.js";
 import { errorBody } from "./openai-format.js";
 import {
   DEFAULT_SETTINGS,
@@ -52,9 +51,14 @@ export async function startMockLlmServer(options: MockLlmOptions = {}): Promise<
     jitterPrng = createPrng(settings.seed, "jitter");
   };
   const recorder = new RequestRecorder();
-  const stopping = new AbortController();
-  // Every request in flight listens for the stop: hundreds at once is normal.
-  setMaxListeners(0, stopping.signal);
+  // Requests waiting (latency, hang): released when the server stops.
+  const waiting = new Set<Release>();
+  let stopping = false;
+  const onStop = (release: Release) => {
+    if (stopping) release.release();
+    else waiting.add(release);
+    return () => waiting.delete(release);
+  };
   const sockets = new Set<Socket>();
   const seenModels = new Set<string>(["mock-root", "mock-sub"]);
 
@@ -75,7 +79,7 @@ export async function startMockLlmServer(options: MockLlmOptions = {}): Promise<
         faultRandom: () => faultPrng,
         jitterRandom: () => jitterPrng,
         recorder,
-        stopping: stopping.signal,
+        onStop,
       });
     }
     if (method === "GET" && path === "/health") return sendJson(res, 200, { status: "ok" });
@@ -142,7 +146,9 @@ export async function startMockLlmServer(options: MockLlmOptions = {}): Promise<
     port,
     stop() {
       stopped ??= new Promise<void>((resolve) => {
-        stopping.abort();
+        stopping = true;
+        for (const release of waiting) release.release();
+        waiting.clear();
         server.close(() => resolve());
         // Idle keep-alive sockets and hanging requests would keep close() waiting.
         for (const socket of sockets) socket.destroy();

@@ -175,4 +175,14 @@ describe("stop", () => {
     expect(own.requests()[1]).toMatchObject({ kind: "root", fault: "hang", status: 0 });
     await expect(fetch(`${own.url}/models`)).rejects.toThrow();
   });
+
+  it("releases a request waiting out its latency at once", async () => {
+    const own = await startMockLlmServer({ latencyMs: 60_000 });
+    const waiting = postChat(own.url, { model: "m", messages: sub });
+    await vi.waitFor(() => expect(own.stats().inFlight).toBe(1), { timeout: 5_000 });
+    // Not after the 60 s: the test would time out first.
+    await own.stop();
+    await expect(waiting).rejects.toThrow();
+    expect(own.requests()[0]).toMatchObject({ kind: "sub", status: 0 });
+  });
 });
