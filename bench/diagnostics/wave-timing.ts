@@ -4,6 +4,7 @@
 // call, the mock's mean lateness, and the two waves; at the end the median wall.
 // node --no-node-snapshot --import tsx bench/diagnostics/wave-timing.ts
 // WAVE_RUNS=15: measured runs (default 4; medians of 15 still move by ±5 ms here).
+// Also wave 1's dispatch: wall and this process's CPU from the first to the 50th write.
 // WAVE_EVENTS=1: also each run's timeline (machine events and root calls at the mock).
 // MOCK_PROF=DIR: profile the mock process too (--cpu-prof into DIR).
 import net from "node:net";
@@ -13,6 +14,8 @@ import { documentForChunks, querySubject } from "../support/documents.js";
 import { MockProcess } from "../support/mock-client.js";
 
 const writes: number[] = [];
+// This process's CPU (all threads) at the first and the 50th sub-call write of wave 1.
+const dispatchCpu: NodeJS.CpuUsage[] = [];
 // process.hrtime (the profiler's clock) in µs minus performance.now() in µs.
 const tickOffset = process.hrtime.bigint() / 1000n - BigInt(Math.round(performance.now() * 1000));
 const writeTicks: bigint[] = [];
@@ -21,6 +24,7 @@ const windows: Array<[string, string]> = [];
 const original = net.Socket.prototype.write;
 net.Socket.prototype.write = function write(this: net.Socket, ...args: unknown[]) {
   if (typeof args[0] === "string" && args[0].startsWith("POST ")) {
+    if (writes.length === 2 || writes.length === 51) dispatchCpu.push(process.cpuUsage());
     writes.push(performance.timeOrigin + performance.now());
     writeTicks.push(process.hrtime.bigint() / 1000n);
   }
@@ -50,6 +54,7 @@ for (const latencyMs of [0, ...Array.from({ length: measured }, () => 200)]) {
   await mock.reset({ latencyMs, strategy: "map-reduce", chunkChars: 10_000 });
   writes.length = 0;
   writeTicks.length = 0;
+  dispatchCpu.length = 0;
   events.length = 0;
   const t0 = performance.timeOrigin + performance.now();
   await rlm.completion(querySubject(document), document.text);
@@ -102,6 +107,13 @@ for (const latencyMs of [0, ...Array.from({ length: measured }, () => 200)]) {
   console.log(
     `wall ${f(wall)} | written w1 ${f(sent[0])}..${f(sent[49])} w2 ${f(sent[50])}..${f(sent[99])} | at mock w1 ${f(starts[0])}..${f(starts[49])} w2 ${f(starts[50])}..${f(starts[99])} | root3 ${f(requests.at(-1)!.startedAt - t0)}`,
   );
+  const [cpuAtFirst, cpuAtLast] = dispatchCpu;
+  if (cpuAtFirst && cpuAtLast) {
+    const ms = (micros: number) => (micros / 1000).toFixed(1);
+    console.log(
+      `wave 1 dispatch (first → 50th write): wall ${ms(1000 * (writes[51]! - writes[2]!))} ms, CPU ${ms(cpuAtLast.user - cpuAtFirst.user + cpuAtLast.system - cpuAtFirst.system)} ms (system ${ms(cpuAtLast.system - cpuAtFirst.system)})`,
+    );
+  }
 }
 walls.sort((a, b) => a - b);
 console.log(`median wall ${Math.round(walls[walls.length >> 1] ?? -1)} over ${walls.length} runs`);
