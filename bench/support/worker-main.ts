@@ -62,7 +62,13 @@ const worker = await startRlmWorker({
   lockDurationMs: optionalMs(env.BENCH_LOCK_MS),
   stalledIntervalMs: optionalMs(env.BENCH_STALLED_MS),
   // As `rlm worker` does: it runs with --expose-gc (WorkerProcess starts this one so).
-  ...(typeof globalThis.gc === "function" ? { collectGarbage: () => globalThis.gc?.() } : {}),
+  ...(typeof globalThis.gc === "function"
+    ? {
+        // gc({ type: "major" }) frees far less than gc() on Node 20: measured 1 MB vs 25 MB.
+        collectGarbage: (kind: "minor" | "major") =>
+          kind === "minor" ? globalThis.gc?.({ type: "minor" }) : globalThis.gc?.(),
+      }
+    : {}),
 });
 
 // Peak RSS: resourceUsage().maxRSS is the kernel's high-water mark (KiB), so no sampling is missed.

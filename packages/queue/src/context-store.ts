@@ -8,7 +8,11 @@ import {
 } from "@rlm/core";
 import type { Redis } from "ioredis";
 import { QueueErrorCode } from "./errors.js";
-import { LARGE_DOCUMENT_BYTES, readCollectionSpacing } from "./large-document.js";
+import {
+  type CollectGarbage,
+  LARGE_DOCUMENT_BYTES,
+  READ_COLLECTION_SPACING_BYTES,
+} from "./large-document.js";
 import { DEFAULT_PREFIX, DEFAULT_TTL_SECONDS, type RedisKeys, redisKeys } from "./keys.js";
 import { LuaScript } from "./lua-script.js";
 import { ResidentTexts } from "./resident-texts.js";
@@ -51,12 +55,11 @@ export interface ContextStoreOptions {
    */
   releaseBuffer?: (buffer: Buffer) => void;
   /**
-   * A full garbage collection, called during the read of a document of
-   * `LARGE_DOCUMENT_BYTES` or more each time `readCollectionSpacing` bytes have been read,
-   * so the read's socket chunks do not pile up (a worker passes
-   * `RlmWorkerOptions.collectGarbage`).
+   * Called with `"minor"` during the read of a document of `LARGE_DOCUMENT_BYTES` or more
+   * each time `READ_COLLECTION_SPACING_BYTES` have been read, so the read's socket chunks
+   * do not pile up (a worker passes `RlmWorkerOptions.collectGarbage`).
    */
-  collectGarbage?: () => void;
+  collectGarbage?: CollectGarbage;
 }
 
 /** What a run's document is read as: the stored UTF-8 bytes of a string, or the value. */
@@ -105,7 +108,7 @@ export class ContextStore {
   private readonly ttlSeconds: number;
   private readonly resident = new ResidentTexts();
   private readonly releaseBuffer: ((buffer: Buffer) => void) | undefined;
-  private readonly collectGarbage: (() => void) | undefined;
+  private readonly collectGarbage: CollectGarbage | undefined;
 
   constructor(options: ContextStoreOptions) {
     this.redis = options.redis;
@@ -188,7 +191,7 @@ export class ContextStore {
     };
     const collectEvery =
       this.collectGarbage && bytes.length >= LARGE_DOCUMENT_BYTES
-        ? readCollectionSpacing(bytes.length)
+        ? READ_COLLECTION_SPACING_BYTES
         : Number.POSITIVE_INFINITY;
     let sinceCollection = 0;
     requestMore();
@@ -202,7 +205,7 @@ export class ContextStore {
         sinceCollection += piece.length;
         if (sinceCollection >= collectEvery) {
           sinceCollection = 0;
-          this.collectGarbage!();
+          this.collectGarbage!("minor");
         }
         requestMore();
       }

@@ -1,7 +1,7 @@
 import type { RlmContext, SandboxDocument, SandboxFactory } from "@rlm/core";
 import type { DocumentSource } from "./context-store.js";
 import { IsolatedVmDocument } from "@rlm/sandbox";
-import { LARGE_DOCUMENT_BYTES } from "./large-document.js";
+import { type CollectGarbage, LARGE_DOCUMENT_BYTES } from "./large-document.js";
 
 /** A loaded document: what sandboxes copy from, and the host's view of the same content. */
 export interface LoadedDocument {
@@ -14,7 +14,7 @@ export interface LoadedDocument {
   context: RlmContext;
 }
 
-export { LARGE_DOCUMENT_BYTES } from "./large-document.js";
+export { type CollectGarbage, LARGE_DOCUMENT_BYTES } from "./large-document.js";
 
 interface Entry extends LoadedDocument {
   users: number;
@@ -42,7 +42,7 @@ export class DocumentCache {
      * decoded host string) goes back before the next one adds a copy, rather than when
      * V8 next needs room; see `RlmWorkerOptions.collectGarbage`.
      */
-    private readonly collectGarbage?: () => void,
+    private readonly collectGarbage?: CollectGarbage,
   ) {
     this.sweeper = setInterval(() => this.evict(), Math.min(limits.idleMs, 10_000));
     this.sweeper.unref?.();
@@ -76,7 +76,7 @@ export class DocumentCache {
     let document: SandboxDocument;
     const large = "utf8" in source && source.utf8.length >= LARGE_DOCUMENT_BYTES;
     // The read's socket chunks go before the text is decoded next to the bytes.
-    if (large) this.collectGarbage?.();
+    if (large) this.collectGarbage?.("major");
     if ("utf8" in source && this.factory.loadDocumentFromUtf8) {
       // The factory takes the bytes over and frees them once decoded.
       document = await this.factory.loadDocumentFromUtf8(source.utf8);
@@ -92,7 +92,7 @@ export class DocumentCache {
       throw new Error("the sandbox factory loaded a text document it cannot share with the host");
     }
     // And the decoded text the sandbox copy was made from.
-    if (large) this.collectGarbage?.();
+    if (large) this.collectGarbage?.("major");
     return { document, context: hostContext };
   }
 

@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import type { ModelClient, SandboxFactory } from "@rlm/core";
 import { createOpenAIModelClient } from "@rlm/llm";
 import { createIsolatedVmSandboxFactory, releaseBufferNow } from "@rlm/sandbox";
+import type { CollectGarbage } from "./large-document.js";
 import { Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { AnalysisReporter } from "./analysis-reporter.js";
@@ -71,19 +72,22 @@ export interface RlmWorkerOptions {
   /** Recorded on each job as `processedBy` (Bull Board shows it). Default `host:pid`. */
   name?: string;
   /**
-   * A full garbage collection, run while a large document (8 MB or more) is loaded:
-   * every 2 MB (or eighth of the document) of its read, before it is decoded, and after
-   * the sandbox copy. Node's `gc` when the process runs with `--expose-gc`, as `rlm
-   * worker` does.
+   * Garbage collections while a large document (8 MB or more) is loaded: `"minor"` (the
+   * young generation) every 2 MB of its read, `"major"` (the whole heap) before it is
+   * decoded and after the sandbox copy. Node's `gc` when the process runs with
+   * `--expose-gc`, as `rlm worker` does: `(kind) => kind === "minor" ? gc({ type:
+   * "minor" }) : gc()` (on Node 20, `gc({ type: "major" })` frees far less than `gc()`).
+   * A function that ignores `kind` and always collects the whole heap works too, but
+   * makes the read slower (see `large-document.ts`).
    *
    * Why: loading leaves about the document's size again in garbage (the socket chunks of
    * the read, the decoded text the sandbox copy was made from), which V8 frees only when
    * its heap next needs room, and a worker waiting on model calls rarely asks: measured
    * on a 10 MB document, peak RSS grew by about 4.7× the document without collections,
-   * 2.7–3.0× with the two around the decoding, 2.2× with those during the read too
-   * (`large-document.ts`). Costs up to ten collections (a few ms each) per large load.
+   * 2.9–3.3× with the two full ones, 2.4–2.6× with the read's young ones too. Costs two
+   * full collections (~15 ms each here) and a scavenge (~1 ms) per 2 MB per large load.
    */
-  collectGarbage?: () => void;
+  collectGarbage?: CollectGarbage;
 }
 
 /** A running worker process's queues; `close` drains them. */

@@ -3,7 +3,7 @@ import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ContextStore, READ_PIECE_BYTES } from "../src/context-store.js";
 import { DEFAULT_TTL_SECONDS, redisKeys } from "../src/keys.js";
-import { LARGE_DOCUMENT_BYTES, readCollectionSpacing } from "../src/large-document.js";
+import { LARGE_DOCUMENT_BYTES, READ_COLLECTION_SPACING_BYTES } from "../src/large-document.js";
 import { deleteKeysUnder, keysUnder, newRedis, uniquePrefix } from "./redis-helpers.js";
 
 const prefix = uniquePrefix("ctx");
@@ -134,36 +134,28 @@ describe("ContextStore", () => {
     expect(await store.readDocument(json)).toEqual({ context: { rows: [1, 2] } });
   });
 
-  it("collects garbage every readCollectionSpacing bytes of a large read, not during a smaller one", async () => {
-    // The pieces read when each collection ran.
-    const collectedAfter: number[] = [];
+  it("collects the young generation every 2 MB of a large read, not during a smaller one", async () => {
+    // The pieces read when each collection ran, and its kind.
+    const collections: string[] = [];
     let piecesRead = 0;
     const reader = new ContextStore({
       redis,
       prefix,
       releaseBuffer: () => (piecesRead += 1),
-      collectGarbage: () => collectedAfter.push(piecesRead),
+      collectGarbage: (kind) => collections.push(`${kind} after ${piecesRead}`),
     });
     const small = await reader.put("s".repeat(LARGE_DOCUMENT_BYTES - 1));
     await reader.readDocument(small);
-    expect(collectedAfter).toEqual([]);
+    expect(collections).toEqual([]);
 
-    const bytes = LARGE_DOCUMENT_BYTES + READ_PIECE_BYTES / 2;
+    const bytes = LARGE_DOCUMENT_BYTES + READ_COLLECTION_SPACING_BYTES / 2;
     const large = await reader.put("l".repeat(bytes));
     piecesRead = 0;
     const read = await reader.readDocument(large);
     expect("utf8" in read && read.utf8.length).toBe(bytes);
-    const every = readCollectionSpacing(bytes) / READ_PIECE_BYTES;
-    expect(every).toBe(2);
-    // Every 2 MB, and not after the last half piece (the document cache collects then).
-    expect(collectedAfter).toEqual([2, 4, 6, 8]);
-  });
-
-  it("spaces collections 2 MB apart, at most about eight per read", () => {
-    const MB = 1024 * 1024;
-    expect(readCollectionSpacing(10 * MB)).toBe(2 * MB);
-    expect(readCollectionSpacing(100 * MB)).toBe(12.5 * MB);
-    expect(Math.ceil((1000 * MB) / readCollectionSpacing(1000 * MB))).toBe(8);
+    expect(READ_COLLECTION_SPACING_BYTES / READ_PIECE_BYTES).toBe(2);
+    // Not after the last piece: the document cache collects the whole heap then.
+    expect(collections).toEqual([2, 4, 6, 8].map((pieces) => `minor after ${pieces}`));
   });
 
   it("throws context_missing when a large document disappears", async () => {

@@ -58,7 +58,13 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
     defaults,
     ...(limiter === undefined ? {} : { limiter }),
     // bin/rlm.js starts Node with --expose-gc for this.
-    ...(typeof globalThis.gc === "function" ? { collectGarbage: () => globalThis.gc?.() } : {}),
+    ...(typeof globalThis.gc === "function"
+      ? {
+          // gc({ type: "major" }) frees far less than gc() on Node 20: measured 1 MB vs 25 MB.
+          collectGarbage: (kind: "minor" | "major") =>
+            kind === "minor" ? globalThis.gc?.({ type: "minor" }) : globalThis.gc?.(),
+        }
+      : {}),
   });
 
   const served = Object.fromEntries(roles.map((role) => [role, concurrency[role]]));
