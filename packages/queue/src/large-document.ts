@@ -13,12 +13,12 @@ export const LARGE_DOCUMENT_BYTES = 8 * 1024 * 1024;
  * copied, and a worker that mostly waits on I/O makes too little garbage of its own for
  * V8 to collect them during the read. So the whole document's worth piled up next to the
  * buffer it was read into, and the peak RSS was that of two documents before the
- * decoding added a third. Measured on a 10 MB document
+ * decoding added a third. Measured on a 10 MB document, alternately
  * (`WARM=1 node --no-node-snapshot --import tsx bench/diagnostics/large-context-memory.ts
- * 10`, growth over idle / the document, and root answer → next root call, which the
- * load delays when it outlasts the first model call):
- * - no collection during the read: 2.92–3.28, 19–48 ms;
- * - a young-generation collection every 2 MB: 2.39–2.62, 18–21 ms;
+ * 10`: growth over idle / the document, and root answer → next root call, which the load
+ * delays when it outlasts the first model call):
+ * - no collection during the read: 2.70–3.02, 7–18 ms;
+ * - a young-generation collection every 2 MB: 2.51–2.71, 7–37 ms;
  * - a full collection every 2 MB: 2.23–2.32, but 72–88 ms (~15 ms each here).
  * The chunks are young while their piece is read, so a scavenge (~1 ms) frees most of
  * them; the few that a scavenge promoted wait for the full collection before decoding.

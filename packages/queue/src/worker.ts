@@ -84,7 +84,7 @@ export interface RlmWorkerOptions {
    * the read, the decoded text the sandbox copy was made from), which V8 frees only when
    * its heap next needs room, and a worker waiting on model calls rarely asks: measured
    * on a 10 MB document, peak RSS grew by about 4.7× the document without collections,
-   * 2.9–3.3× with the two full ones, 2.4–2.6× with the read's young ones too. Costs two
+   * 2.7–3.3× with the two full ones, 2.5–2.7× with the read's young ones too. Costs two
    * full collections (~15 ms each here) and a scavenge (~1 ms) per 2 MB per large load.
    */
   collectGarbage?: CollectGarbage;
