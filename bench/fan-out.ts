@@ -13,6 +13,14 @@ const L = 200;
 const N = 100;
 const C = 50;
 const CHUNK = 10_000;
+/**
+ * Analyses at L=0 before the measured ones, on each path: the steady state is what is
+ * measured. After a single one, the engine and the model client were still being
+ * optimised: the main thread took 11–22 ms to write a wave's 50 requests in each of the
+ * next three analyses, and 6–8 ms in most analyses after four warm-ups
+ * (`WAVE_WARMUPS=1|4 bench/diagnostics/wave-timing.ts`).
+ */
+const WARM_UPS = 3;
 
 export interface FanOutRun {
   path: "in-process" | "queue";
@@ -40,13 +48,14 @@ export async function runFanOut(bench: BenchContext): Promise<FigureResult> {
   const runs: FanOutRun[] = [];
 
   // In process: engine here, mock in its own process.
-  await inProcessRun(bench, document, C, 0); // warm-up (JIT, isolate, HTTP agent), not counted
+  // Warm-ups (JIT, isolates, HTTP connections), not counted.
+  for (let warm = 0; warm < WARM_UPS; warm += 1) await inProcessRun(bench, document, C, 0);
   for (let rep = 0; rep < reps; rep += 1) runs.push(await inProcessRun(bench, document, C, L));
   runs.push(await inProcessRun(bench, document, 1, L));
 
   // The engine alone: the mock's script played in this process, no HTTP (see the row).
   const played = playedModel({ strategy: "map-reduce", chunkChars: CHUNK });
-  await noHttpRun(bench, document, played, 0); // warm-up
+  for (let warm = 0; warm < WARM_UPS; warm += 1) await noHttpRun(bench, document, played, 0);
   const engineAlone: NoHttpRun[] = [];
   for (let rep = 0; rep < reps; rep += 1) {
     engineAlone.push(await noHttpRun(bench, document, played, L));
@@ -59,7 +68,7 @@ export async function runFanOut(bench: BenchContext): Promise<FigureResult> {
     llmConcurrency: C,
   });
   try {
-    await queueRun(bench, document, C, 0); // warm-up
+    for (let warm = 0; warm < WARM_UPS; warm += 1) await queueRun(bench, document, C, 0);
     for (let rep = 0; rep < reps; rep += 1)
       runs.push(await queueRun(bench, document, C, L, parallel));
   } finally {

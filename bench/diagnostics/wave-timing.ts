@@ -4,10 +4,14 @@
 // call, the mock's mean lateness, and the two waves; at the end the median wall.
 // node --no-node-snapshot --import tsx bench/diagnostics/wave-timing.ts
 // WAVE_RUNS=15: measured runs (default 4; medians of 15 still move by ±5 ms here).
-// Also wave 1's dispatch: wall and this process's CPU from the first to the 50th write.
+// Also wave 1's dispatch: wall, this process's CPU and its main thread's, and the garbage
+// collections, from the first to the 50th write.
+// WAVE_WARMUPS=N: analyses at L=0 first (default 1). MOCK_ARGV="flags": node flags of the mock.
 // WAVE_EVENTS=1: also each run's timeline (machine events and root calls at the mock).
 // MOCK_PROF=DIR: profile the mock process too (--cpu-prof into DIR).
+import { readFileSync } from "node:fs";
 import net from "node:net";
+import { PerformanceObserver } from "node:perf_hooks";
 import { Rlm } from "rlm-queue";
 import { MOCK_MODELS } from "../support/bench-context.js";
 import { documentForChunks, querySubject } from "../support/documents.js";
@@ -16,6 +20,18 @@ import { MockProcess } from "../support/mock-client.js";
 const writes: number[] = [];
 // This process's CPU (all threads) at the first and the 50th sub-call write of wave 1.
 const dispatchCpu: NodeJS.CpuUsage[] = [];
+// The main thread's time on a CPU (ns, the kernel's schedstat), at the same two writes.
+const mainThreadNs: number[] = [];
+const mainThreadOnCpu = () =>
+  Number(readFileSync("/proc/thread-self/schedstat", "utf8").split(" ")[0]);
+// Garbage collections: [start (epoch ms), duration ms, kind (1 scavenge, 4 mark-compact…)].
+const collections: Array<[number, number, number]> = [];
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    const kind = (entry as unknown as { detail: { kind: number } }).detail.kind;
+    collections.push([performance.timeOrigin + entry.startTime, entry.duration, kind]);
+  }
+}).observe({ entryTypes: ["gc"] });
 // process.hrtime (the profiler's clock) in µs minus performance.now() in µs.
 const tickOffset = process.hrtime.bigint() / 1000n - BigInt(Math.round(performance.now() * 1000));
 const writeTicks: bigint[] = [];
@@ -24,17 +40,21 @@ const windows: Array<[string, string]> = [];
 const original = net.Socket.prototype.write;
 net.Socket.prototype.write = function write(this: net.Socket, ...args: unknown[]) {
   if (typeof args[0] === "string" && args[0].startsWith("POST ")) {
-    if (writes.length === 2 || writes.length === 51) dispatchCpu.push(process.cpuUsage());
+    if (writes.length === 2 || writes.length === 51) {
+      dispatchCpu.push(process.cpuUsage());
+      mainThreadNs.push(mainThreadOnCpu());
+    }
     writes.push(performance.timeOrigin + performance.now());
     writeTicks.push(process.hrtime.bigint() / 1000n);
   }
   return (original as (...a: unknown[]) => boolean).apply(this, args);
 } as typeof original;
-const mock = await MockProcess.start(
-  process.env.MOCK_PROF
+const mock = await MockProcess.start([
+  ...(process.env.MOCK_PROF
     ? ["--cpu-prof", "--cpu-prof-interval", "200", `--cpu-prof-dir=${process.env.MOCK_PROF}`]
-    : [],
-);
+    : []),
+  ...(process.env.MOCK_ARGV ? process.env.MOCK_ARGV.split(" ") : []),
+]);
 const document = documentForChunks(100, 10_000);
 const events: Array<[string, number]> = [];
 const rlm = new Rlm({
@@ -50,11 +70,16 @@ const rlm = new Rlm({
 });
 const measured = Number(process.env.WAVE_RUNS ?? 4);
 const walls: number[] = [];
-for (const latencyMs of [0, ...Array.from({ length: measured }, () => 200)]) {
+const warmUps = Number(process.env.WAVE_WARMUPS ?? 1);
+for (const latencyMs of [
+  ...Array.from({ length: warmUps }, () => 0),
+  ...Array.from({ length: measured }, () => 200),
+]) {
   await mock.reset({ latencyMs, strategy: "map-reduce", chunkChars: 10_000 });
   writes.length = 0;
   writeTicks.length = 0;
   dispatchCpu.length = 0;
+  mainThreadNs.length = 0;
   events.length = 0;
   const t0 = performance.timeOrigin + performance.now();
   await rlm.completion(querySubject(document), document.text);
@@ -111,7 +136,10 @@ for (const latencyMs of [0, ...Array.from({ length: measured }, () => 200)]) {
   if (cpuAtFirst && cpuAtLast) {
     const ms = (micros: number) => (micros / 1000).toFixed(1);
     console.log(
-      `wave 1 dispatch (first → 50th write): wall ${ms(1000 * (writes[51]! - writes[2]!))} ms, CPU ${ms(cpuAtLast.user - cpuAtFirst.user + cpuAtLast.system - cpuAtFirst.system)} ms (system ${ms(cpuAtLast.system - cpuAtFirst.system)})`,
+      `wave 1 dispatch (first → 50th write): wall ${ms(1000 * (writes[51]! - writes[2]!))} ms, CPU ${ms(cpuAtLast.user - cpuAtFirst.user + cpuAtLast.system - cpuAtFirst.system)} ms (system ${ms(cpuAtLast.system - cpuAtFirst.system)}), main thread ${((mainThreadNs[1]! - mainThreadNs[0]!) / 1e6).toFixed(1)} ms; collections in it: ${collections
+        .filter(([at, d]) => at + d >= writes[2]! && at <= writes[51]!)
+        .map(([, d, k]) => `k${k} ${d.toFixed(1)}`)
+        .join(", ")}`,
     );
   }
 }
