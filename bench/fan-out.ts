@@ -20,7 +20,7 @@ const CHUNK = 10_000;
  * next three analyses, and 6–8 ms in most analyses after four warm-ups
  * (`WAVE_WARMUPS=1|4 bench/diagnostics/wave-timing.ts`).
  */
-const WARM_UPS = 3;
+const WARM_UPS = 4;
 
 export interface FanOutRun {
   path: "in-process" | "queue";

@@ -202,12 +202,14 @@ export class ContextStore {
         if (piece.length !== Math.min(READ_PIECE_BYTES, bytes.length - offset)) throw missing(ref);
         piece.copy(bytes, offset);
         this.releaseBuffer?.(piece);
+        // The next pieces are on their way while the young generation is collected.
+        requestMore();
         sinceCollection += piece.length;
-        if (sinceCollection >= collectEvery) {
+        // Not after the last piece: the document cache collects the whole heap then.
+        if (sinceCollection >= collectEvery && offset + piece.length < bytes.length) {
           sinceCollection = 0;
           this.collectGarbage!("minor");
         }
-        requestMore();
       }
     } catch (error) {
       // The pieces still on their way must not reject unheard (that ends the process).

@@ -14,8 +14,6 @@ export interface LoadedDocument {
   context: RlmContext;
 }
 
-export { type CollectGarbage, LARGE_DOCUMENT_BYTES } from "./large-document.js";
-
 interface Entry extends LoadedDocument {
   users: number;
   idleSince: number;

@@ -9,6 +9,7 @@ export * from "./document-cache.js";
 export * from "./errors.js";
 export * from "./job-types.js";
 export * from "./keys.js";
+export * from "./large-document.js";
 export * from "./live-runs.js";
 export * from "./llm-processor.js";
 export * from "./queue-names.js";

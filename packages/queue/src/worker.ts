@@ -133,17 +133,18 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
   );
   const redis = redisClient.redis;
   const retentionSeconds = (options.retentionDays ?? 7) * DAY_SECONDS;
+  const collectGarbage = bestEffort(options.collectGarbage);
   const contexts = new ContextStore({
     redis,
     prefix,
     releaseBuffer: releaseBufferNow,
-    ...(options.collectGarbage ? { collectGarbage: options.collectGarbage } : {}),
+    ...(collectGarbage ? { collectGarbage } : {}),
   });
   const store = new AnalysisStore({ redis, prefix, ttlSeconds: retentionSeconds });
   const rootQueue = createRootQueue(topology);
   const llmQueue = createLlmQueue(topology);
   const sandboxFactory = options.sandboxFactory ?? createIsolatedVmSandboxFactory();
-  const documents = new DocumentCache(sandboxFactory, undefined, options.collectGarbage);
+  const documents = new DocumentCache(sandboxFactory, undefined, collectGarbage);
   const live = new LiveRuns();
   const callResults = new CallResults();
   // LM jobs running in this process: a root job whose children all run here keeps its
@@ -301,5 +302,20 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
       await Promise.all([rootQueue.close(), llmQueue.close()]);
       await closeRedis(redisClient);
     },
+  };
+}
+
+/**
+ * The host's collection as an aid, never a failure: a collector that throws must not fail
+ * a document's read or leave a loaded document unreleased.
+ */
+function bestEffort(collect: CollectGarbage | undefined): CollectGarbage | undefined {
+  if (!collect) return undefined;
+  return (kind) => {
+    try {
+      collect(kind);
+    } catch {
+      // Memory is then freed when V8 next collects on its own.
+    }
   };
 }

@@ -148,13 +148,14 @@ describe("ContextStore", () => {
     await reader.readDocument(small);
     expect(collections).toEqual([]);
 
-    const bytes = LARGE_DOCUMENT_BYTES + READ_COLLECTION_SPACING_BYTES / 2;
+    // 10 pieces: every 2 MB, but not after the last piece (the document cache collects
+    // the whole heap then).
+    expect(READ_COLLECTION_SPACING_BYTES / READ_PIECE_BYTES).toBe(2);
+    const bytes = LARGE_DOCUMENT_BYTES + READ_COLLECTION_SPACING_BYTES;
     const large = await reader.put("l".repeat(bytes));
     piecesRead = 0;
     const read = await reader.readDocument(large);
     expect("utf8" in read && read.utf8.length).toBe(bytes);
-    expect(READ_COLLECTION_SPACING_BYTES / READ_PIECE_BYTES).toBe(2);
-    // Not after the last piece: the document cache collects the whole heap then.
     expect(collections).toEqual([2, 4, 6, 8].map((pieces) => `minor after ${pieces}`));
   });
 

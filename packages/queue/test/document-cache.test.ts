@@ -1,7 +1,8 @@
 import type { RlmContext, SandboxDocument, SandboxFactory } from "@rlm/core";
 import { createIsolatedVmSandboxFactory } from "@rlm/sandbox";
 import { describe, expect, it } from "vitest";
-import { DocumentCache, LARGE_DOCUMENT_BYTES } from "../src/document-cache.js";
+import { DocumentCache } from "../src/document-cache.js";
+import { LARGE_DOCUMENT_BYTES } from "../src/large-document.js";
 
 /** A factory that only counts loads and releases (the cache never creates sandboxes). */
 function countingFactory() {
