@@ -114,68 +114,11 @@ export function exchange(target: HttpTarget, request: HttpRequest): Promise<Http
     }
     // Encoded once here: its length is then known without a second pass over the text.
     const bytes = typeof body === "string" ? Buffer.from(body, "utf8") : body;
-
-    // http: the process's own keep-alive connections.
-    const connections = target.connections;
-    const sendOnConnections = (held: GateRelease) => {
+    const start = (held: GateRelease) => {
       const end = attemptEnd(held, request, resolve, reject);
-      let sent: ReturnType<Http1Connections["send"]>;
-      try {
-        sent = connections!.send(
-          requestHead(target, request.method, request.headers, bytes?.byteLength),
-          bodyPieces(bytes),
-          // First: the next waiter's request is written before this answer is parsed.
-          end.release,
-        );
-      } catch (error) {
-        end.fail(error);
-        return;
-      }
-      end.onAbort(sent.abort);
-      sent.answer.then(end.succeed, end.fail);
+      if (target.connections) sendOnConnections(target, target.connections, request, bytes, end);
+      else sendOnNode(target, request, bytes, end);
     };
-
-    // https: node's client with the shared agent.
-    const send = (held: GateRelease) => {
-      const headers = ["host", target.host, ...request.headers];
-      if (bytes !== undefined) headers.push("content-length", String(bytes.byteLength));
-      const options: http.RequestOptions = {
-        method: request.method,
-        hostname: target.hostname,
-        port: target.port,
-        path: target.path,
-        headers,
-        agent: target.agent,
-      };
-      const end = attemptEnd(held, request, resolve, reject);
-      let outgoing: http.ClientRequest;
-      try {
-        outgoing = target.transport.request(options, (response) => {
-          const chunks: Buffer[] = [];
-          response.on("data", (chunk: Buffer) => chunks.push(chunk));
-          response.on("error", end.fail);
-          response.on("aborted", () => end.fail(new Error("the connection closed mid-answer")));
-          response.on("end", () => {
-            end.succeed({
-              status: response.statusCode ?? 502,
-              headers: response.headers,
-              body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks),
-            });
-          });
-        });
-      } catch (error) {
-        end.fail(error);
-        return;
-      }
-      end.onAbort(() => outgoing.destroy());
-      outgoing.on("error", end.fail);
-      // Whatever else ends the exchange (a socket destroyed without an error, say), the
-      // slot is back and the promise settled once the request is done with.
-      outgoing.on("close", () => end.fail(new Error("the connection closed before an answer")));
-      writeBody(outgoing, bytes);
-    };
-
-    const start = connections ? sendOnConnections : send;
     if (!gate) {
       start(noRelease);
       return;
@@ -189,6 +132,77 @@ export function exchange(target: HttpTarget, request: HttpRequest): Promise<Http
       }
     }, reject);
   });
+}
+
+/** How one attempt ends, see {@link attemptEnd}. */
+type AttemptEnd = ReturnType<typeof attemptEnd>;
+
+/** http: the process's own keep-alive connections. */
+function sendOnConnections(
+  target: HttpTarget,
+  connections: Http1Connections,
+  request: HttpRequest,
+  bytes: Buffer | StreamedJsonBody | undefined,
+  end: AttemptEnd,
+): void {
+  let sent: ReturnType<Http1Connections["send"]>;
+  try {
+    sent = connections.send(
+      requestHead(target, request.method, request.headers, bytes?.byteLength),
+      bodyPieces(bytes),
+      // First: the next waiter's request is written before this answer is parsed.
+      end.release,
+    );
+  } catch (error) {
+    end.fail(error);
+    return;
+  }
+  end.onAbort(sent.abort);
+  sent.answer.then(end.succeed, end.fail);
+}
+
+/** https: node's client with the shared agent. */
+function sendOnNode(
+  target: HttpTarget,
+  request: HttpRequest,
+  bytes: Buffer | StreamedJsonBody | undefined,
+  end: AttemptEnd,
+): void {
+  const headers = ["host", target.host, ...request.headers];
+  if (bytes !== undefined) headers.push("content-length", String(bytes.byteLength));
+  const options: http.RequestOptions = {
+    method: request.method,
+    hostname: target.hostname,
+    port: target.port,
+    path: target.path,
+    headers,
+    agent: target.agent,
+  };
+  let outgoing: http.ClientRequest;
+  try {
+    outgoing = target.transport.request(options, (response) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.on("error", end.fail);
+      response.on("aborted", () => end.fail(new Error("the connection closed mid-answer")));
+      response.on("end", () => {
+        end.succeed({
+          status: response.statusCode ?? 502,
+          headers: response.headers,
+          body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks),
+        });
+      });
+    });
+  } catch (error) {
+    end.fail(error);
+    return;
+  }
+  end.onAbort(() => outgoing.destroy());
+  outgoing.on("error", end.fail);
+  // Whatever else ends the exchange (a socket destroyed without an error, say), the
+  // slot is back and the promise settled once the request is done with.
+  outgoing.on("close", () => end.fail(new Error("the connection closed before an answer")));
+  writeBody(outgoing, bytes);
 }
 
 const noRelease: GateRelease = () => {};
