@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import type { ModelClient } from "@rlm/core";
 import { createOpenAIModelClient } from "@rlm/llm";
-import { startRlmWorker } from "@rlm/queue";
+import { exposedGarbageCollector, startRlmWorker } from "@rlm/queue";
 import { scriptedRootModel } from "./scripted-root.js";
 
 const env = process.env;
@@ -40,6 +40,8 @@ const tracedLlmClient: ModelClient = {
 };
 // BENCH_ROOT_SCRIPT=k: root turns from the scripted k-iteration model (resume figure).
 const rootScript = env.BENCH_ROOT_SCRIPT ? Number(env.BENCH_ROOT_SCRIPT) : undefined;
+// As `rlm worker` does: it runs with --expose-gc (WorkerProcess starts this one so).
+const collectGarbage = exposedGarbageCollector();
 const worker = await startRlmWorker({
   llmModelClient: tracedLlmClient,
   ...(rootScript === undefined ? {} : { rootModelClient: scriptedRootModel(rootScript, 20) }),
@@ -61,14 +63,7 @@ const worker = await startRlmWorker({
   // Unset: the product defaults (what recovery is measured against).
   lockDurationMs: optionalMs(env.BENCH_LOCK_MS),
   stalledIntervalMs: optionalMs(env.BENCH_STALLED_MS),
-  // As `rlm worker` does: it runs with --expose-gc (WorkerProcess starts this one so).
-  ...(typeof globalThis.gc === "function"
-    ? {
-        // gc({ type: "major" }) frees far less than gc() on Node 20: measured 1 MB vs 25 MB.
-        collectGarbage: (kind: "minor" | "major") =>
-          kind === "minor" ? globalThis.gc?.({ type: "minor" }) : globalThis.gc?.(),
-      }
-    : {}),
+  ...(collectGarbage ? { collectGarbage } : {}),
 });
 
 // Peak RSS: resourceUsage().maxRSS is the kernel's high-water mark (KiB), so no sampling is missed.

@@ -31,3 +31,15 @@ export const READ_COLLECTION_SPACING_BYTES = 2 * 1024 * 1024;
  * whole heap.
  */
 export type CollectGarbage = (kind: "minor" | "major") => void;
+
+/**
+ * Node's own collector as a {@link CollectGarbage}, or undefined when the process was not
+ * started with `--expose-gc` (what `rlm worker` passes to `startRlmWorker`). A full
+ * collection is `gc()`: on Node 20 `gc({ type: "major" })` freed 1 MB where `gc()` freed
+ * 25 MB of the same garbage.
+ */
+export function exposedGarbageCollector(): CollectGarbage | undefined {
+  const gc = globalThis.gc;
+  if (typeof gc !== "function") return undefined;
+  return (kind) => (kind === "minor" ? gc({ type: "minor" }) : gc());
+}

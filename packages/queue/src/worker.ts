@@ -75,8 +75,7 @@ export interface RlmWorkerOptions {
    * Garbage collections while a large document (8 MB or more) is loaded: `"minor"` (the
    * young generation) every 2 MB of its read, `"major"` (the whole heap) before it is
    * decoded and after the sandbox copy. Node's `gc` when the process runs with
-   * `--expose-gc`, as `rlm worker` does: `(kind) => kind === "minor" ? gc({ type:
-   * "minor" }) : gc()` (on Node 20, `gc({ type: "major" })` frees far less than `gc()`).
+   * `--expose-gc`, as `rlm worker` does: `exposedGarbageCollector()` (large-document.ts).
    * A function that ignores `kind` and always collects the whole heap works too, but
    * makes the read slower (see `large-document.ts`).
    *
