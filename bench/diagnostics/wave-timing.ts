@@ -5,11 +5,12 @@
 // node --no-node-snapshot --import tsx bench/diagnostics/wave-timing.ts
 // WAVE_RUNS=15: measured runs (default 4; medians of 15 still move by ±5 ms here).
 // Also wave 1's dispatch: wall, this process's CPU and its main thread's, and the garbage
-// collections, from the first to the 50th write.
+// collections, from the first to the 50th write; and each thread's time on a CPU and
+// runnable but waiting for one (the kernel's schedstat), here and in the mock.
 // WAVE_WARMUPS=N: analyses at L=0 first (default 1). MOCK_ARGV="flags": node flags of the mock.
 // WAVE_EVENTS=1: also each run's timeline (machine events and root calls at the mock).
 // MOCK_PROF=DIR: profile the mock process too (--cpu-prof into DIR).
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import net from "node:net";
 import { PerformanceObserver } from "node:perf_hooks";
 import { Rlm } from "rlm-queue";
@@ -24,6 +25,22 @@ const dispatchCpu: NodeJS.CpuUsage[] = [];
 const mainThreadNs: number[] = [];
 const mainThreadOnCpu = () =>
   Number(readFileSync("/proc/thread-self/schedstat", "utf8").split(" ")[0]);
+// Every thread of a process: name → [ns on a CPU, ns runnable but waiting for one].
+const threadTimes = (pid: number | "self") => {
+  const times = new Map<string, [number, number]>();
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = `${readFileSync(`/proc/${pid}/task/${task}/comm`, "utf8").trim()}#${task}`;
+      const [run, wait] = readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ");
+      times.set(name, [Number(run), Number(wait)]);
+    } catch {
+      // The thread ended.
+    }
+  }
+  return times;
+};
+const threadMarks: Array<Map<string, [number, number]>> = [];
+let mockPid = 0;
 // Garbage collections: [start (epoch ms), duration ms, kind (1 scavenge, 4 mark-compact…)].
 const collections: Array<[number, number, number]> = [];
 new PerformanceObserver((list) => {
@@ -43,6 +60,7 @@ net.Socket.prototype.write = function write(this: net.Socket, ...args: unknown[]
     if (writes.length === 2 || writes.length === 51) {
       dispatchCpu.push(process.cpuUsage());
       mainThreadNs.push(mainThreadOnCpu());
+      threadMarks.push(threadTimes("self"), threadTimes(mockPid));
     }
     writes.push(performance.timeOrigin + performance.now());
     writeTicks.push(process.hrtime.bigint() / 1000n);
@@ -55,6 +73,7 @@ const mock = await MockProcess.start([
     : []),
   ...(process.env.MOCK_ARGV ? process.env.MOCK_ARGV.split(" ") : []),
 ]);
+mockPid = mock.pid!;
 const document = documentForChunks(100, 10_000);
 const events: Array<[string, number]> = [];
 const rlm = new Rlm({
@@ -80,6 +99,7 @@ for (const latencyMs of [
   writeTicks.length = 0;
   dispatchCpu.length = 0;
   mainThreadNs.length = 0;
+  threadMarks.length = 0;
   events.length = 0;
   const t0 = performance.timeOrigin + performance.now();
   await rlm.completion(querySubject(document), document.text);
@@ -140,6 +160,23 @@ for (const latencyMs of [
         .filter(([at, d]) => at + d >= writes[2]! && at <= writes[51]!)
         .map(([, d, k]) => `k${k} ${d.toFixed(1)}`)
         .join(", ")}`,
+    );
+    const [selfAtFirst, mockAtFirst, selfAtLast, mockAtLast] = threadMarks;
+    const busy = (
+      label: string,
+      first?: Map<string, [number, number]>,
+      last?: Map<string, [number, number]>,
+    ) =>
+      [...(last ?? [])]
+        .map(([name, [run, wait]]) => {
+          const [run0, wait0] = first?.get(name) ?? [0, 0];
+          return [name, (run - run0) / 1e6, (wait - wait0) / 1e6] as const;
+        })
+        .filter(([, run, wait]) => run + wait >= 0.3)
+        .map(([name, run, wait]) => `${label}${name} ${run.toFixed(1)}+${wait.toFixed(1)}w`)
+        .join(", ");
+    console.log(
+      `  threads (ms on a CPU + ms waiting for one): ${busy("", selfAtFirst, selfAtLast)}; ${busy("mock:", mockAtFirst, mockAtLast)}`,
     );
   }
 }
