@@ -4,6 +4,7 @@ export * from "./context.js";
 export * from "./describe-context.js";
 export * from "./errors.js";
 export * from "./events.js";
+export * from "./group-digits.js";
 export * from "./in-process-executor.js";
 export * from "./journal.js";
 export * from "./model.js";

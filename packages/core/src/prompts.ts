@@ -1,4 +1,5 @@
 import type { ContextDescription } from "./describe-context.js";
+import { groupDigits } from "./group-digits.js";
 import type { RlmBudgets } from "./options.js";
 import type { ChatMessage } from "./model.js";
 
@@ -43,12 +44,12 @@ export function rootUserPrompt(
     "",
     "The context:",
     `- type: ${description.type}`,
-    `- total length: ${description.totalChars.toLocaleString("en-US")} characters`,
+    `- total length: ${groupDigits(description.totalChars)} characters`,
   ];
   if (description.items) {
     const items = description.items;
     lines.push(
-      `- items: ${items.count.toLocaleString("en-US")} (lengths ${items.minChars}–${items.maxChars}; first: ${items.firstLengths.join(", ")})`,
+      `- items: ${groupDigits(items.count)} (lengths ${items.minChars}–${items.maxChars}; first: ${items.firstLengths.join(", ")})`,
     );
   }
   if (description.keys) lines.push(`- top-level keys: ${description.keys.join(", ")}`);
@@ -93,8 +94,7 @@ export const FINAL_ANSWER_PROMPT =
 function budgetNote(budgets: RlmBudgets): string | undefined {
   const parts: string[] = [];
   if (budgets.maxSubCalls !== undefined) parts.push(`${budgets.maxSubCalls} recursiveLm calls`);
-  if (budgets.maxTokens !== undefined)
-    parts.push(`${budgets.maxTokens.toLocaleString("en-US")} tokens`);
+  if (budgets.maxTokens !== undefined) parts.push(`${groupDigits(budgets.maxTokens)} tokens`);
   if (budgets.maxCostUsd !== undefined) parts.push(`$${budgets.maxCostUsd}`);
   if (budgets.deadlineMs !== undefined) parts.push(`${Math.round(budgets.deadlineMs / 1000)} s`);
   return parts.length > 0

@@ -1,3 +1,4 @@
+import { groupDigits } from "@rlm/core";
 import { extractTerm } from "./term.js";
 
 /**
@@ -22,7 +23,7 @@ export function answerSubCall(question: string, text: string): string {
   if (q.includes("how many") || /\bcount/.test(q)) {
     return String(countOccurrences(text, extractTerm(question)));
   }
-  return `The text has ${text.length.toLocaleString("en-US")} characters; it does not say more about that.`;
+  return `The text has ${groupDigits(text.length)} characters; it does not say more about that.`;
 }
 
 /** Non-overlapping, case-sensitive occurrences of `term` in `text`. */
