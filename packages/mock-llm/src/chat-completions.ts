@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { toPlainMessages } from "./conversation.js";
 import { decideFault } from "./faults.js";
@@ -77,20 +77,20 @@ export async function handleChatCompletion(
     deps.faultRandom(),
   );
 
-  const record = deps.recorder.start({
-    model,
-    kind: reply.kind,
-    startedAt: now(),
-    messagesHash: createHash("sha256")
-      .update(JSON.stringify({ model, messages: request.messages }))
-      .digest("hex"),
-    stream,
-    promptTokens: estimateTokens(promptChars),
-    completionTokens: 0,
-    ...(fault ? { fault } : {}),
-    ...(reply.strategy ? { strategy: reply.strategy } : {}),
-    ...(reply.step ? { step: reply.step } : {}),
-  });
+  const record = deps.recorder.start(
+    {
+      model,
+      kind: reply.kind,
+      startedAt: now(),
+      stream,
+      promptTokens: estimateTokens(promptChars),
+      completionTokens: 0,
+      ...(fault ? { fault } : {}),
+      ...(reply.strategy ? { strategy: reply.strategy } : {}),
+      ...(reply.step ? { step: reply.step } : {}),
+    },
+    { model, messages: request.messages, chars: promptChars },
+  );
   const finish = (status: number) => {
     record.status = status;
     record.endedAt = now();

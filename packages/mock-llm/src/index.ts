@@ -31,6 +31,7 @@ export {
 } from "./options.js";
 export { createPrng, type Prng } from "./prng.js";
 export type { MockLlmStats, MockRequestRecord, ModelStats } from "./recorder.js";
+export { messagesHash } from "./recorder.js";
 export { respond, type ScriptedReply } from "./responder.js";
 export { planRootReply, type RootReply, strategyScript } from "./root-responder.js";
 export { chunkCountQuestion } from "./scripts/map-reduce.js";
