@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { handleChatCompletion } from "./chat-completions.js";
+import { type ChatDeps, handleChatCompletion } from "./chat-completions.js";
 import { type Release, readBody, sendJson } from "./http-io.js";
 import { errorBody } from "./openai-format.js";
 import {
@@ -11,6 +11,9 @@ import {
 } from "./options.js";
 import { createPrng, type Prng } from "./prng.js";
 import { type MockLlmStats, type MockRequestRecord, RequestRecorder } from "./recorder.js";
+
+/** Where OpenAI clients post chat completions (base URL `…/v1`). */
+const CHAT_PATH = "/v1/chat/completions";
 
 /** A running mock LLM server. */
 export interface MockLlmServer {
@@ -70,17 +73,23 @@ export async function startMockLlmServer(options: MockLlmOptions = {}): Promise<
     return settings;
   };
 
+  // One set of dependencies for every chat request (they read the current settings).
+  const chatDeps: ChatDeps = {
+    settings: () => settings,
+    faultRandom: () => faultPrng,
+    jitterRandom: () => jitterPrng,
+    recorder,
+    onStop,
+  };
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = new URL(req.url ?? "/", "http://mock").pathname.replace(/\/+$/, "") || "/";
+    // The usual path as is; anything else through URL (query strings, trailing slashes).
+    const path =
+      req.url === CHAT_PATH
+        ? CHAT_PATH
+        : new URL(req.url ?? "/", "http://mock").pathname.replace(/\/+$/, "") || "/";
     const method = req.method ?? "GET";
-    if (method === "POST" && (path === "/v1/chat/completions" || path === "/chat/completions")) {
-      return handleChatCompletion(req, res, {
-        settings: () => settings,
-        faultRandom: () => faultPrng,
-        jitterRandom: () => jitterPrng,
-        recorder,
-        onStop,
-      });
+    if (method === "POST" && (path === CHAT_PATH || path === "/chat/completions")) {
+      return handleChatCompletion(req, res, chatDeps);
     }
     if (method === "GET" && path === "/health") return sendJson(res, 200, { status: "ok" });
     if (method === "GET" && (path === "/v1/models" || path === "/models")) {

@@ -172,6 +172,25 @@ describe("mock LLM over HTTP", () => {
     );
     expect((await fetch(`${server.url}/nothing`)).status).toBe(404);
   });
+
+  it("takes chat completions with or without /v1, a trailing slash or a query", async () => {
+    const origin = new URL(server.url).origin;
+    const body = JSON.stringify({
+      model: "sub-model",
+      messages: [{ role: "user", content: "hi" }],
+    });
+    const statuses = [];
+    for (const path of [
+      "/v1/chat/completions",
+      "/chat/completions",
+      "/v1/chat/completions/",
+      "/v1/chat/completions?api-version=1",
+    ]) {
+      statuses.push((await fetch(`${origin}${path}`, { method: "POST", body })).status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 200]);
+    expect((await fetch(`${origin}/v1/chat/complete`, { method: "POST", body })).status).toBe(404);
+  });
 });
 
 interface StreamChunk {
