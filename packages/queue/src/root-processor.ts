@@ -20,6 +20,7 @@ import { type Job, UnrecoverableError, WaitingChildrenError } from "bullmq";
 import type { Redis } from "ioredis";
 import { AnalysisReporter } from "./analysis-reporter.js";
 import type { AnalysisStore } from "./analysis-store.js";
+import type { AnalysisRecord } from "./analysis-types.js";
 import type { CallResults } from "./call-results.js";
 import type { ContextRef, ContextStore } from "./context-store.js";
 import type { DocumentCache, LoadedDocument } from "./document-cache.js";
@@ -141,21 +142,33 @@ export function createRootProcessor(services: RootProcessorServices) {
     // in the same round trip as the cancel flag and the status update.
     const cached = services.live.get(runKey);
     cached?.executor.attach(job);
+    // A rebuild (crash, lost lock, or a resume in another process) first waits for
+    // children an earlier run enqueued (below). Otherwise the run is built right after
+    // this step, so what it is built from is read in the same round trip: a new job's
+    // first model call leaves one round trip sooner.
+    const waitsForChildren = token !== undefined && !firstStart(job);
+    const sources = cached || waitsForChildren ? undefined : readRunSources(services, job);
+    sources?.catch(() => undefined); // awaited below, or handed back
     const [cancelRequested, stillRunning] = await Promise.all([
       services.store.isCancelRequested(data.analysisId),
       reporter ? reporter.running() : Promise.resolve(true),
       cached?.executor.settle(),
-    ]);
+    ]).catch(async (error: unknown) => {
+      if (sources) await releaseSources(services, job, sources);
+      throw error;
+    });
     // A run that had finished (it waited only for BullMQ to complete its children) keeps
     // its result: a cancel that came after the answer does not undo it.
     const finished = cached?.machine.outcome().done === true;
     if (cancelRequested && !finished) {
       services.live.discard(runKey);
+      if (sources) await releaseSources(services, job, sources);
       return finishCancelled(job, reporter);
     }
     if (!stillRunning) {
       // Already ended (cancelled while queued, say): nothing to do.
       services.live.discard(runKey);
+      if (sources) await releaseSources(services, job, sources);
       return { analysisId: data.analysisId, finishReason: "cancelled" };
     }
 
@@ -167,11 +180,11 @@ export function createRootProcessor(services: RootProcessorServices) {
         // earlier run enqueued may still be running: wait for them first, so that the
         // replay finds their answers in the journal instead of asking for them again.
         // On the job's first start there is no earlier run, and no child: no round trip.
-        if (token && !firstStart(job) && (await job.moveToWaitingChildren(token))) {
+        if (waitsForChildren && (await job.moveToWaitingChildren(token))) {
           if (reporter) await reporter.waiting();
           throw new WaitingChildrenError();
         }
-        run = await createRun(services, job, reporter);
+        run = await createRun(services, job, reporter, sources);
         run.executor.attach(job);
       }
     } catch (error) {
@@ -356,37 +369,77 @@ async function holdWhileAnsweredHere(
   }
 }
 
-async function createRun(
+/** What a run is built from, read from Redis (see {@link readRunSources}). */
+interface RunSources {
+  /** The document when this process has it loaded, else its description. */
+  source: { description: ContextDescription } | { loaded: LoadedDocument };
+  /** The analysis record (top analyses only). */
+  record: AnalysisRecord | null | undefined;
+}
+
+/**
+ * Reads what a run is built from. A string document not loaded in this process is read
+ * while the first root call is in flight: that call needs only its description, read from
+ * its two ends (see `DeferredContext`). Together with it: another TTL for the context
+ * while the analysis runs, and the record whose `createdAt` starts the deadline budget
+ * (it counts from when the analysis was enqueued, across resumes). Rejects with the
+ * document handed back when a read fails.
+ */
+async function readRunSources(
   services: RootProcessorServices,
   job: Job<RootQueueJobData>,
-  reporter: AnalysisReporter | undefined,
-): Promise<LiveRun> {
+): Promise<RunSources> {
   const data = job.data;
-  const nested = job.name === JobName.nested ? (data as NestedJobData) : undefined;
-  const options = engineOptions(services, data);
+  const nested = job.name === JobName.nested;
   const documentKey = contextIdentity(data.contextRef);
-  const readDocument = () => services.contexts.readDocument(data.contextRef);
-  // A string document not loaded in this process is read while the first root call is in
-  // flight: that call needs only its description, read from its two ends (see
-  // `DeferredContext`). Together with it: another TTL for the context while the analysis
-  // runs, and the record whose `createdAt` starts the deadline budget (it counts from
-  // when the analysis was enqueued, across resumes).
   const deferred = data.contextRef.kind === "string" && !services.documents.has(documentKey);
-  const first: Promise<{ description: ContextDescription } | { loaded: LoadedDocument }> = deferred
+  const first: Promise<RunSources["source"]> = deferred
     ? services.contexts
-        .describeString(data.contextRef, options.previewChars)
+        .describeString(data.contextRef, engineOptions(services, data).previewChars)
         .then((description) => ({ description }))
-    : services.documents.acquire(documentKey, readDocument).then((loaded) => ({ loaded }));
+    : services.documents
+        .acquire(documentKey, () => services.contexts.readDocument(data.contextRef))
+        .then((loaded) => ({ loaded }));
   const [source, , record] = await Promise.all([
     first,
     services.contexts.touch(data.contextRef),
     nested ? undefined : services.store.get(data.analysisId),
   ]).catch(async (error: unknown) => {
     // A document acquired for a run that will not be built goes back at once.
-    const got = await first.catch(() => undefined);
-    if (got && "loaded" in got) services.documents.release(documentKey);
+    await releaseSources(
+      services,
+      job,
+      first.then((got) => ({ source: got, record: null })),
+    );
     throw error;
   });
+  return { source, record };
+}
+
+/** Hands back the document that sources read for a run that will not be built. */
+async function releaseSources(
+  services: RootProcessorServices,
+  job: Job<RootQueueJobData>,
+  sources: Promise<RunSources>,
+): Promise<void> {
+  const got = await sources.catch(() => undefined);
+  if (got && "loaded" in got.source) {
+    services.documents.release(contextIdentity(job.data.contextRef));
+  }
+}
+
+async function createRun(
+  services: RootProcessorServices,
+  job: Job<RootQueueJobData>,
+  reporter: AnalysisReporter | undefined,
+  sources: Promise<RunSources> = readRunSources(services, job),
+): Promise<LiveRun> {
+  const data = job.data;
+  const nested = job.name === JobName.nested ? (data as NestedJobData) : undefined;
+  const options = engineOptions(services, data);
+  const documentKey = contextIdentity(data.contextRef);
+  const readDocument = () => services.contexts.readDocument(data.contextRef);
+  const { source, record } = await sources;
   const rootJournal = new RedisJournal({
     redis: services.redis,
     analysisId: data.analysisId,

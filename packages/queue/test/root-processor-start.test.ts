@@ -1,0 +1,83 @@
+import { createIsolatedVmSandboxFactory } from "@rlm/sandbox";
+import type { ModelClient } from "@rlm/core";
+import type { Job } from "bullmq";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AnalysisStore } from "../src/analysis-store.js";
+import { RlmQueueClient } from "../src/client.js";
+import { ContextStore } from "../src/context-store.js";
+import { DocumentCache } from "../src/document-cache.js";
+import type { RootQueueJobData } from "../src/job-types.js";
+import { LiveRuns } from "../src/live-runs.js";
+import { createRootProcessor } from "../src/root-processor.js";
+import { createLlmQueue, createRootQueue } from "../src/topology.js";
+import { deleteKeysUnder, newRedis, REDIS_OPTIONS, uniquePrefix } from "./redis-helpers.js";
+
+// A root job's first start reads what its run is built from (its document, among them)
+// together with its status update. A job whose analysis ended before it started must
+// hand that document back, or the worker holds it for ever.
+describe("a root job's start", () => {
+  const prefix = uniquePrefix("root-start");
+  const redis = newRedis();
+  const client = new RlmQueueClient({ connection: REDIS_OPTIONS, prefix });
+  const topology = { connection: REDIS_OPTIONS, prefix };
+  const rootQueue = createRootQueue(topology);
+  const llmQueue = createLlmQueue(topology);
+  const sandboxFactory = createIsolatedVmSandboxFactory();
+  const contexts = new ContextStore({ redis, prefix });
+  // One idle document is kept: a second one evicts the first, unless a run still holds it.
+  const documents = new DocumentCache(sandboxFactory, { maxIdle: 1, idleMs: 60_000 });
+  const live = new LiveRuns();
+  const model: ModelClient = {
+    complete: () => Promise.reject(new Error("no model call is expected")),
+  };
+  const processor = createRootProcessor({
+    redis,
+    prefix,
+    contexts,
+    store: new AnalysisStore({ redis, prefix }),
+    rootQueue,
+    llmQueue,
+    model,
+    sandboxFactory,
+    documents,
+    live,
+    defaults: {},
+  });
+
+  beforeAll(async () => {
+    await redis.ping();
+  });
+
+  afterAll(async () => {
+    documents.clear();
+    live.clear();
+    await rootQueue.close();
+    await llmQueue.close();
+    await client.close();
+    await deleteKeysUnder(redis, prefix);
+    await redis.quit();
+  });
+
+  it("hands back the document it read for an analysis cancelled while queued", async () => {
+    const text = "The quarterly report. ".repeat(50);
+    const { id } = await client.enqueueAnalysis({ query: "What is it?", context: text });
+    const job = (await rootQueue.getJob(id)) as Job<RootQueueJobData>;
+    const ref = job.data.contextRef;
+    const key = ref.sha256;
+    // The document is loaded in this process (an earlier analysis of it), and idle.
+    await documents.acquire(key, () => contexts.readDocument(ref));
+    documents.release(key);
+    expect(documents.has(key)).toBe(true);
+
+    expect(await client.cancel(id)).toBe("cancelled");
+    const outcome = await processor(job);
+    expect(outcome).toMatchObject({ analysisId: id, finishReason: "cancelled" });
+
+    // Another document goes idle: the first is evicted only if the run handed it back.
+    const other = await contexts.put("another document ".repeat(20));
+    await documents.acquire(other.sha256, () => contexts.readDocument(other));
+    documents.release(other.sha256);
+    expect(documents.has(key)).toBe(false);
+    expect(documents.size).toBe(1);
+  });
+});
