@@ -117,7 +117,9 @@ export class AnalysisReporter {
 
   /** Records the result, marks the analysis `completed` and publishes `completed`. */
   async complete(result: RlmResult): Promise<boolean> {
-    await this.store.updateProgress(this.analysisId, {
+    // Sent together, without waiting for the first: commands on one connection run in
+    // order, and the producer waiting for the result sees it one round trip sooner.
+    const progress = this.store.updateProgress(this.analysisId, {
       set: {
         inputTokens: result.usage.inputTokens,
         outputTokens: result.usage.outputTokens,
@@ -125,7 +127,7 @@ export class AnalysisReporter {
       },
       publish: false,
     });
-    const outcome = await this.store.transition(this.analysisId, {
+    const transition = this.store.transition(this.analysisId, {
       status: "completed",
       result,
       event: {
@@ -138,7 +140,7 @@ export class AnalysisReporter {
         durationMs: result.durationMs,
       },
     });
-    return this.ended(outcome);
+    return this.ended(transition, progress);
   }
 
   /** Records the error, marks the analysis `failed` and publishes `failed`. */
@@ -149,12 +151,13 @@ export class AnalysisReporter {
       message: rlmError.message,
       retryable: rlmError.retryable,
     };
-    const outcome = await this.store.transition(this.analysisId, {
-      status: "failed",
-      error: recorded,
-      event: { type: "failed", error: recorded },
-    });
-    return this.ended(outcome);
+    return this.ended(
+      this.store.transition(this.analysisId, {
+        status: "failed",
+        error: recorded,
+        event: { type: "failed", error: recorded },
+      }),
+    );
   }
 
   /**
@@ -162,12 +165,13 @@ export class AnalysisReporter {
    * result if the engine produced one (`finishReason: "cancelled"`).
    */
   async cancelled(result?: RlmResult, reason?: string): Promise<boolean> {
-    const outcome = await this.store.transition(this.analysisId, {
-      status: "cancelled",
-      ...(result ? { result } : {}),
-      event: { type: "cancelled", ...(reason ? { reason } : {}) },
-    });
-    return this.ended(outcome);
+    return this.ended(
+      this.store.transition(this.analysisId, {
+        status: "cancelled",
+        ...(result ? { result } : {}),
+        event: { type: "cancelled", ...(reason ? { reason } : {}) },
+      }),
+    );
   }
 
   /** True once a producer asked to cancel; poll it between steps. */
@@ -183,11 +187,18 @@ export class AnalysisReporter {
     return outcome === "updated";
   }
 
-  /** After a terminal change: the journal gets the same retention as record and events. */
-  private async ended(outcome: TransitionOutcome): Promise<boolean> {
-    if (outcome !== "updated") return false;
-    await this.redis.expire(this.journalKey, this.retentionSeconds);
-    return true;
+  /**
+   * A terminal change: the journal gets the same retention as record and events, in the
+   * same round trip. (When the change is refused, the analysis had ended already and its
+   * journal got that retention then: setting it again changes nothing.)
+   */
+  private async ended(
+    transition: Promise<TransitionOutcome>,
+    before: Promise<unknown> = Promise.resolve(),
+  ): Promise<boolean> {
+    const retention = this.redis.expire(this.journalKey, this.retentionSeconds);
+    const [, outcome] = await Promise.all([before, transition, retention]);
+    return outcome === "updated";
   }
 }
 

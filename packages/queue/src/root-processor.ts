@@ -232,11 +232,20 @@ export function createRootProcessor(services: RootProcessorServices) {
           if (!winner.outcome.done) continue;
           // Children answered while the slot was held, or handed over live, may not be
           // completed in BullMQ yet, and a parent with pending children cannot complete:
-          // wait for them first.
+          // wait for them first. The result is final already: it is reported while
+          // BullMQ is asked, so the producer does not wait for that round trip (after a
+          // wait, the resumed job reports it again, which is refused).
           const live = held || run.executor.tookLiveAnswers;
-          if (live && token && (await job.moveToWaitingChildren(token))) {
-            services.live.set(runKey, run);
-            throw new WaitingChildrenError();
+          if (live && token) {
+            const [waits] = await Promise.all([
+              job.moveToWaitingChildren(token),
+              reporter ? report(reporter, winner.outcome.result) : undefined,
+            ]);
+            if (waits) {
+              services.live.set(runKey, run);
+              throw new WaitingChildrenError();
+            }
+            return await finish(services, run, job, undefined, winner.outcome);
           }
           return await finish(services, run, job, reporter, winner.outcome);
         }
@@ -646,10 +655,8 @@ async function finish(
   const result = outcome.result;
   services.live.delete(job.id ?? job.data.analysisId);
   run.release();
-  if (reporter) {
-    if (result.finishReason === "cancelled") await reporter.cancelled(result);
-    else if (result.finishReason === "error") await reporter.fail(errorOf(result));
-    else await reporter.complete(result);
+  if (job.name === JobName.root) {
+    if (reporter) await report(reporter, result);
     return { analysisId: job.data.analysisId, finishReason: result.finishReason };
   }
   const nested = job.data as NestedJobData;
@@ -695,6 +702,13 @@ async function resolveLostChildren(
   }
   // A child that is still queued or running: wait for it in the next round.
   if (run.executor.pendingCount > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+}
+
+/** Records a top analysis's result and publishes its terminal event. */
+async function report(reporter: AnalysisReporter, result: RlmResult): Promise<void> {
+  if (result.finishReason === "cancelled") await reporter.cancelled(result);
+  else if (result.finishReason === "error") await reporter.fail(errorOf(result));
+  else await reporter.complete(result);
 }
 
 async function finishCancelled(
