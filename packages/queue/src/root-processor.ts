@@ -166,10 +166,15 @@ export function createRootProcessor(services: RootProcessorServices) {
       return finishCancelled(job, reporter);
     }
     if (!stillRunning) {
-      // Already ended (cancelled while queued, say): nothing to do.
+      // Already ended: cancelled while queued, say, or a finished run that reported its
+      // result before it waited for its children (see below). Nothing to do.
+      const ended = cached?.machine.outcome();
       services.live.discard(runKey);
       if (sources) await releaseSources(services, job, sources);
-      return { analysisId: data.analysisId, finishReason: "cancelled" };
+      return {
+        analysisId: data.analysisId,
+        finishReason: ended?.done ? ended.result.finishReason : "cancelled",
+      };
     }
 
     let run: LiveRun;
