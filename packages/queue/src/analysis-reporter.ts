@@ -117,9 +117,10 @@ export class AnalysisReporter {
 
   /** Records the result, marks the analysis `completed` and publishes `completed`. */
   async complete(result: RlmResult): Promise<boolean> {
-    // Sent together, without waiting for the first: commands on one connection run in
-    // order, and the producer waiting for the result sees it one round trip sooner.
-    const progress = this.store.updateProgress(this.analysisId, {
+    // First, and answered before the transition is sent: the progress script refuses a
+    // terminal record, and a script Redis has forgotten (NOSCRIPT) is sent again later,
+    // so two scripts sent together could run in the other order.
+    await this.store.updateProgress(this.analysisId, {
       set: {
         inputTokens: result.usage.inputTokens,
         outputTokens: result.usage.outputTokens,
@@ -140,7 +141,7 @@ export class AnalysisReporter {
         durationMs: result.durationMs,
       },
     });
-    return this.ended(transition, progress);
+    return this.ended(transition);
   }
 
   /** Records the error, marks the analysis `failed` and publishes `failed`. */
@@ -192,12 +193,9 @@ export class AnalysisReporter {
    * same round trip. (When the change is refused, the analysis had ended already and its
    * journal got that retention then: setting it again changes nothing.)
    */
-  private async ended(
-    transition: Promise<TransitionOutcome>,
-    before: Promise<unknown> = Promise.resolve(),
-  ): Promise<boolean> {
+  private async ended(transition: Promise<TransitionOutcome>): Promise<boolean> {
     const retention = this.redis.expire(this.journalKey, this.retentionSeconds);
-    const [, outcome] = await Promise.all([before, transition, retention]);
+    const [outcome] = await Promise.all([transition, retention]);
     return outcome === "updated";
   }
 }

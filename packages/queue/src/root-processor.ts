@@ -171,10 +171,11 @@ export function createRootProcessor(services: RootProcessorServices) {
       const ended = cached?.machine.outcome();
       services.live.discard(runKey);
       if (sources) await releaseSources(services, job, sources);
-      return {
-        analysisId: data.analysisId,
-        finishReason: ended?.done ? ended.result.finishReason : "cancelled",
-      };
+      const finishReason = ended?.done
+        ? ended.result.finishReason
+        : ((await services.store.get(data.analysisId).catch(() => null))?.result?.finishReason ??
+          "cancelled");
+      return { analysisId: data.analysisId, finishReason };
     }
 
     let run: LiveRun;
@@ -450,7 +451,14 @@ async function createRun(
 ): Promise<LiveRun> {
   const data = job.data;
   const nested = job.name === JobName.nested ? (data as NestedJobData) : undefined;
-  const options = engineOptions(services, data);
+  let options: EngineOptions;
+  try {
+    options = engineOptions(services, data);
+  } catch (error) {
+    // Options that do not validate: the document read for the run goes back.
+    await releaseSources(services, job, sources);
+    throw error;
+  }
   const documentKey = contextIdentity(data.contextRef);
   const readDocument = () => services.contexts.readDocument(data.contextRef);
   const { source, record } = await sources;

@@ -1,7 +1,8 @@
 import { createIsolatedVmSandboxFactory } from "@rlm/sandbox";
-import type { ModelClient } from "@rlm/core";
+import type { ModelClient, RlmResult } from "@rlm/core";
 import type { Job } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AnalysisReporter } from "../src/analysis-reporter.js";
 import { AnalysisStore } from "../src/analysis-store.js";
 import { RlmQueueClient } from "../src/client.js";
 import { ContextStore } from "../src/context-store.js";
@@ -79,5 +80,27 @@ describe("a root job's start", () => {
     documents.release(other.sha256);
     expect(documents.has(key)).toBe(false);
     expect(documents.size).toBe(1);
+  });
+
+  it("returns the reported result's finish reason for an analysis that ended before", async () => {
+    // A run reports its result, then waits for its children; the resumed job finds the
+    // analysis completed (here: with no live run in this process).
+    const { id } = await client.enqueueAnalysis({ query: "What is it?", context: "a text" });
+    const job = (await rootQueue.getJob(id)) as Job<RootQueueJobData>;
+    const result: RlmResult = {
+      answer: "a text",
+      finishReason: "final",
+      iterations: 1,
+      totalCalls: 1,
+      replHistory: [],
+      messages: [{ role: "user", content: "q" }],
+      usage: { inputTokens: 1, outputTokens: 1, cachedInputTokens: 0, costUsd: 0, byModel: {} },
+      durationMs: 1,
+    };
+    expect(await new AnalysisReporter({ redis, analysisId: id, prefix }).complete(result)).toBe(
+      true,
+    );
+    expect(await processor(job)).toEqual({ analysisId: id, finishReason: "final" });
+    expect((await client.getAnalysis(id))?.status).toBe("completed");
   });
 });
