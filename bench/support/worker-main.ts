@@ -1,8 +1,8 @@
 // A bench worker process: `startRlmWorker` configured from env, answering IPC requests
 // for its peak RSS and live-REPL cache statistics, so the bench reads them per process.
-import { createHash } from "node:crypto";
 import type { ModelClient } from "@rlm/core";
 import { createOpenAIModelClient } from "@rlm/llm";
+import { messagesHash } from "@rlm/mock-llm";
 import { exposedGarbageCollector, startRlmWorker } from "@rlm/queue";
 import { scriptedRootModel } from "./scripted-root.js";
 
@@ -13,8 +13,6 @@ const modelUrl = env.BENCH_MODEL_URL ?? "";
 // messagesHash: splits "job start → model call start" into queue-side and client-side time.
 // The hash is taken when the figure asks for the trace, not on the way to the model.
 const clientCalls: Array<{ request: { model: string; messages: unknown[] }; at: number }> = [];
-const hashOf = (request: { model: string; messages: unknown[] }) =>
-  createHash("sha256").update(JSON.stringify(request)).digest("hex");
 const llmClient = createOpenAIModelClient({
   apiKey: "bench-key",
   baseURL: modelUrl,
@@ -74,7 +72,9 @@ process.on("message", (message: { type: string; id: number }) => {
       maxRssBytes: process.resourceUsage().maxRSS * 1024,
       rssBytes: process.memoryUsage().rss,
       live: worker.liveRunStats(),
-      clientCalls: clientCalls.splice(0).map(({ request, at }) => ({ hash: hashOf(request), at })),
+      clientCalls: clientCalls
+        .splice(0)
+        .map(({ request, at }) => ({ hash: messagesHash(request.model, request.messages), at })),
     });
   }
 });
