@@ -1,12 +1,8 @@
-import {
-  type Expression,
-  type Node,
-  type Pattern,
-  type Program,
-  parse,
-  type Statement,
-  type VariableDeclaration,
-} from "acorn";
+import type { Expression, Node, Pattern, Statement, VariableDeclaration } from "acorn";
+import { CellSyntaxError } from "./cell-syntax-error.js";
+import { type CellParser, defaultCellParser } from "./parse-cell.js";
+
+export { CellSyntaxError };
 
 /** A cell rewritten for the REPL: a script whose completion value is the cell's promise. */
 export interface RewrittenCell {
@@ -16,22 +12,6 @@ export interface RewrittenCell {
   declaredNames: string[];
   /** True when the last statement's value is returned for display. */
   displaysLastValue: boolean;
-}
-
-/** The cell does not parse. Nothing of it ran. */
-export class CellSyntaxError extends Error {
-  /** 1-based line of the error in the cell's code. */
-  readonly line: number;
-  constructor(message: string, line: number) {
-    super(message);
-    this.name = "SyntaxError";
-    this.line = line;
-  }
-
-  /** The error as the model sees it: `SyntaxError: Unexpected token (line 3)`. */
-  toCellError(): string {
-    return `SyntaxError: ${this.message} (line ${this.line})`;
-  }
 }
 
 interface Edit {
@@ -156,27 +136,6 @@ function isQuietCall(expression: Expression): boolean {
   );
 }
 
-function parseCell(code: string): Program {
-  try {
-    return parse(code, {
-      ecmaVersion: "latest",
-      sourceType: "script",
-      allowAwaitOutsideFunction: true,
-      // No per-node locations: only a syntax error's line is needed, and acorn's error
-      // carries it anyway.
-    });
-  } catch (error) {
-    const loc = (error as { loc?: { line?: unknown } }).loc;
-    const line = typeof loc?.line === "number" ? loc.line : 1;
-    // acorn appends "(line:column)"; the model gets "(line L)" instead.
-    const message = (error instanceof Error ? error.message : String(error)).replace(
-      /\s*\(\d+:\d+\)$/,
-      "",
-    );
-    throw new CellSyntaxError(message, line);
-  }
-}
-
 /**
  * Rewrites a cell the way Node's REPL does, so a REPL session behaves like one script:
  *
@@ -190,10 +149,11 @@ function parseCell(code: string): Program {
  * All edits are insertions or keyword replacements on the same line, so line numbers in
  * errors match the model's code.
  *
+ * @param parser - the parser (tests pass each one; the default is oxc-parser, else acorn).
  * @throws {CellSyntaxError} when the cell does not parse.
  */
-export function rewriteCell(code: string): RewrittenCell {
-  const program = parseCell(code);
+export function rewriteCell(code: string, parser: CellParser = defaultCellParser): RewrittenCell {
+  const program = parser(code);
   const edits: Edit[] = [];
   const names: string[] = [];
   const functionNames: string[] = [];

@@ -1,7 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { CellSyntaxError, rewriteCell } from "../src/index.js";
+import { CellSyntaxError, rewriteCell as rewriteCellWith } from "../src/index.js";
+import {
+  acornCellParser,
+  type CellParser,
+  defaultCellParser,
+  oxcCellParser,
+} from "../src/parse-cell.js";
 
-describe("rewriteCell", () => {
+const PARSERS: Array<[string, CellParser]> = [["acorn", acornCellParser]];
+if (oxcCellParser) PARSERS.push(["oxc-parser", oxcCellParser]);
+
+describe.each(PARSERS)("rewriteCell with %s", (_name, parser) => {
+  const rewriteCell = (code: string) => rewriteCellWith(code, parser);
+
   it("turns top-level declarations into global assignments and hoists their names", () => {
     const { source, declaredNames } = rewriteCell(
       "const a = 1, { b, c: [d] } = o;\nlet e;\nclass F {}",
@@ -54,5 +65,88 @@ describe("rewriteCell", () => {
     expect(caught).toBeInstanceOf(CellSyntaxError);
     expect((caught as CellSyntaxError).line).toBe(2);
     expect((caught as CellSyntaxError).toCellError()).toMatch(/^SyntaxError: .+ \(line 2\)$/);
+  });
+
+  const lineOfError = (code: string): number => {
+    try {
+      rewriteCell(code);
+    } catch (error) {
+      expect(error).toBeInstanceOf(CellSyntaxError);
+      return (error as CellSyntaxError).line;
+    }
+    throw new Error(`no syntax error for ${JSON.stringify(code)}`);
+  };
+
+  it("refuses what V8 would refuse before anything runs, with the line", () => {
+    expect(lineOfError("let a = 1;\nlet a = 2;")).toBe(2); // redeclared in one cell
+    expect(lineOfError("x = 1\nbreak;")).toBe(2);
+    expect(lineOfError("const s = 'é🎉 – ü';\n\nfoo(")).toBe(3); // offsets in UTF-16
+    expect(lineOfError("a = 1\r\nb = 2\r\n)")).toBe(3);
+    expect(lineOfError("import fs from 'node:fs';")).toBe(1);
+    expect(lineOfError("x = 1;\nexport const y = 2;")).toBe(2);
+    expect(lineOfError("const z;")).toBe(1);
+    expect(lineOfError("await f()\nreturn 5")).toBe(2);
+  });
+
+  it("refuses decorators, which Node 20 does not run", () => {
+    expect(lineOfError("x = 1\n@sealed class A {}")).toBe(2);
+  });
+
+  it("accepts sloppy-mode code beside top-level await, as the REPL runs it", () => {
+    expect(rewriteCell("const r = await f();\nwith (o) { g() }\nr").displaysLastValue).toBe(true);
+    expect(rewriteCell("var await = 1; await + 1").declaredNames).toEqual(["await"]);
+  });
+});
+
+// Cells as models write them, and corners of the grammar: whatever the parser, the same
+// rewrite (oxc-parser's JavaScript AST is ESTree, node for node as acorn's).
+const CORPUS = [
+  `const text = typeof context === "string" ? context : Array.isArray(context) ? context.map((item) => (typeof item === "string" ? item : JSON.stringify(item))).join("\\n") : JSON.stringify(context);
+print("length:", text.length, "characters");
+print("head:", JSON.stringify(text.slice(0, 300)));`,
+  `function splitIntoChunks(source, size) {
+  const pieces = [];
+  for (let start = 0; start < source.length; ) {
+    let end = Math.min(start + size, source.length);
+    if (end < source.length) {
+      const newline = source.lastIndexOf("\\n", end - 1);
+      if (newline >= start) end = newline + 1;
+    }
+    pieces.push(source.slice(start, end));
+    start = end;
+  }
+  return pieces;
+}
+const chunks = splitIntoChunks(text, 10000);
+const answers = await Promise.all(chunks.map((c) => recursiveLm("How many? Answer with the number only.", c)));
+const total = answers.reduce((sum, answer) => sum + (Number.parseInt(String(answer).replace(/[^0-9-]/g, ""), 10) || 0), 0);
+print("total:", total);`,
+  "const { a, b: [c, ...d], ...e } = obj, f = `t${a}`\nlet g\nvar h = 1, i\nclass J extends K { #p = 1; static { var notTop = 1 } }\n({ a, c })",
+  "for (var x in o) { if (x) { var y = x } else { var z } }\ntry { var t = 1 } catch { var u } finally { var v }\nlabel: for (;;) { var w; break label }\nw",
+  "async function* gen() { var inner = 1; yield await 1 }\nconst arrow = async () => { var insideArrow }\nswitch (k) { case 1: var s = 2 }\nx?.y ?? (await z)",
+  "/regex[/]/g.test(s) && print('ok') // comment\n/* block */ 0x1f + 1_000n\n'€ ünïcode 🎉'.length",
+  "const o = { async *[Symbol.iterator]() {}, get g() { return 1 }, 'k': 2 }; await o",
+  "const found = lines.filter((line) => line.includes('@example.com'))\nfound.length",
+];
+
+// The tree as JSON data, without what oxc adds: the Program's `hashbang` and
+// `sourceType` (a cell with top-level await is a module to oxc), and empty `decorators`.
+function tree(parser: CellParser, code: string): unknown {
+  const { type, start, end, body } = parser(code);
+  const json = JSON.stringify({ type, start, end, body }, (key, value: unknown) => {
+    if (key === "decorators" && Array.isArray(value) && value.length === 0) return undefined;
+    return typeof value === "bigint" ? `${value}n` : value;
+  });
+  return JSON.parse(json);
+}
+
+describe.runIf(oxcCellParser)("rewriteCell: oxc-parser against acorn", () => {
+  it.each(CORPUS.map((code) => [code.slice(0, 40), code]))("%s…", (_head, code) => {
+    expect(tree(oxcCellParser!, code)).toEqual(tree(acornCellParser, code));
+    expect(rewriteCellWith(code, oxcCellParser!)).toEqual(rewriteCellWith(code, acornCellParser));
+  });
+
+  it("is the parser cells are rewritten with where its binding is installed", () => {
+    expect(defaultCellParser).toBe(oxcCellParser);
   });
 });
