@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { toPlainMessages } from "./conversation.js";
 import { decideFault } from "./faults.js";
-import { delay, now, Release, readBody, sendJson, sendRaw, untilReleased } from "./http-io.js";
+import { delay, now, Release, sendJson, sendRaw, untilReleased } from "./http-io.js";
+import type { MockRequest, MockResponse } from "./http1-server.js";
 import {
   type CompletionMeta,
   completionBody,
@@ -31,13 +31,13 @@ export interface ChatDeps {
 
 /** Handles `POST /v1/chat/completions`, streaming or not, with latency and faults. */
 export async function handleChatCompletion(
-  req: IncomingMessage,
-  res: ServerResponse,
+  req: MockRequest,
+  res: MockResponse,
   deps: ChatDeps,
 ): Promise<void> {
   let body: unknown;
   try {
-    body = JSON.parse(await readBody(req));
+    body = JSON.parse(req.body.toString("utf8"));
   } catch (error) {
     sendJson(
       res,
@@ -98,8 +98,7 @@ export async function handleChatCompletion(
 
   // Released when the client goes away or the server stops.
   const gone = new Release();
-  const onClose = () => gone.release();
-  res.on("close", onClose);
+  res.onClose(() => gone.release());
   const unregister = deps.onStop(gone);
   try {
     if (fault === "hang") {
@@ -185,7 +184,7 @@ export async function handleChatCompletion(
       }
     }
   } finally {
-    res.off("close", onClose);
+    res.onClose(undefined);
     unregister();
   }
 }

@@ -1,32 +1,11 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { MockResponse } from "./http1-server.js";
 
 /** Largest request body accepted: sub-calls carry chunks of the document. */
 export const MAX_BODY_BYTES = 256 * 1024 * 1024;
 
-/** Reads a request body as UTF-8; rejects past `MAX_BODY_BYTES`. */
-export function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    let size = 0;
-    req.on("data", (part: Buffer) => {
-      size += part.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new Error(`request body over ${MAX_BODY_BYTES} bytes`));
-        req.destroy();
-        return;
-      }
-      parts.push(part);
-    });
-    req.on("end", () =>
-      resolve((parts.length === 1 ? parts[0]! : Buffer.concat(parts)).toString("utf8")),
-    );
-    req.on("error", reject);
-  });
-}
-
 /** Sends a JSON body with its length (keep-alive friendly). */
 export function sendJson(
-  res: ServerResponse,
+  res: MockResponse,
   status: number,
   body: unknown,
   headers: Record<string, string> = {},
@@ -36,7 +15,7 @@ export function sendJson(
 
 /** Sends a body as-is, labelled JSON (also used for the deliberately malformed one). */
 export function sendRaw(
-  res: ServerResponse,
+  res: MockResponse,
   status: number,
   text: string,
   headers: Record<string, string> = {},

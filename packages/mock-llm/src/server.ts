@@ -1,7 +1,6 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
 import { type ChatDeps, handleChatCompletion } from "./chat-completions.js";
-import { type Release, readBody, sendJson } from "./http-io.js";
+import { MAX_BODY_BYTES, type Release, sendJson } from "./http-io.js";
+import { createHttp1Server, type MockRequest, type MockResponse } from "./http1-server.js";
 import { errorBody } from "./openai-format.js";
 import {
   DEFAULT_SETTINGS,
@@ -62,7 +61,6 @@ export async function startMockLlmServer(options: MockLlmOptions = {}): Promise<
     else waiting.add(release);
     return () => waiting.delete(release);
   };
-  const sockets = new Set<Socket>();
   const seenModels = new Set<string>(["mock-root", "mock-sub"]);
 
   const configure = (patch: unknown): MockLlmSettings => {
@@ -81,7 +79,7 @@ export async function startMockLlmServer(options: MockLlmOptions = {}): Promise<
     recorder,
     onStop,
   };
-  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const route = async (req: MockRequest, res: MockResponse): Promise<void> => {
     // The usual path as is; anything else through URL (query strings, trailing slashes).
     const path =
       req.url === CHAT_PATH
@@ -112,7 +110,7 @@ export async function startMockLlmServer(options: MockLlmOptions = {}): Promise<
     }
     if (path === "/_mock/config" && method === "GET") return sendJson(res, 200, settings);
     if (path === "/_mock/config" && method === "POST") {
-      const text = await readBody(req);
+      const text = req.body.toString("utf8");
       try {
         return sendJson(res, 200, configure(text.trim().length === 0 ? {} : JSON.parse(text)));
       } catch (error) {
@@ -127,26 +125,17 @@ export async function startMockLlmServer(options: MockLlmOptions = {}): Promise<
     );
   };
 
-  const server = createServer((req, res) => {
-    route(req, res).catch((error: unknown) => {
-      const detail = error instanceof Error ? error.message : String(error);
-      if (!res.headersSent) sendJson(res, 500, errorBody(detail, "server_error", null));
-      else res.destroy();
-    });
-  });
-  server.on("connection", (socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(settings.port, settings.host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const server = await createHttp1Server(
+    (req, res) => {
+      route(req, res).catch((error: unknown) => {
+        const detail = error instanceof Error ? error.message : String(error);
+        if (!res.headersSent) sendJson(res, 500, errorBody(detail, "server_error", null));
+        else res.destroy();
+      });
+    },
+    { port: settings.port, host: settings.host, maxBodyBytes: MAX_BODY_BYTES },
+  );
+  const port = server.port;
   const url = `http://${urlHost(settings.host)}:${port}/v1`;
   let stopped: Promise<void> | undefined;
 
@@ -158,9 +147,8 @@ export async function startMockLlmServer(options: MockLlmOptions = {}): Promise<
         stopping = true;
         for (const release of waiting) release.release();
         waiting.clear();
-        server.close(() => resolve());
-        // Idle keep-alive sockets and hanging requests would keep close() waiting.
-        for (const socket of sockets) socket.destroy();
+        // Idle keep-alive sockets and hanging requests go too.
+        void server.close().then(resolve);
       });
       return stopped;
     },
