@@ -1,4 +1,5 @@
 import net from "node:net";
+import { errorBody } from "./openai-format.js";
 
 /** A request as the mock's routes see it: its whole body already read. */
 export interface MockRequest {
@@ -230,9 +231,7 @@ class Connection {
 
   /** Answers a request that cannot be read, then closes the connection. */
   #fail(status: number, message: string): void {
-    const body = JSON.stringify({
-      error: { message, type: "invalid_request_error", param: null, code: null },
-    });
+    const body = JSON.stringify(errorBody(message, "invalid_request_error", null));
     this.socket.end(
       `HTTP/1.1 ${status} ${REASONS[status] ?? "Error"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
     );
@@ -289,12 +288,10 @@ class ChunkedBody {
       if (!/^[0-9a-fA-F]+$/.test(sizeText)) return "400 malformed chunk size";
       const size = Number.parseInt(sizeText, 16);
       if (size === 0) {
-        // Trailers (none expected) end with a blank line.
+        // The last chunk: its line, any trailers, then a blank line.
         const end = buffer.indexOf(HEAD_END, lineEnd);
-        const blank = buffer.subarray(lineEnd, lineEnd + 4).equals(HEAD_END);
-        if (!blank && end < 0) break;
-        const consumed = blank ? lineEnd + 4 : end + 4;
-        return [Buffer.concat(this.#parts), consumed];
+        if (end < 0) break;
+        return [Buffer.concat(this.#parts), end + 4];
       }
       if (buffer.length < lineEnd + 2 + size + 2) break;
       this.#size += size;
@@ -329,11 +326,14 @@ class Response implements MockResponse {
   writeHead(status: number, headers: Record<string, string>): void {
     if (this.#head !== undefined) throw new Error("writeHead: the head was already written");
     let head = `HTTP/1.1 ${status} ${REASONS[status] ?? "Status"}\r\n`;
+    let length = false;
     for (const name in headers) {
-      if (name.toLowerCase() === "connection") continue;
+      const lower = name.toLowerCase();
+      if (lower === "connection") continue;
+      if (lower === "content-length") length = true;
       head += `${name}: ${headers[name]}\r\n`;
     }
-    this.#chunked = !Object.keys(headers).some((name) => name.toLowerCase() === "content-length");
+    this.#chunked = !length;
     if (this.#chunked) head += "transfer-encoding: chunked\r\n";
     head += this.keepAlive ? "connection: keep-alive\r\n\r\n" : "connection: close\r\n\r\n";
     // Held until the first write, so that a head and its body leave in one write.

@@ -1,3 +1,4 @@
+import { strategyScript } from "@rlm/mock-llm";
 import { describe, expect, it } from "vitest";
 import { CellSyntaxError, rewriteCell as rewriteCellWith } from "../src/index.js";
 import {
@@ -98,29 +99,19 @@ describe.each(PARSERS)("rewriteCell with %s", (_name, parser) => {
   });
 });
 
-// Cells as models write them, and corners of the grammar: whatever the parser, the same
-// rewrite (oxc-parser's JavaScript AST is ESTree, node for node as acorn's).
+// The cells of every strategy the mock plays, and corners of the grammar: whatever the
+// parser, the same rewrite (oxc-parser's JavaScript AST is ESTree, node for node as acorn's).
+const SCRIPT_INPUT = {
+  query: 'How many times does "zebra" appear?',
+  term: "zebra",
+  chunkChars: 10_000,
+};
 const CORPUS = [
-  `const text = typeof context === "string" ? context : Array.isArray(context) ? context.map((item) => (typeof item === "string" ? item : JSON.stringify(item))).join("\\n") : JSON.stringify(context);
-print("length:", text.length, "characters");
-print("head:", JSON.stringify(text.slice(0, 300)));`,
-  `function splitIntoChunks(source, size) {
-  const pieces = [];
-  for (let start = 0; start < source.length; ) {
-    let end = Math.min(start + size, source.length);
-    if (end < source.length) {
-      const newline = source.lastIndexOf("\\n", end - 1);
-      if (newline >= start) end = newline + 1;
-    }
-    pieces.push(source.slice(start, end));
-    start = end;
-  }
-  return pieces;
-}
-const chunks = splitIntoChunks(text, 10000);
-const answers = await Promise.all(chunks.map((c) => recursiveLm("How many? Answer with the number only.", c)));
-const total = answers.reduce((sum, answer) => sum + (Number.parseInt(String(answer).replace(/[^0-9-]/g, ""), 10) || 0), 0);
-print("total:", total);`,
+  ...(["peek-grep", "needle", "map-reduce", "summarize"] as const).flatMap((strategy) =>
+    strategyScript(strategy, SCRIPT_INPUT).flatMap((reply) =>
+      [...reply.matchAll(/```(?:repl|js)\n([\s\S]*?)```/g)].map((block) => block[1]!),
+    ),
+  ),
   "const { a, b: [c, ...d], ...e } = obj, f = `t${a}`\nlet g\nvar h = 1, i\nclass J extends K { #p = 1; static { var notTop = 1 } }\n({ a, c })",
   "for (var x in o) { if (x) { var y = x } else { var z } }\ntry { var t = 1 } catch { var u } finally { var v }\nlabel: for (;;) { var w; break label }\nw",
   "async function* gen() { var inner = 1; yield await 1 }\nconst arrow = async () => { var insideArrow }\nswitch (k) { case 1: var s = 2 }\nx?.y ?? (await z)",
@@ -141,6 +132,10 @@ function tree(parser: CellParser, code: string): unknown {
 }
 
 describe.runIf(oxcCellParser)("rewriteCell: oxc-parser against acorn", () => {
+  it("has the mock's cells to compare", () => {
+    expect(CORPUS.length).toBeGreaterThan(15);
+  });
+
   it.each(CORPUS.map((code) => [code.slice(0, 40), code]))("%s…", (_head, code) => {
     expect(tree(oxcCellParser!, code)).toEqual(tree(acornCellParser, code));
     expect(rewriteCellWith(code, oxcCellParser!)).toEqual(rewriteCellWith(code, acornCellParser));
