@@ -106,6 +106,8 @@ interface Head {
   url: string;
   headers: Record<string, string>;
   keepAlive: boolean;
+  /** An HTTP/1.0 request: its answer cannot be chunked. */
+  http10: boolean;
   /** Bytes of the head, blank line included. */
   size: number;
   /** Body length when given by content-length; undefined for a chunked body. */
@@ -124,6 +126,8 @@ class Connection {
   #continued = false;
   #active: Response | undefined;
   #gone = false;
+  /** True while `#parse` runs: a response ended inside a handler lets that loop go on. */
+  #parsing = false;
 
   constructor(
     private readonly socket: net.Socket,
@@ -158,7 +162,7 @@ class Connection {
       this.socket.end();
       return;
     }
-    if (this.#buffer.length + this.#piecesBytes > 0) this.#parse();
+    if (!this.#parsing && this.#buffer.length + this.#piecesBytes > 0) this.#parse();
   }
 
   #receive(data: Buffer): void {
@@ -181,6 +185,15 @@ class Connection {
   }
 
   #parse(): void {
+    this.#parsing = true;
+    try {
+      this.#parseRequests();
+    } finally {
+      this.#parsing = false;
+    }
+  }
+
+  #parseRequests(): void {
     while (this.#active === undefined && !this.gone) {
       if (this.#head === undefined) {
         const buffer = this.#take();
@@ -223,7 +236,7 @@ class Connection {
       this.#head = undefined;
       this.#chunked = undefined;
       this.#continued = false;
-      const response = new Response(this, head.keepAlive);
+      const response = new Response(this, head.keepAlive, head.http10);
       this.#active = response;
       this.handler({ method: head.method, url: head.url, headers: head.headers, body }, response);
     }
@@ -266,7 +279,15 @@ function readHead(text: string, size: number): Head | string {
     if (!/^\d+$/.test(headers["content-length"])) return "invalid content-length";
     length = Number(headers["content-length"]);
   }
-  return { method: line[1]!, url: line[2]!, headers, keepAlive, size, length };
+  return {
+    method: line[1]!,
+    url: line[2]!,
+    headers,
+    keepAlive,
+    http10: line[3] === "0",
+    size,
+    length,
+  };
 }
 
 /** Reads a chunked body as its pieces arrive; keeps its place between reads. */
@@ -293,11 +314,14 @@ class ChunkedBody {
         if (end < 0) break;
         return [Buffer.concat(this.#parts), end + 4];
       }
-      if (buffer.length < lineEnd + 2 + size + 2) break;
+      const dataEnd = lineEnd + 2 + size;
+      if (buffer.length < dataEnd + 2) break;
+      if (buffer[dataEnd] !== 13 || buffer[dataEnd + 1] !== 10)
+        return "400 chunk not ended by CRLF";
       this.#size += size;
       if (this.#size > this.maxBytes) return `413 request body over ${this.maxBytes} bytes`;
-      this.#parts.push(buffer.subarray(lineEnd + 2, lineEnd + 2 + size));
-      at = lineEnd + 2 + size + 2;
+      this.#parts.push(buffer.subarray(lineEnd + 2, dataEnd));
+      at = dataEnd + 2;
     }
     this.#at = at;
     return undefined;
@@ -310,10 +334,15 @@ class Response implements MockResponse {
   #ended = false;
   #closeListener: (() => void) | undefined;
 
+  #keepAlive: boolean;
+
   constructor(
     private readonly connection: Connection,
-    private readonly keepAlive: boolean,
-  ) {}
+    keepAlive: boolean,
+    private readonly http10: boolean,
+  ) {
+    this.#keepAlive = keepAlive;
+  }
 
   get headersSent(): boolean {
     return this.#head !== undefined;
@@ -333,16 +362,19 @@ class Response implements MockResponse {
       if (lower === "content-length") length = true;
       head += `${name}: ${headers[name]}\r\n`;
     }
-    this.#chunked = !length;
+    // An HTTP/1.0 client knows no chunks: a body without a length ends with the connection.
+    if (!length && this.http10) this.#keepAlive = false;
+    this.#chunked = !length && !this.http10;
     if (this.#chunked) head += "transfer-encoding: chunked\r\n";
-    head += this.keepAlive ? "connection: keep-alive\r\n\r\n" : "connection: close\r\n\r\n";
+    head += this.#keepAlive ? "connection: keep-alive\r\n\r\n" : "connection: close\r\n\r\n";
     // Held until the first write, so that a head and its body leave in one write.
     this.#head = head;
   }
 
   write(text: string): void {
     if (this.#ended) return;
-    this.#send(this.#chunked ? chunk(text) : text);
+    // An empty chunk would end the body: an empty write only sends the head.
+    this.#send(text.length === 0 ? "" : this.#chunked ? chunk(text) : text);
   }
 
   end(text?: string): void {
@@ -353,7 +385,7 @@ class Response implements MockResponse {
     this.#send(tail);
     this.#ended = true;
     this.#closeListener = undefined;
-    this.connection.responseEnded(this.keepAlive);
+    this.connection.responseEnded(this.#keepAlive);
   }
 
   destroy(): void {
