@@ -6,6 +6,7 @@ import {
   FINAL_ANSWER_PROMPT,
   FINAL_WITH_CODE_NOTE,
   NO_CODE_NOTE,
+  OTHER_FENCE_NOTE,
   RlmError,
   type RlmEvent,
 } from "@rlm/core";
@@ -65,6 +66,22 @@ describe("FINAL rules", () => {
     expect(result.messages[3]?.content).toContain("no variable named missing");
     expect(result.answer).toBe("now here");
   });
+  it.each([
+    ["an untagged fence", "```\nprint('x')\n```\nFINAL(early)"],
+    ["a python fence", "```python\nprint('x')\n```\nFINAL(early)"],
+  ])(
+    "does not take a text FINAL from a reply with %s, which does not run",
+    async (_name, reply) => {
+      const model = new ScriptedModel((request) =>
+        turnOf(request) === 1 ? reply : repl('FINAL("after code")'),
+      );
+      const result = await rlmWith(model).completion("q", CONTEXT);
+      expect(result.finishReason).toBe("final");
+      expect(result.answer).toBe("after code");
+      expect(result.messages[3]?.content).toContain(OTHER_FENCE_NOTE);
+      expect(result.iterations).toBe(2);
+    },
+  );
 });
 
 describe("iteration limit", () => {
@@ -79,6 +96,36 @@ describe("iteration limit", () => {
     expect(result.iterations).toBe(3);
     expect(model.requests).toHaveLength(4);
     expect(result.totalCalls).toBe(4);
+  });
+
+  it("runs a last reply that answers in code anyway: FINAL(name) gives the variable's value", async () => {
+    const model = new ScriptedModel((request) => {
+      const last = request.messages.at(-1)?.content;
+      if (last === FINAL_ANSWER_PROMPT) return "Here it is:\n" + repl("FINAL(best)");
+      return repl("const best = 3 + 4\nprint(best)");
+    });
+    const result = await rlmWith(model, { maxIterations: 1 }).completion("q", CONTEXT);
+    expect(result.finishReason).toBe("max_iterations");
+    expect(result.answer).toBe("7");
+    expect(result.replHistory.map((entry) => entry.code)).toEqual([
+      "const best = 3 + 4\nprint(best)",
+      "FINAL(best)",
+    ]);
+    expect(result.iterations).toBe(1);
+  });
+
+  it("takes the text of a last reply without a directive, never its code fences", async () => {
+    const model = new ScriptedModel((request) => {
+      const last = request.messages.at(-1)?.content;
+      if (last === FINAL_ANSWER_PROMPT) {
+        return "The total is 12.\n" + repl("print('checking')") + "\n```text\nnotes\n```";
+      }
+      return repl("print(1)");
+    });
+    const result = await rlmWith(model, { maxIterations: 1 }).completion("q", CONTEXT);
+    expect(result.finishReason).toBe("max_iterations");
+    expect(result.answer).toBe("The total is 12.");
+    expect(result.replHistory.at(-1)?.output).toContain("checking");
   });
 });
 

@@ -26,6 +26,7 @@ import {
   FINAL_ANSWER_PROMPT,
   FINAL_WITH_CODE_NOTE,
   NO_CODE_NOTE,
+  OTHER_FENCE_NOTE,
   ROOT_SYSTEM_PROMPT,
   replFeedbackPrompt,
   rootUserPrompt,
@@ -320,6 +321,17 @@ export class AnalysisMachine {
       };
       return;
     }
+    if (parsed.otherFences > 0) {
+      // Code in a fence that does not run (untagged, python…): the reply is not one
+      // without code, so a FINAL in its text is not taken; the model is told why.
+      this.messages.push({
+        role: "user",
+        content: `${OTHER_FENCE_NOTE}\n\n${this.nextIterationNote()}`,
+      });
+      this.endIteration(0, false);
+      this.advanceIteration();
+      return;
+    }
     if (parsed.finalDirective?.kind === "FINAL") {
       this.endIteration(0, true);
       this.finish("final", parsed.finalDirective.answer);
@@ -433,14 +445,62 @@ export class AnalysisMachine {
     const record = await this.callRoot(journalKeys.finalPrompt());
     this.messages.push({ role: "assistant", content: record.content });
     const parsed = parseResponse(record.content);
-    let answer = record.content.trim();
-    if (parsed.finalDirective?.kind === "FINAL") answer = parsed.finalDirective.answer;
+    if (parsed.finalDirective?.kind === "FINAL") {
+      this.finish("max_iterations", parsed.finalDirective.answer);
+      return;
+    }
     if (parsed.finalDirective?.kind === "FINAL_VAR") {
       const sandbox = await this.ensureSandbox();
       // A FINAL_VAR naming nothing: the latest output beats the directive's own text.
-      answer = (await sandbox.readVariable(parsed.finalDirective.name)) ?? this.partialAnswer();
+      const value = await sandbox.readVariable(parsed.finalDirective.name);
+      this.finish("max_iterations", value ?? this.partialAnswer());
+      return;
     }
-    this.finish("max_iterations", answer);
+    // Told not to, the model still answered in code: `FINAL(best)` in a block means the
+    // value of `best`, which only running the block gives. Its blocks run as cells.
+    for (const [block, code] of parsed.codeBlocks.entries()) {
+      const result = await this.runFinalCell(code, block);
+      if (result.final) {
+        this.finish("max_iterations", result.final.answer);
+        return;
+      }
+      if (this.stopIfControlTripped()) return;
+    }
+    // No directive anywhere: the reply's text is the answer, never its code fences.
+    this.finish("max_iterations", parsed.prose || this.partialAnswer());
+  }
+
+  /** A code block of the reply at the iteration limit, run as a cell of the extra turn. */
+  private async runFinalCell(code: string, block: number): Promise<CellResult> {
+    const cellKey = `${this.iteration}.${block}`;
+    const journaled = await this.lookUp(journalKeys.cell(this.iteration, block));
+    const result =
+      journaled?.kind === "cell" && journaled.sandboxLost
+        ? fromCellRecord(journaled)
+        : (await this.executeCell({ code, cellKey })).result;
+    const written = this.journal.putIfAbsent(
+      journalKeys.cell(this.iteration, block),
+      toCellRecord(code, result),
+    );
+    if (result.sandboxLost) await written;
+    else this.deferCellWrite(written);
+    this.history.push({
+      iteration: this.iteration,
+      code,
+      output: result.output,
+      ...(result.error === undefined ? {} : { error: result.error }),
+      durationMs: result.durationMs,
+      subCalls: result.subCalls,
+    });
+    this.emit({
+      type: "cell_end",
+      depth: this.depth,
+      iteration: this.iteration,
+      block,
+      durationMs: result.durationMs,
+      ...(result.error === undefined ? {} : { error: result.error }),
+    });
+    return result;
   }
 
   /**

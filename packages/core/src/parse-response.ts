@@ -4,10 +4,19 @@ export interface ParsedResponse {
   codeBlocks: string[];
   /** A FINAL(...) / FINAL_VAR(...) directive found in the text outside code blocks. */
   finalDirective?: { kind: "FINAL"; answer: string } | { kind: "FINAL_VAR"; name: string };
+  /**
+   * Fenced blocks that do not run: untagged, or tagged another language (python, text…).
+   * A reply with any fence is not one "without code", so its text FINAL is not taken.
+   */
+  otherFences: number;
+  /** The reply outside every fence (and outside any thinking), trimmed. */
+  prose: string;
 }
 
 const CODE_BLOCK = /```(?:js|javascript|repl)[^\S\r\n]*\r?\n([\s\S]*?)```/gi;
 const ANY_FENCE = /```[\s\S]*?(?:```|$)/g;
+const FENCE_TAG = /^```(\w*)/;
+const RUNNABLE_TAG = /^(?:js|javascript|repl)$/i;
 const FINAL_VAR_DIRECTIVE = /(?:^|[^\w.])FINAL_VAR\(\s*["'`]?([A-Za-z_$][\w$]*)["'`]?\s*\)/m;
 const FINAL_DIRECTIVE = /(?:^|[^\w.])FINAL\(/m;
 
@@ -21,10 +30,15 @@ export function parseResponse(reply: string): ParsedResponse {
   const codeBlocks = [...content.matchAll(CODE_BLOCK)]
     .map((match) => (match[1] ?? "").trim())
     .filter((code) => code.length > 0);
+  let otherFences = 0;
+  for (const fence of content.match(ANY_FENCE) ?? []) {
+    if (!RUNNABLE_TAG.test(FENCE_TAG.exec(fence)?.[1] ?? "")) otherFences += 1;
+  }
   // Directives only count outside fences: FINAL inside code runs as code.
   const prose = content.replace(ANY_FENCE, "");
   const finalDirective = findDirective(prose);
-  return finalDirective ? { codeBlocks, finalDirective } : { codeBlocks };
+  const parsed = { codeBlocks, otherFences, prose: prose.trim() };
+  return finalDirective ? { ...parsed, finalDirective } : parsed;
 }
 
 function findDirective(prose: string): ParsedResponse["finalDirective"] {

@@ -82,6 +82,10 @@ export function replFeedbackPrompt(
 export const NO_CODE_NOTE =
   "Your reply had no code block. Write JavaScript in a ```repl block to continue, or answer with FINAL(...) in a reply without code.";
 
+/** Said when a reply's only code was in fences that do not run (untagged, another language). */
+export const OTHER_FENCE_NOTE =
+  "Your reply had a code block that did not run: only blocks tagged ```repl (or ```js) run in the REPL, so nothing ran and any FINAL in the reply was not taken. Write JavaScript in a ```repl block, or answer with FINAL(...) in a reply without code blocks.";
+
 /** Said when a reply had code and a FINAL in its text: the FINAL is not taken. */
 export const FINAL_WITH_CODE_NOTE =
   "Your reply contained code and a FINAL in its text. The code ran (output above) but the FINAL was not taken, because you had not seen the output yet. Check the output, then finish with FINAL(...) or FINAL_VAR(...).";

@@ -65,4 +65,20 @@ describe("parseResponse", () => {
       answer: "a ) inside quotes",
     });
   });
+
+  it("counts the fences that do not run and keeps the text outside every fence", () => {
+    const parsed = parseResponse(
+      "Intro.\n```\nuntagged\n```\n```python\nx = 1\n```\n```repl\nprint(1)\n```\n```json\n{}\n```\nEnd.",
+    );
+    expect(parsed.codeBlocks).toEqual(["print(1)"]);
+    expect(parsed.otherFences).toBe(3);
+    expect(parsed.prose).toBe("Intro.\n\n\n\n\nEnd.");
+    expect(parseResponse("```JS\nprint(1)\n```").otherFences).toBe(0);
+    expect(parseResponse("FINAL(1)")).toEqual({
+      codeBlocks: [],
+      otherFences: 0,
+      prose: "FINAL(1)",
+      finalDirective: { kind: "FINAL", answer: "1" },
+    });
+  });
 });
