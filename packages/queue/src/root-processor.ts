@@ -62,7 +62,7 @@ export interface RootProcessorServices {
   /** Results journaled by this process's LM jobs, handed to live runs as they arrive. */
   callResults?: CallResults;
   /** Worker-level defaults under each job's options (models from the environment, say). */
-  defaults: { rootModel?: string; subModel?: string };
+  defaults: WorkerEngineDefaults;
   /** How often a running analysis checks whether it was cancelled. Default 500 ms. */
   cancelPollMs?: number;
   /** Retention of record, events and journal after the analysis ends. */
@@ -579,6 +579,16 @@ async function createRun(
   };
 }
 
+/** Engine options a worker applies to the jobs that do not set them. */
+export interface WorkerEngineDefaults {
+  rootModel?: string;
+  subModel?: string;
+  maxIterations?: number;
+  maxDepth?: number;
+  /** Sub-calls in flight for one analysis's own process (nested runs; see the README). */
+  subConcurrency?: number;
+}
+
 /** What identifies a context's content: its hash, and the byte range for a slice. */
 function contextIdentity(ref: ContextRef): string {
   return ref.slice ? `${ref.sha256}:${ref.slice.start}-${ref.slice.end}` : ref.sha256;
@@ -586,9 +596,11 @@ function contextIdentity(ref: ContextRef): string {
 
 function engineOptions(services: RootProcessorServices, data: RootQueueJobData): EngineOptions {
   const given = data.options;
+  const defaults = Object.fromEntries(
+    Object.entries(services.defaults).filter(([, value]) => value !== undefined && value !== ""),
+  );
   return resolveEngineOptions({
-    ...(services.defaults.rootModel ? { rootModel: services.defaults.rootModel } : {}),
-    ...(services.defaults.subModel ? { subModel: services.defaults.subModel } : {}),
+    ...defaults,
     ...given,
     limits: { cellTimeoutMs: QUEUE_CELL_TIMEOUT_MS, ...given.limits },
   });

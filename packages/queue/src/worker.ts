@@ -23,7 +23,7 @@ import {
 import { QueueName } from "./queue-names.js";
 import { closeRedis, openRedis, type RlmConnection } from "./redis-client.js";
 import { DEFAULT_SUB_CALL_BATCHING, type SubCallBatching } from "./queue-sub-call-executor.js";
-import { createRootProcessor } from "./root-processor.js";
+import { createRootProcessor, type WorkerEngineDefaults } from "./root-processor.js";
 import { bullmqOptions, createLlmQueue, createRootQueue } from "./topology.js";
 
 /** Which queues a worker process serves. */
@@ -47,8 +47,11 @@ export interface RlmWorkerOptions {
   rootModelClient?: ModelClient;
   /** Client for sub-calls (default: OpenAI-compatible from `model`, 429 → queue pause). */
   llmModelClient?: ModelClient;
-  /** Models used when a job does not name them. */
-  defaults?: { rootModel?: string; subModel?: string };
+  /**
+   * Engine options used when a job does not set them (the worker's environment, say:
+   * `RLM_MAX_ITERATIONS` for every analysis this worker runs without its own).
+   */
+  defaults?: WorkerEngineDefaults;
   /** Global request rate, across all workers: at most `max` model calls per `durationMs`. */
   limiter?: { max: number; durationMs: number };
   /** How a root worker groups plain sub-calls into LM jobs (default 16 calls, 2 ms). */

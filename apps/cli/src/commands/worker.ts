@@ -42,9 +42,15 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
   };
   const limiter = flags.rateLimit ?? env.RLM_RATE_LIMIT;
   const baseURL = env.OPENAI_BASE_URL ?? DEFAULT_BASE_URL;
+  // Under each job's own options: an analysis enqueued without them runs with these.
   const defaults = {
     ...(env.RLM_ROOT_MODEL === undefined ? {} : { rootModel: env.RLM_ROOT_MODEL }),
     ...(env.RLM_SUB_MODEL === undefined ? {} : { subModel: env.RLM_SUB_MODEL }),
+    ...(env.RLM_MAX_ITERATIONS === undefined ? {} : { maxIterations: env.RLM_MAX_ITERATIONS }),
+    ...(env.RLM_MAX_DEPTH === undefined ? {} : { maxDepth: env.RLM_MAX_DEPTH }),
+    ...(env.RLM_SUB_CONCURRENCY === undefined
+      ? {}
+      : { subConcurrency: env.RLM_SUB_CONCURRENCY }),
   };
 
   // Loaded here: the worker pulls in isolated-vm and BullMQ.

@@ -1,0 +1,34 @@
+import { expect, it } from "vitest";
+import { makeDocument } from "./support/documents.js";
+import { inProcessWorkers } from "./support/in-process-workers.js";
+
+// A worker's engine defaults (what `rlm worker` takes from RLM_MAX_ITERATIONS and the
+// like) apply to the jobs that set none, and a job's own options win over them.
+const bed = inProcessWorkers("worker-defaults", {
+  latencyMs: 0,
+  strategy: "map-reduce",
+  chunkChars: 20_000,
+});
+
+it("runs a job without options under the worker's defaults, and a job's own options over them", async () => {
+  await bed.worker({
+    defaults: { rootModel: "mock-root", subModel: "mock-sub", maxIterations: 1 },
+  });
+  const document = makeDocument({ chars: 100_000, markerCount: 4, seed: 4 });
+  const query = `How many times does "${document.marker}" appear?`;
+
+  // The mock's map-reduce needs three root turns: with one, the best answer is asked for.
+  const limited = await bed.client.enqueueAnalysis({ query, context: document.text });
+  const first = await bed.client.waitForResult(limited.id, { timeoutMs: 30_000 });
+  expect(first.finishReason).toBe("max_iterations");
+  expect(first.iterations).toBe(1);
+
+  const own = await bed.client.enqueueAnalysis({
+    query,
+    context: document.text,
+    options: { maxIterations: 5 },
+  });
+  const second = await bed.client.waitForResult(own.id, { timeoutMs: 30_000 });
+  expect(second.finishReason).toBe("final");
+  expect(second.answer.trim()).toBe("4");
+});
