@@ -48,9 +48,7 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
     ...(env.RLM_SUB_MODEL === undefined ? {} : { subModel: env.RLM_SUB_MODEL }),
     ...(env.RLM_MAX_ITERATIONS === undefined ? {} : { maxIterations: env.RLM_MAX_ITERATIONS }),
     ...(env.RLM_MAX_DEPTH === undefined ? {} : { maxDepth: env.RLM_MAX_DEPTH }),
-    ...(env.RLM_SUB_CONCURRENCY === undefined
-      ? {}
-      : { subConcurrency: env.RLM_SUB_CONCURRENCY }),
+    ...(env.RLM_SUB_CONCURRENCY === undefined ? {} : { subConcurrency: env.RLM_SUB_CONCURRENCY }),
   };
 
   // Loaded here: the worker pulls in isolated-vm and BullMQ.
