@@ -22,3 +22,4 @@ export * from "./worker.js";
 export * from "./document-slices.js";
 export * from "./call-admission.js";
 export * from "./call-results.js";
+export * from "./cancel-watch.js";

@@ -14,6 +14,7 @@ import { setImmediate as nextTask } from "node:timers/promises";
 import pLimit from "p-limit";
 import type { AnalysisStore } from "./analysis-store.js";
 import { CallAdmission } from "./call-admission.js";
+import type { CancelWatch } from "./cancel-watch.js";
 import type { CallResults } from "./call-results.js";
 import { firstStart } from "./first-start.js";
 import type { FreshBatches } from "./fresh-batches.js";
@@ -47,6 +48,8 @@ export interface LlmProcessorServices {
   jobsHere?: Set<string>;
   /** LM jobs the root runs of this process have just added (see `isFreshDelivery`). */
   freshBatches?: FreshBatches;
+  /** Aborts the calls of a cancelled analysis: queued ones never start, sent ones drop. */
+  cancelWatch?: CancelWatch;
 }
 
 /** Why a batch went back to the queue before all its calls were made. */
@@ -147,13 +150,37 @@ export function createLlmBatchRunner(services: LlmProcessorServices): LlmBatchRu
     const interruption: Interruption = {};
     const calls: Array<Promise<void>> = [];
     const callOne = async (call: BatchCall) => {
+      const cancel = services.cancelWatch?.hold(header.analysisId);
+      try {
+        await makeOne(call, cancel?.signal);
+      } finally {
+        cancel?.release();
+      }
+    };
+    const makeOne = async (call: BatchCall, cancelled: AbortSignal | undefined) => {
       if (call.ownTask) await nextTask();
       // After a 429 or a retryable failure the batch goes back to the queue: calls
       // not started yet wait for its next run instead of starting now.
       if (interruption.rateLimitMs !== undefined || interruption.retryable) return;
       await admission.admit();
       if (interruption.rateLimitMs !== undefined) return;
-      const outcome = await makeCall(services, header, call, delivery.attemptsLeft > 0, gate);
+      // Not journaled: the analysis is over, and nothing must replay as an answer.
+      if (cancelled?.aborted) {
+        result.cancelled += 1;
+        return;
+      }
+      const outcome = await makeCall(
+        services,
+        header,
+        call,
+        delivery.attemptsLeft > 0,
+        gate,
+        cancelled,
+      );
+      if (outcome.kind === "cancelled") {
+        result.cancelled += 1;
+        return;
+      }
       if (outcome.kind === "rate_limited") {
         interruption.rateLimitMs = Math.max(interruption.rateLimitMs ?? 0, outcome.ms);
         await admission.pause(outcome.ms);
@@ -299,6 +326,7 @@ function isFreshDelivery(job: Job, fresh: FreshBatches | undefined): boolean {
 
 type CallOutcome =
   | { kind: "record"; record: SubCallRecord }
+  | { kind: "cancelled" }
   | { kind: "rate_limited"; ms: number }
   | { kind: "retry"; error: Error };
 
@@ -308,8 +336,10 @@ async function makeCall(
   call: BatchCall,
   canRetry: boolean,
   gate: ConcurrencyGate | undefined,
+  cancelled: AbortSignal | undefined,
 ): Promise<CallOutcome> {
   const text = await call.text();
+  if (cancelled?.aborted) return { kind: "cancelled" };
   const identity = { argumentsHash: "", query: call.query, contextChars: text.length };
   const startedAt = Date.now();
   try {
@@ -318,9 +348,11 @@ async function makeCall(
       messages: subCallMessages(call.query, text.length > 0 ? text : undefined),
       ...(header.maxOutputTokens === undefined ? {} : { maxOutputTokens: header.maxOutputTokens }),
       ...(gate ? { gate } : {}),
+      ...(cancelled ? { signal: cancelled } : {}),
     });
     return { kind: "record", record: answeredSubCall(identity, response, Date.now() - startedAt) };
   } catch (error) {
+    if (cancelled?.aborted) return { kind: "cancelled" };
     const failure = toRlmError(error);
     if (failure.code === "rate_limited") {
       const retryAfter = (error as { retryAfterMs?: number }).retryAfterMs;

@@ -23,6 +23,7 @@ import {
 import { QueueName } from "./queue-names.js";
 import { closeRedis, openRedis, type RlmConnection } from "./redis-client.js";
 import { DEFAULT_SUB_CALL_BATCHING, type SubCallBatching } from "./queue-sub-call-executor.js";
+import { CancelWatch } from "./cancel-watch.js";
 import { createRootProcessor, type WorkerEngineDefaults } from "./root-processor.js";
 import { bullmqOptions, createLlmQueue, createRootQueue } from "./topology.js";
 
@@ -184,8 +185,12 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
   // The LM side first: root runs of this process start their batches on its call slots.
   const llmHolder: { worker?: Worker } = {};
   const callConcurrency = options.concurrency?.llm ?? 32;
+  const cancelWatch = new CancelWatch({
+    isCancelRequested: (ids) => Promise.all(ids.map((id) => store.isCancelRequested(id))),
+  });
   const llmServices: LlmProcessorServices | undefined = roles.includes("llm")
     ? {
+        cancelWatch,
         redis,
         prefix,
         contexts,

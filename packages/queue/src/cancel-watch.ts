@@ -1,0 +1,128 @@
+/** A model call's hold on its analysis's cancellation (see {@link CancelWatch.hold}). */
+export interface CancelHold {
+  /** Aborted once the analysis's cancellation is seen. */
+  readonly signal: AbortSignal;
+  /** The call ended: stop watching for it (idempotent). */
+  release(): void;
+}
+
+/** Options of {@link CancelWatch}. */
+export interface CancelWatchOptions {
+  /** Reads the cancel flags of these analyses, in order (one round trip for all). */
+  isCancelRequested: (analysisIds: readonly string[]) => Promise<boolean[]>;
+  /** How often the flags of the analyses with calls here are read. Default 250 ms. */
+  pollMs?: number;
+}
+
+/** Cancelled analyses remembered, so that their later calls never start. */
+const REMEMBERED_CANCELS = 512;
+
+interface Watched {
+  controller: AbortController;
+  holds: number;
+}
+
+/**
+ * Watches the cancel flag of every analysis that has model calls in this process (LM
+ * batches, eager or from the queue) and aborts those calls once it is set: the calls
+ * waiting for a slot never start, the ones on the wire are dropped.
+ *
+ * Why: the root run of a cancelled analysis stops at its next poll, but the sub-calls it
+ * had issued are LM jobs that went on to the provider and were paid for (a cancel 1.8 s
+ * into a 109-call fan-out saw all 109 made). Reading the flag before each call would add
+ * a Redis round trip to every call; one read per interval for all the analyses with calls
+ * here costs nothing on a call's way out.
+ */
+export class CancelWatch {
+  readonly #watched = new Map<string, Watched>();
+  /** Analyses seen cancelled (cancellation is final), the latest few hundred. */
+  readonly #cancelled = new Set<string>();
+  readonly #pollMs: number;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #polling = false;
+
+  constructor(private readonly options: CancelWatchOptions) {
+    this.#pollMs = options.pollMs ?? 250;
+  }
+
+  /** Watches `analysisId` for a call until the hold is released. */
+  hold(analysisId: string): CancelHold {
+    let watched = this.#watched.get(analysisId);
+    if (!watched) {
+      watched = { controller: new AbortController(), holds: 0 };
+      this.#watched.set(analysisId, watched);
+      if (this.#cancelled.has(analysisId)) {
+        watched.controller.abort(new CancelledCallError(analysisId));
+      }
+    }
+    watched.holds += 1;
+    this.#schedule();
+    const entry = watched;
+    let released = false;
+    return {
+      signal: entry.controller.signal,
+      release: () => {
+        if (released) return;
+        released = true;
+        entry.holds -= 1;
+        if (entry.holds === 0 && this.#watched.get(analysisId) === entry) {
+          this.#watched.delete(analysisId);
+        }
+      },
+    };
+  }
+
+  /** Aborts the calls of `analysisId` held now (its cancellation was seen elsewhere). */
+  cancel(analysisId: string): void {
+    this.#cancelled.add(analysisId);
+    if (this.#cancelled.size > REMEMBERED_CANCELS) {
+      this.#cancelled.delete(this.#cancelled.values().next().value as string);
+    }
+    const watched = this.#watched.get(analysisId);
+    if (!watched || watched.controller.signal.aborted) return;
+    watched.controller.abort(new CancelledCallError(analysisId));
+  }
+
+  /** Analyses with calls held here (for tests and stats). */
+  get watching(): number {
+    return this.#watched.size;
+  }
+
+  #schedule(): void {
+    if (this.#timer !== undefined || this.#polling) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.#poll();
+    }, this.#pollMs);
+    // A process with nothing else to do is not kept alive by the watch.
+    this.#timer.unref?.();
+  }
+
+  async #poll(): Promise<void> {
+    const ids = [...this.#watched.keys()];
+    if (ids.length === 0) return;
+    this.#polling = true;
+    try {
+      const flags = await this.options.isCancelRequested(ids);
+      ids.forEach((id, index) => {
+        if (flags[index]) this.cancel(id);
+      });
+    } catch {
+      // Redis unreachable for a moment: the next poll reads again.
+    } finally {
+      this.#polling = false;
+    }
+    if (this.#watched.size > 0) this.#schedule();
+  }
+}
+
+/** The reason a held call's signal is aborted with. */
+export class CancelledCallError extends Error {
+  readonly code = "cancelled";
+  readonly retryable = false;
+
+  constructor(readonly analysisId: string) {
+    super(`analysis ${analysisId} was cancelled`);
+    this.name = "CancelledCallError";
+  }
+}

@@ -1,0 +1,51 @@
+import { createLlmQueue } from "@rlm/queue";
+import { expect, it } from "vitest";
+import { makeDocument } from "./support/documents.js";
+import { inProcessWorkers } from "./support/in-process-workers.js";
+
+// A cancel stops the sub-calls an analysis has already issued: calls waiting for a slot
+// never reach the model and calls on the wire are dropped (real Redis, BullMQ, the mock
+// over HTTP).
+const bed = inProcessWorkers("cancel-sub-calls", {
+  latencyMs: 300,
+  strategy: "map-reduce",
+  chunkChars: 20_000,
+});
+
+/** Resolves once `test` holds, polling; rejects after `timeoutMs`. */
+async function until(test: () => boolean | Promise<boolean>, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await test())) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+it("cancelling mid fan-out leaves the rest of its sub-calls unmade", async () => {
+  // Ten call slots for 60 sub-calls of 300 ms: six waves, ~1.8 s if nothing stops them.
+  await bed.worker({ concurrency: { root: 2, llm: 10 } });
+  const document = makeDocument({ chars: 60 * 20_000 * 0.98, markerCount: 60, seed: 60 });
+  const subRequests = () => bed.mock.requests().filter((request) => request.kind === "sub");
+  const { id } = await bed.client.enqueueAnalysis({
+    query: `How many times does "${document.marker}" appear?`,
+    context: document.text,
+  });
+  await until(() => subRequests().length > 0, 20_000);
+  expect(await bed.client.cancel(id)).toBe("requested");
+  await expect(bed.client.waitForResult(id, { timeoutMs: 20_000 })).rejects.toMatchObject({
+    code: "cancelled",
+  });
+  // Once every LM job of the analysis has ended, no call can be made any more: count.
+  const llmQueue = createLlmQueue({ connection: bed.connection, prefix: bed.prefix });
+  try {
+    await until(async () => {
+      const counts = await llmQueue.getJobCounts("active", "waiting", "delayed", "prioritized");
+      return Object.values(counts).every((count) => count === 0);
+    }, 10_000);
+  } finally {
+    await llmQueue.close();
+  }
+  await until(() => bed.mock.stats().inFlight === 0, 5_000);
+  // At most the waves in flight when the cancel was seen, not the 60 of the fan-out.
+  expect(subRequests().length).toBeLessThanOrEqual(40);
+});
