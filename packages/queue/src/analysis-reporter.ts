@@ -117,17 +117,7 @@ export class AnalysisReporter {
 
   /** Records the result, marks the analysis `completed` and publishes `completed`. */
   async complete(result: RlmResult): Promise<boolean> {
-    // First, and answered before the transition is sent: the progress script refuses a
-    // terminal record, and a script Redis has forgotten (NOSCRIPT) is sent again later,
-    // so two scripts sent together could run in the other order.
-    await this.store.updateProgress(this.analysisId, {
-      set: {
-        inputTokens: result.usage.inputTokens,
-        outputTokens: result.usage.outputTokens,
-        costUsd: result.usage.costUsd,
-      },
-      publish: false,
-    });
+    await this.recordUsage(result);
     const transition = this.store.transition(this.analysisId, {
       status: "completed",
       result,
@@ -144,18 +134,24 @@ export class AnalysisReporter {
     return this.ended(transition);
   }
 
-  /** Records the error, marks the analysis `failed` and publishes `failed`. */
-  async fail(error: unknown): Promise<boolean> {
+  /**
+   * Records the error, marks the analysis `failed` and publishes `failed`, keeping the
+   * partial result when the engine produced one (`finishReason: "error"`): its history
+   * and the usage already paid for stay readable.
+   */
+  async fail(error: unknown, result?: RlmResult): Promise<boolean> {
     const rlmError: RlmError = toRlmError(error);
     const recorded: AnalysisError = {
       code: rlmError.code,
       message: rlmError.message,
       retryable: rlmError.retryable,
     };
+    if (result) await this.recordUsage(result);
     return this.ended(
       this.store.transition(this.analysisId, {
         status: "failed",
         error: recorded,
+        ...(result ? { result } : {}),
         event: { type: "failed", error: recorded },
       }),
     );
@@ -178,6 +174,23 @@ export class AnalysisReporter {
   /** True once a producer asked to cancel; poll it between steps. */
   async isCancelRequested(): Promise<boolean> {
     return this.store.isCancelRequested(this.analysisId);
+  }
+
+  /**
+   * The final usage into the progress. First, and answered before the terminal transition
+   * is sent: the progress script refuses a terminal record, and a script Redis has
+   * forgotten (NOSCRIPT) is sent again later, so two scripts sent together could run in
+   * the other order.
+   */
+  private async recordUsage(result: RlmResult): Promise<void> {
+    await this.store.updateProgress(this.analysisId, {
+      set: {
+        inputTokens: result.usage.inputTokens,
+        outputTokens: result.usage.outputTokens,
+        costUsd: result.usage.costUsd,
+      },
+      publish: false,
+    });
   }
 
   private async setStatus(status: "running" | "waiting"): Promise<boolean> {

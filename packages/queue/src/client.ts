@@ -268,6 +268,7 @@ function settledResult(record: AnalysisRecord): RlmResult {
     throw new AnalysisFailedError(
       record.id,
       record.error ?? { code: "internal_error", message: "no error recorded", retryable: false },
+      record.result,
     );
   }
   throw new RlmError(QueueErrorCode.corruptRecord, `analysis ${record.id} ended without a result`);

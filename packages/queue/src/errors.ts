@@ -1,4 +1,4 @@
-import { RlmError } from "@rlm/core";
+import { RlmError, type RlmResult } from "@rlm/core";
 import type { AnalysisError } from "./analysis-types.js";
 
 /** Error codes raised by `@rlm/queue`, beside the engine's own. */
@@ -29,8 +29,10 @@ export class InvalidInputError extends RlmError {
 export class AnalysisFailedError extends RlmError {
   readonly analysisId: string;
   readonly analysisError: AnalysisError;
+  /** What the engine produced before the failure (history, usage paid), when it ran. */
+  readonly result: RlmResult | undefined;
 
-  constructor(analysisId: string, analysisError: AnalysisError) {
+  constructor(analysisId: string, analysisError: AnalysisError, result?: RlmResult) {
     super(
       QueueErrorCode.analysisFailed,
       `analysis ${analysisId} failed: ${analysisError.code}: ${analysisError.message}`,
@@ -38,5 +40,6 @@ export class AnalysisFailedError extends RlmError {
     this.name = "AnalysisFailedError";
     this.analysisId = analysisId;
     this.analysisError = analysisError;
+    this.result = result;
   }
 }

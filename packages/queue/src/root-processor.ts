@@ -732,7 +732,7 @@ async function resolveLostChildren(
 /** Records a top analysis's result and publishes its terminal event. */
 async function report(reporter: AnalysisReporter, result: RlmResult): Promise<void> {
   if (result.finishReason === "cancelled") await reporter.cancelled(result);
-  else if (result.finishReason === "error") await reporter.fail(errorOf(result));
+  else if (result.finishReason === "error") await reporter.fail(errorOf(result), result);
   else await reporter.complete(result);
 }
 

@@ -329,7 +329,9 @@ function detached(
 /** Prints a finished analysis like `rlm run` prints its result. */
 function report(view: AnalysisView, flags: FollowFlags): number {
   const { result } = view;
-  if (view.status === "failed" || result === undefined) {
+  // A failed analysis that ran keeps its partial result (finishReason "error"): it is
+  // printed as `rlm run` prints one, with the same exit code.
+  if (result === undefined) {
     if (flags.json) {
       process.stdout.write(
         `${JSON.stringify({ id: view.id, status: view.status, error: view.error ?? null }, null, 2)}\n`,
