@@ -62,8 +62,17 @@ export interface ContextStoreOptions {
   collectGarbage?: CollectGarbage;
 }
 
-/** What a run's document is read as: the stored UTF-8 bytes of a string, or the value. */
-export type DocumentSource = { utf8: Buffer } | { context: RlmContext };
+/**
+ * What a run's document is read as: the stored UTF-8 bytes of a string or of a JSON
+ * value (parsed by the reader: see `DocumentCache`), or a value held in this process.
+ */
+export type DocumentSource = { utf8: Buffer } | { json: Buffer } | { context: RlmContext };
+
+/** The value of a stored JSON context: an object or array, else its text. */
+export function parseJsonContext(text: string): RlmContext {
+  const parsed = JSON.parse(text) as JsonValue;
+  return typeof parsed === "object" && parsed !== null ? parsed : text;
+}
 
 /**
  * Values larger than this are read with GETRANGE in pieces of this size into one buffer.
@@ -155,19 +164,19 @@ export class ContextStore {
     if (held !== undefined) return held;
     const text = (await this.readStored(ref)).toString("utf8");
     if (ref.kind === "string") return text;
-    const parsed = JSON.parse(text) as JsonValue;
-    return typeof parsed === "object" && parsed !== null ? parsed : text;
+    return parseJsonContext(text);
   }
 
   /**
    * Reads a run's document: a string context as its UTF-8 bytes (read in pieces when
    * large, so the read holds the document about once), unless this process holds its
-   * text already; a JSON context as its value.
+   * text already; a JSON context as its stored bytes, which the caller parses (a large
+   * parse blocks the thread: see `DocumentCache`).
    *
    * @throws RlmError `context_missing` when it expired.
    */
   async readDocument(ref: ContextRef): Promise<DocumentSource> {
-    if (ref.kind !== "string") return { context: await this.get(ref) };
+    if (ref.kind !== "string") return { json: await this.readStored(ref) };
     const held = this.fromResident(ref);
     if (held !== undefined) return { context: held };
     const { start, end } = storedSpan(ref);

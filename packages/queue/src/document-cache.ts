@@ -1,5 +1,5 @@
 import type { RlmContext, SandboxDocument, SandboxFactory } from "@rlm/core";
-import type { DocumentSource } from "./context-store.js";
+import { type DocumentSource, parseJsonContext } from "./context-store.js";
 import { IsolatedVmDocument } from "@rlm/sandbox";
 import { type CollectGarbage, LARGE_DOCUMENT_BYTES } from "./large-document.js";
 
@@ -41,6 +41,11 @@ export class DocumentCache {
      * V8 next needs room; see `RlmWorkerOptions.collectGarbage`.
      */
     private readonly collectGarbage?: CollectGarbage,
+    /**
+     * Called with the size of a document of at least {@link LARGE_DOCUMENT_BYTES} once
+     * it is read and before the synchronous work of loading it (see `HeldLocks`).
+     */
+    private readonly beforeBlocking?: (bytes: number) => Promise<void>,
   ) {
     this.sweeper = setInterval(() => this.evict(), Math.min(limits.idleMs, 10_000));
     this.sweeper.unref?.();
@@ -69,7 +74,12 @@ export class DocumentCache {
   }
 
   private async load(load: () => Promise<DocumentSource>): Promise<LoadedDocument> {
-    const source = await load();
+    let source = await load();
+    const bytes = "utf8" in source ? source.utf8.length : "json" in source ? source.json.length : 0;
+    // What follows blocks the thread (parse, decode, copy, collections) for about a second
+    // per 50–100 MB: the process's job locks are extended past it first.
+    if (bytes >= LARGE_DOCUMENT_BYTES) await this.beforeBlocking?.(bytes);
+    if ("json" in source) source = { context: parseJsonContext(source.json.toString("utf8")) };
     let context: RlmContext | undefined;
     let document: SandboxDocument;
     const large = "utf8" in source && source.utf8.length >= LARGE_DOCUMENT_BYTES;

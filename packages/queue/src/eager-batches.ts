@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { HeldLocks } from "./held-locks.js";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Job } from "bullmq";
 import type { Redis } from "ioredis";
@@ -43,6 +44,8 @@ export interface EagerBatchesSettings {
   jobsHere: Set<string>;
   /** The LM worker's lock duration: the job's lock (its delay is at least this long too). */
   lockDurationMs: number;
+  /** The job locks of this process, extended before a large document blocks the thread. */
+  heldLocks?: HeldLocks;
   /** Recorded on each job as `processedBy`, as the LM worker records it. */
   workerName: string;
 }
@@ -156,9 +159,11 @@ export class EagerBatches {
         job.extendLock(token, lockDurationMs).catch(() => undefined);
       }, lockDurationMs / 2);
       renew.unref?.();
+      const unhold = this.settings.heldLocks?.hold(job, token);
       try {
         await this.settle(job, token, outcome);
       } finally {
+        unhold?.();
         clearInterval(renew);
       }
     } finally {

@@ -20,6 +20,7 @@ import { firstStart } from "./first-start.js";
 import type { FreshBatches } from "./fresh-batches.js";
 import type { ContextStore } from "./context-store.js";
 import type { LlmJobResult, LlmQueueJobData } from "./job-types.js";
+import type { HeldLocks } from "./held-locks.js";
 import { RedisJournal } from "./redis-journal.js";
 
 /** What the LM processor needs from its worker process. */
@@ -48,6 +49,8 @@ export interface LlmProcessorServices {
   jobsHere?: Set<string>;
   /** LM jobs the root runs of this process have just added (see `isFreshDelivery`). */
   freshBatches?: FreshBatches;
+  /** The job locks of this process, extended before a large document blocks the thread. */
+  heldLocks?: HeldLocks;
   /** Aborts the calls of a cancelled analysis: queued ones never start, sent ones drop. */
   cancelWatch?: CancelWatch;
 }
@@ -285,9 +288,13 @@ export function createLlmProcessor(
   services: LlmProcessorServices,
   runner: LlmBatchRunner = createLlmBatchRunner(services),
 ) {
-  return async function processLlmJob(job: Job<LlmQueueJobData>): Promise<LlmJobResult> {
+  return async function processLlmJob(
+    job: Job<LlmQueueJobData>,
+    token?: string,
+  ): Promise<LlmJobResult> {
     const id = job.id ?? "";
     services.jobsHere?.add(id);
+    const unhold = services.heldLocks?.hold(job, token);
     try {
       const outcome = await runner.run(job.data, {
         fresh: isFreshDelivery(job, services.freshBatches),
@@ -301,6 +308,7 @@ export function createLlmProcessor(
       await worker.rateLimit(outcome.ms);
       throw Worker.RateLimitError();
     } finally {
+      unhold?.();
       services.jobsHere?.delete(id);
     }
   };

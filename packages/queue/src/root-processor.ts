@@ -43,6 +43,7 @@ import {
   QueueSubCallExecutor,
   type SubCallBatching,
 } from "./queue-sub-call-executor.js";
+import type { HeldLocks } from "./held-locks.js";
 import { RedisJournal } from "./redis-journal.js";
 import type { LlmQueue, RootQueue } from "./topology.js";
 
@@ -61,6 +62,8 @@ export interface RootProcessorServices {
   live: LiveRuns;
   /** Results journaled by this process's LM jobs, handed to live runs as they arrive. */
   callResults?: CallResults;
+  /** The job locks of this process, extended before a large document blocks the thread. */
+  heldLocks?: HeldLocks;
   /** Worker-level defaults under each job's options (models from the environment, say). */
   defaults: WorkerEngineDefaults;
   /** How often a running analysis checks whether it was cancelled. Default 500 ms. */
@@ -113,9 +116,11 @@ export function createRootProcessor(services: RootProcessorServices) {
     token?: string,
   ): Promise<RootJobResult | SubCallJobResult> {
     slots.taken();
+    const unhold = services.heldLocks?.hold(job, token);
     try {
       return await processRootRun(job, token);
     } finally {
+      unhold?.();
       slots.freed();
     }
   };

@@ -24,6 +24,7 @@ import { QueueName } from "./queue-names.js";
 import { closeRedis, openRedis, type RlmConnection } from "./redis-client.js";
 import { DEFAULT_SUB_CALL_BATCHING, type SubCallBatching } from "./queue-sub-call-executor.js";
 import { CancelWatch } from "./cancel-watch.js";
+import { HeldLocks } from "./held-locks.js";
 import { createRootProcessor, type WorkerEngineDefaults } from "./root-processor.js";
 import { bullmqOptions, createLlmQueue, createRootQueue } from "./topology.js";
 
@@ -147,7 +148,11 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
   const rootQueue = createRootQueue(topology);
   const llmQueue = createLlmQueue(topology);
   const sandboxFactory = options.sandboxFactory ?? createIsolatedVmSandboxFactory();
-  const documents = new DocumentCache(sandboxFactory, undefined, collectGarbage);
+  const lockDuration = options.lockDurationMs ?? 3_000;
+  const heldLocks = new HeldLocks(lockDuration);
+  const documents = new DocumentCache(sandboxFactory, undefined, collectGarbage, (bytes) =>
+    heldLocks.beforeBlocking(bytes),
+  );
   const live = new LiveRuns();
   const callResults = new CallResults();
   // LM jobs running in this process: a root job whose children all run here keeps its
@@ -155,7 +160,6 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
   const llmJobsHere = new Set<string>();
   const freshBatches = new FreshBatches();
   const rootConcurrency = options.concurrency?.root ?? 8;
-  const lockDuration = options.lockDurationMs ?? 3_000;
   const stalledInterval = options.stalledIntervalMs ?? 1_000;
   const workerSettings = {
     ...bullmqOptions(topology),
@@ -191,6 +195,7 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
   const llmServices: LlmProcessorServices | undefined = roles.includes("llm")
     ? {
         cancelWatch,
+        heldLocks,
         redis,
         prefix,
         contexts,
@@ -213,6 +218,7 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
           runner: llmRunner,
           jobsHere: llmJobsHere,
           lockDurationMs: lockDuration,
+          heldLocks,
           workerName: workerSettings.name,
         })
       : undefined;
@@ -230,6 +236,7 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
       documents,
       live,
       callResults,
+      heldLocks,
       defaults: options.defaults ?? {},
       retentionSeconds,
       batching: { ...DEFAULT_SUB_CALL_BATCHING, ...options.batching },

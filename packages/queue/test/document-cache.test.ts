@@ -20,6 +20,28 @@ function countingFactory() {
 }
 
 describe("DocumentCache", () => {
+  it("parses a stored JSON document, and extends the locks before loading a large one", async () => {
+    const { factory } = countingFactory();
+    const blocking: number[] = [];
+    const order: string[] = [];
+    const cache = new DocumentCache(factory, undefined, undefined, async (bytes) => {
+      blocking.push(bytes);
+      order.push("extend");
+    });
+    const small = await cache.acquire("small", async () => ({ json: Buffer.from('["a","b"]') }));
+    expect(small.context).toEqual(["a", "b"]);
+    expect(blocking).toEqual([]);
+    const items = JSON.stringify(Array.from({ length: LARGE_DOCUMENT_BYTES / 8 }, () => "abcdef"));
+    const large = await cache.acquire("large", async () => {
+      order.push("read");
+      return { json: Buffer.from(items) };
+    });
+    expect(Array.isArray(large.context)).toBe(true);
+    expect(blocking).toEqual([Buffer.byteLength(items)]);
+    expect(order).toEqual(["read", "extend"]);
+    cache.clear();
+  });
+
   it("loads a document once for every run that shares it", async () => {
     const { factory, counts } = countingFactory();
     const cache = new DocumentCache(factory);
