@@ -17,6 +17,7 @@ import {
   nonNegativeNumber,
   port,
   positiveInt,
+  positiveNumber,
   positiveSeconds,
   probability,
   rateLimit,
@@ -250,5 +251,13 @@ function withAnalysisOptions(command: Command, modelDefault: string): Command {
       "root iterations before a best answer is asked for (env RLM_MAX_ITERATIONS)",
       positiveInt,
     )
-    .option("--max-depth <n>", "recursion depth of sub-calls (env RLM_MAX_DEPTH)", positiveInt);
+    .option("--max-depth <n>", "recursion depth of sub-calls (env RLM_MAX_DEPTH)", positiveInt)
+    .option("--max-sub-calls <n>", "budget: most recursiveLm calls in the analysis", positiveInt)
+    .option("--max-tokens <n>", "budget: most input + output tokens", positiveInt)
+    .option(
+      "--max-cost-usd <usd>",
+      "budget: most US dollars (models without a known price count 0)",
+      positiveNumber,
+    )
+    .option("--deadline <seconds>", "budget: wall-clock time for the analysis", positiveSeconds);
 }

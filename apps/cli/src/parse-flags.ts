@@ -30,6 +30,15 @@ export function nonNegativeNumber(value: string): number {
   return n;
 }
 
+/** `--max-cost-usd 0.50`: a positive amount. */
+export function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n <= 0) {
+    throw new InvalidArgumentError("expected a positive number");
+  }
+  return n;
+}
+
 export function probability(value: string): number {
   const n = Number(value);
   if (value.trim() === "" || !Number.isFinite(n) || n < 0 || n > 1) {

@@ -1,3 +1,4 @@
+import type { RlmBudgets } from "@rlm/core";
 import type { CliEnv } from "./env.js";
 import { UsageError } from "./usage-error.js";
 
@@ -10,6 +11,11 @@ export interface ModelFlags {
   maxIterations?: number;
   maxDepth?: number;
   concurrency?: number;
+  maxSubCalls?: number;
+  maxTokens?: number;
+  maxCostUsd?: number;
+  /** Seconds. */
+  deadline?: number;
 }
 
 /** What an in-process analysis needs, after flags and env were merged. */
@@ -21,6 +27,7 @@ export interface RunSettings {
   maxIterations?: number;
   maxDepth?: number;
   subConcurrency?: number;
+  budgets?: RlmBudgets;
 }
 
 export const DEFAULT_BASE_URL = "https://api.openai.com/v1";
@@ -44,7 +51,21 @@ export function resolveRunSettings(flags: ModelFlags, env: CliEnv): RunSettings 
     maxIterations: flags.maxIterations ?? env.RLM_MAX_ITERATIONS,
     maxDepth: flags.maxDepth ?? env.RLM_MAX_DEPTH,
     subConcurrency: flags.concurrency ?? env.RLM_SUB_CONCURRENCY,
+    budgets: budgetsFrom(flags),
   });
+}
+
+/** The budgets the flags set (`--max-cost-usd` and the like); undefined when none is. */
+export function budgetsFrom(
+  flags: Pick<ModelFlags, "maxSubCalls" | "maxTokens" | "maxCostUsd" | "deadline">,
+): RlmBudgets | undefined {
+  const budgets = withoutUndefined({
+    maxSubCalls: flags.maxSubCalls,
+    maxTokens: flags.maxTokens,
+    maxCostUsd: flags.maxCostUsd,
+    deadlineMs: flags.deadline === undefined ? undefined : Math.round(flags.deadline * 1000),
+  });
+  return Object.keys(budgets).length > 0 ? budgets : undefined;
 }
 
 function withoutUndefined<T extends object>(value: T): T {

@@ -143,6 +143,19 @@ describe("rlm run against the mock LLM", () => {
     expect(typeof result.usage.inputTokens).toBe("number");
   });
 
+  it("--max-sub-calls bounds the analysis: finishReason budget, exit 1", async () => {
+    const query = 'How many times does "INC-7731" appear?';
+    const run = await runCli(
+      ["run", "--file", REPORT, "--query", query, "--json", "--max-sub-calls", "3"],
+      env(),
+      120_000,
+    );
+    expect(run.code, run.stderr).toBe(1);
+    const result = JSON.parse(run.stdout) as RlmResult;
+    expect(result.finishReason).toBe("budget");
+    expect(result.error?.message).toMatch(/maxSubCalls|recursiveLm|sub-call/i);
+  });
+
   it("a provider error ends the run with one error line and exit 1", async () => {
     const run = await runCli(
       ["run", "--file", REPORT, "--query", "POISON question"],

@@ -5,6 +5,7 @@ import { exitCodeFor } from "../exit-code.js";
 import { loadContext } from "../load-context.js";
 import { QueueProgress } from "../queue-progress.js";
 import { redisConnection, requireRedis } from "../redis.js";
+import { budgetsFrom } from "../run-settings.js";
 import { oneLine, renderSummary, renderTrajectory } from "../render-result.js";
 import { setup } from "../setup.js";
 import { EXIT, UsageError } from "../usage-error.js";
@@ -18,6 +19,11 @@ export interface AnalyzeFlags extends FollowFlags {
   subModel?: string;
   maxIterations?: number;
   maxDepth?: number;
+  maxSubCalls?: number;
+  maxTokens?: number;
+  maxCostUsd?: number;
+  /** Seconds. */
+  deadline?: number;
 }
 
 /** Options of `rlm attach` (and the following half of `analyze`). */
@@ -56,6 +62,7 @@ export async function analyzeCommand(flags: AnalyzeFlags): Promise<number> {
     maxIterations: flags.maxIterations ?? env.RLM_MAX_ITERATIONS,
     maxDepth: flags.maxDepth ?? env.RLM_MAX_DEPTH,
     subConcurrency: env.RLM_SUB_CONCURRENCY,
+    budgets: budgetsFrom(flags),
   });
 
   const { RlmQueueClient } = await import("@rlm/queue");
