@@ -49,3 +49,35 @@ it("cancelling mid fan-out leaves the rest of its sub-calls unmade", async () =>
   // At most the waves in flight when the cancel was seen, not the 60 of the fan-out.
   expect(subRequests().length).toBeLessThanOrEqual(40);
 });
+
+it("a token budget spent mid fan-out stops the analysis and the rest of its sub-calls", async () => {
+  await bed.worker({ concurrency: { root: 2, llm: 10 } });
+  const document = makeDocument({ chars: 60 * 20_000 * 0.98, markerCount: 60, seed: 61 });
+  const before = bed.mock.requests().length;
+  const subRequests = () =>
+    bed.mock
+      .requests()
+      .slice(before)
+      .filter((request) => request.kind === "sub");
+  // Each sub-call reads ~5,000 tokens: the budget is spent within the first wave.
+  const { id } = await bed.client.enqueueAnalysis({
+    query: `How many times does "${document.marker}" appear?`,
+    context: document.text,
+    options: { budgets: { maxTokens: 30_000 } },
+  });
+  const result = await bed.client.waitForResult(id, { timeoutMs: 20_000 });
+  expect(result.finishReason).toBe("budget");
+  expect(result.error?.message).toMatch(/token budget/);
+  const llmQueue = createLlmQueue({ connection: bed.connection, prefix: bed.prefix });
+  try {
+    await until(async () => {
+      const counts = await llmQueue.getJobCounts("active", "waiting", "delayed", "prioritized");
+      return Object.values(counts).every((count) => count === 0);
+    }, 10_000);
+  } finally {
+    await llmQueue.close();
+  }
+  await until(() => bed.mock.stats().inFlight === 0, 5_000);
+  // The first wave (10 slots) and not the 60 of the fan-out.
+  expect(subRequests().length).toBeLessThanOrEqual(20);
+});

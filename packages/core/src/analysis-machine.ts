@@ -675,11 +675,15 @@ export class AnalysisMachine {
             argumentsHash,
             usage: this.usage,
             remainingBudgets: this.control.remainingBudgets(),
+            signal: this.control.signal,
           };
           const executed = await this.executor.execute(task);
           record = this.executor.journaled?.(task, executed)
             ? executed
             : asSub(await this.journal.putIfAbsent(key, executed));
+          // Its usage is counted now: a spent token or cost budget stops the rest of the
+          // fan-out here (through the queue, no other check sees sub-calls' spend).
+          this.control.stopIfSpent();
         } finally {
           release();
         }

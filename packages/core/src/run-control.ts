@@ -101,6 +101,24 @@ export class RunControl {
     }
   }
 
+  /**
+   * After a model call's usage was recorded: when the token or cost budget is now spent,
+   * marks it and aborts the analysis's signal, so the calls still in flight stop and a
+   * running cell ends, instead of the overspend growing until the next call is refused.
+   * Returns true when it stopped the analysis.
+   */
+  stopIfSpent(): boolean {
+    if (this.exhausted || this.controller.signal.aborted) return false;
+    try {
+      this.checkBeforeModelCall();
+      return false;
+    } catch (error) {
+      if (!(error instanceof BudgetExceededError)) return false;
+      this.controller.abort(error);
+      return true;
+    }
+  }
+
   /** Counts a sub-call against `maxSubCalls` (replayed ones too, so replays agree). */
   reserveSubCall(): void {
     const { maxSubCalls } = this.budgets;

@@ -23,6 +23,11 @@ export interface SubCallTask {
   usage: UsageTracker;
   /** What is left of the analysis's budgets, for a nested analysis run elsewhere. */
   remainingBudgets: RlmBudgets;
+  /**
+   * Aborted when the analysis stops (cancelled, a budget spent): an executor whose calls
+   * run elsewhere stops waiting for them then, with the signal's reason.
+   */
+  signal?: AbortSignal;
 }
 
 /**

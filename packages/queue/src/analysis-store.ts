@@ -2,11 +2,12 @@ import { RlmError, type RlmResult } from "@rlm/core";
 import type { Redis } from "ioredis";
 import { type AnalysisEvent, EVENTS_MAX_LEN } from "./analysis-events.js";
 import { newAnalysisId } from "./analysis-id.js";
-import type {
-  AnalysisError,
-  AnalysisProgress,
-  AnalysisRecord,
-  AnalysisStatus,
+import {
+  type AnalysisError,
+  type AnalysisProgress,
+  type AnalysisRecord,
+  type AnalysisStatus,
+  isTerminalStatus,
 } from "./analysis-types.js";
 import type { ContextRef } from "./context-store.js";
 import { QueueErrorCode } from "./errors.js";
@@ -266,6 +267,22 @@ export class AnalysisStore {
   /** Flags a non-terminal analysis for cancellation (the worker polls the flag). */
   async requestCancel(id: string): Promise<TransitionOutcome> {
     return this.transition(id, { cancelRequested: true });
+  }
+
+  /**
+   * True once no more model calls are wanted for the analysis: cancellation was
+   * requested, or it ended (a budget spent, an answer found, a failure) while calls it
+   * had issued were still queued or running.
+   */
+  async callsUnwanted(id: string): Promise<boolean> {
+    const [status, cancelRequested] = await this.redis.hmget(
+      this.keys.analysis(id),
+      "status",
+      "cancelRequested",
+    );
+    return (
+      cancelRequested === "1" || (status !== null && isTerminalStatus(status as AnalysisStatus))
+    );
   }
 
   /** True once cancellation was requested. */

@@ -168,7 +168,7 @@ export class QueueSubCallExecutor implements SubCallExecutor {
       this.pending.delete(task.key);
       throw error;
     }
-    const record = await promise;
+    const record = await untilAborted(promise, task.signal);
     task.usage.recordReplayed(record.byModel, record.calls);
     return record;
   }
@@ -530,4 +530,28 @@ export function errorRecord(task: SubCallTask, code: string, message: string): S
 
 export function isSubRecord(record: JournalRecord | undefined): record is SubCallRecord {
   return record?.kind === "sub";
+}
+
+/**
+ * `promise`, unless `signal` aborts first: then its reason. Why: a call's answer comes
+ * from an LM job, and once the analysis stopped (a budget spent mid fan-out, say) its
+ * cell must not wait for every job of the fan-out to end before the run can finish.
+ */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
 }

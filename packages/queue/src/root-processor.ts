@@ -43,6 +43,7 @@ import {
   QueueSubCallExecutor,
   type SubCallBatching,
 } from "./queue-sub-call-executor.js";
+import type { CancelWatch } from "./cancel-watch.js";
 import type { HeldLocks } from "./held-locks.js";
 import { RedisJournal } from "./redis-journal.js";
 import type { LlmQueue, RootQueue } from "./topology.js";
@@ -64,6 +65,8 @@ export interface RootProcessorServices {
   callResults?: CallResults;
   /** The job locks of this process, extended before a large document blocks the thread. */
   heldLocks?: HeldLocks;
+  /** Told when an analysis ends, so its calls still queued or running here stop. */
+  cancelWatch?: CancelWatch;
   /** Worker-level defaults under each job's options (models from the environment, say). */
   defaults: WorkerEngineDefaults;
   /** How often a running analysis checks whether it was cancelled. Default 500 ms. */
@@ -687,6 +690,9 @@ async function finish(
   run.release();
   if (job.name === JobName.root) {
     if (reporter) await report(reporter, result);
+    // Its calls still queued or running in this process are not wanted any more (a
+    // budget ran out mid fan-out, say); other processes see the ended record.
+    services.cancelWatch?.cancel(job.data.analysisId);
     return { analysisId: job.data.analysisId, finishReason: result.finishReason };
   }
   const nested = job.data as NestedJobData;

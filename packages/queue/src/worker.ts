@@ -190,7 +190,7 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
   const llmHolder: { worker?: Worker } = {};
   const callConcurrency = options.concurrency?.llm ?? 32;
   const cancelWatch = new CancelWatch({
-    isCancelRequested: (ids) => Promise.all(ids.map((id) => store.isCancelRequested(id))),
+    isCancelRequested: (ids) => Promise.all(ids.map((id) => store.callsUnwanted(id))),
   });
   const llmServices: LlmProcessorServices | undefined = roles.includes("llm")
     ? {
@@ -237,6 +237,7 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
       live,
       callResults,
       heldLocks,
+      cancelWatch,
       defaults: options.defaults ?? {},
       retentionSeconds,
       batching: { ...DEFAULT_SUB_CALL_BATCHING, ...options.batching },

@@ -463,7 +463,7 @@ export class IsolatedVmSandbox implements Sandbox {
       case "cpu":
         return `Timeout: cell exceeded ${this.#limits.cellCpuMs} ms of CPU; the sandbox was discarded`;
       case "cancelled":
-        return "Cancelled: the analysis was stopped (cancelled, or its deadline passed) while the cell ran; the sandbox was discarded";
+        return "Cancelled: the analysis was stopped (cancelled, or a budget or its deadline ran out) while the cell ran; the sandbox was discarded";
       case "isolate-gone":
         return this.#disposedByOwner
           ? "SandboxLost: the sandbox was disposed while the cell ran"
