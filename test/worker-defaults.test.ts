@@ -32,3 +32,24 @@ it("runs a job without options under the worker's defaults, and a job's own opti
   expect(second.finishReason).toBe("final");
   expect(second.answer.trim()).toBe("4");
 });
+
+it("publishes an iteration's progress (its sub-call counts) before its end", async () => {
+  await bed.worker();
+  const document = makeDocument({ chars: 100_000, markerCount: 5, seed: 5 });
+  const { id } = await bed.client.enqueueAnalysis({
+    query: `How many times does "${document.marker}" appear?`,
+    context: document.text,
+  });
+  let progress = { subCallsDone: 0, subCallsTotal: 0 };
+  const atIterationEnd: Array<[number, number]> = [];
+  for await (const { event } of bed.client.events(id)) {
+    if (event.type === "progress") progress = event.progress;
+    if (event.type === "iteration" && event.engine.type === "iteration_end") {
+      atIterationEnd.push([progress.subCallsDone, progress.subCallsTotal]);
+    }
+  }
+  // The map-reduce fans out in its second iteration: its end carries the whole wave.
+  const fanOut = atIterationEnd[1];
+  expect(fanOut?.[1]).toBeGreaterThan(0);
+  expect(fanOut?.[0]).toBe(fanOut?.[1]);
+});

@@ -26,6 +26,11 @@ export class ProgressReporter {
     private readonly stream: ProgressStream,
     private readonly label = "rlm",
     private readonly live = stream.isTTY === true,
+    /**
+     * Where the sub-call counts come from when the events do not carry each sub-call
+     * (through the queue, only the analysis's progress counts them).
+     */
+    private readonly subCallCounts?: () => { done: number; started: number },
   ) {}
 
   /** The `onEvent` listener. Never throws (the engine ignores listeners that do). */
@@ -64,6 +69,10 @@ export class ProgressReporter {
   }
 
   private subCalls(): string {
+    if (this.subCallCounts) {
+      const { done, started } = this.subCallCounts();
+      return `sub-calls ${done}/${started} done`;
+    }
     const failed = this.failed > 0 ? ` (${this.failed} failed)` : "";
     return `sub-calls ${this.done}/${this.started} done${failed}`;
   }

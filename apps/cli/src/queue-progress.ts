@@ -44,7 +44,11 @@ export class QueueProgress {
     private readonly label = "rlm",
   ) {
     this.live = stream.isTTY === true;
-    this.lines = new ProgressReporter(stream, label, false);
+    // Sub-call events are not published through the queue: the counts are the progress's.
+    this.lines = new ProgressReporter(stream, label, false, () => ({
+      done: this.progress.subCallsDone,
+      started: this.progress.subCallsTotal,
+    }));
   }
 
   /** Shows the bars at once (status `queued`), before the first event arrives. */

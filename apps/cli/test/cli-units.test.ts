@@ -209,24 +209,17 @@ describe("queue progress", () => {
           maxIterations: 5,
         },
       },
+      // Through the queue the sub-calls are counted in the analysis's progress.
       {
-        type: "subcall",
-        engine: {
-          type: "subcall_start",
-          depth: 0,
-          id: "a",
-          query: "q",
-          contextChars: 1,
-        },
-      },
-      {
-        type: "subcall",
-        engine: {
-          type: "subcall_end",
-          depth: 0,
-          id: "a",
-          durationMs: 1,
-          replayed: false,
+        type: "progress",
+        progress: {
+          iteration: 1,
+          maxIterations: 5,
+          subCallsDone: 3,
+          subCallsTotal: 4,
+          inputTokens: 0,
+          outputTokens: 0,
+          costUsd: null,
         },
       },
       { type: "status", status: "running" },
@@ -247,7 +240,7 @@ describe("queue progress", () => {
     expect(written.split("\n").filter(Boolean)).toEqual([
       "[rlm] picked up by a worker",
       "[rlm] iteration 1/5",
-      "[rlm] iteration 1 done · 2 cells · sub-calls 1/1 done",
+      "[rlm] iteration 1 done · 2 cells · sub-calls 3/4 done",
     ]);
   });
 });

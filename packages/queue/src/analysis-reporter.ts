@@ -72,7 +72,8 @@ export class AnalysisReporter {
         }
         return;
       case "iteration_end":
-        await this.publish({ type: "iteration", engine: event });
+        // The progress first: a follower that prints a line per iteration end then has
+        // the iteration's usage and sub-call counts when the event reaches it.
         if (event.depth === 0) {
           await this.store.updateProgress(this.analysisId, {
             set: {
@@ -82,6 +83,7 @@ export class AnalysisReporter {
             },
           });
         }
+        await this.publish({ type: "iteration", engine: event });
         return;
       case "cell_end":
         await this.publish({ type: "iteration", engine: event });

@@ -1,4 +1,5 @@
 import type { RlmContext, RlmEventListener, RlmResult } from "@rlm/core";
+import type { AnalysisEventEntry } from "@rlm/queue";
 import { deleteKeysWithPrefix, displayRedisUrl, redisConnection } from "../redis.js";
 
 /**
@@ -8,9 +9,18 @@ import { deleteKeysWithPrefix, displayRedisUrl, redisConnection } from "../redis
 export interface DemoRunner {
   /** Shown in the demo's output, e.g. "in-process". */
   readonly mode: string;
-  run(query: string, context: RlmContext, onEvent: RlmEventListener): Promise<RlmResult>;
+  /** True when analyses go through the queue: progress comes as its event stream. */
+  readonly viaQueue: boolean;
+  run(query: string, context: RlmContext, listener: DemoListener): Promise<RlmResult>;
   close(): Promise<void>;
 }
+
+/**
+ * Who follows an analysis: engine events (in process, or the queue's iteration events),
+ * or the queue's whole event stream (with the progress counts of its sub-calls).
+ */
+export type DemoListener =
+  { onEvent: RlmEventListener } | { onEntry: (entry: AnalysisEventEntry) => void };
 
 /** Model endpoint the runner talks to (the demo's mock LLM). */
 export interface RunnerEndpoint {
@@ -30,7 +40,9 @@ export async function createInProcessRunner(
   const rlm = new Rlm({ ...endpoint, signal });
   return {
     mode: "in-process",
-    run: (query, context, onEvent) => rlm.completion(query, context, { onEvent }),
+    viaQueue: false,
+    run: (query, context, listener) =>
+      rlm.completion(query, context, "onEvent" in listener ? { onEvent: listener.onEvent } : {}),
     close: async () => {},
   };
 }
@@ -68,7 +80,8 @@ export async function createQueueRunner(
   const client = new RlmQueueClient({ connection, prefix: target.prefix });
   return {
     mode: `queue (Redis at ${displayRedisUrl(target.redisUrl)}, key prefix ${target.prefix})`,
-    async run(query, context, onEvent) {
+    viaQueue: true,
+    async run(query, context, listener) {
       const { id } = await client.enqueueAnalysis({ query, context });
       const cancel = () => void client.cancel(id).catch(() => {});
       if (signal.aborted) cancel();
@@ -76,7 +89,10 @@ export async function createQueueRunner(
       try {
         for await (const entry of client.events(id)) {
           const { event } = entry;
-          if (event.type === "iteration" || event.type === "subcall") onEvent(event.engine);
+          if ("onEntry" in listener) listener.onEntry(entry);
+          else if (event.type === "iteration" || event.type === "subcall") {
+            listener.onEvent(event.engine);
+          }
         }
       } finally {
         signal.removeEventListener("abort", cancel);
