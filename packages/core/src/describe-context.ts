@@ -25,7 +25,13 @@ export function describeContext(context: RlmContext, previewChars: number): Cont
     const totalChars = lengths.reduce((sum, length) => sum + length, 0);
     // Preview the items joined: the model learns what an item looks like at both ends.
     const first = context.slice(0, 3).map(asText).join("\n---\n");
-    const last = context.length > 3 ? context.slice(-2).map(asText).join("\n---\n") : "";
+    const last = context.slice(-2).map(asText).join("\n---\n");
+    // Three items or fewer: head and tail of their joined text, as for a string (the
+    // end of a long last item is shown, not only the first characters of the first).
+    const ends =
+      context.length <= 3
+        ? preview(first, previewChars)
+        : { head: first.slice(0, previewChars), tail: tailOf(last, previewChars) };
     return {
       type: "array",
       totalChars,
@@ -36,8 +42,7 @@ export function describeContext(context: RlmContext, previewChars: number): Cont
         maxChars: lengths.reduce((most, length) => Math.max(most, length), 0),
         firstLengths: lengths.slice(0, 10),
       },
-      head: first.slice(0, previewChars),
-      tail: tailOf(last, previewChars),
+      ...ends,
     };
   }
   const json = JSON.stringify(context);

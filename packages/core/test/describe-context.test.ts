@@ -84,4 +84,14 @@ describe("describeContext and the first root prompt", () => {
     expect(items.head).toBe("");
     expect(items.tail).toBe("");
   });
+
+  it("shows the end of a short array's last item, not only the start of its first", () => {
+    const description = describeContext(["aaa", "bbbbbb", `${"c".repeat(2_000)}END`], 600);
+    expect(description.head.startsWith("aaa\n---\nbbbbbb")).toBe(true);
+    expect(description.head).toHaveLength(600);
+    expect(description.tail.endsWith("cEND")).toBe(true);
+    expect(description.tail).toHaveLength(600);
+    // Short enough to show whole: all of it in the head, no tail.
+    expect(describeContext(["a", "b"], 600)).toMatchObject({ head: "a\n---\nb", tail: "" });
+  });
 });
