@@ -481,3 +481,14 @@ describe("a first run", () => {
     expect(await counted(false)).toBeGreaterThan(0);
   });
 });
+
+describe("the REPL's clock", () => {
+  it("starts when the analysis began (deterministic within it, not a date of 2024)", async () => {
+    const before = Date.now();
+    const model = new ScriptedModel(() => repl("FINAL(String(Date.now()))"));
+    const result = await rlmWith(model).completion("q", CONTEXT);
+    const clock = Number(result.answer);
+    expect(clock).toBeGreaterThanOrEqual(before);
+    expect(clock).toBeLessThanOrEqual(Date.now());
+  });
+});

@@ -93,6 +93,12 @@ export interface AnalysisParams {
   /** Epoch ms the analysis began, for a resumed analysis (the deadline counts from it). */
   startedAt?: number;
   /**
+   * Where the REPL's clock starts (epoch ms): when the analysis began, as every run of it
+   * sees it (a resume in another process too). Without it the clock starts at an instant
+   * of 2024 derived from the analysis id, the same however often it is rebuilt.
+   */
+  clockStartMs?: number;
+  /**
    * True when no run of this analysis can have journaled anything yet (its job's first
    * start): the machine reads nothing from the journal, not even its first turn. Only a
    * caller that knows it may say so; a wrong `true` makes calls be paid again.
@@ -134,6 +140,7 @@ export class AnalysisMachine {
   private readonly usage: UsageTracker;
   private readonly executor: SubCallExecutor;
   private readonly startedAt = Date.now();
+  private readonly clockStartMs: number | undefined;
 
   private phase: Phase = { name: "start" };
   private iteration = 1;
@@ -181,6 +188,7 @@ export class AnalysisMachine {
       });
     this.usage = params.usage ?? this.control.usage;
     this.pastJournal = params.firstRun === true;
+    this.clockStartMs = params.clockStartMs;
     this.document = params.document;
     this.ownsDocument = params.document === undefined && !isDeferred(params.context);
     this.executor =
@@ -600,6 +608,7 @@ export class AnalysisMachine {
     const sandbox = await this.runtime.sandboxFactory.create({
       document: this.document,
       seed: this.analysisId,
+      ...(this.clockStartMs === undefined ? {} : { clockStartMs: this.clockStartMs }),
       limits: this.options.limits,
       onSubCall: (request) => this.dispatchSubCall(request),
     });
@@ -730,6 +739,7 @@ export class AnalysisMachine {
       },
       depth: this.depth + 1,
       control: this.control,
+      ...(this.clockStartMs === undefined ? {} : { clockStartMs: this.clockStartMs }),
       usage: task.usage,
     });
     try {

@@ -49,6 +49,11 @@ export interface SandboxOptions {
   document: SandboxDocument;
   /** Seed for the deterministic `Date` and `Math.random` (e.g. the analysis id). */
   seed: string;
+  /**
+   * Where `Date` starts in every cell (epoch ms), e.g. when the analysis began; the same
+   * value in every run of the analysis. Default: an instant of 2024 derived from `seed`.
+   */
+  clockStartMs?: number;
   limits: SandboxLimits;
   onSubCall: SubCallHandler;
 }

@@ -568,7 +568,9 @@ async function createRun(
     // is not looked up. (Not a nested one: a job of the same id may have run before.)
     firstRun: !nested && firstStart(job),
     ...("loaded" in source ? { document: source.loaded.document } : {}),
-    ...(startedAt === undefined ? {} : { startedAt }),
+    // A top analysis's REPL clock starts when it was enqueued: every run of it agrees.
+    // A nested one keeps the default (its job carries no such time).
+    ...(startedAt === undefined ? {} : { startedAt, clockStartMs: startedAt }),
   });
   return {
     machine,

@@ -89,6 +89,8 @@ export class Rlm {
     validateAnalysisInput(query, context);
     const machine = new AnalysisMachine({
       analysisId: call.analysisId ?? randomUUID(),
+      // The REPL's `Date` starts now: an in-process analysis is never resumed elsewhere.
+      clockStartMs: Date.now(),
       query,
       context,
       options: {

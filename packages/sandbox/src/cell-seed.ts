@@ -17,11 +17,12 @@ function digest(text: string): Buffer {
 }
 
 /**
- * Derives a cell's PRNG state from (seed, cellKey) and its clock base from the seed alone.
+ * Derives a cell's PRNG state from (seed, cellKey) and its clock base from `clockStartMs`
+ * (when the analysis began) or, without it, from the seed alone.
  * A cell therefore replays identically whatever ran before it, and cells with different
  * keys draw different numbers.
  */
-export function deriveCellSeed(seed: string, cellKey: string): CellSeed {
+export function deriveCellSeed(seed: string, cellKey: string, clockStartMs?: number): CellSeed {
   const words = digest(`rlm-random\u0000${seed}\u0000${cellKey}`);
   const clock = digest(`rlm-clock\u0000${seed}`);
   return {
@@ -31,6 +32,9 @@ export function deriveCellSeed(seed: string, cellKey: string): CellSeed {
       words.readInt32LE(8),
       words.readInt32LE(12),
     ],
-    clockBase: CLOCK_EPOCH_MS + (clock.readUInt32LE(0) % CLOCK_SPAN_S) * 1000,
+    clockBase:
+      clockStartMs !== undefined && Number.isFinite(clockStartMs)
+        ? Math.trunc(clockStartMs)
+        : CLOCK_EPOCH_MS + (clock.readUInt32LE(0) % CLOCK_SPAN_S) * 1000,
   };
 }

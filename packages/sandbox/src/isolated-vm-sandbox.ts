@@ -76,6 +76,7 @@ export class IsolatedVmSandbox implements Sandbox {
   readonly #context: ivm.Context;
   readonly #limits: SandboxLimits;
   readonly #seed: string;
+  readonly #clockStartMs: number | undefined;
   readonly #onSubCall: SubCallHandler;
   readonly #pollMs: number;
   readonly #queue = new SerialQueue();
@@ -108,6 +109,7 @@ export class IsolatedVmSandbox implements Sandbox {
     this.#context = context;
     this.#limits = options.limits;
     this.#seed = options.seed;
+    this.#clockStartMs = options.clockStartMs;
     this.#onSubCall = options.onSubCall;
     this.#pollMs = tuning.watchdogPollMs ?? 10;
     this.#subCallRef = new ivm.Reference(this.#handleSubCall);
@@ -302,7 +304,7 @@ export class IsolatedVmSandbox implements Sandbox {
     const done = new Promise<"done">((resolve) => {
       this.#doneWaiter = { gen, resolve: () => resolve("done") };
     });
-    const seed = deriveCellSeed(this.#seed, cell.cellKey);
+    const seed = deriveCellSeed(this.#seed, cell.cellKey, this.#clockStartMs);
     const watchdog = watchCell({
       isolate: this.#isolate,
       wallMs: this.#limits.cellTimeoutMs,

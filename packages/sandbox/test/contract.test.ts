@@ -213,6 +213,16 @@ describe("determinism", () => {
     expect(result.output).toBe("1 1970-01-01T00:00:00.000Z true string");
   });
 
+  it("starts the clock where it is told (when the analysis began), in every cell", async () => {
+    const start = Date.UTC(2026, 11, 1, 3, 0, 0);
+    const t = await openSandbox({ seed: "analysis-a", clockStartMs: start });
+    const code = "print(new Date().toISOString())";
+    expect((await t.run(code, "1")).output).toBe("2026-12-01T03:00:00.000Z");
+    expect((await t.run(code, "2")).output).toBe("2026-12-01T03:00:00.000Z");
+    const other = await openSandbox({ seed: "analysis-b", clockStartMs: start });
+    expect((await other.run(code, "1")).output).toBe("2026-12-01T03:00:00.000Z");
+  });
+
   it("derives the clock from the seed", async () => {
     const a = await openSandbox({ seed: "analysis-a" });
     const b = await openSandbox({ seed: "analysis-b" });

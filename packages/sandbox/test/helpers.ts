@@ -36,12 +36,14 @@ export async function openSandbox(
     limits?: Partial<SandboxLimits>;
     onSubCall?: SubCallHandler;
     seed?: string;
+    clockStartMs?: number;
   } = {},
 ): Promise<TestSandbox> {
   const document = await factory.loadDocument(options.context ?? "the document");
   const sandbox = await factory.create({
     document,
     seed: options.seed ?? "test-seed",
+    ...(options.clockStartMs === undefined ? {} : { clockStartMs: options.clockStartMs }),
     limits: { ...TEST_LIMITS, ...options.limits },
     onSubCall: options.onSubCall ?? echoHandler,
   });
