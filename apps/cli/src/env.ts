@@ -42,6 +42,37 @@ const rateLimit = z.string().transform((value, ctx) => {
   return parsed;
 });
 
+/** `RLM_PRICES`: JSON of USD per 1M tokens by model, e.g. `{"llama3.1:8b":{"input":0,"output":0}}`. */
+const modelPrice = z
+  .object({
+    input: z.number().nonnegative(),
+    output: z.number().nonnegative(),
+    cachedInput: z.number().nonnegative().optional(),
+  })
+  .strict();
+const prices = z.string().transform((value, ctx) => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    ctx.addIssue({
+      code: "custom",
+      message: 'expected JSON, e.g. {"my-model":{"input":0.1,"output":0.4}}',
+    });
+    return z.NEVER;
+  }
+  const table = z.record(z.string().min(1), modelPrice).safeParse(parsed);
+  if (!table.success) {
+    ctx.addIssue({
+      code: "custom",
+      message:
+        'expected {"<model>":{"input":<usd per 1M>,"output":<usd per 1M>,"cachedInput"?:<usd>}}',
+    });
+    return z.NEVER;
+  }
+  return table.data;
+});
+
 /**
  * Every environment variable the CLI reads, in one schema (DESIGN.md, "Interfaces users
  * touch"). All are optional here; a command decides what it requires (only `run` needs
@@ -56,6 +87,10 @@ const envSchema = z.object({
   RLM_MAX_ITERATIONS: positiveInt.optional(),
   RLM_MAX_DEPTH: positiveInt.optional(),
   RLM_SUB_CONCURRENCY: positiveInt.optional(),
+  /** USD per 1M tokens by model, over the built-in table (local and unlisted models). */
+  RLM_PRICES: prices.optional(),
+  /** Seconds a model call's attempt may take (default 120; slow local servers need more). */
+  RLM_MODEL_TIMEOUT_S: positiveInt.optional(),
   /** Default: `warn` for one-shot commands, `info` for `worker` and `serve`. */
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(", ")}` }).optional(),
   REDIS_URL: redisUrl.default(DEFAULT_REDIS_URL),

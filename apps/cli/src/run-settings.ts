@@ -1,4 +1,5 @@
 import type { RlmBudgets } from "@rlm/core";
+import type { PriceTable } from "rlm-queue";
 import type { CliEnv } from "./env.js";
 import { UsageError } from "./usage-error.js";
 
@@ -28,6 +29,8 @@ export interface RunSettings {
   maxDepth?: number;
   subConcurrency?: number;
   budgets?: RlmBudgets;
+  prices?: PriceTable;
+  timeoutMs?: number;
 }
 
 export const DEFAULT_BASE_URL = "https://api.openai.com/v1";
@@ -52,6 +55,8 @@ export function resolveRunSettings(flags: ModelFlags, env: CliEnv): RunSettings 
     maxDepth: flags.maxDepth ?? env.RLM_MAX_DEPTH,
     subConcurrency: flags.concurrency ?? env.RLM_SUB_CONCURRENCY,
     budgets: budgetsFrom(flags),
+    prices: env.RLM_PRICES,
+    timeoutMs: env.RLM_MODEL_TIMEOUT_S === undefined ? undefined : env.RLM_MODEL_TIMEOUT_S * 1000,
   });
 }
 

@@ -51,6 +51,17 @@ describe("rlm CLI error paths", () => {
     expect(run.stderr).toContain("OPENAI_API_KEY");
   });
 
+  it("RLM_PRICES that is not a price table exits 2 with one line", async () => {
+    for (const value of ["not json", '{"m":{"input":-1,"output":1}}']) {
+      const run = await runCli(["run", "--file", doc, "--query", "what is this?"], {
+        ...withKey,
+        RLM_PRICES: value,
+      });
+      expectUsageError(run);
+      expect(run.stderr).toContain("RLM_PRICES");
+    }
+  });
+
   it("a missing required option exits 2 with one line", async () => {
     const run = await runCli(["run", "--file", doc], withKey);
     expectUsageError(run);

@@ -156,6 +156,24 @@ describe("rlm run against the mock LLM", () => {
     expect(result.error?.message).toMatch(/maxSubCalls|recursiveLm|sub-call/i);
   });
 
+  it("RLM_PRICES prices local models: --max-cost-usd then bounds them (and warns without)", async () => {
+    const query = 'How many times does "INC-7731" appear?';
+    const args = ["run", "--file", REPORT, "--query", query, "--json", "--max-cost-usd", "0.01"];
+    const priced = await runCli(
+      args,
+      { ...env(), RLM_PRICES: '{"mock-root":{"input":100,"output":100}}' },
+      120_000,
+    );
+    const result = JSON.parse(priced.stdout) as RlmResult;
+    expect(result.finishReason, priced.stderr).toBe("budget");
+    expect(result.usage.byModel["mock-root"]?.costUsd).toBeGreaterThan(0.01);
+    expect(priced.stderr).not.toContain("no known price");
+
+    const unpriced = await runCli(args, env(), 120_000);
+    expect(unpriced.stderr).toContain("warning: no known price for mock-root");
+    expect((JSON.parse(unpriced.stdout) as RlmResult).finishReason).toBe("final");
+  });
+
   it("a provider error ends the run with one error line and exit 1", async () => {
     const run = await runCli(
       ["run", "--file", REPORT, "--query", "POISON question"],

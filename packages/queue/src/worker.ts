@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import type { ModelClient, SandboxFactory } from "@rlm/core";
-import { createOpenAIModelClient } from "@rlm/llm";
+import { createOpenAIModelClient, type PriceTable } from "@rlm/llm";
 import { createIsolatedVmSandboxFactory, releaseBufferNow } from "@rlm/sandbox";
 import type { CollectGarbage } from "./large-document.js";
 import { Worker } from "bullmq";
@@ -44,7 +44,14 @@ export interface RlmWorkerOptions {
    */
   concurrency?: { root?: number; llm?: number };
   /** The model endpoint (ignored for a role whose client is given below). */
-  model?: { baseURL?: string; apiKey: string; timeoutMs?: number; maxAttempts?: number };
+  model?: {
+    baseURL?: string;
+    apiKey: string;
+    timeoutMs?: number;
+    maxAttempts?: number;
+    /** USD per 1M tokens, merged over the built-in table (local or unlisted models). */
+    prices?: PriceTable;
+  };
   /** Client for root turns (default: OpenAI-compatible from `model`, retrying 429s itself). */
   rootModelClient?: ModelClient;
   /** Client for sub-calls (default: OpenAI-compatible from `model`, 429 → queue pause). */
@@ -177,6 +184,7 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
       apiKey: options.model.apiKey,
       ...(options.model.baseURL === undefined ? {} : { baseURL: options.model.baseURL }),
       ...(options.model.timeoutMs === undefined ? {} : { timeoutMs: options.model.timeoutMs }),
+      ...(options.model.prices === undefined ? {} : { prices: options.model.prices }),
       retry: {
         retryRateLimits,
         ...(options.model.maxAttempts === undefined

@@ -1,4 +1,10 @@
 export * from "@rlm/core";
-export { createOpenAIModelClient } from "@rlm/llm";
+export {
+  createOpenAIModelClient,
+  DEFAULT_PRICES,
+  type ModelPrice,
+  type PriceTable,
+  priceFor,
+} from "@rlm/llm";
 export { createIsolatedVmSandboxFactory } from "@rlm/sandbox";
 export { type CompletionOptions, Rlm, type RlmOptions, rlmCompletion } from "./rlm.js";

@@ -15,7 +15,7 @@ import {
   type SandboxFactory,
   validateAnalysisInput,
 } from "@rlm/core";
-import { createOpenAIModelClient } from "@rlm/llm";
+import { createOpenAIModelClient, type PriceTable } from "@rlm/llm";
 import { createIsolatedVmSandboxFactory } from "@rlm/sandbox";
 
 /** Options of an `Rlm`: the engine's options plus where the models are. */
@@ -28,6 +28,11 @@ export interface RlmOptions extends EngineOptionsInput {
   timeoutMs?: number;
   /** Attempts per model call (retries on 429/5xx/timeouts). */
   maxAttempts?: number;
+  /**
+   * USD per 1M tokens by model, merged over the built-in table: prices for local or
+   * unlisted models, so that `usage.costUsd` and `budgets.maxCostUsd` count them.
+   */
+  prices?: PriceTable;
   /** Use this model client instead of the OpenAI-compatible one. */
   modelClient?: ModelClient;
   /** Use this sandbox factory instead of isolated-vm. */
@@ -57,8 +62,16 @@ export class Rlm {
   private readonly sandboxFactory: SandboxFactory;
 
   constructor(options: RlmOptions = {}) {
-    const { baseURL, apiKey, timeoutMs, maxAttempts, modelClient, sandboxFactory, ...engine } =
-      options;
+    const {
+      baseURL,
+      apiKey,
+      timeoutMs,
+      maxAttempts,
+      prices,
+      modelClient,
+      sandboxFactory,
+      ...engine
+    } = options;
     this.options = resolveEngineOptions(engine);
     if (modelClient) {
       this.model = modelClient;
@@ -71,6 +84,7 @@ export class Rlm {
         ...(baseURL === undefined ? {} : { baseURL }),
         ...(timeoutMs === undefined ? {} : { timeoutMs }),
         ...(maxAttempts === undefined ? {} : { retry: { maxAttempts } }),
+        ...(prices === undefined ? {} : { prices }),
       });
     }
     this.sandboxFactory = sandboxFactory ?? createIsolatedVmSandboxFactory();

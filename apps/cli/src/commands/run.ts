@@ -38,7 +38,23 @@ export async function runCommand(flags: RunFlags): Promise<number> {
 
   // Loaded here, not at the top: the engine pulls in isolated-vm, which `--help` and the
   // usage errors above have no need to load.
-  const { Rlm } = await import("rlm-queue");
+  const { Rlm, priceFor, DEFAULT_PRICES, resolveEngineOptions } = await import("rlm-queue");
+  if (settings.budgets?.maxCostUsd !== undefined) {
+    // A model without a price costs 0 in the totals: the cost budget would not bound it.
+    const models = resolveEngineOptions({
+      ...(settings.rootModel === undefined ? {} : { rootModel: settings.rootModel }),
+      ...(settings.subModel === undefined ? {} : { subModel: settings.subModel }),
+    });
+    const table = { ...DEFAULT_PRICES, ...settings.prices };
+    const unpriced = [...new Set([models.rootModel, models.subModel])].filter(
+      (model) => priceFor(model, table) === undefined,
+    );
+    if (unpriced.length > 0) {
+      process.stderr.write(
+        `warning: no known price for ${unpriced.join(", ")}: --max-cost-usd does not count ${unpriced.length === 1 ? "its" : "their"} calls (set RLM_PRICES)\n`,
+      );
+    }
+  }
   const controller = new AbortController();
   const progress = new ProgressReporter(process.stderr);
   const release = cancelOnSignals(controller, {

@@ -60,7 +60,14 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
     prefix: env.RLM_PREFIX,
     roles,
     concurrency,
-    model: { baseURL, apiKey },
+    model: {
+      baseURL,
+      apiKey,
+      ...(env.RLM_PRICES === undefined ? {} : { prices: env.RLM_PRICES }),
+      ...(env.RLM_MODEL_TIMEOUT_S === undefined
+        ? {}
+        : { timeoutMs: env.RLM_MODEL_TIMEOUT_S * 1000 }),
+    },
     defaults,
     ...(limiter === undefined ? {} : { limiter }),
     ...(collectGarbage ? { collectGarbage } : {}),
