@@ -10,14 +10,14 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { adminAuth } from "./admin-auth.js";
 import { ApiErrorCode, errorBody } from "./api-error.js";
 import { type ApiLoggerOption, createApiLogger } from "./api-logger.js";
-import { bearerAuth } from "./bearer-auth.js";
+import { bearerAuth, sendUnauthorized } from "./bearer-auth.js";
 import { registerBullBoard } from "./bull-board.js";
 import { handleError } from "./error-handler.js";
 import { DEFAULT_HEARTBEAT_MS } from "./event-stream.js";
 import { registerHealth } from "./health.js";
 import { analysisRoutes } from "./routes/analyses.js";
 import { viewerRoutes } from "./routes/viewer.js";
-import { TokenVerifier } from "./token-verifier.js";
+import { bearerToken, TokenVerifier } from "./token-verifier.js";
 import { describeSchemaErrors, type SchemaError } from "./validation-message.js";
 
 /** Default largest request body: 200 MB, for whole documents uploaded in one request. */
@@ -96,13 +96,17 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
   const shutdown = new AbortController();
 
   app.setErrorHandler(handleError);
-  app.setNotFoundHandler((request, reply) =>
-    reply
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split("?")[0] ?? "";
+    // Under /v1 an unknown path is a 401 without a valid token, as a known one is: which
+    // routes exist is not told to anyone without it.
+    if (/^\/v1(\/|$)/.test(path) && !verifier.verify(bearerToken(request.headers.authorization))) {
+      return sendUnauthorized(reply, "a valid bearer token is required");
+    }
+    return reply
       .code(404)
-      .send(
-        errorBody(ApiErrorCode.notFound, `no route ${request.method} ${request.url.split("?")[0]}`),
-      ),
-  );
+      .send(errorBody(ApiErrorCode.notFound, `no route ${request.method} ${path}`));
+  });
   // Any text is a document (markdown, CSV, logs); text/plain has Fastify's own parser.
   app.addContentTypeParser(
     /^text\/(?!plain\b)/,

@@ -48,6 +48,17 @@ describe("bearer authentication", () => {
     }
   });
 
+  it("answers 401 for an unknown /v1 path without a token, 404 with it", async () => {
+    const anonymous = await app.inject({ method: "GET", url: "/v1/analyses" });
+    expect(anonymous.statusCode).toBe(401);
+    expect(anonymous.headers["www-authenticate"]).toMatch(/^Bearer/);
+    const known = await app.inject({ method: "GET", url: "/v1/analyses", headers: AUTH });
+    expect(known.statusCode).toBe(404);
+    expect(known.json().error.code).toBe("not_found");
+    // Outside /v1 an unknown path is a 404 for anyone.
+    expect((await app.inject({ method: "GET", url: "/nothing-here" })).statusCode).toBe(404);
+  });
+
   it("lets the right token through", async () => {
     const res = await app.inject({ method: "GET", url: "/v1/analyses/an_unknown", headers: AUTH });
     expect(res.statusCode).toBe(404);
