@@ -318,6 +318,60 @@ describe("journal and rebuild accounting", () => {
     expect(again.answer).toBe(first.answer);
   });
 
+  it("a replay stops where a budget stopped the first run, without a model call", async () => {
+    const journal = new MemoryJournal();
+    const fanOut = repl(
+      "const parts = Array.from({ length: 20 }, (_, i) => String(i).repeat(4000));\n" +
+        "print((await Promise.all(parts.map((p) => recursiveLm('q', p)))).length)",
+    );
+    const script = (request: Parameters<ConstructorParameters<typeof ScriptedModel>[0]>[0]) => {
+      if (!isRoot(request)) return slowSub(20);
+      return turnOf(request) === 1 ? fanOut : "FINAL(done)";
+    };
+    // ~1,000 tokens a sub-call: the budget runs out within the fan-out, which it stops.
+    const options = { budgets: { maxTokens: 6_000 }, subConcurrency: 4 };
+    const first = await rlmWith(new ScriptedModel(script), options).completion("q", CONTEXT, {
+      journal,
+      analysisId: "budget-stop",
+    });
+    expect(first.finishReason).toBe("budget");
+    const silent = new ScriptedModel(() => {
+      throw new Error("a replay must not call the model");
+    });
+    const again = await rlmWith(silent, options).completion("q", CONTEXT, {
+      journal,
+      analysisId: "budget-stop",
+    });
+    expect(silent.requests).toHaveLength(0);
+    expect(again.finishReason).toBe("budget");
+    expect(again.error?.message).toBe(first.error?.message);
+  });
+
+  it("a replay over a given journal sees the same REPL clock (a query built from Date)", async () => {
+    const journal = new MemoryJournal();
+    const script = (request: Parameters<ConstructorParameters<typeof ScriptedModel>[0]>[0]) => {
+      if (!isRoot(request)) return "sub answer";
+      return turnOf(request) === 1
+        ? repl("print(await recursiveLm('since ' + new Date().toISOString(), 'x'))")
+        : "FINAL(done)";
+    };
+    await rlmWith(new ScriptedModel(script)).completion("q", CONTEXT, {
+      journal,
+      analysisId: "clock-replay",
+    });
+    // Later: a run whose clock started now would ask a different question.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const silent = new ScriptedModel(() => {
+      throw new Error("a replay must not call the model");
+    });
+    const again = await rlmWith(silent).completion("q", CONTEXT, {
+      journal,
+      analysisId: "clock-replay",
+    });
+    expect(silent.requests).toHaveLength(0);
+    expect(again.answer).toBe("done");
+  });
+
   it("a sub-call the code did not await finishes before the next model turn", async () => {
     let subFinishedAt = 0;
     let secondTurnAt = 0;

@@ -372,6 +372,7 @@ export class AnalysisMachine {
     let result: CellResult;
     if (journaled?.kind === "cell" && journaled.sandboxLost) {
       result = fromCellRecord(journaled);
+      this.replayBudgetStop(journaled);
     } else {
       const executed = await this.executeCell({ code, cellKey });
       result = executed.result;
@@ -395,7 +396,7 @@ export class AnalysisMachine {
     phase.next += 1;
     const written = this.journal.putIfAbsent(
       journalKeys.cell(this.iteration, block),
-      toCellRecord(code, result),
+      toCellRecord(code, result, this.control.exhausted),
     );
     // A cell that lost its isolate is replayed from this record (its outcome depended on
     // timing): it must be there before anything builds on it. Any other cell is simply
@@ -478,17 +479,32 @@ export class AnalysisMachine {
     this.finish("max_iterations", parsed.prose || this.partialAnswer());
   }
 
+  /**
+   * A lost cell taken from the journal that a budget stopped: the replay stops there as
+   * the first run did (its sub-calls are not replayed, so their spend is not counted).
+   */
+  private replayBudgetStop(record: CellRecord): void {
+    if (record.budgetStop) {
+      this.control.stopForBudget(
+        new BudgetExceededError(record.budgetStop.budget, record.budgetStop.message),
+      );
+    }
+  }
+
   /** A code block of the reply at the iteration limit, run as a cell of the extra turn. */
   private async runFinalCell(code: string, block: number): Promise<CellResult> {
     const cellKey = `${this.iteration}.${block}`;
     const journaled = await this.lookUp(journalKeys.cell(this.iteration, block));
-    const result =
-      journaled?.kind === "cell" && journaled.sandboxLost
-        ? fromCellRecord(journaled)
-        : (await this.executeCell({ code, cellKey })).result;
+    let result: CellResult;
+    if (journaled?.kind === "cell" && journaled.sandboxLost) {
+      result = fromCellRecord(journaled);
+      this.replayBudgetStop(journaled);
+    } else {
+      result = (await this.executeCell({ code, cellKey })).result;
+    }
     const written = this.journal.putIfAbsent(
       journalKeys.cell(this.iteration, block),
-      toCellRecord(code, result),
+      toCellRecord(code, result, this.control.exhausted),
     );
     if (result.sandboxLost) await written;
     else this.deferCellWrite(written);
@@ -854,8 +870,16 @@ function fromCellRecord(record: CellRecord): CellResult {
   };
 }
 
-function toCellRecord(code: string, result: CellResult): CellRecord {
+function toCellRecord(
+  code: string,
+  result: CellResult,
+  exhausted: BudgetExceededError | undefined,
+): CellRecord {
   return {
+    // A budget that stopped the cell (its sandbox lost) stops a replay there too.
+    ...(result.sandboxLost && exhausted
+      ? { budgetStop: { budget: exhausted.budget, message: exhausted.message } }
+      : {}),
     kind: "cell",
     code,
     output: result.output,

@@ -1,3 +1,4 @@
+import type { BudgetExceededError } from "./errors.js";
 import { cloneJson } from "./clone-json.js";
 import type { TokenUsage } from "./model.js";
 
@@ -20,6 +21,12 @@ export interface CellRecord {
   durationMs: number;
   subCalls: number;
   sandboxLost: boolean;
+  /**
+   * The budget that ran out while the cell ran and stopped it (its sandbox lost): a replay
+   * takes the cell from here and stops the analysis at the same place, instead of going
+   * on to turns the first run never paid for.
+   */
+  budgetStop?: { budget: BudgetExceededError["budget"]; message: string };
 }
 
 /** The outcome of one `recursiveLm` call. */

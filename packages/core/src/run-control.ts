@@ -119,6 +119,12 @@ export class RunControl {
     }
   }
 
+  /** Stops the analysis for `error`'s budget (one that ran out in an earlier run of it). */
+  stopForBudget(error: BudgetExceededError): void {
+    this.markExhausted(error);
+    if (!this.controller.signal.aborted) this.controller.abort(this.exhausted);
+  }
+
   /** Counts a sub-call against `maxSubCalls` (replayed ones too, so replays agree). */
   reserveSubCall(): void {
     const { maxSubCalls } = this.budgets;

@@ -50,6 +50,12 @@ export interface CompletionOptions {
   journal?: Journal;
   /** Identity of the analysis (seeds the REPL's Date/Math.random). Default: random. */
   analysisId?: string;
+  /**
+   * Where the REPL's `Date` starts (epoch ms). Default: now, for an analysis on a journal
+   * of its own; over a given `journal` (which may be replayed), an instant derived from
+   * `analysisId`, unless this is given: pass the first run's start to every run of it.
+   */
+  clockStartMs?: number;
 }
 
 /**
@@ -103,8 +109,13 @@ export class Rlm {
     validateAnalysisInput(query, context);
     const machine = new AnalysisMachine({
       analysisId: call.analysisId ?? randomUUID(),
-      // The REPL's `Date` starts now: an in-process analysis is never resumed elsewhere.
-      clockStartMs: Date.now(),
+      // The REPL's `Date` starts now, unless the run may replay a journal: then every run
+      // of it must start the clock at the same instant.
+      ...(call.clockStartMs !== undefined
+        ? { clockStartMs: call.clockStartMs }
+        : call.journal === undefined
+          ? { clockStartMs: Date.now() }
+          : {}),
       query,
       context,
       options: {
