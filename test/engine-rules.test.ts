@@ -114,6 +114,16 @@ describe("iteration limit", () => {
     expect(result.iterations).toBe(1);
   });
 
+  it("takes the inside of a last reply that is all one non-code fence", async () => {
+    const model = new ScriptedModel((request) =>
+      request.messages.at(-1)?.content === FINAL_ANSWER_PROMPT
+        ? "```\nThe answer is 42\n```"
+        : repl("print(1)"),
+    );
+    const result = await rlmWith(model, { maxIterations: 1 }).completion("q", CONTEXT);
+    expect(result.answer).toBe("The answer is 42");
+  });
+
   it("takes the text of a last reply without a directive, never its code fences", async () => {
     const model = new ScriptedModel((request) => {
       const last = request.messages.at(-1)?.content;

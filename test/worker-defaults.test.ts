@@ -48,6 +48,9 @@ it("publishes an iteration's progress (its sub-call counts) before its end", asy
       atIterationEnd.push([progress.subCallsDone, progress.subCallsTotal]);
     }
   }
+  // Every iteration's end came before the terminal event that ends the stream.
+  const result = await bed.client.waitForResult(id, { timeoutMs: 5_000 });
+  expect(atIterationEnd).toHaveLength(result.iterations);
   // The map-reduce fans out in its second iteration: its end carries the whole wave.
   const fanOut = atIterationEnd[1];
   expect(fanOut?.[1]).toBeGreaterThan(0);

@@ -21,7 +21,7 @@ import {
 import type { ChatMessage, ModelClient } from "./model.js";
 import { callModelWithin } from "./model-call-within.js";
 import type { EngineOptions } from "./options.js";
-import { parseResponse } from "./parse-response.js";
+import { otherFenceText, parseResponse } from "./parse-response.js";
 import {
   FINAL_ANSWER_PROMPT,
   FINAL_WITH_CODE_NOTE,
@@ -475,8 +475,12 @@ export class AnalysisMachine {
       }
       if (this.stopIfControlTripped()) return;
     }
-    // No directive anywhere: the reply's text is the answer, never its code fences.
-    this.finish("max_iterations", parsed.prose || this.partialAnswer());
+    // No directive anywhere: the reply's text is the answer, never its code fences (but
+    // the inside of a fence that is not code, when it is all there is).
+    this.finish(
+      "max_iterations",
+      parsed.prose || otherFenceText(record.content) || this.partialAnswer(),
+    );
   }
 
   /**
@@ -663,6 +667,8 @@ export class AnalysisMachine {
       // only between tasks: without this, the first model request of a fan-out would
       // leave only once every call of the burst had been prepared.
       await new Promise<void>((resolve) => setImmediate(resolve));
+      // Stopped meanwhile (a budget spent by an earlier answer): no call is started.
+      if (!rebuilding) this.control.signal.throwIfAborted();
       const argumentsHash = subCallArgumentsHash(request.query, request.context);
       const occurrence = occurrences.get(argumentsHash) ?? 0;
       occurrences.set(argumentsHash, occurrence + 1);

@@ -41,6 +41,21 @@ export function parseResponse(reply: string): ParsedResponse {
   return finalDirective ? { ...parsed, finalDirective } : parsed;
 }
 
+/**
+ * The inside of the reply's fences that do not run (untagged, another language), joined:
+ * the answer of a last reply that put it all in a fence.
+ */
+export function otherFenceText(reply: string): string {
+  const content = reply.replace(THINKING, "");
+  const inside: string[] = [];
+  for (const fence of content.match(ANY_FENCE) ?? []) {
+    if (RUNNABLE_TAG.test(FENCE_TAG.exec(fence)?.[1] ?? "")) continue;
+    const body = fence.replace(/^```[^\n]*\n?/, "").replace(/```$/, "");
+    if (body.trim()) inside.push(body.trim());
+  }
+  return inside.join("\n\n");
+}
+
 function findDirective(prose: string): ParsedResponse["finalDirective"] {
   const variable = FINAL_VAR_DIRECTIVE.exec(prose);
   const final = FINAL_DIRECTIVE.exec(prose);

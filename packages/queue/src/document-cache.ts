@@ -75,7 +75,15 @@ export class DocumentCache {
 
   private async load(load: () => Promise<DocumentSource>): Promise<LoadedDocument> {
     let source = await load();
-    const bytes = "utf8" in source ? source.utf8.length : "json" in source ? source.json.length : 0;
+    // A text held in this process is copied too (its length in characters is close enough).
+    const bytes =
+      "utf8" in source
+        ? source.utf8.length
+        : "json" in source
+          ? source.json.length
+          : typeof source.context === "string"
+            ? source.context.length
+            : 0;
     // What follows blocks the thread (parse, decode, copy, collections) for about a second
     // per 50–100 MB: the process's job locks are extended past it first.
     if (bytes >= LARGE_DOCUMENT_BYTES) await this.beforeBlocking?.(bytes);

@@ -152,15 +152,7 @@ export function createLlmBatchRunner(services: LlmProcessorServices): LlmBatchRu
     const result: LlmJobResult = { answered: 0, failed: 0, memoized: 0, cancelled: 0 };
     const interruption: Interruption = {};
     const calls: Array<Promise<void>> = [];
-    const callOne = async (call: BatchCall) => {
-      const cancel = services.cancelWatch?.hold(header.analysisId);
-      try {
-        await makeOne(call, cancel?.signal);
-      } finally {
-        cancel?.release();
-      }
-    };
-    const makeOne = async (call: BatchCall, cancelled: AbortSignal | undefined) => {
+    const callOne = async (call: BatchCall, cancelled: AbortSignal | undefined) => {
       if (call.ownTask) await nextTask();
       // After a 429 or a retryable failure the batch goes back to the queue: calls
       // not started yet wait for its next run instead of starting now.
@@ -206,7 +198,11 @@ export function createLlmBatchRunner(services: LlmProcessorServices): LlmBatchRu
     return {
       start(call) {
         callsHere += 1;
-        const done = slots(() => callOne(call)).finally(() => {
+        // Watched from now, not from when it gets a slot: a call waiting behind others'
+        // calls is dropped as soon as its analysis is seen cancelled or ended.
+        const cancel = services.cancelWatch?.hold(header.analysisId);
+        const done = slots(() => callOne(call, cancel?.signal)).finally(() => {
+          cancel?.release();
           callsHere -= 1;
         });
         // Heard in `end`; until then a failure must not count as unhandled.

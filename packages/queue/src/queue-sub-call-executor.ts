@@ -159,16 +159,30 @@ export class QueueSubCallExecutor implements SubCallExecutor {
   }
 
   async execute(task: SubCallTask): Promise<SubCallRecord> {
+    // A call issued after the analysis stopped (a budget spent) is not started at all.
+    task.signal?.throwIfAborted();
     const promise = new Promise<SubCallRecord>((resolve, reject) => {
       this.pending.set(task.key, { task, resolve, reject });
     });
+    // Heard below, or dropped once the analysis stopped: never an unhandled rejection.
+    promise.catch(() => undefined);
     try {
       await this.track(() => this.enqueue(task));
     } catch (error) {
       this.pending.delete(task.key);
       throw error;
     }
-    const record = await untilAborted(promise, task.signal);
+    let record: SubCallRecord;
+    try {
+      record = await untilAborted(promise, task.signal);
+    } catch (error) {
+      if (task.signal?.aborted) {
+        // The run goes on to its end without this answer: it no longer counts as pending.
+        this.pending.delete(task.key);
+        this.bump();
+      }
+      throw error;
+    }
     task.usage.recordReplayed(record.byModel, record.calls);
     return record;
   }

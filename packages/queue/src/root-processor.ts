@@ -210,9 +210,12 @@ export function createRootProcessor(services: RootProcessorServices) {
     }
 
     let cancelled = false;
+    // A nested run also stops once the top analysis has ended (a budget spent there, an
+    // answer found): its turns and calls are no longer wanted by anyone.
+    const stopRequested = (id: string) =>
+      reporter ? services.store.isCancelRequested(id) : services.store.callsUnwanted(id);
     const poll = setInterval(() => {
-      services.store
-        .isCancelRequested(data.analysisId)
+      stopRequested(data.analysisId)
         .then((requested) => {
           if (requested && !cancelled) {
             cancelled = true;
@@ -691,7 +694,12 @@ async function finish(
   services.live.delete(job.id ?? job.data.analysisId);
   run.release();
   if (job.name === JobName.root) {
-    if (reporter) await report(reporter, result);
+    if (reporter) {
+      // The last iteration's events are written in a later task (see progressListener):
+      // they go out first, so the stream ends with them and then the terminal event.
+      await new Promise((resolve) => setImmediate(resolve));
+      await report(reporter, result);
+    }
     // Its calls still queued or running in this process are not wanted any more (a
     // budget ran out mid fan-out, say); other processes see the ended record.
     services.cancelWatch?.cancel(job.data.analysisId);
