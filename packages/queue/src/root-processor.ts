@@ -283,7 +283,10 @@ export function createRootProcessor(services: RootProcessorServices) {
         services.live.set(runKey, run);
         if (reporter) await reporter.waiting();
         if (!token) throw new Error("the root processor needs the job token");
-        if (await job.moveToWaitingChildren(token)) throw new WaitingChildrenError();
+        if (await job.moveToWaitingChildren(token)) {
+          if (reporter) reportIfEndedWhileParked(services, run, runKey, reporter, data.analysisId);
+          throw new WaitingChildrenError();
+        }
         // The children had all finished already: take their results and go on.
         services.live.held += 1;
         if ((await run.executor.settle()) > 0) await resolveLostChildren(services, run, job);
@@ -305,6 +308,33 @@ export function createRootProcessor(services: RootProcessorServices) {
       clearInterval(poll);
     }
   }
+}
+
+/**
+ * A parked run (waiting-children, its slot given up) still takes the answers of LM jobs
+ * of this process, so its step can end while it waits: a budget spent mid fan-out, say.
+ * Its result is reported then, not once BullMQ resumes the job after every child has
+ * ended: the record is terminal at once, so the calls of the fan-out still queued or
+ * running anywhere are dropped (`CancelWatch`) instead of all being made and paid. The
+ * resumed job finds the analysis ended and completes.
+ */
+function reportIfEndedWhileParked(
+  services: RootProcessorServices,
+  run: LiveRun,
+  runKey: string,
+  reporter: AnalysisReporter,
+  analysisId: string,
+): void {
+  const step = run.step;
+  if (!step) return;
+  step
+    .then(async (outcome) => {
+      if (!outcome.done || services.live.get(runKey) !== run) return;
+      await new Promise((resolve) => setImmediate(resolve));
+      await report(reporter, outcome.result);
+      services.cancelWatch?.cancel(analysisId);
+    })
+    .catch(() => undefined);
 }
 
 /**
