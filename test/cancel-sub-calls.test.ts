@@ -1,4 +1,4 @@
-import { createLlmQueue } from "@rlm/queue";
+import { createLlmQueue, createRootQueue } from "@rlm/queue";
 import { expect, it } from "vitest";
 import { makeDocument } from "./support/documents.js";
 import { inProcessWorkers } from "./support/in-process-workers.js";
@@ -80,4 +80,11 @@ it("a token budget spent mid fan-out stops the analysis and the rest of its sub-
   await until(() => bed.mock.stats().inFlight === 0, 5_000);
   // The first wave (10 slots) and not the 60 of the fan-out.
   expect(subRequests().length).toBeLessThanOrEqual(20);
+  // And the root job completes in BullMQ once its children have ended (not failed).
+  const rootQueue = createRootQueue({ connection: bed.connection, prefix: bed.prefix });
+  try {
+    await until(async () => (await rootQueue.getJobState(id)) === "completed", 10_000);
+  } finally {
+    await rootQueue.close();
+  }
 });

@@ -252,7 +252,12 @@ export function createRootProcessor(services: RootProcessorServices) {
           // wait for them first. The result is final already: it is reported while
           // BullMQ is asked, so the producer does not wait for that round trip (after a
           // wait, the resumed job reports it again, which is refused).
-          const live = held || run.executor.tookLiveAnswers;
+          // A run stopped mid fan-out (a budget, a cancel) no longer waits for its calls:
+          // their jobs may still be running, and BullMQ must see them end first too.
+          const stopped =
+            winner.outcome.result.finishReason === "budget" ||
+            winner.outcome.result.finishReason === "cancelled";
+          const live = held || run.executor.tookLiveAnswers || stopped;
           if (live && token) {
             const [waits] = await Promise.all([
               job.moveToWaitingChildren(token),
