@@ -21,6 +21,19 @@ async function until(test: () => boolean | Promise<boolean>, timeoutMs: number) 
   }
 }
 
+/** Resolves once no LM job of the bed is queued or running: no call can be made any more. */
+async function untilLmJobsEnded(): Promise<void> {
+  const llmQueue = createLlmQueue({ connection: bed.connection, prefix: bed.prefix });
+  try {
+    await until(async () => {
+      const counts = await llmQueue.getJobCounts("active", "waiting", "delayed", "prioritized");
+      return Object.values(counts).every((count) => count === 0);
+    }, 10_000);
+  } finally {
+    await llmQueue.close();
+  }
+}
+
 it("cancelling mid fan-out leaves the rest of its sub-calls unmade", async () => {
   // Ten call slots for 60 sub-calls of 300 ms: six waves, ~1.8 s if nothing stops them.
   await bed.worker({ concurrency: { root: 2, llm: 10 } });
@@ -36,15 +49,7 @@ it("cancelling mid fan-out leaves the rest of its sub-calls unmade", async () =>
     code: "cancelled",
   });
   // Once every LM job of the analysis has ended, no call can be made any more: count.
-  const llmQueue = createLlmQueue({ connection: bed.connection, prefix: bed.prefix });
-  try {
-    await until(async () => {
-      const counts = await llmQueue.getJobCounts("active", "waiting", "delayed", "prioritized");
-      return Object.values(counts).every((count) => count === 0);
-    }, 10_000);
-  } finally {
-    await llmQueue.close();
-  }
+  await untilLmJobsEnded();
   await until(() => bed.mock.stats().inFlight === 0, 5_000);
   // At most the waves in flight when the cancel was seen, not the 60 of the fan-out.
   expect(subRequests().length).toBeLessThanOrEqual(40);
@@ -68,15 +73,7 @@ it("a token budget spent mid fan-out stops the analysis and the rest of its sub-
   const result = await bed.client.waitForResult(id, { timeoutMs: 20_000 });
   expect(result.finishReason).toBe("budget");
   expect(result.error?.message).toMatch(/token budget/);
-  const llmQueue = createLlmQueue({ connection: bed.connection, prefix: bed.prefix });
-  try {
-    await until(async () => {
-      const counts = await llmQueue.getJobCounts("active", "waiting", "delayed", "prioritized");
-      return Object.values(counts).every((count) => count === 0);
-    }, 10_000);
-  } finally {
-    await llmQueue.close();
-  }
+  await untilLmJobsEnded();
   await until(() => bed.mock.stats().inFlight === 0, 5_000);
   // The first wave (10 slots) and not the 60 of the fan-out.
   expect(subRequests().length).toBeLessThanOrEqual(20);

@@ -394,32 +394,7 @@ export class AnalysisMachine {
     }
     phase.results.push(result);
     phase.next += 1;
-    const written = this.journal.putIfAbsent(
-      journalKeys.cell(this.iteration, block),
-      toCellRecord(code, result, this.control.exhausted),
-    );
-    // A cell that lost its isolate is replayed from this record (its outcome depended on
-    // timing): it must be there before anything builds on it. Any other cell is simply
-    // run again on replay, so its record is written while the analysis goes on, and
-    // waited for before the next root turn is journaled (see `settleCellWrites`).
-    if (result.sandboxLost) await written;
-    else this.deferCellWrite(written);
-    this.history.push({
-      iteration: this.iteration,
-      code,
-      output: result.output,
-      ...(result.error === undefined ? {} : { error: result.error }),
-      durationMs: result.durationMs,
-      subCalls: result.subCalls,
-    });
-    this.emit({
-      type: "cell_end",
-      depth: this.depth,
-      iteration: this.iteration,
-      block,
-      durationMs: result.durationMs,
-      ...(result.error === undefined ? {} : { error: result.error }),
-    });
+    await this.recordCell(code, block, result);
 
     if (result.final) {
       this.endIteration(phase.results.length, true);
@@ -506,10 +481,20 @@ export class AnalysisMachine {
     } else {
       result = (await this.executeCell({ code, cellKey })).result;
     }
+    await this.recordCell(code, block, result);
+    return result;
+  }
+
+  /** Journals a cell's outcome, adds it to the history and tells the listeners. */
+  private async recordCell(code: string, block: number, result: CellResult): Promise<void> {
     const written = this.journal.putIfAbsent(
       journalKeys.cell(this.iteration, block),
       toCellRecord(code, result, this.control.exhausted),
     );
+    // A cell that lost its isolate is replayed from this record (its outcome depended on
+    // timing): it must be there before anything builds on it. Any other cell is simply
+    // run again on replay, so its record is written while the analysis goes on, and
+    // waited for before the next root turn is journaled (see `settleCellWrites`).
     if (result.sandboxLost) await written;
     else this.deferCellWrite(written);
     this.history.push({
@@ -528,7 +513,6 @@ export class AnalysisMachine {
       durationMs: result.durationMs,
       ...(result.error === undefined ? {} : { error: result.error }),
     });
-    return result;
   }
 
   /**
