@@ -85,3 +85,32 @@ it("a token budget spent mid fan-out stops the analysis and the rest of its sub-
     await rootQueue.close();
   }
 });
+
+it("a budget spent while the fan-out runs in another worker stops it there too", async () => {
+  // Root and LM work in different workers: answers reach the root's run over Redis.
+  await bed.worker({ roles: ["root"] });
+  await bed.worker({ roles: ["llm"], concurrency: { llm: 10 } });
+  const document = makeDocument({ chars: 60 * 20_000 * 0.98, markerCount: 60, seed: 62 });
+  const before = bed.mock.requests().length;
+  const subRequests = () =>
+    bed.mock
+      .requests()
+      .slice(before)
+      .filter((request) => request.kind === "sub");
+  const { id } = await bed.client.enqueueAnalysis({
+    query: `How many times does "${document.marker}" appear?`,
+    context: document.text,
+    options: { budgets: { maxTokens: 30_000 } },
+  });
+  const result = await bed.client.waitForResult(id, { timeoutMs: 20_000 });
+  expect(result.finishReason).toBe("budget");
+  await untilLmJobsEnded();
+  await until(() => bed.mock.stats().inFlight === 0, 5_000);
+  expect(subRequests().length).toBeLessThanOrEqual(30);
+  const rootQueue = createRootQueue({ connection: bed.connection, prefix: bed.prefix });
+  try {
+    await until(async () => (await rootQueue.getJobState(id)) === "completed", 15_000);
+  } finally {
+    await rootQueue.close();
+  }
+});

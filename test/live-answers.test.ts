@@ -35,12 +35,14 @@ it("keeps the root job's slot while its children are answered in the same proces
   expect(stats.hits).toBe(0);
 });
 
-it("gives the slot up (waiting-children) when the children run in another worker", async () => {
+it("gives the slot up (waiting-children) when the children run in another worker; their answers still reach the run as they come", async () => {
   const roots = await worker({ roles: ["root"] });
   await worker({ roles: ["llm"] });
   const { subCalls, attemptsStarted } = await analysis(17);
   expect(subCalls).toBeGreaterThan(10);
-  expect(roots.liveRunStats().liveAnswers).toBe(0);
+  // Over Redis (RedisCallResults): some may come before the run listens, none twice.
+  expect(roots.liveRunStats().liveAnswers).toBeGreaterThan(0);
+  expect(roots.liveRunStats().liveAnswers).toBeLessThanOrEqual(subCalls);
   // Resumed by BullMQ after its children, in the same process: the live REPL went on.
   expect(attemptsStarted).toBeGreaterThan(1);
   expect(roots.liveRunStats().hits).toBeGreaterThan(0);

@@ -23,3 +23,4 @@ export * from "./document-slices.js";
 export * from "./call-admission.js";
 export * from "./call-results.js";
 export * from "./cancel-watch.js";
+export * from "./redis-call-results.js";

@@ -24,6 +24,7 @@ import { QueueName } from "./queue-names.js";
 import { closeRedis, openRedis, type RlmConnection } from "./redis-client.js";
 import { DEFAULT_SUB_CALL_BATCHING, type SubCallBatching } from "./queue-sub-call-executor.js";
 import { CancelWatch } from "./cancel-watch.js";
+import { RedisCallResults } from "./redis-call-results.js";
 import { HeldLocks } from "./held-locks.js";
 import { createRootProcessor, type WorkerEngineDefaults } from "./root-processor.js";
 import { bullmqOptions, createLlmQueue, createRootQueue } from "./topology.js";
@@ -161,7 +162,10 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
     heldLocks.beforeBlocking(bytes),
   );
   const live = new LiveRuns();
-  const callResults = new CallResults();
+  // Answers cross processes too: a run gets its fan-out's answers as they come wherever
+  // the LM jobs ran (budgets, live cells), not only once BullMQ resumes it.
+  const remoteResults = new RedisCallResults(redis, prefix);
+  const callResults = new CallResults(remoteResults);
   // LM jobs running in this process: a root job whose children all run here keeps its
   // slot while they are answered (only when this process has both roles).
   const llmJobsHere = new Set<string>();
@@ -323,6 +327,7 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
       live.clear();
       documents.clear();
       await Promise.all([rootQueue.close(), llmQueue.close()]);
+      await remoteResults.close();
       await closeRedis(redisClient);
     },
   };
