@@ -1,7 +1,10 @@
 import type { SubCallRecord } from "@rlm/core";
 
-/** Receives a sub-call result journaled in this process. */
-export type CallResultListener = (journalKey: string, record: SubCallRecord) => void;
+/**
+ * Receives a sub-call result journaled in this process; returns true when it took it (a
+ * call of its run was waiting for it).
+ */
+export type CallResultListener = (journalKey: string, record: SubCallRecord) => boolean | void;
 
 /** Carries results to the runs of other processes (see `RedisCallResults`). */
 export interface CallResultsTransport {
@@ -61,22 +64,25 @@ export class CallResults {
    * its analysis, else to other processes (none may be listening: the journal has it).
    */
   publish(analysisId: string, journalKey: string, record: SubCallRecord): void {
+    // Not taken here (no run of this process waits for it: a nested run of the same
+    // analysis, a stale cached one): the run that waits may be in another process.
     if (this.deliverHere(analysisId, journalKey, record)) return;
     this.transport?.publish(analysisId, journalKey, record);
   }
 
-  /** Hands a result to this process's listeners; false when there are none. */
+  /** Hands a result to this process's listeners; true when one of them took it. */
   private deliverHere(analysisId: string, journalKey: string, record: SubCallRecord): boolean {
     const set = this.listeners.get(analysisId);
     if (!set) return false;
-    this.delivered += 1;
+    let taken = false;
     for (const listener of [...set]) {
       try {
-        listener(journalKey, record);
+        if (listener(journalKey, record) === true) taken = true;
       } catch {
         // A listener that fails only misses the early notice; the journal has the result.
       }
     }
-    return true;
+    if (taken) this.delivered += 1;
+    return taken;
   }
 }

@@ -41,6 +41,11 @@ export class LiveRuns {
     this.sweeper.unref?.();
   }
 
+  /** The run kept under `key`, without counting a resume or touching it. */
+  peek(key: string): LiveRun | undefined {
+    return this.runs.get(key)?.run;
+  }
+
   get(key: string): LiveRun | undefined {
     const entry = this.runs.get(key);
     if (!entry) {

@@ -140,6 +140,11 @@ export class QueueSubCallExecutor implements SubCallExecutor {
     this.deliveredSinceAttach = 0;
   }
 
+  /** True once this run added a child job (BullMQ must see it end before the parent). */
+  get issuedChildren(): boolean {
+    return this.jobIds.size > 0;
+  }
+
   get pendingCount(): number {
     return this.pending.size;
   }
@@ -212,17 +217,18 @@ export class QueueSubCallExecutor implements SubCallExecutor {
    * run: the cell gets it now instead of when the root job is resumed. `journalKey` is
    * the analysis-wide key (with this run's scope).
    */
-  deliver(journalKey: string, record: SubCallRecord): void {
+  deliver(journalKey: string, record: SubCallRecord): boolean {
     const scope = this.settings.placement.journalScope;
-    if (!journalKey.startsWith(scope)) return;
+    if (!journalKey.startsWith(scope)) return false;
     const key = journalKey.slice(scope.length);
     const entry = this.pending.get(key);
-    if (!entry) return;
+    if (!entry) return false;
     this.pending.delete(key);
     this.fromJournal.add(record);
     this.deliveredSinceAttach += 1;
     entry.resolve(record);
     this.bump();
+    return true;
   }
 
   /**

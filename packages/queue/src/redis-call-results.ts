@@ -52,12 +52,8 @@ export class RedisCallResults implements CallResultsTransport {
     this.#channels.clear();
     const subscriber = this.#subscriber;
     this.#subscriber = undefined;
-    if (!subscriber) return;
-    try {
-      await subscriber.quit();
-    } catch {
-      subscriber.disconnect();
-    }
+    // Nothing to flush on a subscriber: a quit could wait on a Redis that is down.
+    subscriber?.disconnect();
   }
 
   #channel(analysisId: string): string {
@@ -67,7 +63,8 @@ export class RedisCallResults implements CallResultsTransport {
   /** The subscriber connection, opened on the first subscription (a subscriber can do nothing else). */
   #connection(): Redis {
     if (!this.#subscriber) {
-      const subscriber = this.redis.duplicate();
+      // Commands wait for the connection (a caller's client may disable the offline queue).
+      const subscriber = this.redis.duplicate({ enableOfflineQueue: true });
       subscriber.on("error", () => undefined);
       subscriber.on("message", (channel: string, message: string) => {
         const deliver = this.#channels.get(channel);

@@ -158,7 +158,10 @@ export function createRootProcessor(services: RootProcessorServices) {
     const sources = cached || waitsForChildren ? undefined : readRunSources(services, job);
     sources?.catch(() => undefined); // awaited below, or handed back
     const [cancelRequested, stillRunning] = await Promise.all([
-      services.store.isCancelRequested(data.analysisId),
+      // A nested run also stops once the top analysis has ended.
+      top
+        ? services.store.isCancelRequested(data.analysisId)
+        : services.store.callsUnwanted(data.analysisId),
       reporter ? reporter.running() : Promise.resolve(true),
       cached?.executor.settle(),
     ]).catch(async (error: unknown) => {
@@ -254,14 +257,19 @@ export function createRootProcessor(services: RootProcessorServices) {
           // wait, the resumed job reports it again, which is refused).
           // A run stopped mid fan-out (a budget, a cancel) no longer waits for its calls:
           // their jobs may still be running, and BullMQ must see them end first too.
-          const stopped =
-            winner.outcome.result.finishReason === "budget" ||
-            winner.outcome.result.finishReason === "cancelled";
-          const live = held || run.executor.tookLiveAnswers || stopped;
+          // A run that added children may end before BullMQ has seen them all end (a
+          // budget, a cancel, a FINAL with calls not awaited): it must wait for them.
+          const live = held || run.executor.tookLiveAnswers || run.executor.issuedChildren;
           if (live && token) {
+            const result = winner.outcome.result;
             const [waits] = await Promise.all([
               job.moveToWaitingChildren(token),
-              reporter ? report(reporter, winner.outcome.result) : undefined,
+              // After the last iteration's events, which go out in a later task.
+              reporter
+                ? new Promise((resolve) => setImmediate(resolve)).then(() =>
+                    report(reporter, result),
+                  )
+                : undefined,
             ]);
             if (waits) {
               services.live.set(runKey, run);
@@ -323,6 +331,9 @@ export function createRootProcessor(services: RootProcessorServices) {
  * running anywhere are dropped (`CancelWatch`) instead of all being made and paid. The
  * resumed job finds the analysis ended and completes.
  */
+/** Steps already watched by {@link reportIfEndedWhileParked} (a run may park again). */
+const watchedSteps = new WeakSet<Promise<StepOutcome>>();
+
 function reportIfEndedWhileParked(
   services: RootProcessorServices,
   run: LiveRun,
@@ -331,10 +342,11 @@ function reportIfEndedWhileParked(
   analysisId: string,
 ): void {
   const step = run.step;
-  if (!step) return;
+  if (!step || watchedSteps.has(step)) return;
+  watchedSteps.add(step);
   step
     .then(async (outcome) => {
-      if (!outcome.done || services.live.get(runKey) !== run) return;
+      if (!outcome.done || services.live.peek(runKey) !== run) return;
       await new Promise((resolve) => setImmediate(resolve));
       await report(reporter, outcome.result);
       services.cancelWatch?.cancel(analysisId);
@@ -570,8 +582,9 @@ async function createRun(
     );
     return loading;
   };
-  // Answers from LM jobs of this process reach the cell as they arrive (the journal has
-  // them first); answers from other processes arrive with the resume.
+  // Answers reach the cell as they arrive (the journal has them first): from LM jobs of
+  // this process, and over Redis from the others (`RedisCallResults`); any missed one is
+  // read from the journal on resume.
   const unsubscribe =
     services.callResults?.subscribe(data.analysisId, (key, record) =>
       executor.deliver(key, record),

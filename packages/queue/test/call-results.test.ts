@@ -17,8 +17,8 @@ describe("CallResults", () => {
   it("hands a result to the listeners of its analysis only, until they unsubscribe", () => {
     const results = new CallResults();
     const seen: string[] = [];
-    const stop = results.subscribe("a1", (key) => seen.push(`a1:${key}`));
-    results.subscribe("a2", (key) => seen.push(`a2:${key}`));
+    const stop = results.subscribe("a1", (key) => void seen.push(`a1:${key}`));
+    results.subscribe("a2", (key) => void seen.push(`a2:${key}`));
     results.publish("a1", "sub:1.0:x:0", record);
     stop();
     results.publish("a1", "sub:1.0:y:0", record);
@@ -32,8 +32,23 @@ describe("CallResults", () => {
     results.subscribe("a", () => {
       throw new Error("listener bug");
     });
-    results.subscribe("a", (_key, got) => seen.push(got.kind));
+    results.subscribe("a", (_key, got) => void seen.push(got.kind));
     expect(() => results.publish("a", "k", record)).not.toThrow();
     expect(seen).toEqual(["sub"]);
+  });
+
+  it("sends a result to other processes unless a listener here took it", () => {
+    const sent: string[] = [];
+    const results = new CallResults({
+      publish: (analysisId, key) => void sent.push(`${analysisId}:${key}`),
+      subscribe: () => () => undefined,
+    });
+    // A listener of the same analysis that waits for other keys (a nested run, say).
+    results.subscribe("a", (key) => key === "mine");
+    results.publish("a", "mine", record);
+    results.publish("a", "theirs", record);
+    results.publish("b", "nobody-here", record);
+    expect(sent).toEqual(["a:theirs", "b:nobody-here"]);
+    expect(results.delivered).toBe(1);
   });
 });
