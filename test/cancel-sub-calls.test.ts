@@ -55,62 +55,50 @@ it("cancelling mid fan-out leaves the rest of its sub-calls unmade", async () =>
   expect(subRequests().length).toBeLessThanOrEqual(40);
 });
 
-it("a token budget spent mid fan-out stops the analysis and the rest of its sub-calls", async () => {
-  await bed.worker({ concurrency: { root: 2, llm: 10 } });
-  const document = makeDocument({ chars: 60 * 20_000 * 0.98, markerCount: 60, seed: 61 });
+/**
+ * Runs a 60-call fan-out under a token budget of 30,000 (each sub-call reads ~5,000
+ * tokens: it is spent within the first wave) until every call has ended and the root job
+ * completed in BullMQ; returns the result and how many sub-calls reached the model.
+ */
+async function budgetedFanOut(seed: number) {
+  const document = makeDocument({ chars: 60 * 20_000 * 0.98, markerCount: 60, seed });
   const before = bed.mock.requests().length;
-  const subRequests = () =>
-    bed.mock
-      .requests()
-      .slice(before)
-      .filter((request) => request.kind === "sub");
-  // Each sub-call reads ~5,000 tokens: the budget is spent within the first wave.
   const { id } = await bed.client.enqueueAnalysis({
     query: `How many times does "${document.marker}" appear?`,
     context: document.text,
     options: { budgets: { maxTokens: 30_000 } },
   });
   const result = await bed.client.waitForResult(id, { timeoutMs: 20_000 });
-  expect(result.finishReason).toBe("budget");
-  expect(result.error?.message).toMatch(/token budget/);
   await untilLmJobsEnded();
   await until(() => bed.mock.stats().inFlight === 0, 5_000);
-  // The first wave (10 slots) and not the 60 of the fan-out.
-  expect(subRequests().length).toBeLessThanOrEqual(20);
-  // And the root job completes in BullMQ once its children have ended (not failed).
-  const rootQueue = createRootQueue({ connection: bed.connection, prefix: bed.prefix });
-  try {
-    await until(async () => (await rootQueue.getJobState(id)) === "completed", 10_000);
-  } finally {
-    await rootQueue.close();
-  }
-});
-
-it("a budget spent while the fan-out runs in another worker stops it there too", async () => {
-  // Root and LM work in different workers: answers reach the root's run over Redis.
-  await bed.worker({ roles: ["root"] });
-  await bed.worker({ roles: ["llm"], concurrency: { llm: 10 } });
-  const document = makeDocument({ chars: 60 * 20_000 * 0.98, markerCount: 60, seed: 62 });
-  const before = bed.mock.requests().length;
-  const subRequests = () =>
-    bed.mock
-      .requests()
-      .slice(before)
-      .filter((request) => request.kind === "sub");
-  const { id } = await bed.client.enqueueAnalysis({
-    query: `How many times does "${document.marker}" appear?`,
-    context: document.text,
-    options: { budgets: { maxTokens: 30_000 } },
-  });
-  const result = await bed.client.waitForResult(id, { timeoutMs: 20_000 });
-  expect(result.finishReason).toBe("budget");
-  await untilLmJobsEnded();
-  await until(() => bed.mock.stats().inFlight === 0, 5_000);
-  expect(subRequests().length).toBeLessThanOrEqual(30);
+  // The root job completes once its children have ended (not failed, not retried).
   const rootQueue = createRootQueue({ connection: bed.connection, prefix: bed.prefix });
   try {
     await until(async () => (await rootQueue.getJobState(id)) === "completed", 15_000);
   } finally {
     await rootQueue.close();
   }
+  const subCalls = bed.mock
+    .requests()
+    .slice(before)
+    .filter((request) => request.kind === "sub").length;
+  return { result, subCalls };
+}
+
+it("a token budget spent mid fan-out stops the analysis and the rest of its sub-calls", async () => {
+  await bed.worker({ concurrency: { root: 2, llm: 10 } });
+  const { result, subCalls } = await budgetedFanOut(61);
+  expect(result.finishReason).toBe("budget");
+  expect(result.error?.message).toMatch(/token budget/);
+  // The first wave (10 slots) and not the 60 of the fan-out.
+  expect(subCalls).toBeLessThanOrEqual(20);
+});
+
+it("a budget spent while the fan-out runs in another worker stops it there too", async () => {
+  // Root and LM work in different workers: answers reach the root's run over Redis.
+  await bed.worker({ roles: ["root"] });
+  await bed.worker({ roles: ["llm"], concurrency: { llm: 10 } });
+  const { result, subCalls } = await budgetedFanOut(62);
+  expect(result.finishReason).toBe("budget");
+  expect(subCalls).toBeLessThanOrEqual(30);
 });
