@@ -21,7 +21,7 @@ import {
 import type { ChatMessage, ModelClient } from "./model.js";
 import { callModelWithin } from "./model-call-within.js";
 import type { EngineOptions } from "./options.js";
-import { otherFenceText, parseResponse } from "./parse-response.js";
+import { parseResponse } from "./parse-response.js";
 import {
   FINAL_ANSWER_PROMPT,
   FINAL_WITH_CODE_NOTE,
@@ -329,7 +329,7 @@ export class AnalysisMachine {
       };
       return;
     }
-    if (parsed.otherFences > 0) {
+    if (parsed.otherFences.length > 0) {
       // Code in a fence that does not run (untagged, python…): the reply is not one
       // without code, so a FINAL in its text is not taken; the model is told why.
       this.messages.push({
@@ -364,37 +364,9 @@ export class AnalysisMachine {
   private async runNextCell(phase: Extract<Phase, { name: "cells" }>): Promise<void> {
     const block = phase.next;
     const code = phase.blocks[block] ?? "";
-    const cellKey = `${this.iteration}.${block}`;
-    // A cell that lost its isolate when it first ran is not run again on replay: its
-    // outcome (timeouts depend on timing) is taken from the journal, so a resumed
-    // analysis follows the same path as the original.
-    const journaled = await this.lookUp(journalKeys.cell(this.iteration, block));
-    let result: CellResult;
-    if (journaled?.kind === "cell" && journaled.sandboxLost) {
-      result = fromCellRecord(journaled);
-      this.replayBudgetStop(journaled);
-    } else {
-      const executed = await this.executeCell({ code, cellKey });
-      result = executed.result;
-      // The cell ran to its end before (it is journaled), yet asked for a call the
-      // journal does not hold: its code is not deterministic. Detected and reported.
-      if (journaled?.kind === "cell" && executed.newSubCalls > 0) {
-        const mismatch = new ReplayMismatchError(
-          `iteration ${this.iteration}, block ${block}: the replayed cell made ${executed.newSubCalls} sub-call(s) its first run did not make; they were carried out`,
-        );
-        this.emit({
-          type: "replay_mismatch",
-          depth: this.depth,
-          iteration: this.iteration,
-          block,
-          code: "replay_mismatch",
-          message: mismatch.message,
-        });
-      }
-    }
+    const result = await this.runCell(code, block);
     phase.results.push(result);
     phase.next += 1;
-    await this.recordCell(code, block, result);
 
     if (result.final) {
       this.endIteration(phase.results.length, true);
@@ -443,7 +415,7 @@ export class AnalysisMachine {
     // Told not to, the model still answered in code: `FINAL(best)` in a block means the
     // value of `best`, which only running the block gives. Its blocks run as cells.
     for (const [block, code] of parsed.codeBlocks.entries()) {
-      const result = await this.runFinalCell(code, block);
+      const result = await this.runCell(code, block);
       if (result.final) {
         this.finish("max_iterations", result.final.answer);
         return;
@@ -454,7 +426,7 @@ export class AnalysisMachine {
     // the inside of a fence that is not code, when it is all there is).
     this.finish(
       "max_iterations",
-      parsed.prose || otherFenceText(record.content) || this.partialAnswer(),
+      parsed.prose || parsed.otherFences.filter(Boolean).join("\n\n") || this.partialAnswer(),
     );
   }
 
@@ -470,16 +442,38 @@ export class AnalysisMachine {
     }
   }
 
-  /** A code block of the reply at the iteration limit, run as a cell of the extra turn. */
-  private async runFinalCell(code: string, block: number): Promise<CellResult> {
+  /**
+   * Runs block `block` of this iteration's reply (the turns' and the last reply's cells
+   * alike), then journals it, adds it to the history and tells the listeners.
+   */
+  private async runCell(code: string, block: number): Promise<CellResult> {
     const cellKey = `${this.iteration}.${block}`;
+    // A cell that lost its isolate when it first ran is not run again on replay: its
+    // outcome (timeouts depend on timing) is taken from the journal, so a resumed
+    // analysis follows the same path as the original.
     const journaled = await this.lookUp(journalKeys.cell(this.iteration, block));
     let result: CellResult;
     if (journaled?.kind === "cell" && journaled.sandboxLost) {
       result = fromCellRecord(journaled);
       this.replayBudgetStop(journaled);
     } else {
-      result = (await this.executeCell({ code, cellKey })).result;
+      const executed = await this.executeCell({ code, cellKey });
+      result = executed.result;
+      // The cell ran to its end before (it is journaled), yet asked for a call the
+      // journal does not hold: its code is not deterministic. Detected and reported.
+      if (journaled?.kind === "cell" && executed.newSubCalls > 0) {
+        const mismatch = new ReplayMismatchError(
+          `iteration ${this.iteration}, block ${block}: the replayed cell made ${executed.newSubCalls} sub-call(s) its first run did not make; they were carried out`,
+        );
+        this.emit({
+          type: "replay_mismatch",
+          depth: this.depth,
+          iteration: this.iteration,
+          block,
+          code: "replay_mismatch",
+          message: mismatch.message,
+        });
+      }
     }
     await this.recordCell(code, block, result);
     return result;

@@ -5,17 +5,20 @@ export interface ParsedResponse {
   /** A FINAL(...) / FINAL_VAR(...) directive found in the text outside code blocks. */
   finalDirective?: { kind: "FINAL"; answer: string } | { kind: "FINAL_VAR"; name: string };
   /**
-   * Fenced blocks that do not run: untagged, or tagged another language (python, text…).
-   * A reply with any fence is not one "without code", so its text FINAL is not taken.
+   * The inside (trimmed) of each fenced block that does not run: untagged, or tagged
+   * another language (python, text…). A reply with any fence is not one "without code",
+   * so its text FINAL is not taken.
    */
-  otherFences: number;
+  otherFences: string[];
   /** The reply outside every fence (and outside any thinking), trimmed. */
   prose: string;
 }
 
 const CODE_BLOCK = /```(?:js|javascript|repl)[^\S\r\n]*\r?\n([\s\S]*?)```/gi;
 const ANY_FENCE = /```[\s\S]*?(?:```|$)/g;
-const FENCE_TAG = /^```(\w*)/;
+/** A fence's opening line (its tag) and its inside. */
+const FENCE_PARTS = /^```(\w*)[^\n]*\n?([\s\S]*?)(?:```)?$/;
+/** The tags of CODE_BLOCK: the fences whose blocks run. */
 const RUNNABLE_TAG = /^(?:js|javascript|repl)$/i;
 const FINAL_VAR_DIRECTIVE = /(?:^|[^\w.])FINAL_VAR\(\s*["'`]?([A-Za-z_$][\w$]*)["'`]?\s*\)/m;
 const FINAL_DIRECTIVE = /(?:^|[^\w.])FINAL\(/m;
@@ -30,30 +33,16 @@ export function parseResponse(reply: string): ParsedResponse {
   const codeBlocks = [...content.matchAll(CODE_BLOCK)]
     .map((match) => (match[1] ?? "").trim())
     .filter((code) => code.length > 0);
-  let otherFences = 0;
+  const otherFences: string[] = [];
   for (const fence of content.match(ANY_FENCE) ?? []) {
-    if (!RUNNABLE_TAG.test(FENCE_TAG.exec(fence)?.[1] ?? "")) otherFences += 1;
+    const [, tag = "", inside = ""] = FENCE_PARTS.exec(fence) ?? [];
+    if (!RUNNABLE_TAG.test(tag)) otherFences.push(inside.trim());
   }
   // Directives only count outside fences: FINAL inside code runs as code.
   const prose = content.replace(ANY_FENCE, "");
   const finalDirective = findDirective(prose);
   const parsed = { codeBlocks, otherFences, prose: prose.trim() };
   return finalDirective ? { ...parsed, finalDirective } : parsed;
-}
-
-/**
- * The inside of the reply's fences that do not run (untagged, another language), joined:
- * the answer of a last reply that put it all in a fence.
- */
-export function otherFenceText(reply: string): string {
-  const content = reply.replace(THINKING, "");
-  const inside: string[] = [];
-  for (const fence of content.match(ANY_FENCE) ?? []) {
-    if (RUNNABLE_TAG.test(FENCE_TAG.exec(fence)?.[1] ?? "")) continue;
-    const body = fence.replace(/^```[^\n]*\n?/, "").replace(/```$/, "");
-    if (body.trim()) inside.push(body.trim());
-  }
-  return inside.join("\n\n");
 }
 
 function findDirective(prose: string): ParsedResponse["finalDirective"] {

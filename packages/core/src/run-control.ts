@@ -88,17 +88,20 @@ export class RunControl {
   checkBeforeModelCall(): void {
     if (this.exhausted) throw this.exhausted;
     if (this.controller.signal.aborted) throw new CancelledError();
+    const spent = this.spentBudget();
+    if (spent) throw this.markExhausted(spent);
+  }
+
+  /** The token or cost budget the usage so far has spent, if one is. */
+  private spentBudget(): BudgetExceededError | undefined {
     const { maxTokens, maxCostUsd } = this.budgets;
     if (maxTokens !== undefined && this.usage.tokens >= maxTokens) {
-      throw this.markExhausted(
-        new BudgetExceededError("maxTokens", `the token budget of ${maxTokens} is spent`),
-      );
+      return new BudgetExceededError("maxTokens", `the token budget of ${maxTokens} is spent`);
     }
     if (maxCostUsd !== undefined && this.usage.costUsd >= maxCostUsd) {
-      throw this.markExhausted(
-        new BudgetExceededError("maxCostUsd", `the cost budget of $${maxCostUsd} is spent`),
-      );
+      return new BudgetExceededError("maxCostUsd", `the cost budget of $${maxCostUsd} is spent`);
     }
+    return undefined;
   }
 
   /**
@@ -109,14 +112,9 @@ export class RunControl {
    */
   stopIfSpent(): boolean {
     if (this.exhausted || this.controller.signal.aborted) return false;
-    try {
-      this.checkBeforeModelCall();
-      return false;
-    } catch (error) {
-      if (!(error instanceof BudgetExceededError)) return false;
-      this.controller.abort(error);
-      return true;
-    }
+    const spent = this.spentBudget();
+    if (spent) this.stopForBudget(spent);
+    return spent !== undefined;
   }
 
   /** Stops the analysis for `error`'s budget (one that ran out in an earlier run of it). */

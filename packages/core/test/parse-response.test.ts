@@ -71,12 +71,12 @@ describe("parseResponse", () => {
       "Intro.\n```\nuntagged\n```\n```python\nx = 1\n```\n```repl\nprint(1)\n```\n```json\n{}\n```\nEnd.",
     );
     expect(parsed.codeBlocks).toEqual(["print(1)"]);
-    expect(parsed.otherFences).toBe(3);
+    expect(parsed.otherFences).toEqual(["untagged", "x = 1", "{}"]);
     expect(parsed.prose).toBe("Intro.\n\n\n\n\nEnd.");
-    expect(parseResponse("```JS\nprint(1)\n```").otherFences).toBe(0);
+    expect(parseResponse("```JS\nprint(1)\n```").otherFences).toEqual([]);
     expect(parseResponse("FINAL(1)")).toEqual({
       codeBlocks: [],
-      otherFences: 0,
+      otherFences: [],
       prose: "FINAL(1)",
       finalDirective: { kind: "FINAL", answer: "1" },
     });
