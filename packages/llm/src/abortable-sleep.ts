@@ -28,16 +28,18 @@ export const abortableSleep: Sleep = (ms, signal) =>
 
 /**
  * Settles like `promise`, unless `signal` fires first: then rejects at once with
- * {@link AbortedWaitError}, whether or not `promise` ever notices the abort.
+ * `reason(signal)` ({@link AbortedWaitError} by default), whether or not `promise` ever
+ * notices the abort.
  */
 export function raceWithAbort<T>(
   promise: PromiseLike<T>,
   signal: AbortSignal | undefined,
+  reason: (signal: AbortSignal) => unknown = () => new AbortedWaitError(),
 ): Promise<T> {
   if (signal === undefined) return Promise.resolve(promise);
-  if (signal.aborted) return Promise.reject(new AbortedWaitError());
+  if (signal.aborted) return Promise.reject(reason(signal));
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new AbortedWaitError());
+    const onAbort = () => reject(reason(signal));
     signal.addEventListener("abort", onAbort, { once: true });
     promise.then(
       (value) => {

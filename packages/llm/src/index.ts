@@ -1,4 +1,4 @@
-export { abortableSleep, type Sleep } from "./abortable-sleep.js";
+export { abortableSleep, raceWithAbort, type Sleep } from "./abortable-sleep.js";
 export { type BackoffOptions, backoffDelayMs } from "./backoff.js";
 export { classifyProviderError, type ProviderErrorContext } from "./classify-provider-error.js";
 export { estimateTokens } from "./estimate-tokens.js";

@@ -1,6 +1,6 @@
-/** A model call's hold on its analysis's cancellation (see {@link CancelWatch.hold}). */
+/** A model call's hold on its analysis's stop (see {@link CancelWatch.hold}). */
 export interface CancelHold {
-  /** Aborted once the analysis's cancellation is seen. */
+  /** Aborted once the analysis is seen cancelled or ended. */
   readonly signal: AbortSignal;
   /** The call ended: stop watching for it (idempotent). */
   release(): void;
@@ -8,13 +8,16 @@ export interface CancelHold {
 
 /** Options of {@link CancelWatch}. */
 export interface CancelWatchOptions {
-  /** Reads the cancel flags of these analyses, in order (one round trip for all). */
-  isCancelRequested: (analysisIds: readonly string[]) => Promise<boolean[]>;
-  /** How often the flags of the analyses with calls here are read. Default 250 ms. */
+  /**
+   * Reads, in order, whether the calls of these analyses are no longer wanted: true once
+   * one was cancelled or has ended (`AnalysisStore.callsUnwanted`).
+   */
+  callsUnwanted: (analysisIds: readonly string[]) => Promise<boolean[]>;
+  /** How often the analyses with calls here are read. Default 250 ms. */
   pollMs?: number;
 }
 
-/** Cancelled analyses remembered, so that their later calls never start. */
+/** Stopped analyses remembered, so that their later calls never start. */
 const REMEMBERED_CANCELS = 512;
 
 interface Watched {
@@ -23,9 +26,10 @@ interface Watched {
 }
 
 /**
- * Watches the cancel flag of every analysis that has model calls in this process (LM
- * batches, eager or from the queue) and aborts those calls once it is set: the calls
- * waiting for a slot never start, the ones on the wire are dropped.
+ * Watches every analysis that has model calls in this process (LM batches, eager or from
+ * the queue) and aborts those calls once it is cancelled or has ended (a budget spent,
+ * an answer found): the calls waiting for a slot never start, the ones on the wire are
+ * dropped.
  *
  * Why: the root run of a cancelled analysis stops at its next poll, but the sub-calls it
  * had issued are LM jobs that went on to the provider and were paid for (a cancel 1.8 s
@@ -35,7 +39,7 @@ interface Watched {
  */
 export class CancelWatch {
   readonly #watched = new Map<string, Watched>();
-  /** Analyses seen cancelled (cancellation is final), the latest few hundred. */
+  /** Analyses seen stopped (a stop is final), the latest few hundred. */
   readonly #cancelled = new Set<string>();
   readonly #pollMs: number;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -72,7 +76,7 @@ export class CancelWatch {
     };
   }
 
-  /** Aborts the calls of `analysisId` held now (its cancellation was seen elsewhere). */
+  /** Aborts the calls of `analysisId`, held now or later (its stop was seen elsewhere). */
   cancel(analysisId: string): void {
     this.#cancelled.add(analysisId);
     if (this.#cancelled.size > REMEMBERED_CANCELS) {
@@ -103,7 +107,7 @@ export class CancelWatch {
     if (ids.length === 0) return;
     this.#polling = true;
     try {
-      const flags = await this.options.isCancelRequested(ids);
+      const flags = await this.options.callsUnwanted(ids);
       ids.forEach((id, index) => {
         if (flags[index]) this.cancel(id);
       });

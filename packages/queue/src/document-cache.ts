@@ -75,15 +75,7 @@ export class DocumentCache {
 
   private async load(load: () => Promise<DocumentSource>): Promise<LoadedDocument> {
     let source = await load();
-    // A text held in this process is copied too (its length in characters is close enough).
-    const bytes =
-      "utf8" in source
-        ? source.utf8.length
-        : "json" in source
-          ? source.json.length
-          : typeof source.context === "string"
-            ? source.context.length
-            : 0;
+    const bytes = sizeOf(source);
     // What follows blocks the thread (parse, decode, copy, collections) for about a second
     // per 50–100 MB: the process's job locks are extended past it first.
     if (bytes >= LARGE_DOCUMENT_BYTES) await this.beforeBlocking?.(bytes);
@@ -149,4 +141,11 @@ export class DocumentCache {
       }
     }
   }
+}
+
+/** A source's size in bytes (a text held in this process: its characters, close enough). */
+function sizeOf(source: DocumentSource): number {
+  if ("utf8" in source) return source.utf8.length;
+  if ("json" in source) return source.json.length;
+  return typeof source.context === "string" ? source.context.length : 0;
 }

@@ -9,6 +9,7 @@ import {
   type SubCallTask,
   subContextText,
 } from "@rlm/core";
+import { raceWithAbort } from "@rlm/llm";
 import type { Job } from "bullmq";
 import type { ContextRef, ContextStore } from "./context-store.js";
 import type { DocumentSlices } from "./document-slices.js";
@@ -179,7 +180,9 @@ export class QueueSubCallExecutor implements SubCallExecutor {
     }
     let record: SubCallRecord;
     try {
-      record = await untilAborted(promise, task.signal);
+      // Once the analysis stopped (a budget spent mid fan-out, say) its cell must not wait
+      // for every LM job of the fan-out to end before the run can finish.
+      record = await raceWithAbort(promise, task.signal, (signal) => signal.reason);
     } catch (error) {
       if (task.signal?.aborted) {
         // The run goes on to its end without this answer: it no longer counts as pending.
@@ -550,28 +553,4 @@ export function errorRecord(task: SubCallTask, code: string, message: string): S
 
 export function isSubRecord(record: JournalRecord | undefined): record is SubCallRecord {
   return record?.kind === "sub";
-}
-
-/**
- * `promise`, unless `signal` aborts first: then its reason. Why: a call's answer comes
- * from an LM job, and once the analysis stopped (a budget spent mid fan-out, say) its
- * cell must not wait for every job of the fan-out to end before the run can finish.
- */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
 }

@@ -157,11 +157,14 @@ export function createRootProcessor(services: RootProcessorServices) {
     const waitsForChildren = token !== undefined && !firstStart(job);
     const sources = cached || waitsForChildren ? undefined : readRunSources(services, job);
     sources?.catch(() => undefined); // awaited below, or handed back
-    const [cancelRequested, stillRunning] = await Promise.all([
-      // A nested run also stops once the top analysis has ended.
+    // A nested run also stops once the top analysis has ended (a budget spent there, an
+    // answer found): its turns and calls are no longer wanted by anyone.
+    const stopRequested = () =>
       top
         ? services.store.isCancelRequested(data.analysisId)
-        : services.store.callsUnwanted(data.analysisId),
+        : services.store.callsUnwanted(data.analysisId);
+    const [cancelRequested, stillRunning] = await Promise.all([
+      stopRequested(),
       reporter ? reporter.running() : Promise.resolve(true),
       cached?.executor.settle(),
     ]).catch(async (error: unknown) => {
@@ -213,12 +216,8 @@ export function createRootProcessor(services: RootProcessorServices) {
     }
 
     let cancelled = false;
-    // A nested run also stops once the top analysis has ended (a budget spent there, an
-    // answer found): its turns and calls are no longer wanted by anyone.
-    const stopRequested = (id: string) =>
-      reporter ? services.store.isCancelRequested(id) : services.store.callsUnwanted(id);
     const poll = setInterval(() => {
-      stopRequested(data.analysisId)
+      stopRequested()
         .then((requested) => {
           if (requested && !cancelled) {
             cancelled = true;
@@ -255,21 +254,13 @@ export function createRootProcessor(services: RootProcessorServices) {
           // wait for them first. The result is final already: it is reported while
           // BullMQ is asked, so the producer does not wait for that round trip (after a
           // wait, the resumed job reports it again, which is refused).
-          // A run stopped mid fan-out (a budget, a cancel) no longer waits for its calls:
-          // their jobs may still be running, and BullMQ must see them end first too.
           // A run that added children may end before BullMQ has seen them all end (a
           // budget, a cancel, a FINAL with calls not awaited): it must wait for them.
           const live = held || run.executor.tookLiveAnswers || run.executor.issuedChildren;
           if (live && token) {
-            const result = winner.outcome.result;
             const [waits] = await Promise.all([
               job.moveToWaitingChildren(token),
-              // After the last iteration's events, which go out in a later task.
-              reporter
-                ? new Promise((resolve) => setImmediate(resolve)).then(() =>
-                    report(reporter, result),
-                  )
-                : undefined,
+              reporter ? report(reporter, winner.outcome.result) : undefined,
             ]);
             if (waits) {
               services.live.set(runKey, run);
@@ -323,17 +314,17 @@ export function createRootProcessor(services: RootProcessorServices) {
   }
 }
 
-/**
- * A parked run (waiting-children, its slot given up) still takes the answers of LM jobs
- * of this process, so its step can end while it waits: a budget spent mid fan-out, say.
- * Its result is reported then, not once BullMQ resumes the job after every child has
- * ended: the record is terminal at once, so the calls of the fan-out still queued or
- * running anywhere are dropped (`CancelWatch`) instead of all being made and paid. The
- * resumed job finds the analysis ended and completes.
- */
 /** Steps already watched by {@link reportIfEndedWhileParked} (a run may park again). */
 const watchedSteps = new WeakSet<Promise<StepOutcome>>();
 
+/**
+ * A parked run (waiting-children, its slot given up) still takes the answers of its LM
+ * jobs, so its step can end while it waits: a budget spent mid fan-out, say. Its result
+ * is reported then, not once BullMQ resumes the job after every child has ended: the
+ * record is terminal at once, so the calls of the fan-out still queued or running
+ * anywhere are dropped (`CancelWatch`) instead of all being made and paid. The resumed
+ * job finds the analysis ended and completes.
+ */
 function reportIfEndedWhileParked(
   services: RootProcessorServices,
   run: LiveRun,
@@ -347,7 +338,6 @@ function reportIfEndedWhileParked(
   step
     .then(async (outcome) => {
       if (!outcome.done || services.live.peek(runKey) !== run) return;
-      await new Promise((resolve) => setImmediate(resolve));
       await report(reporter, outcome.result);
       services.cancelWatch?.cancel(analysisId);
     })
@@ -742,12 +732,7 @@ async function finish(
   services.live.delete(job.id ?? job.data.analysisId);
   run.release();
   if (job.name === JobName.root) {
-    if (reporter) {
-      // The last iteration's events are written in a later task (see progressListener):
-      // they go out first, so the stream ends with them and then the terminal event.
-      await new Promise((resolve) => setImmediate(resolve));
-      await report(reporter, result);
-    }
+    if (reporter) await report(reporter, result);
     // Its calls still queued or running in this process are not wanted any more (a
     // budget ran out mid fan-out, say); other processes see the ended record.
     services.cancelWatch?.cancel(job.data.analysisId);
@@ -800,6 +785,9 @@ async function resolveLostChildren(
 
 /** Records a top analysis's result and publishes its terminal event. */
 async function report(reporter: AnalysisReporter, result: RlmResult): Promise<void> {
+  // The last iteration's events are written in a later task (see progressListener): they
+  // go out first, so the stream ends with them and then the terminal event.
+  await new Promise((resolve) => setImmediate(resolve));
   if (result.finishReason === "cancelled") await reporter.cancelled(result);
   else if (result.finishReason === "error") await reporter.fail(errorOf(result), result);
   else await reporter.complete(result);

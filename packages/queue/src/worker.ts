@@ -202,7 +202,7 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
   const llmHolder: { worker?: Worker } = {};
   const callConcurrency = options.concurrency?.llm ?? 32;
   const cancelWatch = new CancelWatch({
-    isCancelRequested: (ids) => Promise.all(ids.map((id) => store.callsUnwanted(id))),
+    callsUnwanted: (ids) => Promise.all(ids.map((id) => store.callsUnwanted(id))),
   });
   const llmServices: LlmProcessorServices | undefined = roles.includes("llm")
     ? {

@@ -7,7 +7,7 @@ describe("CancelWatch", () => {
     const asked: string[][] = [];
     const watch = new CancelWatch({
       pollMs: 5,
-      isCancelRequested: async (ids) => {
+      callsUnwanted: async (ids) => {
         asked.push([...ids]);
         return ids.map((id) => flagged.has(id));
       },
@@ -29,7 +29,7 @@ describe("CancelWatch", () => {
     let reads = 0;
     const watch = new CancelWatch({
       pollMs: 5,
-      isCancelRequested: async (ids) => {
+      callsUnwanted: async (ids) => {
         reads += 1;
         return ids.map(() => false);
       },
