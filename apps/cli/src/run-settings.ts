@@ -73,6 +73,7 @@ export function budgetsFrom(
   return Object.keys(budgets).length > 0 ? budgets : undefined;
 }
 
-function withoutUndefined<T extends object>(value: T): T {
+/** `value` without its undefined fields (options that were not given). */
+export function withoutUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }

@@ -5,7 +5,7 @@ import { exitCodeFor } from "../exit-code.js";
 import { loadContext } from "../load-context.js";
 import { QueueProgress } from "../queue-progress.js";
 import { redisConnection, requireRedis } from "../redis.js";
-import { budgetsFrom } from "../run-settings.js";
+import { budgetsFrom, withoutUndefined } from "../run-settings.js";
 import { oneLine, renderSummary, renderTrajectory } from "../render-result.js";
 import { setup } from "../setup.js";
 import { EXIT, UsageError } from "../usage-error.js";
@@ -380,8 +380,4 @@ async function closeWithin(client: RlmQueueClient, timeoutMs: number): Promise<v
     }),
   ]);
   clearTimeout(timer);
-}
-
-function withoutUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }

@@ -2,8 +2,6 @@ import type { RlmResult } from "@rlm/core";
 import { type DemoAnalysis, demoAnalyses, missingSections } from "../demo/analyses.js";
 import { createInProcessRunner, createQueueRunner, type DemoRunner } from "../demo/runner.js";
 import { loadSampleReport } from "../demo/sample-report.js";
-import { ProgressReporter } from "../progress.js";
-import { QueueProgress } from "../queue-progress.js";
 import { displayRedisUrl, redisAnswers } from "../redis.js";
 import { formatMs, oneLine, renderSummary, renderTrajectory } from "../render-result.js";
 import type { SampleReportFacts } from "../sample-report/generate.js";
@@ -83,24 +81,7 @@ export async function demoCommand(flags: DemoFlags): Promise<number> {
       for (const analysis of demoAnalyses(report.facts)) {
         if (controller.signal.aborted) break;
         out(`━━ ${analysis.name}: ${analysis.query}\n`);
-        // Through the queue, its own display: the sub-calls are counted in its progress.
-        const progress = runner.viaQueue
-          ? new QueueProgress(process.stderr, analysis.name)
-          : new ProgressReporter(process.stderr, analysis.name);
-        let result: RlmResult;
-        if (progress instanceof QueueProgress) {
-          progress.start();
-          try {
-            result = await runner.run(analysis.query, report.text, {
-              onEntry: (entry) => progress.onEntry(entry),
-            });
-          } finally {
-            progress.finish();
-          }
-        } else {
-          result = await runner.run(analysis.query, report.text, { onEvent: progress.onEvent });
-          progress.finish();
-        }
+        const result = await runner.run(analysis.query, report.text, analysis.name);
         const correct = result.finishReason === "final" && analysis.check(result.answer);
         outcomes.push({ analysis, result, correct });
         out(`${renderTrajectory(result)}\n${renderSummary(result)}`);

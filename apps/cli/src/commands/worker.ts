@@ -1,6 +1,6 @@
 import type { RateLimit } from "../env.js";
 import { displayRedisUrl, redisConnection, requireRedis } from "../redis.js";
-import { DEFAULT_BASE_URL } from "../run-settings.js";
+import { DEFAULT_BASE_URL, withoutUndefined } from "../run-settings.js";
 import { setup } from "../setup.js";
 import { stopOnSignals } from "../signals.js";
 import { EXIT, UsageError } from "../usage-error.js";
@@ -43,13 +43,13 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
   const limiter = flags.rateLimit ?? env.RLM_RATE_LIMIT;
   const baseURL = env.OPENAI_BASE_URL ?? DEFAULT_BASE_URL;
   // Under each job's own options: an analysis enqueued without them runs with these.
-  const defaults = {
-    ...(env.RLM_ROOT_MODEL === undefined ? {} : { rootModel: env.RLM_ROOT_MODEL }),
-    ...(env.RLM_SUB_MODEL === undefined ? {} : { subModel: env.RLM_SUB_MODEL }),
-    ...(env.RLM_MAX_ITERATIONS === undefined ? {} : { maxIterations: env.RLM_MAX_ITERATIONS }),
-    ...(env.RLM_MAX_DEPTH === undefined ? {} : { maxDepth: env.RLM_MAX_DEPTH }),
-    ...(env.RLM_SUB_CONCURRENCY === undefined ? {} : { subConcurrency: env.RLM_SUB_CONCURRENCY }),
-  };
+  const defaults = withoutUndefined({
+    rootModel: env.RLM_ROOT_MODEL,
+    subModel: env.RLM_SUB_MODEL,
+    maxIterations: env.RLM_MAX_ITERATIONS,
+    maxDepth: env.RLM_MAX_DEPTH,
+    subConcurrency: env.RLM_SUB_CONCURRENCY,
+  });
 
   // Loaded here: the worker pulls in isolated-vm and BullMQ.
   const { exposedGarbageCollector, startRlmWorker } = await import("@rlm/queue");

@@ -1,5 +1,6 @@
-import type { RlmContext, RlmEventListener, RlmResult } from "@rlm/core";
-import type { AnalysisEventEntry } from "@rlm/queue";
+import type { RlmContext, RlmResult } from "@rlm/core";
+import { ProgressReporter } from "../progress.js";
+import { QueueProgress } from "../queue-progress.js";
 import { deleteKeysWithPrefix, displayRedisUrl, redisConnection } from "../redis.js";
 
 /**
@@ -9,18 +10,10 @@ import { deleteKeysWithPrefix, displayRedisUrl, redisConnection } from "../redis
 export interface DemoRunner {
   /** Shown in the demo's output, e.g. "in-process". */
   readonly mode: string;
-  /** True when analyses go through the queue: progress comes as its event stream. */
-  readonly viaQueue: boolean;
-  run(query: string, context: RlmContext, listener: DemoListener): Promise<RlmResult>;
+  /** Runs one analysis, its progress on stderr under `label`. */
+  run(query: string, context: RlmContext, label: string): Promise<RlmResult>;
   close(): Promise<void>;
 }
-
-/**
- * Who follows an analysis: engine events (in process, or the queue's iteration events),
- * or the queue's whole event stream (with the progress counts of its sub-calls).
- */
-export type DemoListener =
-  { onEvent: RlmEventListener } | { onEntry: (entry: AnalysisEventEntry) => void };
 
 /** Model endpoint the runner talks to (the demo's mock LLM). */
 export interface RunnerEndpoint {
@@ -40,9 +33,14 @@ export async function createInProcessRunner(
   const rlm = new Rlm({ ...endpoint, signal });
   return {
     mode: "in-process",
-    viaQueue: false,
-    run: (query, context, listener) =>
-      rlm.completion(query, context, "onEvent" in listener ? { onEvent: listener.onEvent } : {}),
+    async run(query, context, label) {
+      const progress = new ProgressReporter(process.stderr, label);
+      try {
+        return await rlm.completion(query, context, { onEvent: progress.onEvent });
+      } finally {
+        progress.finish();
+      }
+    },
     close: async () => {},
   };
 }
@@ -80,21 +78,18 @@ export async function createQueueRunner(
   const client = new RlmQueueClient({ connection, prefix: target.prefix });
   return {
     mode: `queue (Redis at ${displayRedisUrl(target.redisUrl)}, key prefix ${target.prefix})`,
-    viaQueue: true,
-    async run(query, context, listener) {
+    async run(query, context, label) {
       const { id } = await client.enqueueAnalysis({ query, context });
       const cancel = () => void client.cancel(id).catch(() => {});
       if (signal.aborted) cancel();
       signal.addEventListener("abort", cancel, { once: true });
+      // The queue's own display: the sub-calls are counted in the analysis's progress.
+      const progress = new QueueProgress(process.stderr, label);
+      progress.start();
       try {
-        for await (const entry of client.events(id)) {
-          const { event } = entry;
-          if ("onEntry" in listener) listener.onEntry(entry);
-          else if (event.type === "iteration" || event.type === "subcall") {
-            listener.onEvent(event.engine);
-          }
-        }
+        for await (const entry of client.events(id)) progress.onEntry(entry);
       } finally {
+        progress.finish();
         signal.removeEventListener("abort", cancel);
       }
       const view = await client.getAnalysis(id);
