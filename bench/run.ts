@@ -11,6 +11,7 @@ import { runOverhead } from "./overhead.js";
 import { runPromptSize } from "./prompt-size.js";
 import { runRecovery } from "./recovery.js";
 import { runResume } from "./resume.js";
+import { runScaleOut } from "./scale-out.js";
 import type { BenchContext, FigureResult, FigureRow } from "./support/bench-context.js";
 import { MockProcess } from "./support/mock-client.js";
 import { benchPrefix, deleteKeys, REDIS } from "./support/redis-keys.js";
@@ -25,6 +26,7 @@ const FIGURES: Array<[string, string, (bench: BenchContext) => Promise<FigureRes
   ["5", "resume cost", runResume],
   ["6", "throughput", runThroughput],
   ["7", "recovery", runRecovery],
+  ["8", "scale-out", runScaleOut],
 ];
 
 const args = process.argv.slice(2);

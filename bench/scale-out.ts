@@ -1,0 +1,263 @@
+// Figure 8: scale-out. One analysis across 1, 2 and 4 worker processes that share the same
+// total call slots C, against a bare node:http client sending the same requests in the
+// same run (N = 100, C = 50 and N = 1000, C = 100, L = 200 ms); analyses per minute with 1
+// and 2 worker processes (10 sub-calls each, L = 200 ms); and the Redis commands per
+// sub-call, counted with MONITOR on the bench's key prefix.
+import { type BenchContext, type FigureResult, fmt } from "./support/bench-context.js";
+import { type RecordedRequest, recordRequests, replayBare } from "./support/bare-client.js";
+import {
+  chunkCount,
+  documentForChunks,
+  querySubject,
+  type TestDocument,
+} from "./support/documents.js";
+import { makeDocument } from "../test/support/documents.js";
+import { type CommandCount, countCommands } from "./support/redis-commands.js";
+import { round } from "./support/stats.js";
+import { WorkerProcess } from "./support/workers.js";
+
+const L = 200;
+const CHUNK = 10_000;
+const WORKER_COUNTS = [1, 2, 4] as const;
+const GOALS = [
+  { subCalls: 100, slots: 50, goal: 1.05 },
+  { subCalls: 1000, slots: 100, goal: 1.1 },
+] as const;
+
+type Rows = FigureResult["rows"];
+
+export async function runScaleOut(bench: BenchContext): Promise<FigureResult> {
+  const rows: Rows = [];
+  const data: Record<string, unknown> = {};
+  // BENCH_SCALE=100,1000,throughput runs some of its parts only (while working on one).
+  const parts = process.env.BENCH_SCALE?.split(",");
+  for (const case_ of GOALS) {
+    if (parts && !parts.includes(String(case_.subCalls))) continue;
+    const measured = await fanOutCase(bench, case_.subCalls, case_.slots);
+    data[`fanOut${case_.subCalls}`] = measured;
+    rows.push(...fanOutRows(measured, case_.goal));
+  }
+  if (!parts || parts.includes("throughput")) {
+    const throughput = await throughputCase(bench);
+    data.throughput = throughput;
+    rows.push(...throughput.rows);
+  }
+  return { rows, data };
+}
+
+interface FanOutMeasure {
+  subCalls: number;
+  slots: number;
+  bareMs: number[];
+  /** Wall ms per worker count. */
+  queueMs: Record<number, number[]>;
+}
+
+async function fanOutCase(
+  bench: BenchContext,
+  subCalls: number,
+  slots: number,
+): Promise<FanOutMeasure> {
+  const document = sizedDocument(subCalls);
+  const query = querySubject(document);
+  await bench.mock.reset({ latencyMs: 0, strategy: "map-reduce", chunkChars: CHUNK });
+  const recorded = await recordRequests(bench.mock.url, query, document.text, slots);
+  const reps = bench.quick ? 1 : 3;
+  const warmUps = bench.quick ? 1 : 2;
+  const measure: FanOutMeasure = { subCalls, slots, bareMs: [], queueMs: {} };
+  for (let warm = 0; warm < warmUps; warm += 1) await bare(bench, recorded, slots, 0);
+  for (const count of WORKER_COUNTS) {
+    const workers = await Promise.all(
+      splitSlots(slots, count).map((llmConcurrency) =>
+        WorkerProcess.start({ prefix: bench.prefix, modelUrl: bench.mock.url, llmConcurrency }),
+      ),
+    );
+    try {
+      for (let warm = 0; warm < warmUps + 2; warm += 1) await queued(bench, document, 0);
+      const walls: number[] = [];
+      // Alternately with the bare client: both see the same minute of the machine.
+      for (let rep = 0; rep < reps; rep += 1) {
+        measure.bareMs.push(await bare(bench, recorded, slots, L));
+        walls.push(await queued(bench, document, L));
+      }
+      measure.queueMs[count] = walls;
+      bench.log(
+        `  N=${subCalls} C=${slots} workers=${count}: queue ${walls.map(Math.round).join(", ")} ms; bare so far ${measure.bareMs.map(Math.round).join(", ")} ms`,
+      );
+    } finally {
+      await Promise.all(workers.map((worker) => worker.stop()));
+    }
+  }
+  return measure;
+}
+
+function fanOutRows(measure: FanOutMeasure, goal: number): Rows {
+  const bareMs = median(measure.bareMs);
+  const oneWorker = median(measure.queueMs[1] ?? []);
+  const rows: Rows = [
+    {
+      figure: "8 scale-out",
+      metric: `bare node:http client, N=${measure.subCalls}, C=${measure.slots}, L=${L} ms (wall ms, median of ${measure.bareMs.length})`,
+      value: fmt(bareMs, 0),
+      goal: "",
+    },
+  ];
+  for (const count of WORKER_COUNTS) {
+    const wall = median(measure.queueMs[count] ?? []);
+    const ratio = wall / bareMs;
+    const slots = splitSlots(measure.slots, count).join("+");
+    rows.push({
+      figure: "8 scale-out",
+      metric: `queue, ${count} worker${count > 1 ? "s" : ""} (${slots} slots) ÷ bare client, N=${measure.subCalls} (wall ${Math.round(wall)} ms)`,
+      value: `${fmt(ratio)}×`,
+      goal: count === 1 ? "" : `≤ ${goal}×, ≤ 1 worker`,
+      ...(count === 1 ? {} : { pass: ratio <= goal && wall <= oneWorker * 1.01 }),
+    });
+  }
+  return rows;
+}
+
+/** `total` call slots over `count` workers, as evenly as they divide. */
+function splitSlots(total: number, count: number): number[] {
+  return Array.from(
+    { length: count },
+    (_, index) => Math.floor(total / count) + (index < total % count ? 1 : 0),
+  );
+}
+
+async function bare(
+  bench: BenchContext,
+  recorded: RecordedRequest[],
+  slots: number,
+  latencyMs: number,
+): Promise<number> {
+  await bench.mock.reset({ latencyMs, strategy: "map-reduce", chunkChars: CHUNK });
+  return round(await replayBare(bench.mock.url, recorded, slots));
+}
+
+async function queued(bench: BenchContext, document: TestDocument, latencyMs: number) {
+  await bench.mock.reset({ latencyMs, strategy: "map-reduce", chunkChars: CHUNK });
+  const started = performance.now();
+  const { id } = await bench.client.enqueueAnalysis({
+    query: querySubject(document),
+    context: document.text,
+  });
+  const result = await bench.client.waitForResult(id, { timeoutMs: 120_000 });
+  const wallMs = performance.now() - started;
+  if (result.answer.trim() !== String(document.markerCount)) {
+    throw new Error(`wrong answer ${result.answer} (expected ${document.markerCount})`);
+  }
+  return round(wallMs);
+}
+
+const THROUGHPUT_SUB_CALLS = 10;
+const THROUGHPUT_CHUNK = 5_000;
+
+/** Analyses per minute with 1 and 2 workers, then the Redis commands per sub-call. */
+async function throughputCase(bench: BenchContext) {
+  const document = documentForChunks(THROUGHPUT_SUB_CALLS, THROUGHPUT_CHUNK, 9);
+  const analyses = bench.quick ? 24 : 64;
+  const perMinute: Record<number, number> = {};
+  const commands: Record<number, CommandCount & { subCalls: number }> = {};
+  for (const count of [1, 2]) {
+    const workers = await Promise.all(
+      Array.from({ length: count }, () =>
+        WorkerProcess.start({ prefix: bench.prefix, modelUrl: bench.mock.url }),
+      ),
+    );
+    try {
+      await batch(bench, document, 8, 0, "warm");
+      const wallMs = await batch(bench, document, analyses, L, "timed");
+      perMinute[count] = round((analyses / wallMs) * 60_000, 1);
+      // Counted apart: MONITOR slows Redis down.
+      const counting = await countCommands(bench.prefix);
+      const counted = 16;
+      await batch(bench, document, counted, L, "counted");
+      commands[count] = { ...(await counting.stop()), subCalls: counted * THROUGHPUT_SUB_CALLS };
+      bench.log(
+        `  throughput workers=${count}: ${perMinute[count]}/min; Redis commands per sub-call ${fmt(commands[count].sent / commands[count].subCalls, 1)} sent, ${fmt((commands[count].sent + commands[count].inScripts) / commands[count].subCalls, 1)} with those run by scripts`,
+      );
+    } finally {
+      await Promise.all(workers.map((worker) => worker.stop()));
+    }
+  }
+  const scaling = (perMinute[2] ?? 0) / (perMinute[1] ?? 1);
+  const rows: Rows = [
+    {
+      figure: "8 scale-out",
+      metric: `analyses per minute (${THROUGHPUT_SUB_CALLS} sub-calls each, L=${L} ms), 1 / 2 worker processes (${analyses} analyses)`,
+      value: `${fmt(perMinute[1] ?? 0, 0)} / ${fmt(perMinute[2] ?? 0, 0)}`,
+      goal: "",
+    },
+    {
+      figure: "8 scale-out",
+      metric: "analyses per minute, 2 / 1 worker processes",
+      value: `${fmt(scaling)}×`,
+      goal: "≥ 1.8×",
+      pass: scaling >= 1.8,
+    },
+  ];
+  for (const count of [1, 2]) {
+    const counted = commands[count];
+    if (!counted) continue;
+    rows.push({
+      figure: "8 scale-out",
+      metric: `Redis commands per sub-call, ${count} worker${count > 1 ? "s" : ""} (sent; with those Lua scripts run)`,
+      value: `${fmt(counted.sent / counted.subCalls, 1)}; ${fmt((counted.sent + counted.inScripts) / counted.subCalls, 1)}`,
+      goal: "",
+    });
+  }
+  return { perMinute, commands, analyses, rows };
+}
+
+/** Enqueues `count` analyses at once and waits for all; resolves with the wall ms. */
+async function batch(
+  bench: BenchContext,
+  document: TestDocument,
+  count: number,
+  latencyMs: number,
+  label: string,
+): Promise<number> {
+  await bench.mock.reset({ latencyMs, strategy: "map-reduce", chunkChars: THROUGHPUT_CHUNK });
+  const started = performance.now();
+  const ids = await Promise.all(
+    Array.from({ length: count }, (_, index) =>
+      bench.client.enqueueAnalysis({
+        query: `${querySubject(document)} (${label} ${index} ${started})`,
+        context: document.text,
+      }),
+    ),
+  );
+  const results = await Promise.all(
+    ids.map(({ id }) => bench.client.waitForResult(id, { timeoutMs: 300_000 })),
+  );
+  const wallMs = performance.now() - started;
+  for (const result of results) {
+    if (result.answer.trim() !== String(document.markerCount)) {
+      throw new Error(`wrong answer ${result.answer} (expected ${document.markerCount})`);
+    }
+  }
+  return wallMs;
+}
+
+/**
+ * A document the mock's map-reduce cuts into exactly `chunks` sub-calls: as
+ * `documentForChunks`, in finer steps (its steps miss 1,000 chunks).
+ */
+function sizedDocument(chunks: number): TestDocument {
+  for (let fill = 0.999; fill > 0.9; fill -= 0.001) {
+    const document = makeDocument({
+      chars: Math.floor(chunks * CHUNK * fill),
+      markerCount: chunks,
+      seed: 11,
+    });
+    if (chunkCount(document.text, CHUNK) === chunks) return document;
+  }
+  throw new Error(`could not size a document for ${chunks} chunks of ${CHUNK}`);
+}
+
+function median(values: number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+}
