@@ -1,5 +1,5 @@
 import { RlmError, type RlmResult } from "@rlm/core";
-import type { AnalysisError } from "./analysis-types.js";
+import type { AnalysisError } from "./analyses/analysis-types.js";
 
 /** Error codes raised by `@rlm/queue`, beside the engine's own. */
 export const QueueErrorCode = {

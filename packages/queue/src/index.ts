@@ -1,26 +1,87 @@
-export * from "./analysis-events.js";
-export * from "./analysis-id.js";
-export * from "./analysis-reporter.js";
-export * from "./analysis-store.js";
-export * from "./analysis-types.js";
-export * from "./client.js";
-export * from "./context-store.js";
-export * from "./document-cache.js";
-export * from "./errors.js";
-export * from "./job-types.js";
-export * from "./keys.js";
-export * from "./large-document.js";
-export * from "./live-runs.js";
-export * from "./llm-processor.js";
-export * from "./queue-names.js";
-export * from "./queue-sub-call-executor.js";
-export * from "./redis-client.js";
-export * from "./redis-journal.js";
-export * from "./root-processor.js";
-export * from "./topology.js";
-export * from "./worker.js";
-export * from "./document-slices.js";
-export * from "./call-admission.js";
-export * from "./call-results.js";
-export * from "./cancel-watch.js";
-export * from "./redis-call-results.js";
+// The public surface of @rlm/queue, chosen name by name: what producers (apps/api,
+// apps/cli, services), workers and the tools around them use. Everything else is the
+// package's own.
+
+// Producers: enqueue, follow, wait for and cancel analyses.
+export {
+  type CancelOutcome,
+  type EnqueueAnalysisInput,
+  type EnqueuedAnalysis,
+  RlmQueueClient,
+  type RlmQueueClientOptions,
+} from "./client/rlm-queue-client.js";
+
+// Analyses: records, events, and what a worker reports about them.
+export {
+  type AnalysisEvent,
+  type AnalysisEventEntry,
+  isTerminalEvent,
+  type SubscribeOptions,
+} from "./analyses/analysis-events.js";
+export { isAnalysisId, newAnalysisId } from "./analyses/analysis-id.js";
+export { AnalysisReporter, type AnalysisReporterOptions } from "./analyses/analysis-reporter.js";
+export {
+  type AnalysisError,
+  type AnalysisProgress,
+  type AnalysisRecord,
+  type AnalysisStatus,
+  type AnalysisView,
+  isTerminalStatus,
+  TERMINAL_STATUSES,
+  toAnalysisView,
+} from "./analyses/analysis-types.js";
+export { AnalysisFailedError, InvalidInputError, QueueErrorCode } from "./errors.js";
+
+// Jobs and queues (Bull Board, operations, tests).
+export {
+  JobName,
+  type LlmCall,
+  type LlmJobData,
+  type LlmJobResult,
+  type NestedJobData,
+  type RootJobData,
+  type RootJobResult,
+  type SerializableEngineOptions,
+  type SubCallJobResult,
+} from "./jobs/job-types.js";
+export { QueueName } from "./jobs/queue-names.js";
+export {
+  createLlmQueue,
+  createRootQueue,
+  type LlmQueue,
+  type QueueJobSettings,
+  type QueueTopology,
+  type RootQueue,
+} from "./jobs/queues.js";
+
+// Storage: the journal, stored contexts, keys and connections.
+export {
+  type ContextRef,
+  ContextStore,
+  type ContextStoreOptions,
+} from "./storage/context-store.js";
+export { DEFAULT_PREFIX, type RedisKeys, redisKeys } from "./storage/keys.js";
+export {
+  closeRedis,
+  type OwnedRedis,
+  openRedis,
+  type RedisConnectionOptions,
+  type RlmConnection,
+} from "./storage/redis-client.js";
+export {
+  type JournalEntry,
+  listJournalRecords,
+  RedisJournal,
+  type RedisJournalOptions,
+} from "./storage/redis-journal.js";
+
+// Workers.
+export { type CollectGarbage, exposedGarbageCollector } from "./documents/large-document.js";
+export type { WorkerEngineDefaults } from "./root-job/root-processor.js";
+export type { SubCallBatching } from "./sub-calls/queue-sub-call-executor.js";
+export {
+  type RlmWorker,
+  type RlmWorkerOptions,
+  startRlmWorker,
+  type WorkerRole,
+} from "./worker/start-worker.js";

@@ -5,8 +5,8 @@ import {
   type AnalysisEventEntry,
   AnalysisEvents,
   subscriberConnectionName,
-} from "../src/analysis-events.js";
-import { redisKeys } from "../src/keys.js";
+} from "../src/analyses/analysis-events.js";
+import { redisKeys } from "../src/storage/keys.js";
 import { deleteKeysUnder, newRedis, uniquePrefix, within } from "./redis-helpers.js";
 
 const prefix = uniquePrefix("events");

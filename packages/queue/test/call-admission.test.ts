@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CallAdmission } from "../src/call-admission.js";
+import { CallAdmission } from "../src/llm-job/call-admission.js";
 import { deleteKeysUnder, newRedis, uniquePrefix } from "./redis-helpers.js";
 
 const prefix = uniquePrefix("admission");

@@ -1,6 +1,6 @@
 import { answeredSubCall } from "@rlm/core";
 import { describe, expect, it } from "vitest";
-import { CallResults } from "../src/call-results.js";
+import { CallResults } from "../src/answers/call-results.js";
 
 const record = answeredSubCall(
   { argumentsHash: "h", query: "q", contextChars: 1 },

@@ -1,7 +1,7 @@
 import { type Job, Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { claimDelayedJob } from "../src/claim-delayed-job.js";
+import { claimDelayedJob } from "../src/sub-calls/claim-delayed-job.js";
 import { deleteKeysUnder, newRedis, uniquePrefix } from "./redis-helpers.js";
 
 // Real Redis, real BullMQ: the claim must leave a job that BullMQ's own scripts

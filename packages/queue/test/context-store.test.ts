@@ -1,9 +1,12 @@
 import { describeContext, RlmError } from "@rlm/core";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ContextStore, READ_PIECE_BYTES } from "../src/context-store.js";
-import { DEFAULT_TTL_SECONDS, redisKeys } from "../src/keys.js";
-import { LARGE_DOCUMENT_BYTES, READ_COLLECTION_SPACING_BYTES } from "../src/large-document.js";
+import { ContextStore, READ_PIECE_BYTES } from "../src/storage/context-store.js";
+import { DEFAULT_TTL_SECONDS, redisKeys } from "../src/storage/keys.js";
+import {
+  LARGE_DOCUMENT_BYTES,
+  READ_COLLECTION_SPACING_BYTES,
+} from "../src/documents/large-document.js";
 import { deleteKeysUnder, keysUnder, newRedis, uniquePrefix } from "./redis-helpers.js";
 
 const prefix = uniquePrefix("ctx");

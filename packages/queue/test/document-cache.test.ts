@@ -1,8 +1,8 @@
 import type { RlmContext, SandboxDocument, SandboxFactory } from "@rlm/core";
 import { createIsolatedVmSandboxFactory } from "@rlm/sandbox";
 import { describe, expect, it } from "vitest";
-import { DocumentCache } from "../src/document-cache.js";
-import { LARGE_DOCUMENT_BYTES } from "../src/large-document.js";
+import { DocumentCache } from "../src/documents/document-cache.js";
+import { LARGE_DOCUMENT_BYTES } from "../src/documents/large-document.js";
 
 /** A factory that only counts loads and releases (the cache never creates sandboxes). */
 function countingFactory() {

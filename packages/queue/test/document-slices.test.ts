@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { ContextStore } from "../src/context-store.js";
-import { DocumentSlices } from "../src/document-slices.js";
+import { ContextStore } from "../src/storage/context-store.js";
+import { DocumentSlices } from "../src/documents/document-slices.js";
 import { deleteKeysUnder, newRedis, uniquePrefix } from "./redis-helpers.js";
 
 const redis = newRedis();

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { exposedGarbageCollector } from "../src/large-document.js";
+import { exposedGarbageCollector } from "../src/documents/large-document.js";
 
 describe("exposedGarbageCollector", () => {
   const original = globalThis.gc;

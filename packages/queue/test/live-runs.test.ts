@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type LiveRun, LiveRuns } from "../src/live-runs.js";
+import { type LiveRun, LiveRuns } from "../src/root-job/live-runs.js";
 
 /** A stand-in run: only `release` matters to the cache. */
 function fakeRun(released: string[], name: string): LiveRun {

@@ -1,10 +1,15 @@
 import { answeredSubCall, MemoryJournal, type SubCallTask, UsageTracker } from "@rlm/core";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ContextStore } from "../src/context-store.js";
-import { JobName } from "../src/job-types.js";
-import { QueueSubCallExecutor } from "../src/queue-sub-call-executor.js";
-import { createLlmQueue, createRootQueue, type LlmQueue, type RootQueue } from "../src/topology.js";
+import { ContextStore } from "../src/storage/context-store.js";
+import { JobName } from "../src/jobs/job-types.js";
+import { QueueSubCallExecutor } from "../src/sub-calls/queue-sub-call-executor.js";
+import {
+  createLlmQueue,
+  createRootQueue,
+  type LlmQueue,
+  type RootQueue,
+} from "../src/jobs/queues.js";
 import { deleteKeysUnder, newRedis, REDIS_OPTIONS, uniquePrefix, within } from "./redis-helpers.js";
 
 // Real Redis and BullMQ queues; no workers: the test plays the LM side itself.

@@ -1,8 +1,8 @@
 import type { JournalRecord, RootCallRecord, SubCallRecord } from "@rlm/core";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { redisKeys } from "../src/keys.js";
-import { listJournalRecords, RedisJournal } from "../src/redis-journal.js";
+import { redisKeys } from "../src/storage/keys.js";
+import { listJournalRecords, RedisJournal } from "../src/storage/redis-journal.js";
 import { deleteKeysUnder, newRedis, uniquePrefix } from "./redis-helpers.js";
 
 const prefix = uniquePrefix("journal");

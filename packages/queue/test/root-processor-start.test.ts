@@ -2,15 +2,15 @@ import { createIsolatedVmSandboxFactory } from "@rlm/sandbox";
 import type { ModelClient, RlmResult } from "@rlm/core";
 import type { Job } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AnalysisReporter } from "../src/analysis-reporter.js";
-import { AnalysisStore } from "../src/analysis-store.js";
-import { RlmQueueClient } from "../src/client.js";
-import { ContextStore } from "../src/context-store.js";
-import { DocumentCache } from "../src/document-cache.js";
-import type { RootQueueJobData } from "../src/job-types.js";
-import { LiveRuns } from "../src/live-runs.js";
-import { createRootProcessor } from "../src/root-processor.js";
-import { createLlmQueue, createRootQueue } from "../src/topology.js";
+import { AnalysisReporter } from "../src/analyses/analysis-reporter.js";
+import { AnalysisStore } from "../src/analyses/analysis-store.js";
+import { RlmQueueClient } from "../src/client/rlm-queue-client.js";
+import { ContextStore } from "../src/storage/context-store.js";
+import { DocumentCache } from "../src/documents/document-cache.js";
+import type { RootQueueJobData } from "../src/jobs/job-types.js";
+import { LiveRuns } from "../src/root-job/live-runs.js";
+import { createRootProcessor } from "../src/root-job/root-processor.js";
+import { createLlmQueue, createRootQueue } from "../src/jobs/queues.js";
 import { deleteKeysUnder, newRedis, REDIS_OPTIONS, uniquePrefix } from "./redis-helpers.js";
 
 // A root job's first start reads what its run is built from (its document, among them)

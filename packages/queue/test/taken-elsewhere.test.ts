@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { takenElsewhere } from "../src/taken-elsewhere.js";
+import { takenElsewhere } from "../src/root-job/taken-elsewhere.js";
 
 describe("takenElsewhere", () => {
   const away = [{ jobId: "a" }, { jobId: "b" }];

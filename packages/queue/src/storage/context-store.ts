@@ -7,15 +7,15 @@ import {
   RlmError,
 } from "@rlm/core";
 import type { Redis } from "ioredis";
-import { QueueErrorCode } from "./errors.js";
+import { QueueErrorCode } from "../errors.js";
 import {
   type CollectGarbage,
   LARGE_DOCUMENT_BYTES,
   READ_COLLECTION_SPACING_BYTES,
-} from "./large-document.js";
+} from "../documents/large-document.js";
 import { DEFAULT_PREFIX, DEFAULT_TTL_SECONDS, type RedisKeys, redisKeys } from "./keys.js";
 import { LuaScript } from "./lua-script.js";
-import { ResidentTexts } from "./resident-texts.js";
+import { ResidentTexts } from "../documents/resident-texts.js";
 
 /**
  * A stored context, as jobs carry it instead of the document.

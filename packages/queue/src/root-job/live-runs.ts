@@ -1,5 +1,5 @@
 import type { AnalysisMachine, StepOutcome } from "@rlm/core";
-import type { QueueSubCallExecutor } from "./queue-sub-call-executor.js";
+import type { QueueSubCallExecutor } from "../sub-calls/queue-sub-call-executor.js";
 
 /** An analysis kept alive in this process while its job waits for children. */
 export interface LiveRun {

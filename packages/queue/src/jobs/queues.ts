@@ -1,8 +1,8 @@
 import { type ConnectionOptions, type DefaultJobOptions, Queue } from "bullmq";
 import type { JobName, JobResultOf, LlmQueueJobData, RootQueueJobData } from "./job-types.js";
-import { DAY_SECONDS, DEFAULT_PREFIX } from "./keys.js";
+import { DAY_SECONDS, DEFAULT_PREFIX } from "../storage/keys.js";
 import { QueueName } from "./queue-names.js";
-import type { RlmConnection } from "./redis-client.js";
+import type { RlmConnection } from "../storage/redis-client.js";
 
 /**
  * Where the queue system lives: a Redis connection and one prefix, used both as

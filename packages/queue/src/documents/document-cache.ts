@@ -1,5 +1,5 @@
 import type { RlmContext, SandboxDocument, SandboxFactory } from "@rlm/core";
-import { type DocumentSource, parseJsonContext } from "./context-store.js";
+import { type DocumentSource, parseJsonContext } from "../storage/context-store.js";
 import { IsolatedVmDocument } from "@rlm/sandbox";
 import { type CollectGarbage, LARGE_DOCUMENT_BYTES } from "./large-document.js";
 

@@ -18,17 +18,17 @@ import {
 } from "@rlm/core";
 import { type Job, UnrecoverableError, WaitingChildrenError } from "bullmq";
 import type { Redis } from "ioredis";
-import { AnalysisReporter } from "./analysis-reporter.js";
-import type { AnalysisStore } from "./analysis-store.js";
-import type { AnalysisRecord } from "./analysis-types.js";
-import type { CallResults } from "./call-results.js";
-import type { ContextRef, ContextStore } from "./context-store.js";
-import type { DocumentCache, LoadedDocument } from "./document-cache.js";
-import type { EagerBatches } from "./eager-batches.js";
-import { firstStart } from "./first-start.js";
+import { AnalysisReporter } from "../analyses/analysis-reporter.js";
+import type { AnalysisStore } from "../analyses/analysis-store.js";
+import type { AnalysisRecord } from "../analyses/analysis-types.js";
+import type { CallResults } from "../answers/call-results.js";
+import type { ContextRef, ContextStore } from "../storage/context-store.js";
+import type { DocumentCache, LoadedDocument } from "../documents/document-cache.js";
+import type { EagerBatches } from "../sub-calls/eager-batches.js";
+import { firstStart } from "../jobs/first-start.js";
 import { takenElsewhere } from "./taken-elsewhere.js";
-import type { FreshBatches } from "./fresh-batches.js";
-import { DocumentSlices } from "./document-slices.js";
+import type { FreshBatches } from "../sub-calls/fresh-batches.js";
+import { DocumentSlices } from "../documents/document-slices.js";
 import {
   JobName,
   type NestedJobData,
@@ -36,17 +36,17 @@ import {
   type RootQueueJobData,
   type SubCallJobResult,
   subCallJobResult,
-} from "./job-types.js";
+} from "../jobs/job-types.js";
 import type { LiveRun, LiveRuns } from "./live-runs.js";
 import {
   childJobId,
   QueueSubCallExecutor,
   type SubCallBatching,
-} from "./queue-sub-call-executor.js";
-import type { CancelWatch } from "./cancel-watch.js";
-import type { HeldLocks } from "./held-locks.js";
-import { RedisJournal } from "./redis-journal.js";
-import type { LlmQueue, RootQueue } from "./topology.js";
+} from "../sub-calls/queue-sub-call-executor.js";
+import type { CancelWatch } from "../llm-job/cancel-watch.js";
+import type { HeldLocks } from "../worker/held-locks.js";
+import { RedisJournal } from "../storage/redis-journal.js";
+import type { LlmQueue, RootQueue } from "../jobs/queues.js";
 
 /** What the root processor needs from its worker process. */
 export interface RootProcessorServices {

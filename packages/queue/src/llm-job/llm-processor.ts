@@ -12,16 +12,16 @@ import { type Job, UnrecoverableError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { setImmediate as nextTask } from "node:timers/promises";
 import pLimit from "p-limit";
-import type { AnalysisStore } from "./analysis-store.js";
+import type { AnalysisStore } from "../analyses/analysis-store.js";
 import { CallAdmission } from "./call-admission.js";
 import type { CancelWatch } from "./cancel-watch.js";
-import type { CallResults } from "./call-results.js";
-import { firstStart } from "./first-start.js";
-import type { FreshBatches } from "./fresh-batches.js";
-import type { ContextStore } from "./context-store.js";
-import type { LlmJobResult, LlmQueueJobData } from "./job-types.js";
-import type { HeldLocks } from "./held-locks.js";
-import { RedisJournal } from "./redis-journal.js";
+import type { CallResults } from "../answers/call-results.js";
+import { firstStart } from "../jobs/first-start.js";
+import type { FreshBatches } from "../sub-calls/fresh-batches.js";
+import type { ContextStore } from "../storage/context-store.js";
+import type { LlmJobResult, LlmQueueJobData } from "../jobs/job-types.js";
+import type { HeldLocks } from "../worker/held-locks.js";
+import { RedisJournal } from "../storage/redis-journal.js";
 
 /** What the LM processor needs from its worker process. */
 export interface LlmProcessorServices {

@@ -3,7 +3,7 @@ import type { Redis } from "ioredis";
 import { type AnalysisEvent, AnalysisEvents } from "./analysis-events.js";
 import { AnalysisStore, type TransitionOutcome } from "./analysis-store.js";
 import type { AnalysisError, AnalysisProgress } from "./analysis-types.js";
-import { DEFAULT_PREFIX, DEFAULT_TTL_SECONDS, redisKeys } from "./keys.js";
+import { DEFAULT_PREFIX, DEFAULT_TTL_SECONDS, redisKeys } from "../storage/keys.js";
 
 /** Options of an `AnalysisReporter`. */
 export interface AnalysisReporterOptions {

@@ -1,6 +1,6 @@
 import { type Journal, type JournalRecord, RlmError } from "@rlm/core";
 import type { Redis } from "ioredis";
-import { QueueErrorCode } from "./errors.js";
+import { QueueErrorCode } from "../errors.js";
 import { DEFAULT_PREFIX, DEFAULT_TTL_SECONDS, redisKeys } from "./keys.js";
 import { LuaScript } from "./lua-script.js";
 

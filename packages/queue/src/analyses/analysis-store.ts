@@ -9,11 +9,11 @@ import {
   type AnalysisStatus,
   isTerminalStatus,
 } from "./analysis-types.js";
-import type { ContextRef } from "./context-store.js";
-import { QueueErrorCode } from "./errors.js";
-import type { SerializableEngineOptions } from "./job-types.js";
-import { DEFAULT_PREFIX, DEFAULT_TTL_SECONDS, type RedisKeys, redisKeys } from "./keys.js";
-import { LuaScript } from "./lua-script.js";
+import type { ContextRef } from "../storage/context-store.js";
+import { QueueErrorCode } from "../errors.js";
+import type { SerializableEngineOptions } from "../jobs/job-types.js";
+import { DEFAULT_PREFIX, DEFAULT_TTL_SECONDS, type RedisKeys, redisKeys } from "../storage/keys.js";
+import { LuaScript } from "../storage/lua-script.js";
 
 /**
  * Creates an analysis record, or finds the one an idempotency key is bound to. One

@@ -1,6 +1,6 @@
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { LuaScript } from "./lua-script.js";
+import { LuaScript } from "../storage/lua-script.js";
 
 /**
  * Takes one delayed job as active, under a lock, for the process that runs the script:

@@ -1,7 +1,7 @@
 import type { FinishReason, RlmEvent, UsageSummary } from "@rlm/core";
 import type { Redis } from "ioredis";
 import type { AnalysisError, AnalysisProgress, AnalysisStatus } from "./analysis-types.js";
-import { DEFAULT_PREFIX, DEFAULT_TTL_SECONDS, type RedisKeys, redisKeys } from "./keys.js";
+import { DEFAULT_PREFIX, DEFAULT_TTL_SECONDS, type RedisKeys, redisKeys } from "../storage/keys.js";
 
 /** Events kept per analysis stream (approximate: `MAXLEN ~`). */
 export const EVENTS_MAX_LEN = 10_000;

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { LuaScript } from "./lua-script.js";
+import { LuaScript } from "../storage/lua-script.js";
 
 /**
  * Admits one model call under the global request limit, across every LM worker.

@@ -1,11 +1,16 @@
 import { randomUUID } from "node:crypto";
-import type { HeldLocks } from "./held-locks.js";
+import type { HeldLocks } from "../worker/held-locks.js";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { claimDelayedJob } from "./claim-delayed-job.js";
-import type { BatchCall, BatchHeader, BatchOutcome, LlmBatchRunner } from "./llm-processor.js";
-import type { LlmQueue } from "./topology.js";
+import type {
+  BatchCall,
+  BatchHeader,
+  BatchOutcome,
+  LlmBatchRunner,
+} from "../llm-job/llm-processor.js";
+import type { LlmQueue } from "../jobs/queues.js";
 
 /**
  * A batch whose calls start in this process as they are issued, before its LM job

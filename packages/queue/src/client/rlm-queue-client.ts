@@ -11,26 +11,26 @@ import {
   AnalysisEvents,
   isTerminalEvent,
   type SubscribeOptions,
-} from "./analysis-events.js";
-import { AnalysisStore } from "./analysis-store.js";
+} from "../analyses/analysis-events.js";
+import { AnalysisStore } from "../analyses/analysis-store.js";
 import {
   type AnalysisRecord,
   type AnalysisStatus,
   type AnalysisView,
   isTerminalStatus,
   toAnalysisView,
-} from "./analysis-types.js";
-import { ContextStore } from "./context-store.js";
-import { AnalysisFailedError, InvalidInputError, QueueErrorCode } from "./errors.js";
-import { JobName, type RootJobData, type SerializableEngineOptions } from "./job-types.js";
-import { DEFAULT_PREFIX, DEFAULT_TTL_SECONDS } from "./keys.js";
-import { closeRedis, type OwnedRedis, openRedis } from "./redis-client.js";
+} from "../analyses/analysis-types.js";
+import { ContextStore } from "../storage/context-store.js";
+import { AnalysisFailedError, InvalidInputError, QueueErrorCode } from "../errors.js";
+import { JobName, type RootJobData, type SerializableEngineOptions } from "../jobs/job-types.js";
+import { DEFAULT_PREFIX, DEFAULT_TTL_SECONDS } from "../storage/keys.js";
+import { closeRedis, type OwnedRedis, openRedis } from "../storage/redis-client.js";
 import {
   createRootQueue,
   type QueueJobSettings,
   type QueueTopology,
   type RootQueue,
-} from "./topology.js";
+} from "../jobs/queues.js";
 
 /** Options of an `RlmQueueClient`. */
 export interface RlmQueueClientOptions extends QueueTopology {

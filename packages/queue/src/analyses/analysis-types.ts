@@ -1,6 +1,6 @@
 import type { RlmResult } from "@rlm/core";
-import type { ContextRef } from "./context-store.js";
-import type { SerializableEngineOptions } from "./job-types.js";
+import type { ContextRef } from "../storage/context-store.js";
+import type { SerializableEngineOptions } from "../jobs/job-types.js";
 
 /** Where an analysis is in its life. The last three are terminal. */
 export type AnalysisStatus =

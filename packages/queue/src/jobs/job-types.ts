@@ -1,5 +1,5 @@
 import type { EngineOptionsInput, SubCallRecord } from "@rlm/core";
-import type { ContextRef } from "./context-store.js";
+import type { ContextRef } from "../storage/context-store.js";
 import type { QueueName } from "./queue-names.js";
 
 /**

@@ -11,10 +11,10 @@ import {
 } from "@rlm/core";
 import { raceWithAbort } from "@rlm/llm";
 import type { Job } from "bullmq";
-import type { ContextRef, ContextStore } from "./context-store.js";
-import type { DocumentSlices } from "./document-slices.js";
+import type { ContextRef, ContextStore } from "../storage/context-store.js";
+import type { DocumentSlices } from "../documents/document-slices.js";
 import type { EagerBatches, EagerRun } from "./eager-batches.js";
-import type { BatchHeader } from "./llm-processor.js";
+import type { BatchHeader } from "../llm-job/llm-processor.js";
 
 import {
   JobName,
@@ -22,8 +22,8 @@ import {
   type LlmJobData,
   type NestedJobData,
   type SerializableEngineOptions,
-} from "./job-types.js";
-import type { LlmQueue, RootQueue } from "./topology.js";
+} from "../jobs/job-types.js";
+import type { LlmQueue, RootQueue } from "../jobs/queues.js";
 
 /** Where the executor's analysis sits in the job tree. */
 export interface ExecutorPlacement {

@@ -2,32 +2,35 @@ import { hostname } from "node:os";
 import type { ModelClient, SandboxFactory } from "@rlm/core";
 import { createOpenAIModelClient, type PriceTable } from "@rlm/llm";
 import { createIsolatedVmSandboxFactory, releaseBufferNow } from "@rlm/sandbox";
-import type { CollectGarbage } from "./large-document.js";
+import type { CollectGarbage } from "../documents/large-document.js";
 import { Worker } from "bullmq";
 import { Redis } from "ioredis";
-import { AnalysisReporter } from "./analysis-reporter.js";
-import { AnalysisStore } from "./analysis-store.js";
-import { CallResults } from "./call-results.js";
-import { ContextStore } from "./context-store.js";
-import { DocumentCache } from "./document-cache.js";
-import { EagerBatches } from "./eager-batches.js";
-import { FreshBatches } from "./fresh-batches.js";
-import { JobName, type LlmQueueJobData, type RootQueueJobData } from "./job-types.js";
-import { DAY_SECONDS, DEFAULT_PREFIX } from "./keys.js";
-import { LiveRuns } from "./live-runs.js";
+import { AnalysisReporter } from "../analyses/analysis-reporter.js";
+import { AnalysisStore } from "../analyses/analysis-store.js";
+import { CallResults } from "../answers/call-results.js";
+import { ContextStore } from "../storage/context-store.js";
+import { DocumentCache } from "../documents/document-cache.js";
+import { EagerBatches } from "../sub-calls/eager-batches.js";
+import { FreshBatches } from "../sub-calls/fresh-batches.js";
+import { JobName, type LlmQueueJobData, type RootQueueJobData } from "../jobs/job-types.js";
+import { DAY_SECONDS, DEFAULT_PREFIX } from "../storage/keys.js";
+import { LiveRuns } from "../root-job/live-runs.js";
 import {
   createLlmBatchRunner,
   createLlmProcessor,
   type LlmProcessorServices,
-} from "./llm-processor.js";
-import { QueueName } from "./queue-names.js";
-import { closeRedis, openRedis, type RlmConnection } from "./redis-client.js";
-import { DEFAULT_SUB_CALL_BATCHING, type SubCallBatching } from "./queue-sub-call-executor.js";
-import { CancelWatch } from "./cancel-watch.js";
-import { RedisCallResults } from "./redis-call-results.js";
+} from "../llm-job/llm-processor.js";
+import { QueueName } from "../jobs/queue-names.js";
+import { closeRedis, openRedis, type RlmConnection } from "../storage/redis-client.js";
+import {
+  DEFAULT_SUB_CALL_BATCHING,
+  type SubCallBatching,
+} from "../sub-calls/queue-sub-call-executor.js";
+import { CancelWatch } from "../llm-job/cancel-watch.js";
+import { RedisCallResults } from "../answers/redis-call-results.js";
 import { HeldLocks } from "./held-locks.js";
-import { createRootProcessor, type WorkerEngineDefaults } from "./root-processor.js";
-import { bullmqOptions, createLlmQueue, createRootQueue } from "./topology.js";
+import { createRootProcessor, type WorkerEngineDefaults } from "../root-job/root-processor.js";
+import { bullmqOptions, createLlmQueue, createRootQueue } from "../jobs/queues.js";
 
 /** Which queues a worker process serves. */
 export type WorkerRole = "root" | "llm";
