@@ -13,90 +13,7 @@ import type { ContextRef } from "../storage/context-store.js";
 import { QueueErrorCode } from "../errors.js";
 import type { SerializableEngineOptions } from "../jobs/job-types.js";
 import { DEFAULT_PREFIX, DEFAULT_TTL_SECONDS, type RedisKeys, redisKeys } from "../storage/keys.js";
-import { LuaScript } from "../storage/lua-script.js";
-
-/**
- * Creates an analysis record, or finds the one an idempotency key is bound to. One
- * script, so two producers racing with the same key create one analysis.
- *
- * KEYS[1] record hash of the new id; KEYS[2] (optional) idempotency key.
- * ARGV[1] new id; ARGV[2] TTL seconds; ARGV[3..] field, value pairs of the record.
- * Returns {id, 1} when created, {existing id, 0} when the key was bound already.
- */
-const createScript = new LuaScript(`
-if #KEYS == 2 then
-  local existing = redis.call('GET', KEYS[2])
-  if existing then return {existing, 0} end
-  redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
-end
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-return {ARGV[1], 1}
-`);
-
-/**
- * Updates a record if its status allows, and publishes an event in the same step: a
- * subscriber never sees a terminal event for a record that is not terminal, nor the
- * reverse, and a finished analysis is never reopened by a late writer.
- *
- * KEYS[1] record hash; KEYS[2] events stream.
- * ARGV[1] now (ms); ARGV[2] TTL seconds (record and stream); ARGV[3] allowed current
- * statuses, comma-separated, or '' for any non-terminal status; ARGV[4] event type, or
- * '' for none; ARGV[5] event JSON; ARGV[6] stream MAXLEN; ARGV[7..] field, value pairs.
- * Returns 1 updated, 0 refused (status not allowed), -1 no such record.
- */
-const transitionScript = new LuaScript(`
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return -1 end
-if ARGV[3] == '' then
-  if status == 'completed' or status == 'failed' or status == 'cancelled' then return 0 end
-elseif not string.find(',' .. ARGV[3] .. ',', ',' .. status .. ',', 1, true) then
-  return 0
-end
-if #ARGV > 6 then redis.call('HSET', KEYS[1], unpack(ARGV, 7)) end
-redis.call('HSET', KEYS[1], 'updatedAt', ARGV[1])
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-if ARGV[4] ~= '' then
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'type', ARGV[4], 'event', ARGV[5])
-  redis.call('EXPIRE', KEYS[2], ARGV[2])
-end
-return 1
-`);
-
-/**
- * Merges into the progress JSON in Redis (so several jobs of one analysis tree can
- * count sub-calls without losing updates) and publishes the merged progress.
- * A null costUsd (unknown price) stays null when amounts are added to it.
- *
- * KEYS[1] record hash; KEYS[2] events stream.
- * ARGV[1] now (ms); ARGV[2] TTL seconds; ARGV[3] JSON of fields to set; ARGV[4] JSON of
- * amounts to add; ARGV[5] stream MAXLEN; ARGV[6] '1' to publish a progress event.
- * Returns the merged progress JSON, or nil when the record is missing or terminal.
- */
-const progressScript = new LuaScript(`
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status or status == 'completed' or status == 'failed' or status == 'cancelled' then
-  return nil
-end
-local progress = cjson.decode(redis.call('HGET', KEYS[1], 'progress') or '{}')
-for k, v in pairs(cjson.decode(ARGV[3])) do progress[k] = v end
-for k, v in pairs(cjson.decode(ARGV[4])) do
-  local current = progress[k]
-  if current ~= cjson.null then
-    if type(current) ~= 'number' then current = 0 end
-    if v == cjson.null then progress[k] = cjson.null else progress[k] = current + v end
-  end
-end
-local json = cjson.encode(progress)
-redis.call('HSET', KEYS[1], 'progress', json, 'updatedAt', ARGV[1])
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-if ARGV[6] == '1' then
-  local event = '{"type":"progress","progress":' .. json .. '}'
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'type', 'progress', 'event', event)
-  redis.call('EXPIRE', KEYS[2], ARGV[2])
-end
-return json
-`);
+import { luaScripts } from "../storage/lua-scripts.js";
 
 /** Options of an `AnalysisStore`. */
 export interface AnalysisStoreOptions {
@@ -188,7 +105,11 @@ export class AnalysisStore {
       ["progress", JSON.stringify(initialProgress(input.maxIterations))],
       ["cancelRequested", "0"],
     ].flat();
-    const reply = await createScript.run(this.redis, keys, [id, this.ttlSeconds, ...fields]);
+    const reply = await luaScripts.analysisCreate.run(this.redis, keys, [
+      id,
+      this.ttlSeconds,
+      ...fields,
+    ]);
     const [storedId, created] = reply as [string, number];
     return { id: storedId, created: created === 1 };
   }
@@ -219,7 +140,7 @@ export class AnalysisStore {
     if (change.cancelRequested !== undefined) {
       fields.push("cancelRequested", change.cancelRequested ? "1" : "0");
     }
-    const reply = await transitionScript.run(
+    const reply = await luaScripts.analysisTransition.run(
       this.redis,
       [this.keys.analysis(id), this.keys.events(id)],
       [
@@ -248,7 +169,7 @@ export class AnalysisStore {
       publish?: boolean;
     },
   ): Promise<AnalysisProgress | null> {
-    const reply = await progressScript.run(
+    const reply = await luaScripts.analysisProgress.run(
       this.redis,
       [this.keys.analysis(id), this.keys.events(id)],
       [

@@ -14,7 +14,7 @@ import {
   READ_COLLECTION_SPACING_BYTES,
 } from "../documents/large-document.js";
 import { DEFAULT_PREFIX, DEFAULT_TTL_SECONDS, type RedisKeys, redisKeys } from "./keys.js";
-import { LuaScript } from "./lua-script.js";
+import { luaScripts } from "./lua-scripts.js";
 import { ResidentTexts } from "../documents/resident-texts.js";
 
 /**
@@ -87,22 +87,6 @@ export const READ_PIECE_BYTES = 1024 * 1024;
 
 /** GETRANGE requests outstanding while a large value is read. */
 const READ_PIECES_IN_FLIGHT = 4;
-
-/**
- * Extends the TTL of an existing key, never shortening it (another analysis may have
- * asked for a longer life), and reports whether the key exists.
- *
- * KEYS[1] context key; ARGV[1] TTL in seconds.
- * Returns 1 if the key exists (TTL now at least ARGV[1]), 0 if it does not.
- */
-const touchScript = new LuaScript(`
-local ttl = redis.call('TTL', KEYS[1])
-if ttl == -2 then return 0 end
-if ttl ~= -1 and ttl < tonumber(ARGV[1]) then
-  redis.call('EXPIRE', KEYS[1], ARGV[1])
-end
-return 1
-`);
 
 /**
  * Content-addressed storage of analysis contexts: a document is stored once, whatever
@@ -347,7 +331,11 @@ export class ContextStore {
    * Returns false if the context is gone.
    */
   async touch(ref: ContextRef, ttlSeconds: number = this.ttlSeconds): Promise<boolean> {
-    const found = await touchScript.run(this.redis, [this.keys.context(ref.sha256)], [ttlSeconds]);
+    const found = await luaScripts.contextTouch.run(
+      this.redis,
+      [this.keys.context(ref.sha256)],
+      [ttlSeconds],
+    );
     return found === 1;
   }
 

@@ -7,11 +7,13 @@ import type { Redis } from "ioredis";
  * a client the caller may share with other code.
  */
 export class LuaScript {
-  readonly source: string;
   readonly sha1: string;
 
-  constructor(source: string) {
-    this.source = source;
+  /** `name`: the script's file in `storage/lua/`, for messages. */
+  constructor(
+    readonly name: string,
+    readonly source: string,
+  ) {
     this.sha1 = createHash("sha1").update(source).digest("hex");
   }
 

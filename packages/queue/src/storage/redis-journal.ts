@@ -2,7 +2,7 @@ import { type Journal, type JournalRecord, RlmError } from "@rlm/core";
 import type { Redis } from "ioredis";
 import { QueueErrorCode } from "../errors.js";
 import { DEFAULT_PREFIX, DEFAULT_TTL_SECONDS, redisKeys } from "./keys.js";
-import { LuaScript } from "./lua-script.js";
+import { luaScripts } from "./lua-scripts.js";
 
 /** Options of a `RedisJournal`. */
 export interface RedisJournalOptions {
@@ -16,19 +16,6 @@ export interface RedisJournalOptions {
    */
   ttlSeconds?: number;
 }
-
-/**
- * Write-once put: the first writer of a field wins and every writer gets the winner's
- * value back, so two workers racing on the same step agree on one result.
- *
- * KEYS[1] journal hash; ARGV[1] field; ARGV[2] record JSON; ARGV[3] TTL seconds (0: none).
- * Returns the JSON stored under the field after the call.
- */
-const putIfAbsentScript = new LuaScript(`
-redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
-if tonumber(ARGV[3]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
-return redis.call('HGET', KEYS[1], ARGV[1])
-`);
 
 /**
  * The `Journal` of one analysis in Redis: one hash `{prefix}:journal:{analysisId}` whose
@@ -57,7 +44,7 @@ export class RedisJournal implements Journal {
 
   async putIfAbsent(key: string, record: JournalRecord): Promise<JournalRecord> {
     const field = this.prefix + key;
-    const stored = await putIfAbsentScript.run(
+    const stored = await luaScripts.journalPut.run(
       this.redis,
       [this.key],
       [field, JSON.stringify(record), this.ttlSeconds],

@@ -27,7 +27,9 @@ import { LuaScript } from "../storage/lua-script.js";
  *
  * Returns 1 when the job is taken (now or by an earlier run with this token).
  */
-const claimScript = new LuaScript(`
+const claimScript = new LuaScript(
+  "claim-delayed-job",
+  `
 local rcall = redis.call
 if rcall("GET", KEYS[4]) == ARGV[2] then return 1 end
 if not rcall("ZSCORE", KEYS[1], ARGV[1]) then return 0 end
@@ -41,7 +43,8 @@ rcall("XADD", KEYS[5], "*", "event", "active", "jobId", ARGV[1], "prev", "delaye
 rcall("HSET", KEYS[3], "processedOn", ARGV[4], "pb", ARGV[5], "delay", 0)
 rcall("HINCRBY", KEYS[3], "ats", 1)
 return 1
-`);
+`,
+);
 
 /**
  * Moves the delayed job `jobId` of `queue` to active, locked with `token` for
