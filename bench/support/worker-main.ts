@@ -71,7 +71,7 @@ process.on("message", (message: { type: string; id: number }) => {
       id: message.id,
       maxRssBytes: process.resourceUsage().maxRSS * 1024,
       rssBytes: process.memoryUsage().rss,
-      live: worker.liveRunStats(),
+      live: worker.runStats(),
       clientCalls: clientCalls
         .splice(0)
         .map(({ request, at }) => ({ hash: messagesHash(request.model, request.messages), at })),

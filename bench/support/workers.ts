@@ -7,7 +7,7 @@ const MAIN = fileURLToPath(new URL("./worker-main.ts", import.meta.url));
 export interface WorkerStats {
   maxRssBytes: number;
   rssBytes: number;
-  live: ReturnType<RlmWorker["liveRunStats"]>;
+  live: ReturnType<RlmWorker["runStats"]>;
   /** LM model-client entries since the last stats call (see worker-main.ts). */
   clientCalls: Array<{ hash: string; at: number }>;
 }

@@ -1,6 +1,6 @@
 import {
   type AnalysisStatus,
-  JobName,
+  isNestedJobData,
   type RlmQueueClient,
   type RootJobData,
   type RootQueue,
@@ -43,7 +43,7 @@ export async function listRecentAnalyses(
   const roots = new Map<string, { data: RootJobData; timestamp: number }>();
   for (const job of jobs) {
     // getJobs may return a job twice while it moves between lists.
-    if (job?.name !== JobName.root || job.id === undefined) continue;
+    if (!job || isNestedJobData(job.data) || job.id === undefined) continue;
     roots.set(job.id, { data: job.data as RootJobData, timestamp: job.timestamp });
   }
   const newest = [...roots.values()].sort((a, b) => b.timestamp - a.timestamp).slice(0, limit);

@@ -33,14 +33,16 @@ export {
 export { AnalysisFailedError, InvalidInputError, QueueErrorCode } from "./errors.js";
 
 // Jobs and queues (Bull Board, operations, tests).
+export { firstWords, jobNames } from "./jobs/job-names.js";
 export {
-  JobName,
+  isNestedJobData,
   type LlmCall,
   type LlmJobData,
   type LlmJobResult,
   type NestedJobData,
   type RootJobData,
   type RootJobResult,
+  type RootQueueJobData,
   type SerializableEngineOptions,
   type SubCallJobResult,
 } from "./jobs/job-types.js";
@@ -77,11 +79,7 @@ export {
 
 // Workers.
 export { type CollectGarbage, exposedGarbageCollector } from "./documents/large-document.js";
-export type { WorkerEngineDefaults } from "./root-job/root-processor.js";
-export type { SubCallBatching } from "./sub-calls/queue-sub-call-executor.js";
-export {
-  type RlmWorker,
-  type RlmWorkerOptions,
-  startRlmWorker,
-  type WorkerRole,
-} from "./worker/start-worker.js";
+export type { WorkerEngineDefaults } from "./root-job/root-services.js";
+export type { SubCallBatching } from "./sub-calls/overflow-jobs.js";
+export { startRlmWorker } from "./worker/start-worker.js";
+export type { RlmWorker, RlmWorkerOptions, WorkerRole } from "./worker/worker-options.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CancelledCallError, CancelWatch } from "../src/llm-job/cancel-watch.js";
+import { CancelledCallError, CancelWatch } from "../src/answers/cancel-watch.js";
 
 describe("CancelWatch", () => {
   it("aborts the holds of an analysis once its flag reads set, and only its own", async () => {

@@ -63,7 +63,8 @@ describe("RlmQueueClient.enqueueAnalysis", () => {
     expect(status).toBe("queued");
     expect(deduplicated).toBe(false);
     const job = await queue.getJob(id);
-    expect(job?.name).toBe("root");
+    // Named for a person reading Bull Board: what it is, its analysis, its query.
+    expect(job?.name).toBe(`analysis ${id} · "What is this about?"`);
     const data = job!.data as RootJobData;
     expect(data).toMatchObject({ analysisId: id, query: "What is this about?", depth: 0 });
     expect(data.options).toEqual({ maxIterations: 4 });

@@ -1,15 +1,18 @@
-import { answeredSubCall, MemoryJournal, type SubCallTask, UsageTracker } from "@rlm/core";
+import { answeredSubCall, type SubCallRecord, type SubCallTask, UsageTracker } from "@rlm/core";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ContextStore } from "../src/storage/context-store.js";
-import { JobName } from "../src/jobs/job-types.js";
-import { QueueSubCallExecutor } from "../src/sub-calls/queue-sub-call-executor.js";
+import { AnswerBus } from "../src/answers/answer-bus.js";
+import { jobNames } from "../src/jobs/job-names.js";
 import {
   createLlmQueue,
   createRootQueue,
   type LlmQueue,
   type RootQueue,
 } from "../src/jobs/queues.js";
+import { ContextStore } from "../src/storage/context-store.js";
+import { RedisJournal } from "../src/storage/redis-journal.js";
+import type { CallLane } from "../src/sub-calls/call-lane.js";
+import { QueueSubCallExecutor } from "../src/sub-calls/queue-sub-call-executor.js";
 import { deleteKeysUnder, newRedis, REDIS_OPTIONS, uniquePrefix, within } from "./redis-helpers.js";
 
 // Real Redis and BullMQ queues; no workers: the test plays the LM side itself.
@@ -31,30 +34,51 @@ afterAll(async () => {
   await redis.quit();
 });
 
-async function executor() {
-  const parent = await rootQueue.add(JobName.root, {
-    analysisId: "a1",
-    query: "q",
-    contextRef: { sha256: "0".repeat(64), kind: "string", chars: 1, bytes: 1 },
-    options: {},
-    depth: 0,
-  } as never);
+let analyses = 0;
+
+/** An executor of a new analysis whose process has `slotsHere` call slots free. */
+async function executor(slotsHere: number, answerHere: (query: string) => SubCallRecord) {
+  const analysisId = `an_executor${(analyses += 1)}`;
+  const parent = await rootQueue.add(
+    jobNames.analysis(analysisId, "q"),
+    {
+      analysisId,
+      query: "q",
+      contextRef: { sha256: "0".repeat(64), kind: "string", chars: 1, bytes: 1 },
+      options: {},
+      depth: 0,
+    },
+    { jobId: analysisId },
+  );
+  const bus = new AnswerBus();
+  let free = slotsHere;
+  const lane: CallLane = {
+    runHere: (_header, call) => {
+      if (free === 0) return undefined;
+      free -= 1;
+      return Promise.resolve(answerHere(call.query));
+    },
+    listen: (id, listener) => bus.listen(id, listener),
+  };
   const created = new QueueSubCallExecutor({
     placement: {
-      analysisId: "a1",
+      analysisId,
       journalScope: "",
       options: {},
       subModel: "sub",
       maxOutputTokens: undefined,
+      depth: 0,
     },
-    journal: new MemoryJournal(),
+    journal: new RedisJournal({ redis, analysisId, prefix }),
     contexts: new ContextStore({ redis, prefix }),
     rootQueue,
     llmQueue,
+    lane,
+    rebuilt: false,
     sandboxIdle: () => Promise.resolve(),
   });
   created.attach(parent);
-  return created;
+  return { analysisId, executor: created, bus };
 }
 
 function task(key: string): SubCallTask {
@@ -82,30 +106,68 @@ const answer = (text: string) =>
     1,
   );
 
-describe("QueueSubCallExecutor.journaled", () => {
-  it("says an answer announced from the journal is in it, and a lost child's error is not", async () => {
-    const calls = await executor();
-    const delivered = task("sub:1.0:a:0");
-    const lost = task("sub:1.0:b:0");
-    const first = calls.execute(delivered);
-    const second = calls.execute(lost);
-    // Both calls are in an LM job before anything answers them.
-    await within(
-      (async () => {
-        while ((await llmQueue.getJobCounts("waiting")).waiting === 0) {
-          await new Promise((resolve) => setImmediate(resolve));
-        }
-      })(),
-      5_000,
-      "the LM job",
+/** Resolves once `count` LM jobs of `analysisId` wait in the queue. */
+async function untilQueued(analysisId: string, count: number) {
+  await within(
+    (async () => {
+      for (;;) {
+        const jobs = await llmQueue.getJobs(["waiting"]);
+        if (jobs.filter((job) => job.data.analysisId === analysisId).length >= count) return;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })(),
+    5_000,
+    "the LM jobs",
+  );
+}
+
+describe("QueueSubCallExecutor", () => {
+  it("makes a call here while a slot is free, and queues the next one as an LM job of its own", async () => {
+    const { analysisId, executor: calls } = await executor(1, (query) => answer(`here: ${query}`));
+    const first = calls.execute(task("sub:1.0:a:0"));
+    const second = calls.execute(task("sub:1.0:b:0"));
+    expect((await first).answer).toBe("here: question sub:1.0:a:0");
+    await untilQueued(analysisId, 1);
+    const [job] = (await llmQueue.getJobs(["waiting"])).filter(
+      (queued) => queued.data.analysisId === analysisId,
     );
+    expect(job?.data.calls.map((call) => call.journalKey)).toEqual(["sub:1.0:b:0"]);
+    expect(job?.name).toBe(`calls ×1 · ${analysisId} · "question sub:1.0:b:0"`);
+    expect(job?.parent?.id).toBe(analysisId);
+    expect(calls.callsHere).toBe(1);
+    expect(calls.callsQueued).toBe(1);
+    calls.deliver("sub:1.0:b:0", answer("queued"));
+    expect((await second).answer).toBe("queued");
+    expect(calls.issuedChildren).toBe(true);
+  });
+
+  it("says an answer that arrived live or was read from the journal is journaled, and a lost child's error is not", async () => {
+    const { analysisId, executor: calls, bus } = await executor(0, () => answer("unused"));
+    const live = task("sub:1.0:a:0");
+    const missed = task("sub:1.0:b:0");
+    const lost = task("sub:1.0:c:0");
+    const results = [live, missed, lost].map((one) => calls.execute(one));
+    await untilQueued(analysisId, 3);
+    // Live: the bus hands it to the run that waits for it.
     const announced = answer("42");
-    calls.deliver(delivered.key, announced);
-    calls.failPending(lost.key, "the child job vanished");
-    const [fromJournal, failed] = await Promise.all([first, second]);
-    expect(fromJournal).toBe(announced);
-    expect(calls.journaled(delivered, fromJournal)).toBe(true);
-    expect(failed.error?.code).toBe("sub_call_failed");
-    expect(calls.journaled(lost, failed)).toBe(false);
+    expect(bus.wants(analysisId, live.key)).toBe(true);
+    expect(bus.deliver(analysisId, live.key, announced)).toBe(true);
+    // Missed live: the journal has it.
+    await new RedisJournal({ redis, analysisId, prefix }).putIfAbsent(missed.key, answer("7"));
+    await calls.checkJournal();
+    // Lost: its job is gone without an answer.
+    const queued = (await llmQueue.getJobs(["waiting"])).filter(
+      (job) => job.data.calls[0]?.journalKey === lost.key,
+    );
+    for (const job of queued) await job.remove();
+    await calls.childrenEnded();
+    const [fromBus, fromJournal, failed] = await Promise.all(results);
+    expect(fromBus).toBe(announced);
+    expect(calls.journaled(live, fromBus!)).toBe(true);
+    expect(fromJournal?.answer).toBe("7");
+    expect(calls.journaled(missed, fromJournal!)).toBe(true);
+    expect(failed?.error?.code).toBe("sub_call_failed");
+    expect(calls.journaled(lost, failed!)).toBe(false);
+    expect(bus.wants(analysisId, live.key)).toBe(false);
   });
 });

@@ -8,7 +8,8 @@ import { RlmQueueClient } from "../src/client/rlm-queue-client.js";
 import { ContextStore } from "../src/storage/context-store.js";
 import { DocumentCache } from "../src/documents/document-cache.js";
 import type { RootQueueJobData } from "../src/jobs/job-types.js";
-import { LiveRuns } from "../src/root-job/live-runs.js";
+import { AnswerBus } from "../src/answers/answer-bus.js";
+import { AnswerWriter } from "../src/answers/answer-writer.js";
 import { createRootProcessor } from "../src/root-job/root-processor.js";
 import { createLlmQueue, createRootQueue } from "../src/jobs/queues.js";
 import { deleteKeysUnder, newRedis, REDIS_OPTIONS, uniquePrefix } from "./redis-helpers.js";
@@ -27,7 +28,7 @@ describe("a root job's start", () => {
   const contexts = new ContextStore({ redis, prefix });
   // One idle document is kept: a second one evicts the first, unless a run still holds it.
   const documents = new DocumentCache(sandboxFactory, { maxIdle: 1, idleMs: 60_000 });
-  const live = new LiveRuns();
+  const bus = new AnswerBus();
   const model: ModelClient = {
     complete: () => Promise.reject(new Error("no model call is expected")),
   };
@@ -41,7 +42,8 @@ describe("a root job's start", () => {
     model,
     sandboxFactory,
     documents,
-    live,
+    lane: { runHere: () => undefined, listen: (id, listener) => bus.listen(id, listener) },
+    writer: new AnswerWriter({ redis, prefix, bus }),
     defaults: {},
   });
 
@@ -51,7 +53,6 @@ describe("a root job's start", () => {
 
   afterAll(async () => {
     documents.clear();
-    live.clear();
     await rootQueue.close();
     await llmQueue.close();
     await client.close();

@@ -1,9 +1,9 @@
 import { type RlmError, type RlmEvent, type RlmResult, toRlmError } from "@rlm/core";
 import type { Redis } from "ioredis";
 import { type AnalysisEvent, AnalysisEvents } from "./analysis-events.js";
-import { AnalysisStore, type TransitionOutcome } from "./analysis-store.js";
+import { AnalysisStore, type ReportEntry, type TransitionOutcome } from "./analysis-store.js";
 import type { AnalysisError, AnalysisProgress } from "./analysis-types.js";
-import { DEFAULT_PREFIX, DEFAULT_TTL_SECONDS, redisKeys } from "../storage/keys.js";
+import { DEFAULT_PREFIX, DEFAULT_TTL_SECONDS } from "../storage/keys.js";
 
 /** Options of an `AnalysisReporter`. */
 export interface AnalysisReporterOptions {
@@ -23,26 +23,37 @@ export interface AnalysisReporterOptions {
  */
 export class AnalysisReporter {
   readonly analysisId: string;
-  private readonly redis: Redis;
   private readonly store: AnalysisStore;
   private readonly events: AnalysisEvents;
-  private readonly journalKey: string;
-  private readonly retentionSeconds: number;
 
   constructor(options: AnalysisReporterOptions) {
-    const prefix = options.prefix ?? DEFAULT_PREFIX;
     this.analysisId = options.analysisId;
-    this.redis = options.redis;
-    this.retentionSeconds = options.retentionSeconds ?? DEFAULT_TTL_SECONDS;
-    const shared = { redis: options.redis, prefix, ttlSeconds: this.retentionSeconds };
+    const shared = {
+      redis: options.redis,
+      prefix: options.prefix ?? DEFAULT_PREFIX,
+      ttlSeconds: options.retentionSeconds ?? DEFAULT_TTL_SECONDS,
+    };
     this.store = new AnalysisStore(shared);
     this.events = new AnalysisEvents(shared);
-    this.journalKey = redisKeys(prefix).journal(options.analysisId);
   }
 
   /** The worker started (or resumed) the root loop. False if the analysis already ended. */
   async running(): Promise<boolean> {
     return this.setStatus("running");
+  }
+
+  /**
+   * A worker starts (or resumes) the analysis: `running` unless it has ended already, or
+   * a cancel was requested while it was queued (then nothing is changed).
+   */
+  async start(): Promise<"running" | "ended" | "cancel_requested"> {
+    const outcome = await this.store.transition(this.analysisId, {
+      status: "running",
+      refuseIfCancelRequested: true,
+      event: { type: "status", status: "running" },
+    });
+    if (outcome === "updated") return "running";
+    return outcome === "cancel_requested" ? "cancel_requested" : "ended";
   }
 
   /** The root waits for its sub-call jobs (holding no worker slot). */
@@ -62,54 +73,12 @@ export class AnalysisReporter {
    * may ignore: failures only lose a progress update).
    */
   async engineEvent(event: RlmEvent): Promise<void> {
-    switch (event.type) {
-      case "iteration_start":
-        await this.publish({ type: "iteration", engine: event });
-        if (event.depth === 0) {
-          await this.store.updateProgress(this.analysisId, {
-            set: { iteration: event.iteration, maxIterations: event.maxIterations },
-          });
-        }
-        return;
-      case "iteration_end":
-        // The progress first: a follower that prints a line per iteration end then has
-        // the iteration's usage and sub-call counts when the event reaches it.
-        if (event.depth === 0) {
-          await this.store.updateProgress(this.analysisId, {
-            set: {
-              inputTokens: event.usage.inputTokens,
-              outputTokens: event.usage.outputTokens,
-              costUsd: event.usage.costUsd,
-            },
-          });
-        }
-        await this.publish({ type: "iteration", engine: event });
-        return;
-      case "cell_end":
-        await this.publish({ type: "iteration", engine: event });
-        return;
-      case "subcall_start":
-        // Queries can be long; the event stream is for watching, not for replay.
-        await this.publish({
-          type: "subcall",
-          engine: { ...event, query: truncate(event.query, 200) },
-        });
-        // A replayed call (rebuild after a resume elsewhere) was counted the first time.
-        if (!event.replayed) {
-          await this.store.updateProgress(this.analysisId, { add: { subCallsTotal: 1 } });
-        }
-        return;
-      case "subcall_end":
-        await this.publish({ type: "subcall", engine: event });
-        if (!event.replayed) {
-          await this.store.updateProgress(this.analysisId, { add: { subCallsDone: 1 } });
-        }
-        return;
-      case "replay_mismatch":
-        // Worth seeing in the stream (and the viewer): the code is not deterministic.
-        await this.publish({ type: "iteration", engine: event });
-        return;
-    }
+    await this.report(reportEntries(event));
+  }
+
+  /** Writes events and progress, in order, in one step (see `AnalysisStore.report`). */
+  async report(entries: readonly ReportEntry[]): Promise<void> {
+    await this.store.report(this.analysisId, entries);
   }
 
   /** Publishes an event without touching the record. */
@@ -119,10 +88,11 @@ export class AnalysisReporter {
 
   /** Records the result, marks the analysis `completed` and publishes `completed`. */
   async complete(result: RlmResult): Promise<boolean> {
-    await this.recordUsage(result);
     const transition = this.store.transition(this.analysisId, {
       status: "completed",
       result,
+      progress: usageOf(result),
+      expireJournal: true,
       event: {
         type: "completed",
         answer: result.answer,
@@ -133,7 +103,7 @@ export class AnalysisReporter {
         durationMs: result.durationMs,
       },
     });
-    return this.ended(transition);
+    return ended(transition);
   }
 
   /**
@@ -148,12 +118,12 @@ export class AnalysisReporter {
       message: rlmError.message,
       retryable: rlmError.retryable,
     };
-    if (result) await this.recordUsage(result);
-    return this.ended(
+    return ended(
       this.store.transition(this.analysisId, {
         status: "failed",
         error: recorded,
-        ...(result ? { result } : {}),
+        ...(result ? { result, progress: usageOf(result) } : {}),
+        expireJournal: true,
         event: { type: "failed", error: recorded },
       }),
     );
@@ -164,10 +134,11 @@ export class AnalysisReporter {
    * result if the engine produced one (`finishReason: "cancelled"`).
    */
   async cancelled(result?: RlmResult, reason?: string): Promise<boolean> {
-    return this.ended(
+    return ended(
       this.store.transition(this.analysisId, {
         status: "cancelled",
         ...(result ? { result } : {}),
+        expireJournal: true,
         event: { type: "cancelled", ...(reason ? { reason } : {}) },
       }),
     );
@@ -178,23 +149,6 @@ export class AnalysisReporter {
     return this.store.isCancelRequested(this.analysisId);
   }
 
-  /**
-   * The final usage into the progress. First, and answered before the terminal transition
-   * is sent: the progress script refuses a terminal record, and a script Redis has
-   * forgotten (NOSCRIPT) is sent again later, so two scripts sent together could run in
-   * the other order.
-   */
-  private async recordUsage(result: RlmResult): Promise<void> {
-    await this.store.updateProgress(this.analysisId, {
-      set: {
-        inputTokens: result.usage.inputTokens,
-        outputTokens: result.usage.outputTokens,
-        costUsd: result.usage.costUsd,
-      },
-      publish: false,
-    });
-  }
-
   private async setStatus(status: "running" | "waiting"): Promise<boolean> {
     const outcome = await this.store.transition(this.analysisId, {
       status,
@@ -202,16 +156,81 @@ export class AnalysisReporter {
     });
     return outcome === "updated";
   }
+}
 
-  /**
-   * A terminal change: the journal gets the same retention as record and events, in the
-   * same round trip. (When the change is refused, the analysis had ended already and its
-   * journal got that retention then: setting it again changes nothing.)
-   */
-  private async ended(transition: Promise<TransitionOutcome>): Promise<boolean> {
-    const retention = this.redis.expire(this.journalKey, this.retentionSeconds);
-    const [outcome] = await Promise.all([transition, retention]);
-    return outcome === "updated";
+/**
+ * The final usage into the progress, with the terminal change: the journal gets the same
+ * retention as record and events in that change too (when the change is refused, the
+ * analysis had ended already and its journal got that retention then).
+ */
+function usageOf(result: RlmResult): Partial<AnalysisProgress> {
+  return {
+    inputTokens: result.usage.inputTokens,
+    outputTokens: result.usage.outputTokens,
+    costUsd: result.usage.costUsd,
+  };
+}
+
+async function ended(transition: Promise<TransitionOutcome>): Promise<boolean> {
+  return (await transition) === "updated";
+}
+
+/**
+ * What an engine event says in the stream and the record, in order: iteration number and
+ * usage from the root's iteration events (the usage before an iteration's end, so a
+ * follower printing a line per end has it), sub-call counts at any depth.
+ */
+export function reportEntries(event: RlmEvent): ReportEntry[] {
+  switch (event.type) {
+    case "iteration_start":
+      return [
+        { event: { type: "iteration", engine: event } },
+        ...(event.depth === 0
+          ? [
+              {
+                progress: {
+                  set: { iteration: event.iteration, maxIterations: event.maxIterations },
+                },
+              },
+            ]
+          : []),
+      ];
+    case "iteration_end":
+      return [
+        ...(event.depth === 0
+          ? [
+              {
+                progress: {
+                  set: {
+                    inputTokens: event.usage.inputTokens,
+                    outputTokens: event.usage.outputTokens,
+                    costUsd: event.usage.costUsd,
+                  },
+                },
+              },
+            ]
+          : []),
+        { event: { type: "iteration", engine: event } },
+      ];
+    case "cell_end":
+    case "replay_mismatch":
+      // A replay mismatch is worth seeing in the stream (and the viewer): the code is
+      // not deterministic.
+      return [{ event: { type: "iteration", engine: event } }];
+    case "subcall_start":
+      return [
+        // Queries can be long; the event stream is for watching, not for replay.
+        { event: { type: "subcall", engine: { ...event, query: truncate(event.query, 200) } } },
+        // A replayed call (rebuild after a resume elsewhere) was counted the first time.
+        ...(event.replayed ? [] : [{ progress: { add: { subCallsTotal: 1 } } }]),
+      ];
+    case "subcall_end":
+      return [
+        { event: { type: "subcall", engine: event } },
+        ...(event.replayed ? [] : [{ progress: { add: { subCallsDone: 1 } } }]),
+      ];
+    default:
+      return [];
   }
 }
 

@@ -45,12 +45,35 @@ export interface AnalysisChange {
   result?: RlmResult;
   error?: AnalysisError;
   cancelRequested?: boolean;
+  /** Refuse the change (`cancel_requested`) once a cancel was requested. */
+  refuseIfCancelRequested?: boolean;
+  /** Progress fields set with the change (the final usage, with a terminal status). */
+  progress?: Partial<AnalysisProgress>;
   /** Published in the same atomic step, only if the change is applied. */
   event?: AnalysisEvent;
+  /** The journal gets the record's TTL with the change (when the analysis ends). */
+  expireJournal?: boolean;
 }
 
+/** One entry of `AnalysisStore.report`: an event, or progress counters to merge. */
+export type ReportEntry =
+  | { event: AnalysisEvent }
+  | {
+      progress: {
+        set?: Partial<AnalysisProgress>;
+        add?: Partial<Record<ProgressCounter, number>>;
+      };
+    };
+
 /** Outcome of a guarded update. */
-export type TransitionOutcome = "updated" | "refused" | "missing";
+export type TransitionOutcome = "updated" | "refused" | "missing" | "cancel_requested";
+
+const OUTCOMES: Record<string, TransitionOutcome> = {
+  "1": "updated",
+  "0": "refused",
+  "-1": "missing",
+  "-2": "cancel_requested",
+};
 
 /** Numeric progress fields, the ones that can be added to. */
 export type ProgressCounter = {
@@ -89,7 +112,9 @@ export class AnalysisStore {
    * Creates a `queued` record with a new id, unless `idempotencyKey` is bound to an
    * analysis already: then returns that id with `created: false`.
    */
-  async create(input: CreateAnalysisInput): Promise<{ id: string; created: boolean }> {
+  async create(
+    input: CreateAnalysisInput,
+  ): Promise<{ id: string; created: boolean; createdAt: number }> {
     const id = newAnalysisId();
     const now = Date.now();
     const keys = [this.keys.analysis(id)];
@@ -111,7 +136,7 @@ export class AnalysisStore {
       ...fields,
     ]);
     const [storedId, created] = reply as [string, number];
-    return { id: storedId, created: created === 1 };
+    return { id: storedId, created: created === 1, createdAt: now };
   }
 
   /** The analysis id an idempotency key is bound to, if any. */
@@ -140,20 +165,25 @@ export class AnalysisStore {
     if (change.cancelRequested !== undefined) {
       fields.push("cancelRequested", change.cancelRequested ? "1" : "0");
     }
-    const reply = await luaScripts.analysisTransition.run(
-      this.redis,
-      [this.keys.analysis(id), this.keys.events(id)],
-      [
-        Date.now(),
-        this.ttlSeconds,
-        (change.from ?? []).join(","),
-        change.event?.type ?? "",
-        change.event ? JSON.stringify(change.event) : "",
-        EVENTS_MAX_LEN,
-        ...fields,
-      ],
-    );
-    return reply === 1 ? "updated" : reply === 0 ? "refused" : "missing";
+    // A terminal status or a cancel request stops the analysis: every worker is told.
+    const stops =
+      change.cancelRequested === true ||
+      (change.status !== undefined && isTerminalStatus(change.status));
+    const keys = [this.keys.analysis(id), this.keys.events(id)];
+    if (change.expireJournal) keys.push(this.keys.journal(id));
+    const reply = await luaScripts.analysisTransition.run(this.redis, keys, [
+      Date.now(),
+      this.ttlSeconds,
+      (change.from ?? []).join(","),
+      change.event?.type ?? "",
+      change.event ? JSON.stringify(change.event) : "",
+      EVENTS_MAX_LEN,
+      stops ? this.keys.stops() : "",
+      change.refuseIfCancelRequested ? "1" : "",
+      change.progress ? JSON.stringify(change.progress) : "",
+      ...fields,
+    ]);
+    return OUTCOMES[String(reply)] ?? "missing";
   }
 
   /**
@@ -183,6 +213,31 @@ export class AnalysisStore {
       ],
     );
     return typeof reply === "string" ? (JSON.parse(reply) as AnalysisProgress) : null;
+  }
+
+  /**
+   * Writes, in order and in one step, engine events to the analysis's stream and
+   * progress into its record (each merge published as a progress event; skipped once the
+   * analysis has ended).
+   */
+  async report(id: string, entries: readonly ReportEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const args: string[] = [];
+    for (const entry of entries) {
+      if ("event" in entry) args.push("event", entry.event.type, JSON.stringify(entry.event));
+      else {
+        args.push(
+          "progress",
+          JSON.stringify(entry.progress.set ?? {}),
+          JSON.stringify(entry.progress.add ?? {}),
+        );
+      }
+    }
+    await luaScripts.analysisReport.run(
+      this.redis,
+      [this.keys.analysis(id), this.keys.events(id)],
+      [Date.now(), this.ttlSeconds, EVENTS_MAX_LEN, ...args],
+    );
   }
 
   /** Flags a non-terminal analysis for cancellation (the worker polls the flag). */

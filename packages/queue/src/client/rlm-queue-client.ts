@@ -22,7 +22,8 @@ import {
 } from "../analyses/analysis-types.js";
 import { ContextStore } from "../storage/context-store.js";
 import { AnalysisFailedError, InvalidInputError, QueueErrorCode } from "../errors.js";
-import { JobName, type RootJobData, type SerializableEngineOptions } from "../jobs/job-types.js";
+import { jobNames } from "../jobs/job-names.js";
+import type { RootJobData, SerializableEngineOptions } from "../jobs/job-types.js";
 import { DEFAULT_PREFIX, DEFAULT_TTL_SECONDS } from "../storage/keys.js";
 import { closeRedis, type OwnedRedis, openRedis } from "../storage/redis-client.js";
 import {
@@ -131,7 +132,7 @@ export class RlmQueueClient {
       if (existing !== null) return this.deduplicated(existing);
     }
     const contextRef = await this.contexts.put(input.context);
-    const { id, created } = await this.analyses.create({
+    const { id, created, createdAt } = await this.analyses.create({
       query: input.query,
       contextRef,
       options,
@@ -139,8 +140,15 @@ export class RlmQueueClient {
       ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
     });
     if (!created) return this.deduplicated(id);
-    const data: RootJobData = { analysisId: id, query: input.query, contextRef, options, depth: 0 };
-    await this.queue.add(JobName.root, data, { jobId: id });
+    const data: RootJobData = {
+      analysisId: id,
+      query: input.query,
+      contextRef,
+      options,
+      depth: 0,
+      createdAt,
+    };
+    await this.queue.add(jobNames.analysis(id, input.query), data, { jobId: id });
     return { id, status: "queued", deduplicated: false };
   }
 
@@ -247,8 +255,9 @@ export class RlmQueueClient {
         contextRef: record.contextRef,
         options: record.options,
         depth: 0,
+        createdAt: record.createdAt,
       };
-      await this.queue.add(JobName.root, data, { jobId: id });
+      await this.queue.add(jobNames.analysis(id, record.query), data, { jobId: id });
     }
     return { id, status: record.status, deduplicated: true };
   }

@@ -1,22 +1,11 @@
 import type { EngineOptionsInput, SubCallRecord } from "@rlm/core";
 import type { ContextRef } from "../storage/context-store.js";
-import type { QueueName } from "./queue-names.js";
 
 /**
  * Engine options that can travel in job data: everything but the in-process hooks
  * (`signal`, `onEvent`), which a worker supplies itself.
  */
 export type SerializableEngineOptions = Omit<EngineOptionsInput, "signal" | "onEvent">;
-
-/** Job names, per queue. */
-export const JobName = {
-  /** A root analysis on `rlm-root` (job id = analysis id). */
-  root: "root",
-  /** A nested RLM sub-analysis on `rlm-root` (a `recursiveLm` at depth + 1 < maxDepth). */
-  nested: "nested",
-  /** A batch of plain model calls on `rlm-llm` (`recursiveLm` at the last depth). */
-  llm: "llm",
-} as const;
 
 /** Data of a root analysis job. Carries a context reference, never the document. */
 export interface RootJobData {
@@ -25,6 +14,12 @@ export interface RootJobData {
   contextRef: ContextRef;
   options: SerializableEngineOptions;
   depth: 0;
+  /**
+   * When the analysis was enqueued (its record's `createdAt`, ms since the epoch): where
+   * its deadline budget, its REPL clock and its `durationMs` start, in every run of it.
+   * Absent from jobs enqueued before it existed: the record is read then.
+   */
+  createdAt?: number;
 }
 
 /**
@@ -45,22 +40,30 @@ export interface NestedJobData {
   depth: number;
 }
 
+/** Data of the jobs on `rlm-root`: top analyses and nested sub-analyses. */
+export type RootQueueJobData = RootJobData | NestedJobData;
+
+/** True for a nested sub-analysis's job data (a `recursiveLm` at depth + 1 < maxDepth). */
+export function isNestedJobData(data: RootQueueJobData): data is NestedJobData {
+  return "journalScope" in data;
+}
+
 /** One `recursiveLm` call at the last depth, carried by an LM job. */
 export interface LlmCall {
   /** The sub-call's journal key: the memo that says this call already happened. */
   journalKey: string;
   query: string;
   contextRef: ContextRef;
-  /** When the call left the engine (ms since the epoch, sub-ms), before it joined a batch. */
+  /** When the call left the engine (ms since the epoch, sub-ms), before it was queued. */
   issuedAt: number;
 }
 
 /**
- * Data of an LM job: the plain model calls (`recursiveLm` at the last depth) that one
- * cell issued together, up to the batch size. One job per batch rather than per call:
- * a BullMQ job costs about a millisecond of Redis and worker time to enqueue and take,
- * paid in series across a burst, while the calls of one batch start at once. Each call
- * is still journaled on its own, so a retried batch only makes the calls it lacks.
+ * Data of an LM job: plain model calls (`recursiveLm` at the last depth) that the root's
+ * process had no call slot for. One call per job by default (`SubCallBatching`): a worker
+ * takes a job only when it has a call slot free, so a job of several calls could leave
+ * some waiting in one worker while another has slots free. Each call is journaled on its
+ * own, so a retried job only makes the calls it lacks.
  */
 export interface LlmJobData {
   analysisId: string;
@@ -78,7 +81,7 @@ export interface LlmJobResult {
   failed: number;
   /** Calls already in the journal (an earlier attempt, or a duplicate job). */
   memoized: number;
-  /** Calls skipped because the analysis was cancelled. */
+  /** Calls skipped because the analysis was cancelled or had ended. */
   cancelled: number;
 }
 
@@ -106,29 +109,5 @@ export interface RootJobResult {
   finishReason: string;
 }
 
-/** Typed catalog: for each queue, each job name with its data and result. */
-export interface JobCatalog {
-  [QueueName.root]: {
-    [JobName.root]: { data: RootJobData; result: RootJobResult };
-    [JobName.nested]: { data: NestedJobData; result: SubCallJobResult };
-  };
-  [QueueName.llm]: {
-    [JobName.llm]: { data: LlmJobData; result: LlmJobResult };
-  };
-}
-
-/** Job names of a queue. */
-export type JobNameOf<Q extends QueueName> = keyof JobCatalog[Q] & string;
-/** Union of the job data a queue holds. */
-export type JobDataOf<Q extends QueueName> = {
-  [N in JobNameOf<Q>]: JobCatalog[Q][N] extends { data: infer D } ? D : never;
-}[JobNameOf<Q>];
-/** Union of the results a queue's jobs return. */
-export type JobResultOf<Q extends QueueName> = {
-  [N in JobNameOf<Q>]: JobCatalog[Q][N] extends { result: infer R } ? R : never;
-}[JobNameOf<Q>];
-
-/** Data of jobs on `rlm-root`. */
-export type RootQueueJobData = JobDataOf<typeof QueueName.root>;
-/** Data of jobs on `rlm-llm`. */
-export type LlmQueueJobData = JobDataOf<typeof QueueName.llm>;
+/** What the jobs on `rlm-root` return. */
+export type RootQueueJobResult = RootJobResult | SubCallJobResult;

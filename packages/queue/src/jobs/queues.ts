@@ -1,5 +1,10 @@
 import { type ConnectionOptions, type DefaultJobOptions, Queue } from "bullmq";
-import type { JobName, JobResultOf, LlmQueueJobData, RootQueueJobData } from "./job-types.js";
+import type {
+  LlmJobData,
+  LlmJobResult,
+  RootQueueJobData,
+  RootQueueJobResult,
+} from "./job-types.js";
 import { DAY_SECONDS, DEFAULT_PREFIX } from "../storage/keys.js";
 import { QueueName } from "./queue-names.js";
 import type { RlmConnection } from "../storage/redis-client.js";
@@ -79,19 +84,11 @@ export function bullmqOptions(topology: QueueTopology): {
   return { connection, prefix: topology.prefix ?? DEFAULT_PREFIX };
 }
 
-/** The `rlm-root` queue, typed by the job catalog. */
-export type RootQueue = Queue<
-  RootQueueJobData,
-  JobResultOf<typeof QueueName.root>,
-  typeof JobName.root | typeof JobName.nested
->;
+/** The `rlm-root` queue: top analyses and nested sub-analyses. */
+export type RootQueue = Queue<RootQueueJobData, RootQueueJobResult, string>;
 
-/** The `rlm-llm` queue, typed by the job catalog. */
-export type LlmQueue = Queue<
-  LlmQueueJobData,
-  JobResultOf<typeof QueueName.llm>,
-  typeof JobName.llm
->;
+/** The `rlm-llm` queue: plain model calls. */
+export type LlmQueue = Queue<LlmJobData, LlmJobResult, string>;
 
 /** Opens the `rlm-root` queue with retry and retention defaults. Close it when done. */
 export function createRootQueue(topology: QueueTopology, settings?: QueueJobSettings): RootQueue {

@@ -18,6 +18,7 @@ export interface CallAdmissionOptions {
  */
 export class CallAdmission {
   private pausedUntil = 0;
+  private refreshedAt = 0;
   private readonly pauseKey: string;
   private readonly windowKey: string;
 
@@ -29,6 +30,9 @@ export class CallAdmission {
   /** Resolves when a call may start. */
   async admit(): Promise<void> {
     const sleep = this.options.sleep ?? defaultSleep;
+    // A pause another worker set is adopted once read: read in the background, at most
+    // every REFRESH_MS, instead of a round trip before each call.
+    if (Date.now() - this.refreshedAt >= REFRESH_MS) this.refresh().catch(() => undefined);
     for (;;) {
       const paused = this.pausedUntil - Date.now();
       if (paused > 0) {
@@ -55,12 +59,16 @@ export class CallAdmission {
     await this.options.redis.set(this.pauseKey, "1", "PX", Math.max(1, Math.ceil(ms)));
   }
 
-  /** Adopts a pause another worker set (read when a job starts, with its other reads). */
+  /** Adopts a pause another worker set. */
   async refresh(): Promise<void> {
+    this.refreshedAt = Date.now();
     const remaining = await this.options.redis.pttl(this.pauseKey);
     if (remaining > 0) this.pausedUntil = Math.max(this.pausedUntil, Date.now() + remaining);
   }
 }
+
+/** How often the pause another worker may have set is read while calls are made. */
+const REFRESH_MS = 500;
 
 function defaultSleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

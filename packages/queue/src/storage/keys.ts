@@ -9,6 +9,9 @@ export const DEFAULT_PREFIX = "rlm";
  * - `{prefix}:analysis:{id}`        hash: the analysis record
  * - `{prefix}:idem:{key}`           string: idempotency key → analysis id
  * - `{prefix}:events:{id}`          stream: progress events of an analysis
+ * - `{prefix}:answers:{id}`         pub/sub channel: sub-call answers, to the analysis's run
+ * - `{prefix}:stops`                pub/sub channel: ids of analyses cancelled or ended
+ * - `{prefix}:llm:pause`, `{prefix}:llm:window:*`  the provider's pause, the call limiter
  */
 export function redisKeys(prefix: string = DEFAULT_PREFIX) {
   return {
@@ -17,6 +20,8 @@ export function redisKeys(prefix: string = DEFAULT_PREFIX) {
     analysis: (id: string) => `${prefix}:analysis:${id}`,
     idempotency: (key: string) => `${prefix}:idem:${key}`,
     events: (id: string) => `${prefix}:events:${id}`,
+    answers: (id: string) => `${prefix}:answers:${id}`,
+    stops: () => `${prefix}:stops`,
   } as const;
 }
 

@@ -42,6 +42,16 @@ export class RedisJournal implements Journal {
     return value === null ? undefined : parseRecord(value, this.prefix + key);
   }
 
+  /** The records at `keys`, in order (undefined where there is none): one round trip. */
+  async getMany(keys: readonly string[]): Promise<Array<JournalRecord | undefined>> {
+    if (keys.length === 0) return [];
+    const fields = keys.map((key) => this.prefix + key);
+    const values = await this.redis.hmget(this.key, ...fields);
+    return values.map((value, index) =>
+      value === null ? undefined : parseRecord(value, fields[index] ?? ""),
+    );
+  }
+
   async putIfAbsent(key: string, record: JournalRecord): Promise<JournalRecord> {
     const field = this.prefix + key;
     const stored = await luaScripts.journalPut.run(
@@ -57,7 +67,7 @@ export class RedisJournal implements Journal {
     return parseRecord(stored, field);
   }
 
-  scope(prefix: string): Journal {
+  scope(prefix: string): RedisJournal {
     return new RedisJournal(this.options, this.prefix + prefix);
   }
 

@@ -4,7 +4,7 @@ import type { Job } from "bullmq";
 const BLOCKING_MS_PER_MB = 60;
 
 /**
- * The BullMQ job locks this process holds (root runs, LM batches, eager batches), so that
+ * The BullMQ job locks this process holds (root runs, LM jobs), so that
  * all of them can be extended at once before the event loop is blocked for long.
  *
  * Why: BullMQ renews a lock from a timer every `lockDuration / 2`, and the product's

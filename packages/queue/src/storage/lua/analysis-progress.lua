@@ -1,7 +1,6 @@
 --[[
   Merges into the progress JSON of a record (so several jobs of one analysis tree can
-  count sub-calls without losing updates) and publishes the merged progress. A null
-  costUsd (unknown price) stays null when amounts are added to it.
+  count sub-calls without losing updates) and publishes the merged progress.
 
   Input:
     KEYS[1] the record hash ({prefix}:analysis:{id})
@@ -16,25 +15,9 @@
   Output:
     the merged progress JSON, or nil when the record is missing or terminal
 ]]
+--- @include "merge-progress"
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status or status == 'completed' or status == 'failed' or status == 'cancelled' then
   return nil
 end
-local progress = cjson.decode(redis.call('HGET', KEYS[1], 'progress') or '{}')
-for k, v in pairs(cjson.decode(ARGV[3])) do progress[k] = v end
-for k, v in pairs(cjson.decode(ARGV[4])) do
-  local current = progress[k]
-  if current ~= cjson.null then
-    if type(current) ~= 'number' then current = 0 end
-    if v == cjson.null then progress[k] = cjson.null else progress[k] = current + v end
-  end
-end
-local json = cjson.encode(progress)
-redis.call('HSET', KEYS[1], 'progress', json, 'updatedAt', ARGV[1])
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-if ARGV[6] == '1' then
-  local event = '{"type":"progress","progress":' .. json .. '}'
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'type', 'progress', 'event', event)
-  redis.call('EXPIRE', KEYS[2], ARGV[2])
-end
-return json
+return mergeProgress(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[5], ARGV[3], ARGV[4], ARGV[6] == '1')

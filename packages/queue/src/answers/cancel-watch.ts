@@ -13,7 +13,10 @@ export interface CancelWatchOptions {
    * one was cancelled or has ended (`AnalysisStore.callsUnwanted`).
    */
   callsUnwanted: (analysisIds: readonly string[]) => Promise<boolean[]>;
-  /** How often the analyses with calls here are read. Default 250 ms. */
+  /**
+   * How often the analyses watched here are read. Default 1000 ms: a stop is announced
+   * to every worker at once (`AnswerChannel.onStop`); the read is for a notice missed.
+   */
   pollMs?: number;
 }
 
@@ -26,10 +29,11 @@ interface Watched {
 }
 
 /**
- * Watches every analysis that has model calls in this process (LM batches, eager or from
- * the queue) and aborts those calls once it is cancelled or has ended (a budget spent,
- * an answer found): the calls waiting for a slot never start, the ones on the wire are
- * dropped.
+ * Watches every analysis that has runs or model calls in this process and aborts them
+ * once it is cancelled or has ended (a budget spent, an answer found): the calls waiting
+ * for a slot never start, the ones on the wire are dropped, the runs stop. Told at once
+ * by the stop notices every worker receives (`cancel`), and reads the analyses' records
+ * now and then for a notice it missed.
  *
  * Why: the root run of a cancelled analysis stops at its next poll, but the sub-calls it
  * had issued are LM jobs that went on to the provider and were paid for (a cancel 1.8 s
@@ -46,7 +50,7 @@ export class CancelWatch {
   #polling = false;
 
   constructor(private readonly options: CancelWatchOptions) {
-    this.#pollMs = options.pollMs ?? 250;
+    this.#pollMs = options.pollMs ?? 1_000;
   }
 
   /** Watches `analysisId` for a call until the hold is released. */

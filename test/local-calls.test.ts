@@ -4,10 +4,10 @@ import { expect, it } from "vitest";
 import { ScriptedModel, turnOf } from "./support/scripted-model.js";
 import { inProcessWorkers } from "./support/in-process-workers.js";
 
-// Eager dispatch: sub-calls start in the root's process as they are issued, and their
-// LM jobs are still real BullMQ children of the root, taken and completed by that process.
-// Workers in this process (real Redis, real BullMQ, the mock over HTTP).
-const bed = inProcessWorkers("eager", {
+// Plain calls run in the root's process while it has call slots free; the others become
+// LM jobs that any worker with a slot free takes. Workers in this process (real Redis,
+// real BullMQ, the mock over HTTP).
+const bed = inProcessWorkers("local-calls", {
   latencyMs: 30,
   strategy: "map-reduce",
   chunkChars: 20_000,
@@ -38,46 +38,34 @@ async function lmJobsOf(analysisId: string) {
   }
 }
 
-it("starts sub-calls in the root's process and still records each batch as a completed child job", async () => {
-  const both = await worker("eager-both");
+it("makes the calls its slots allow in the root's process, with no LM job, each once", async () => {
+  const both = await worker("local-both");
   const { id, subRequests } = await analysis(19);
   expect(subRequests.length).toBeGreaterThan(10);
-
-  const stats = both.liveRunStats();
-  expect(stats.eagerBatches).toBeGreaterThan(0);
-  expect(stats.eagerJobsTaken).toBe(stats.eagerBatches);
-
-  const jobs = await lmJobsOf(id);
-  expect(jobs.length).toBe(stats.eagerBatches);
-  for (const job of jobs) {
-    expect(job).toMatchObject({ state: "completed", processedBy: "eager-both", parentId: id });
-  }
-  // Each call was made once: by the batch that started it, never again by its job.
-  const calls = jobs.reduce((sum, job) => sum + job.calls, 0);
-  const answered = jobs.reduce((sum, job) => sum + job.answered, 0);
-  expect(calls).toBe(subRequests.length);
-  expect(answered).toBe(subRequests.length);
+  expect(both.runStats().callsHere).toBe(subRequests.length);
+  expect(await lmJobsOf(id)).toEqual([]);
+  expect(new Set(subRequests.map((request) => request.messagesHash)).size).toBe(subRequests.length);
 });
 
-it("leaves the calls that do not fit its call slots to the queue, where other workers take them", async () => {
-  // Two call slots here: most batches of the fan-out must go through the queue.
-  const small = await worker("eager-small", { concurrency: { llm: 2 } });
+it("sends the calls its slots do not allow to LM jobs, children of the root, which another worker takes", async () => {
+  // Two call slots here: most of the fan-out must go through the queue.
+  const small = await worker("local-small", { concurrency: { llm: 2 } });
   await worker("llm-only", { roles: ["llm"], concurrency: { llm: 32 } });
   const { id, subRequests } = await analysis(29);
   expect(subRequests.length).toBeGreaterThan(10);
 
   const jobs = await lmJobsOf(id);
-  const byOther = jobs.filter((job) => job.processedBy === "llm-only");
-  const eager = small.liveRunStats().eagerBatches;
-  expect(eager).toBeGreaterThan(0);
-  expect(byOther.length).toBeGreaterThan(0);
-  for (const job of jobs) expect(job.state).toBe("completed");
-  // No call paid twice, whichever way its batch went.
-  expect(jobs.reduce((sum, job) => sum + job.answered, 0)).toBe(subRequests.length);
+  const here = small.runStats().callsHere;
+  expect(here).toBeGreaterThan(0);
+  expect(jobs.filter((job) => job.processedBy === "llm-only").length).toBeGreaterThan(0);
+  for (const job of jobs) expect(job).toMatchObject({ state: "completed", parentId: id });
+  // No call paid twice, whichever way it went.
+  const answered = jobs.reduce((sum, job) => sum + job.answered, 0);
+  expect(answered + here).toBe(subRequests.length);
   expect(new Set(subRequests.map((request) => request.messagesHash)).size).toBe(subRequests.length);
 });
 
-it("a call started here sends the prompt the queue would send, with or without a context", async () => {
+it("a call made here sends the prompt the queue would send, with or without a context", async () => {
   const code = [
     "```js",
     'const bare = await recursiveLm("no context");',
@@ -94,11 +82,11 @@ it("a call started here sends the prompt the queue would send, with or without a
     prompts.set(query, contents);
     return query.toUpperCase();
   });
-  const both = await worker("eager-prompts", { rootModelClient: root, llmModelClient: sub });
+  const both = await worker("local-prompts", { rootModelClient: root, llmModelClient: sub });
   const { id } = await bed.client.enqueueAnalysis({ query: "q", context: "doc" });
   const result = await bed.client.waitForResult(id, { timeoutMs: 30_000 });
   expect(result.replHistory[0]?.output).toBe("NO CONTEXT|JSON CONTEXT|TEXT CONTEXT");
-  expect(both.liveRunStats().eagerBatches).toBeGreaterThan(0);
+  expect(both.runStats().callsHere).toBe(3);
   expect(prompts.get("no context")).toEqual(
     subCallMessages("no context", undefined).map((message) => message.content),
   );

@@ -1,0 +1,88 @@
+// Diagnostic (not part of npm run bench): where one fan-out's time goes with W worker
+// processes sharing C call slots. Prints, per analysis, the mock's view: root calls,
+// each wave's first and last sub-call start, and the gap from the last sub-call's end to
+// the next root call.
+// node --no-node-snapshot --import tsx bench/diagnostics/scale-timeline.ts [workers] [N] [C] [runs]
+import { ContextStore, createLlmQueue, RlmQueueClient } from "@rlm/queue";
+import { Redis } from "ioredis";
+import { makeDocument } from "../../test/support/documents.js";
+import { chunkCount, querySubject } from "../support/documents.js";
+import { MockProcess } from "../support/mock-client.js";
+import { benchPrefix, deleteKeys, REDIS } from "../support/redis-keys.js";
+import { WorkerProcess } from "../support/workers.js";
+
+const [workers = 2, subCalls = 100, slots = 50, runs = 3] = process.argv.slice(2).map(Number);
+const CHUNK = 10_000;
+let document = makeDocument({ chars: subCalls * CHUNK, markerCount: subCalls, seed: 11 });
+for (let fill = 0.999; fill > 0.9; fill -= 0.001) {
+  document = makeDocument({
+    chars: Math.floor(subCalls * CHUNK * fill),
+    markerCount: subCalls,
+    seed: 11,
+  });
+  if (chunkCount(document.text, CHUNK) === subCalls) break;
+}
+const prefix = benchPrefix();
+const mock = await MockProcess.start();
+const client = new RlmQueueClient({ connection: { ...REDIS }, prefix });
+void new ContextStore({ redis: new Redis(REDIS), prefix });
+const per = Array.from(
+  { length: workers },
+  (_, i) => Math.floor(slots / workers) + (i < slots % workers ? 1 : 0),
+);
+const llmQueue = createLlmQueue({ connection: { ...REDIS }, prefix });
+const procs = await Promise.all(
+  per.map((llm) => WorkerProcess.start({ prefix, modelUrl: mock.url, llmConcurrency: llm })),
+);
+try {
+  for (let run = 0; run < runs + 3; run += 1) {
+    const latency = run < 3 ? 0 : 200;
+    await mock.reset({ latencyMs: latency, strategy: "map-reduce", chunkChars: CHUNK });
+    const started = performance.timeOrigin + performance.now();
+    const { id } = await client.enqueueAnalysis({
+      query: `${querySubject(document)} ${run}`,
+      context: document.text,
+    });
+    await client.waitForResult(id, { timeoutMs: 60_000 });
+    const ended = performance.timeOrigin + performance.now();
+    if (latency === 0) continue;
+    const requests = await mock.requests();
+    const rel = (t: number) => (t - started).toFixed(1);
+    const roots = requests.filter((r) => r.kind !== "sub");
+    const subs = requests.filter((r) => r.kind === "sub").sort((a, b) => a.startedAt - b.startedAt);
+    const line: string[] = [`wall ${(ended - started).toFixed(0)}`];
+    line.push(`roots ${roots.map((r) => `${rel(r.startedAt)}→${rel(r.endedAt ?? 0)}`).join(" ")}`);
+    const waveSize = slots;
+    for (let w = 0; w * waveSize < subs.length; w += 1) {
+      const wave = subs.slice(w * waveSize, (w + 1) * waveSize);
+      line.push(`wave${w + 1} ${rel(wave[0]!.startedAt)}..${rel(wave.at(-1)!.startedAt)}`);
+    }
+    const lastSubEnd = Math.max(...subs.map((r) => r.endedAt ?? 0));
+    const nextRoot = roots.find((r) => r.startedAt > lastSubEnd);
+    if (nextRoot) line.push(`back ${(nextRoot.startedAt - lastSubEnd).toFixed(1)}`);
+    line.push(`result ${(ended - (roots.at(-1)?.endedAt ?? 0)).toFixed(1)}`);
+    console.log(line.join(" | "));
+    const jobs = (await llmQueue.getJobs(["completed"], 0, 2000)).filter(
+      (job) => job.data.analysisId === id,
+    );
+    const rootEnd = roots[1]?.endedAt ?? 0;
+    const f = (xs: number[]) => {
+      const s2 = [...xs].sort((a, b) => a - b);
+      return `${s2[0]?.toFixed(1)}/${s2[Math.floor(s2.length / 2)]?.toFixed(1)}/${s2.at(-1)?.toFixed(1)}`;
+    };
+    const byProc = new Map<string, number>();
+    for (const job of jobs)
+      byProc.set(job.processedBy ?? "", (byProc.get(job.processedBy ?? "") ?? 0) + 1);
+    console.log(
+      `  ${jobs.length} jobs ${[...byProc.values()].join("+")}: issued-rootEnd ${f(jobs.map((j) => j.data.calls[0]!.issuedAt - rootEnd))} added-issued ${f(jobs.map((j) => j.timestamp - j.data.calls[0]!.issuedAt))} taken-added ${f(jobs.map((j) => (j.processedOn ?? 0) - j.timestamp))}`,
+    );
+  }
+  const stats = await Promise.all(procs.map((p) => p.stats()));
+  console.log(stats.map((s) => JSON.stringify(s.live)).join("\n"));
+} finally {
+  await Promise.all(procs.map((p) => p.stop()));
+  await client.close();
+  await mock.stop();
+  await deleteKeys(prefix);
+  process.exit(0);
+}

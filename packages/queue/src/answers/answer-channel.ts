@@ -1,0 +1,110 @@
+import type { SubCallRecord } from "@rlm/core";
+import type { Redis } from "ioredis";
+import { redisKeys } from "../storage/keys.js";
+
+/** Journaled answers announced for one analysis: [journal field, record] pairs. */
+export type AnnouncedAnswers = Array<[journalKey: string, record: SubCallRecord]>;
+
+/**
+ * The Redis pub/sub side of the live way back, on one subscriber connection per process:
+ * the answers of each analysis on its own channel (`{prefix}:answers:{id}`, announced by
+ * the script that journals them), and the ids of analyses that were cancelled or ended on
+ * one channel for every worker (`{prefix}:stops`, announced by the record's transition).
+ *
+ * A message can be lost (a run not subscribed yet, a reconnect): the journal stays the
+ * source of truth, and whoever waits reads it again now and then.
+ */
+export class AnswerChannel {
+  readonly #redis: Redis;
+  readonly #keys: ReturnType<typeof redisKeys>;
+  readonly #answers = new Map<string, (answers: AnnouncedAnswers) => void>();
+  readonly #stopListeners = new Set<(analysisId: string) => void>();
+  #subscriber: Redis | undefined;
+  #closed = false;
+
+  constructor(redis: Redis, prefix: string) {
+    this.#redis = redis;
+    this.#keys = redisKeys(prefix);
+  }
+
+  /** The channel the answers of `analysisId` are announced on. */
+  answersChannel(analysisId: string): string {
+    return this.#keys.answers(analysisId);
+  }
+
+  /**
+   * Receives the answers announced for `analysisId` until the returned `stop`; `ready`
+   * resolves once Redis confirmed the subscription (announcements before it are missed).
+   */
+  subscribe(
+    analysisId: string,
+    deliver: (answers: AnnouncedAnswers) => void,
+  ): { ready: Promise<void>; stop: () => void } {
+    if (this.#closed) return { ready: Promise.resolve(), stop: () => undefined };
+    const channel = this.answersChannel(analysisId);
+    this.#answers.set(channel, deliver);
+    const ready = this.#connection()
+      .subscribe(channel)
+      .then(
+        () => undefined,
+        () => undefined,
+      );
+    return {
+      ready,
+      stop: () => {
+        if (this.#answers.get(channel) !== deliver) return;
+        this.#answers.delete(channel);
+        this.#subscriber?.unsubscribe(channel).catch(() => undefined);
+      },
+    };
+  }
+
+  /** Calls `listener` with the id of each analysis announced cancelled or ended. */
+  async onStop(listener: (analysisId: string) => void): Promise<void> {
+    const first = this.#stopListeners.size === 0;
+    this.#stopListeners.add(listener);
+    if (first && !this.#closed) await this.#connection().subscribe(this.#keys.stops());
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#answers.clear();
+    this.#stopListeners.clear();
+    const subscriber = this.#subscriber;
+    this.#subscriber = undefined;
+    // Nothing to flush on a subscriber: a quit could wait on a Redis that is down.
+    subscriber?.disconnect();
+  }
+
+  /** The subscriber connection, opened when first needed (a subscriber can do nothing else). */
+  #connection(): Redis {
+    if (!this.#subscriber) {
+      // Commands wait for the connection (a caller's client may disable the offline queue).
+      const subscriber = this.#redis.duplicate({ enableOfflineQueue: true });
+      subscriber.on("error", () => undefined);
+      subscriber.on("message", (channel: string, message: string) =>
+        this.#received(channel, message),
+      );
+      this.#subscriber = subscriber;
+    }
+    return this.#subscriber;
+  }
+
+  #received(channel: string, message: string): void {
+    if (channel === this.#keys.stops()) {
+      for (const listener of this.#stopListeners) listener(message);
+      return;
+    }
+    const deliver = this.#answers.get(channel);
+    if (!deliver) return;
+    let answers: AnnouncedAnswers;
+    try {
+      answers = (JSON.parse(message) as AnnouncedAnswers).filter(
+        ([key, record]) => typeof key === "string" && record?.kind === "sub",
+      );
+    } catch {
+      return; // Not ours, or cut short: the journal has the answers.
+    }
+    deliver(answers);
+  }
+}

@@ -1,0 +1,94 @@
+import {
+  answeredSubCall,
+  failedSubCall,
+  type ModelClient,
+  type SubCallRecord,
+  subCallMessages,
+  toRlmError,
+} from "@rlm/core";
+import type { AnswerWriter } from "../answers/answer-writer.js";
+import type { CallHeader, PlainCall } from "../sub-calls/call-lane.js";
+import type { CallAdmission } from "./call-admission.js";
+
+/** What a worker process's calls need, whether its own runs started them or a job did. */
+export interface CallRunnerServices {
+  /**
+   * Client for sub-calls. It should NOT retry rate limits itself (`retryRateLimits:
+   * false`): a 429 pauses every worker instead, so they back off together rather than
+   * each one hammering the provider.
+   */
+  model: ModelClient;
+  admission: CallAdmission;
+  /** Journals each answer and sends it on its live way back. */
+  writer: AnswerWriter;
+  /** Pause when a 429 gave no Retry-After. Default 1000 ms. */
+  defaultRateLimitMs?: number;
+}
+
+/** How one try of a call ended. */
+export type CallOutcome =
+  /** Journaled (an answer, or an error the code will see): the stored record. */
+  | { kind: "answered"; record: SubCallRecord }
+  /** The analysis was cancelled or ended: nothing journaled (nothing must replay). */
+  | { kind: "cancelled" }
+  /** A 429: every call waits for the provider's pause (set already), then tries again. */
+  | { kind: "rate_limited"; ms: number }
+  /** A retryable failure with tries left: tried again later, nothing journaled. */
+  | { kind: "retry"; error: Error };
+
+/** How a try is made. */
+export interface CallTry {
+  /** False on the last try: a retryable failure is journaled as the call's error. */
+  canRetry: boolean;
+  /** Hand the answer to a run of this process waiting for it (see `AnswerWriter`). */
+  deliverHere: boolean;
+  /** Aborted once the analysis is cancelled or has ended (`CancelWatch`). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Makes one try of a plain call: waits for the call admission (the provider's pause, the
+ * global rate limit), asks the model, and journals the outcome before anyone uses it.
+ */
+export async function runCall(
+  services: CallRunnerServices,
+  header: CallHeader,
+  call: PlainCall,
+  how: CallTry,
+): Promise<CallOutcome> {
+  await services.admission.admit();
+  if (how.signal?.aborted) return { kind: "cancelled" };
+  const text = await call.text();
+  if (how.signal?.aborted) return { kind: "cancelled" };
+  const identity = { argumentsHash: "", query: call.query, contextChars: text.length };
+  const startedAt = Date.now();
+  let record: SubCallRecord;
+  try {
+    const response = await services.model.complete({
+      model: header.model,
+      messages: subCallMessages(call.query, text.length > 0 ? text : undefined),
+      ...(header.maxOutputTokens === undefined ? {} : { maxOutputTokens: header.maxOutputTokens }),
+      ...(how.signal ? { signal: how.signal } : {}),
+    });
+    record = answeredSubCall(identity, response, Date.now() - startedAt);
+  } catch (error) {
+    if (how.signal?.aborted) return { kind: "cancelled" };
+    const failure = toRlmError(error);
+    if (failure.code === "rate_limited") {
+      const retryAfter = (error as { retryAfterMs?: number }).retryAfterMs;
+      const ms = retryAfter ?? services.defaultRateLimitMs ?? 1_000;
+      await services.admission.pause(ms);
+      return { kind: "rate_limited", ms };
+    }
+    if (failure.retryable && how.canRetry) return { kind: "retry", error: failure };
+    // Final: journal the failure so the code sees it and replays agree.
+    record = failedSubCall(identity, failure, Date.now() - startedAt);
+  }
+  const stored = await services.writer.journal(
+    header.analysisId,
+    call.journalKey,
+    record,
+    how.deliverHere,
+  );
+  return { kind: "answered", record: stored };
+}

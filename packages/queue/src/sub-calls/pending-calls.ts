@@ -1,0 +1,144 @@
+import type { SubCallRecord, SubCallTask } from "@rlm/core";
+
+/** Where a pending call is being answered. */
+export type CallPlace =
+  /** In this process (`CallLane.runHere`): its answer comes with its promise. */
+  | "here"
+  /** Joining an LM job that is not added yet. */
+  | "buffered"
+  /** In a child job (an LM job or a nested analysis): its answer comes live or by replay. */
+  | "child";
+
+interface Pending {
+  task: SubCallTask;
+  place: CallPlace;
+  /** The child job that carries it (place `child`). */
+  jobId?: string;
+  resolve: (record: SubCallRecord) => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * The calls of one run still waiting for their answer, keyed by their journal key in the
+ * run's scope, and the changes to them that the run's driver waits on.
+ */
+export class PendingCalls {
+  readonly #pending = new Map<string, Pending>();
+  #waiters = new Set<() => void>();
+  /** Bumped by every change (see `changed`). */
+  generation = 0;
+  /** Records taken from the journal (written by whoever made the call). */
+  readonly #journaled = new WeakSet<SubCallRecord>();
+
+  /** Starts waiting for `task`'s answer; the promise never rejects unheard. */
+  add(task: SubCallTask): Promise<SubCallRecord> {
+    const promise = new Promise<SubCallRecord>((resolve, reject) => {
+      this.#pending.set(task.key, { task, place: "buffered", resolve, reject });
+    });
+    promise.catch(() => undefined);
+    this.changed();
+    return promise;
+  }
+
+  /** Notes where the call `key` is answered (and the child job that carries it). */
+  place(key: string, place: CallPlace, jobId?: string): void {
+    const entry = this.#pending.get(key);
+    if (entry) {
+      entry.place = place;
+      if (jobId !== undefined) entry.jobId = jobId;
+    }
+    this.changed();
+  }
+
+  /** The calls pending in child jobs, with their job ids. */
+  children(): Array<{ key: string; jobId: string | undefined; nested: boolean }> {
+    return [...this.#pending]
+      .filter(([, entry]) => entry.place === "child")
+      .map(([key, entry]) => ({ key, jobId: entry.jobId, nested: entry.task.nested }));
+  }
+
+  has(key: string): boolean {
+    return this.#pending.has(key);
+  }
+
+  get size(): number {
+    return this.#pending.size;
+  }
+
+  /** Keys of the calls answered in child jobs. */
+  inChildren(): string[] {
+    return [...this.#pending].filter(([, entry]) => entry.place === "child").map(([key]) => key);
+  }
+
+  /** True when every pending call is in a child job (none here, none being added). */
+  get onlyChildren(): boolean {
+    for (const entry of this.#pending.values()) if (entry.place !== "child") return false;
+    return this.#pending.size > 0;
+  }
+
+  /** The task of a pending call. */
+  task(key: string): SubCallTask | undefined {
+    return this.#pending.get(key)?.task;
+  }
+
+  /** Answers `key` with a journaled record; false when it was not pending. */
+  resolveJournaled(key: string, record: SubCallRecord): boolean {
+    this.#journaled.add(record);
+    return this.resolve(key, record);
+  }
+
+  /** Answers `key` (a record the machine journals itself); false when it was not pending. */
+  resolve(key: string, record: SubCallRecord): boolean {
+    const entry = this.#pending.get(key);
+    if (!entry) return false;
+    this.#pending.delete(key);
+    entry.resolve(record);
+    this.changed();
+    return true;
+  }
+
+  /** Fails `key` with `error` (the code sees it); false when it was not pending. */
+  reject(key: string, error: Error): boolean {
+    const entry = this.#pending.get(key);
+    if (!entry) return false;
+    this.#pending.delete(key);
+    entry.reject(error);
+    this.changed();
+    return true;
+  }
+
+  /** Fails every pending call (cancellation): the cell sees the error and ends. */
+  rejectAll(error: Error): void {
+    const entries = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const entry of entries) entry.reject(error);
+    this.changed();
+  }
+
+  /** True for a record taken from the journal: the machine does not write it again. */
+  journaled(record: SubCallRecord): boolean {
+    return this.#journaled.has(record);
+  }
+
+  /** Resolves at the next change, or after `ms`. */
+  nextChange(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.#waiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      timer.unref?.();
+      this.#waiters.add(wake);
+    });
+  }
+
+  /** Wakes whoever waits on a change (`nextChange`). */
+  changed(): void {
+    this.generation += 1;
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const wake of waiters) wake();
+  }
+}
