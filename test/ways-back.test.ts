@@ -41,10 +41,11 @@ it("answers from another worker reach the run live over Redis: it keeps its slot
   expect(await startsOf(id)).toBe(1);
 });
 
-it("a run waiting for nested analyses gives its slot up when every slot is taken, and is rebuilt by replay", async () => {
+it("a run waiting for nested analyses gives its job up when every job slot is taken, and is rebuilt by replay", async () => {
+  // One step slot: 8 root jobs at once, fewer than the 12 nested analyses of the fan-out.
   const both = await worker({ concurrency: { root: 1, llm: 4 } });
   const document = makeDocument({ chars: 120_000, markerCount: 9, seed: 4 });
-  bed.mock.configure({ chunkChars: 30_000 });
+  bed.mock.configure({ chunkChars: 10_000 });
   try {
     const { id } = await bed.client.enqueueAnalysis({
       query: `How many times does "${document.marker}" appear?`,
@@ -66,7 +67,7 @@ it("a run waiting for nested analyses gives its slot up when every slot is taken
   }
 });
 
-it("every analysis finishes when the runs waiting for their calls hold every root slot", async () => {
+it("every analysis finishes when there are more analyses than step slots", async () => {
   await worker({ concurrency: { root: 2, llm: 8 } });
   const results = await Promise.all([5, 6, 7, 8].map((markers) => bed.mapReduce(markers)));
   for (const { subRequests } of results) expect(subRequests.length).toBeGreaterThan(10);

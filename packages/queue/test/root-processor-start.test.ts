@@ -42,7 +42,10 @@ describe("a root job's start", () => {
     model,
     sandboxFactory,
     documents,
-    lane: { runHere: () => undefined, listen: (id, listener) => bus.listen(id, listener) },
+    lane: {
+      runHere: () => undefined,
+      listen: (id, listener) => bus.listen(id, listener),
+    },
     writer: new AnswerWriter({ redis, prefix, bus }),
     defaults: {},
   });

@@ -10,6 +10,8 @@ export type AnnouncedAnswers = Array<[journalKey: string, record: SubCallRecord]
  * the answers of each analysis on its own channel (`{prefix}:answers:{id}`, announced by
  * the script that journals them), and the ids of analyses that were cancelled or ended on
  * one channel for every worker (`{prefix}:stops`, announced by the record's transition).
+ * A process subscribes once, to every analysis's answers (a pattern), and reads only
+ * those of the analyses it runs: no subscription command per analysis.
  *
  * A message can be lost (a run not subscribed yet, a reconnect): the journal stays the
  * source of truth, and whoever waits reads it again now and then.
@@ -20,6 +22,7 @@ export class AnswerChannel {
   readonly #answers = new Map<string, (answers: AnnouncedAnswers) => void>();
   readonly #stopListeners = new Set<(analysisId: string) => void>();
   #subscriber: Redis | undefined;
+  #subscribed: Promise<void> | undefined;
   #closed = false;
 
   constructor(redis: Redis, prefix: string) {
@@ -34,7 +37,8 @@ export class AnswerChannel {
 
   /**
    * Receives the answers announced for `analysisId` until the returned `stop`; `ready`
-   * resolves once Redis confirmed the subscription (announcements before it are missed).
+   * resolves once Redis confirmed the process's subscription (announcements before it are
+   * missed).
    */
   subscribe(
     analysisId: string,
@@ -43,27 +47,33 @@ export class AnswerChannel {
     if (this.#closed) return { ready: Promise.resolve(), stop: () => undefined };
     const channel = this.answersChannel(analysisId);
     this.#answers.set(channel, deliver);
-    const ready = this.#connection()
-      .subscribe(channel)
-      .then(
-        () => undefined,
-        () => undefined,
-      );
     return {
-      ready,
+      ready: this.#listening(),
       stop: () => {
-        if (this.#answers.get(channel) !== deliver) return;
-        this.#answers.delete(channel);
-        this.#subscriber?.unsubscribe(channel).catch(() => undefined);
+        if (this.#answers.get(channel) === deliver) this.#answers.delete(channel);
       },
     };
   }
 
   /** Calls `listener` with the id of each analysis announced cancelled or ended. */
   async onStop(listener: (analysisId: string) => void): Promise<void> {
-    const first = this.#stopListeners.size === 0;
     this.#stopListeners.add(listener);
-    if (first && !this.#closed) await this.#connection().subscribe(this.#keys.stops());
+    await this.#listening();
+  }
+
+  /** Subscribes the process, once: the stops channel and every analysis's answers. */
+  #listening(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#subscribed ??= (async () => {
+      const connection = this.#connection();
+      await Promise.all([
+        connection.subscribe(this.#keys.stops()),
+        connection.psubscribe(`${globEscaped(this.answersChannel(""))}*`),
+      ]);
+    })().catch(() => {
+      this.#subscribed = undefined; // the next caller tries again
+    });
+    return this.#subscribed;
   }
 
   async close(): Promise<void> {
@@ -83,6 +93,9 @@ export class AnswerChannel {
       const subscriber = this.#redis.duplicate({ enableOfflineQueue: true });
       subscriber.on("error", () => undefined);
       subscriber.on("message", (channel: string, message: string) =>
+        this.#received(channel, message),
+      );
+      subscriber.on("pmessage", (_pattern: string, channel: string, message: string) =>
         this.#received(channel, message),
       );
       this.#subscriber = subscriber;
@@ -107,4 +120,9 @@ export class AnswerChannel {
     }
     deliver(answers);
   }
+}
+
+/** `text` matched literally in a Redis glob pattern. */
+function globEscaped(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (char) => `\\${char}`);
 }

@@ -1,13 +1,12 @@
 /**
  * The model calls a worker process makes at once (`--llm-concurrency`), shared by the
- * calls its own root runs start and the LM jobs it takes from the queue. A job is taken
- * only when a slot is free, so no process holds calls it cannot start while another
- * could.
+ * calls its own root runs start and the LM jobs it takes from the queue, first come first
+ * served. A job is taken only with a slot in hand, so no process holds calls it cannot
+ * start while another could.
  */
 export class CallSlots {
   #inUse = 0;
   readonly #waiters: Array<() => void> = [];
-  readonly #onFree = new Set<() => void>();
 
   constructor(readonly capacity: number) {}
 
@@ -23,9 +22,14 @@ export class CallSlots {
 
   /** Takes a slot if one is free and nobody waits for one. */
   tryTake(): boolean {
-    if (this.free === 0) return false;
-    this.#inUse += 1;
-    return true;
+    return this.takeUpTo(1) === 1;
+  }
+
+  /** Takes up to `count` slots among those free (none while others wait); how many. */
+  takeUpTo(count: number): number {
+    const taken = Math.min(count, this.free);
+    this.#inUse += taken;
+    return taken;
   }
 
   /** Takes a slot, waiting in line for one. */
@@ -41,18 +45,5 @@ export class CallSlots {
       return;
     }
     this.#inUse -= 1;
-    for (const wake of [...this.#onFree]) wake();
-  }
-
-  /** Resolves once a slot is free (at once if one is). */
-  whenFree(): Promise<void> {
-    if (this.free > 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const wake = () => {
-        this.#onFree.delete(wake);
-        resolve();
-      };
-      this.#onFree.add(wake);
-    });
   }
 }

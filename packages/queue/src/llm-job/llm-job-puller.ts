@@ -86,43 +86,54 @@ export class LlmJobPuller {
   }
 
   async #fetchLoop(): Promise<void> {
-    const { worker, slots } = this.settings;
-    // Whether the last look found the queue empty: then one fetch waits for a job.
+    const { slots } = this.settings;
+    // Whether the last look found the queue empty: then a fetch waits for a job, without
+    // a slot in hand.
     let drained = true;
+    const closed = new Promise<void>((resolve) => {
+      this.#wake = resolve;
+    });
     while (!this.#closing) {
-      if (slots.free === 0) {
-        await new Promise<void>((resolve) => {
-          this.#wake = resolve;
-          void slots.whenFree().then(resolve);
-        });
+      if (drained) {
+        const job = await this.#fetch(true);
+        if (!job) continue;
+        drained = false;
+        // A slot at once, or the job goes back for a worker that can start it now: the
+        // next look waits in line for a slot here, with this process's own calls.
+        if (slots.tryTake()) this.#start(job, true);
+        else await job.moveToWait(job.token ?? "").catch(() => undefined);
         continue;
       }
-      const askedAt = Date.now();
-      let jobs: Array<Job<LlmJobData, LlmJobResult> | undefined>;
-      try {
-        if (drained) {
-          // Blocks until a job is added (or BullMQ's drain delay passes).
-          jobs = [await worker.getNextJob(this.#token(), { block: true })];
-        } else {
-          // Jobs are waiting: as many at once as there are slots free (a wave's worth is
-          // taken in one round trip, not one after another).
-          const count = Math.min(slots.free, PARALLEL_FETCHES);
-          jobs = await Promise.all(
-            Array.from({ length: count }, () =>
-              worker.getNextJob(this.#token(), { block: false }).catch(() => undefined),
-            ),
-          );
-        }
-      } catch {
-        if (!this.#closing) await sleep(FETCH_RETRY_MS);
-        continue;
+      // Jobs wait: as many slots as are free (at least one, waiting in line for it), then
+      // as many jobs at once: a wave's worth is taken in one round trip.
+      let reserved = slots.takeUpTo(PARALLEL_FETCHES);
+      if (reserved === 0) {
+        const got = await Promise.race([slots.take().then(() => true), closed.then(() => false)]);
+        if (!got) break;
+        reserved = 1;
       }
-      drained = jobs.some((job) => !job);
-      for (const job of jobs) if (job) this.#take(job);
-      if (jobs.every((job) => !job) && Date.now() - askedAt < FETCH_RETRY_MS && !this.#closing) {
-        // Back at once with nothing (a paused or rate-limited queue): do not spin.
+      const jobs = await Promise.all(Array.from({ length: reserved }, () => this.#fetch(false)));
+      for (const job of jobs) {
+        if (job) this.#start(job, true);
+        else slots.release();
+      }
+      if (jobs.some((job) => !job)) drained = true;
+    }
+  }
+
+  /** The next job, if any: waiting for one to be added (`block`), or not. */
+  async #fetch(block: boolean): Promise<Job<LlmJobData, LlmJobResult> | undefined> {
+    const askedAt = Date.now();
+    try {
+      const job = await this.settings.worker.getNextJob(this.#token(), { block });
+      // Back at once with nothing (a paused or rate-limited queue): do not spin.
+      if (!job && block && Date.now() - askedAt < FETCH_RETRY_MS && !this.#closing) {
         await sleep(FETCH_RETRY_MS);
       }
+      return job;
+    } catch {
+      if (!this.#closing) await sleep(FETCH_RETRY_MS);
+      return undefined;
     }
   }
 
@@ -130,27 +141,24 @@ export class LlmJobPuller {
     return `${this.settings.worker.id}:${this.#nextToken++}`;
   }
 
-  /** Starts a fetched job, or gives it back when the slots filled up meanwhile. */
-  #take(job: Job<LlmJobData, LlmJobResult>): void {
-    const token = job.token ?? "";
-    if (this.settings.slots.free === 0 && !this.#closing) {
-      // A root run here fanned out while the fetch waited: the job goes back for a worker
-      // that can start it now.
-      job.moveToWait(token).catch(() => undefined);
-      return;
-    }
+  /** Runs a fetched job (`holding`: one call slot is taken for it already). */
+  #start(job: Job<LlmJobData, LlmJobResult>, holding: boolean): void {
     this.taken += 1;
-    const done = this.#process(job, token);
+    const done = this.#process(job, job.token ?? "", holding);
     this.#inProgress.add(done);
     void done.finally(() => this.#inProgress.delete(done));
   }
 
-  async #process(job: Job<LlmJobData, LlmJobResult>, token: string): Promise<void> {
+  async #process(
+    job: Job<LlmJobData, LlmJobResult>,
+    token: string,
+    holding: boolean,
+  ): Promise<void> {
     const id = job.id ?? "";
     this.#locks.set(id, token);
     const release = this.settings.holdLock?.(job, token);
     try {
-      const outcome = await this.#run(job);
+      const outcome = await this.#run(job, holding);
       if (outcome.kind === "done") await job.moveToCompleted(outcome.result, token, false);
       // BullMQ retries it with the queue's backoff while attempts are left.
       else await job.moveToFailed(outcome.error, token, false);
@@ -167,11 +175,18 @@ export class LlmJobPuller {
   /** Makes the job's calls that are not journaled yet, each within a call slot. */
   async #run(
     job: Job<LlmJobData, LlmJobResult>,
+    holding: boolean,
   ): Promise<{ kind: "done"; result: LlmJobResult } | { kind: "retry"; error: Error }> {
     const { data } = job;
     const { slots, runner, contexts } = this.settings;
     const result: LlmJobResult = { answered: 0, failed: 0, memoized: 0, cancelled: 0 };
     let calls = data.calls;
+    // The slot taken for the job goes to its first call.
+    let held = holding;
+    const slot = async () => {
+      if (held) held = false;
+      else await slots.take();
+    };
     if (!firstStart(job)) {
       // Run before (a retry, a crash): the memo of every call, in one round trip. On a
       // first start its calls are new: the root adds a call only when the journal lacks it.
@@ -191,7 +206,7 @@ export class LlmJobPuller {
     try {
       await Promise.all(
         calls.map(async (call) => {
-          await slots.take();
+          await slot();
           try {
             for (;;) {
               if (retry) return; // the job goes back to the queue: not started now
@@ -229,6 +244,7 @@ export class LlmJobPuller {
       );
     } finally {
       cancel?.release();
+      if (held) slots.release(); // every call was in the journal already
     }
     // A retry (with backoff) makes the calls still missing.
     return retry ? { kind: "retry", error: retry } : { kind: "done", result };

@@ -20,54 +20,81 @@ export const JOURNAL_RECHECK_MS = 1_000;
 export type DriveEnd = { result: RlmResult } | { park: true };
 
 /**
- * Steps the run's machine until the analysis ends, keeping the job's slot while the run
- * waits for its sub-calls: their answers reach it live, wherever they are made, so it goes
- * on as they arrive, with no waiting-children round trip on the way back from a fan-out.
- * It stops to give the slot up (`park`) when it waits for child jobs only and: the worker
- * is closing; it waits for a nested analysis while every root slot of the process is
- * taken (nested analyses need root slots too: no deadlock at any depth or concurrency);
- * or it has waited `HOLD_MAX_MS`.
+ * Steps the run's machine until the analysis ends, keeping its job while the run waits
+ * for its sub-calls: their answers reach it live, wherever they are made, so it goes on
+ * as they arrive, with no waiting-children round trip on the way back from a fan-out. A
+ * step takes one of the process's step slots; a waiting run gives it back. The run stops
+ * to give its job up (`park`) when it waits for child jobs only and: the worker is
+ * closing; it waits for a nested analysis while every job slot of the process is taken
+ * (nested analyses need root jobs too: no deadlock at any depth or concurrency); or it
+ * has waited `HOLD_MAX_MS`.
  */
 export async function driveRun(run: RootRun, slots: RootSlots): Promise<DriveEnd> {
-  let blockedSince: number | undefined;
-  let checkedAt = Date.now();
-  for (;;) {
-    run.step ??= run.machine.step();
-    let stepFinished = false;
-    const step = run.step.then((outcome) => {
-      stepFinished = true;
-      return outcome;
-    });
-    const winner = await Promise.race([
-      step.then((outcome) => ({ outcome })),
-      run.executor.whenBlocked(() => stepFinished).then((blocked) => ({ blocked })),
-    ]);
-    if ("outcome" in winner) {
-      run.step = undefined;
-      blockedSince = undefined;
-      if (winner.outcome.done) return { result: winner.outcome.result };
-      continue;
+  // The step slot this run holds, if any: taken to start a step, given back while the
+  // run waits (the process's other runs step meanwhile).
+  let stepping = false;
+  const stopStepping = () => {
+    if (!stepping) return;
+    stepping = false;
+    slots.releaseStep();
+  };
+  try {
+    let blockedSince: number | undefined;
+    let checkedAt = Date.now();
+    for (;;) {
+      if (!run.step) {
+        await slots.takeStep(run.startedAt);
+        stepping = true;
+        run.step = run.machine.step();
+      }
+      let stepFinished = false;
+      const step = run.step.then((outcome) => {
+        stepFinished = true;
+        return outcome;
+      });
+      const winner = await Promise.race([
+        step.then((outcome) => ({ outcome })),
+        run.executor.whenWaiting(() => stepFinished).then((waiting) => ({ waiting })),
+      ]);
+      if ("outcome" in winner) {
+        run.step = undefined;
+        blockedSince = undefined;
+        stopStepping();
+        if (winner.outcome.done) return { result: winner.outcome.result };
+        continue;
+      }
+      if (!winner.waiting) continue;
+      // Waiting for its sub-calls: the step slot is another run's meanwhile.
+      stopStepping();
+      if (!run.executor.pending.onlyChildren) {
+        // Some are made in this process: until an answer comes (or the step ends).
+        blockedSince = undefined;
+        await Promise.race([step, run.executor.pending.nextChange(JOURNAL_RECHECK_MS)]);
+        continue;
+      }
+      // All in child jobs: settled so (nothing still being added), or look again.
+      if (!(await run.executor.whenWaiting(() => stepFinished, true))) continue;
+      blockedSince ??= Date.now();
+      if (
+        slots.closing ||
+        (run.executor.waitsForNested && slots.full) ||
+        Date.now() - blockedSince >= HOLD_MAX_MS
+      ) {
+        return { park: true };
+      }
+      // Until an answer comes (or the step ends), the job slots fill up, or it is time to
+      // read the journal.
+      await Promise.race([
+        step,
+        run.executor.pending.nextChange(JOURNAL_RECHECK_MS),
+        slots.whenFullOrClosing(JOURNAL_RECHECK_MS),
+      ]);
+      if (!stepFinished && Date.now() - checkedAt >= JOURNAL_RECHECK_MS) {
+        checkedAt = Date.now();
+        await run.executor.checkJournal();
+      }
     }
-    if (!winner.blocked) continue;
-    blockedSince ??= Date.now();
-    const waitsForNested = run.executor.waitsForNested;
-    if (
-      slots.closing ||
-      (waitsForNested && slots.full) ||
-      Date.now() - blockedSince >= HOLD_MAX_MS
-    ) {
-      return { park: true };
-    }
-    // Until an answer comes (or the step ends), the slots fill up, or it is time to read
-    // the journal.
-    await Promise.race([
-      step,
-      run.executor.pending.nextChange(JOURNAL_RECHECK_MS),
-      slots.whenFullOrClosing(JOURNAL_RECHECK_MS),
-    ]);
-    if (!stepFinished && Date.now() - checkedAt >= JOURNAL_RECHECK_MS) {
-      checkedAt = Date.now();
-      await run.executor.checkJournal();
-    }
+  } finally {
+    stopStepping();
   }
 }

@@ -30,6 +30,7 @@ export function progressListener(reporter: AnalysisReporter, job: Job): Progress
   let timer: ReturnType<typeof setTimeout> | undefined;
   let entries: ReportEntry[] = [];
   let jobProgress: object | undefined;
+  let usage: object = {};
   let scheduled = false;
   let writes: Promise<void> = Promise.resolve();
 
@@ -81,22 +82,17 @@ export function progressListener(reporter: AnalysisReporter, job: Job): Progress
         entries.push(counts());
       }
       entries.push(...reportEntries(event));
-      if (
-        event.depth === 0 &&
-        (event.type === "iteration_start" || event.type === "iteration_end")
-      ) {
-        jobProgress = {
-          iteration: event.iteration,
-          subCallsStarted,
-          subCallsDone,
-          ...(event.type === "iteration_end"
-            ? {
-                inputTokens: event.usage.inputTokens,
-                outputTokens: event.usage.outputTokens,
-                costUsd: event.usage.costUsd,
-              }
-            : {}),
+      // The BullMQ job's progress (what Bull Board shows), once per iteration: its number,
+      // and the usage of the iterations before it.
+      if (event.depth === 0 && event.type === "iteration_end") {
+        usage = {
+          inputTokens: event.usage.inputTokens,
+          outputTokens: event.usage.outputTokens,
+          costUsd: event.usage.costUsd,
         };
+      }
+      if (event.depth === 0 && event.type === "iteration_start") {
+        jobProgress = { iteration: event.iteration, subCallsStarted, subCallsDone, ...usage };
       }
       schedule();
     },

@@ -31,13 +31,13 @@ export function createRootProcessor(services: RootProcessorServices) {
     job: Job<RootQueueJobData>,
     token?: string,
   ): Promise<RootQueueJobResult> {
-    slots.taken();
+    slots.jobTaken();
     const unhold = services.heldLocks?.hold(job, token);
     try {
       return await processRun(services, slots, job, token);
     } finally {
       unhold?.();
-      slots.freed();
+      slots.jobFreed();
     }
   };
 }

@@ -19,9 +19,9 @@ export interface RunSources {
 /**
  * Reads what a run is built from. A string document not loaded in this process is read
  * while the first root call is in flight: that call needs only its description, read from
- * its two ends (see `DeferredContext`). Together with it: another TTL for the context
- * while the analysis runs, and (for jobs enqueued before their data carried it) the
- * record whose `createdAt` starts the analysis. Rejects with the document handed back
+ * its two ends (see `DeferredContext`). Together with it: another TTL for the context of
+ * an analysis that began a day ago or more, and (for jobs enqueued before their data
+ * carried it) the record whose `createdAt` starts the analysis. Rejects with the document handed back
  * when a read fails.
  */
 export async function readRunSources(
@@ -43,10 +43,10 @@ export async function readRunSources(
     : data.createdAt !== undefined
       ? Promise.resolve(data.createdAt)
       : services.store.get(data.analysisId).then((record) => record?.createdAt ?? job.timestamp);
-  const [source, , began] = await Promise.all([
+  const [source, began] = await Promise.all([
     first,
-    services.contexts.touch(data.contextRef),
     startedAt,
+    touchIfOld(services, data, job),
   ]).catch(async (error: unknown) => {
     // A document acquired for a run that will not be built goes back at once.
     await releaseSources(
@@ -58,6 +58,24 @@ export async function readRunSources(
   });
   return { source, startedAt: began };
 }
+
+/**
+ * Gives the context another TTL while the analysis runs, when it began long enough ago
+ * for its TTL (7 days by default, set when it was stored) to matter; a new analysis's
+ * context was stored or touched by its producer a moment ago.
+ */
+async function touchIfOld(
+  services: RootProcessorServices,
+  data: RootQueueJobData,
+  job: Job<RootQueueJobData>,
+): Promise<void> {
+  const began = isNestedJobData(data) ? job.timestamp : (data.createdAt ?? 0);
+  if (Date.now() - began < TOUCH_AFTER_MS) return;
+  await services.contexts.touch(data.contextRef);
+}
+
+/** Age of an analysis from which its runs give its context another TTL. */
+const TOUCH_AFTER_MS = 24 * 60 * 60_000;
 
 /** Hands back the document that sources read for a run that will not be built. */
 export async function releaseSources(

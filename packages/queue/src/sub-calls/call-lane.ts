@@ -31,9 +31,10 @@ export interface PlainCall {
  */
 export interface CallLane {
   /**
-   * Starts `call` in this process if it has a call slot free: its record once journaled
-   * (rejects if the analysis was stopped meanwhile). Undefined when no slot is free: the
-   * call goes to the queue.
+   * Makes `call` in this process if it has a call slot free, or if LM jobs wait in the
+   * queue already (no worker has a slot for them either: it waits here for one): its
+   * record once journaled (rejects if the analysis was stopped meanwhile). Undefined
+   * when the call should go to the queue.
    */
   runHere(header: CallHeader, call: PlainCall): Promise<SubCallRecord> | undefined;
   /** Registers a run for the live answers of its analysis (see `AnswerBus`). */

@@ -235,21 +235,23 @@ export class QueueSubCallExecutor implements SubCallExecutor, AnswerListener {
   }
 
   /**
-   * Resolves true once the run cannot move until a child job answers: every pending call
-   * is in a child job, no journal read is in progress, and the sandbox is idle with
-   * nothing changed meanwhile; false when `isStopped` (the step finished) first.
+   * Resolves true once the run waits for its sub-calls: some are pending, no journal read
+   * is in progress, and the sandbox is idle (the cell awaits them). With `blocked`, only
+   * once it cannot move until a child job answers: every pending call is in a child job,
+   * and nothing changed while the sandbox went idle. False when `isStopped` (the step
+   * finished) first.
    */
-  async whenBlocked(isStopped: () => boolean): Promise<boolean> {
+  async whenWaiting(isStopped: () => boolean, blocked = false): Promise<boolean> {
+    const holds = () =>
+      this.pending.size > 0 && this.#reads === 0 && (!blocked || this.pending.onlyChildren);
     while (!isStopped()) {
-      if (this.pending.onlyChildren && this.#reads === 0) {
+      if (holds()) {
         const seen = this.pending.generation;
         await this.#settings.sandboxIdle();
         // One more turn of the host event loop: promise callbacks of the isolate's
         // last host call settle before we decide.
         await new Promise((resolve) => setImmediate(resolve));
-        if (seen === this.pending.generation && this.pending.onlyChildren && this.#reads === 0) {
-          return true;
-        }
+        if (holds() && (!blocked || seen === this.pending.generation)) return true;
         continue;
       }
       // Re-check periodically too: a step that finishes does not change the calls.

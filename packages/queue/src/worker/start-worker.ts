@@ -120,6 +120,7 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
         cancelWatch,
         attempts: LLM_JOB_DEFAULTS.attempts,
         backoffMs: LLM_JOB_DEFAULTS.backoffMs,
+        llmWorkers: () => llmQueue.getWorkersCount(),
       });
     }
     // No processor: jobs are fetched by hand, only while a call slot is free.
@@ -169,7 +170,8 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
     });
     rootWorker = new Worker<RootQueueJobData>(QueueName.root, processor, {
       ...workerSettings,
-      concurrency: options.concurrency?.root ?? 8,
+      // Waiting runs keep their jobs: the process holds more jobs than runs that step.
+      concurrency: rootSlots.jobLimit,
     });
     // A root job that failed for good (attempts used up, unrecoverable, stalled too
     // often) never reached the engine's own ending: record it, or waiters wait for ever.

@@ -17,9 +17,10 @@ export interface RlmWorkerOptions {
   /** Default: both. */
   roles?: WorkerRole[];
   /**
-   * Work in progress at once: `root` analyses (a run keeps its slot while it waits for
-   * its sub-calls; see `driveRun`) and `llm` model calls, those its own runs start and
-   * those of the LM jobs it takes.
+   * Work in progress at once: `root` analyses stepping (a root model call, a cell; a run
+   * waiting for its sub-calls does not count, and the process holds up to 8 such runs per
+   * slot: see `RootSlots`) and `llm` model calls, those its own runs start and those of
+   * the LM jobs it takes.
    */
   concurrency?: { root?: number; llm?: number };
   /** The model endpoint (ignored for a role whose client is given below). */
