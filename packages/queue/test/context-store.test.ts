@@ -1,7 +1,8 @@
 import { describeContext, RlmError } from "@rlm/core";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ContextStore, READ_PIECE_BYTES } from "../src/storage/context-store.js";
+import { ContextStore } from "../src/storage/context-store.js";
+import { READ_PIECE_BYTES } from "../src/storage/read-in-pieces.js";
 import { DEFAULT_TTL_SECONDS, redisKeys } from "../src/storage/keys.js";
 import {
   LARGE_DOCUMENT_BYTES,

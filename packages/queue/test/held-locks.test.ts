@@ -1,7 +1,7 @@
 import { type Job, Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { HeldLocks } from "../src/worker/held-locks.js";
+import { HeldLocks } from "../src/jobs/held-locks.js";
 import { deleteKeysUnder, newRedis, uniquePrefix } from "./redis-helpers.js";
 
 // Real Redis, real BullMQ: a job whose processor blocks the thread longer than its lock

@@ -9,7 +9,7 @@ import {
   type AnalysisStatus,
   isTerminalStatus,
 } from "./analysis-types.js";
-import type { ContextRef } from "../storage/context-store.js";
+import type { ContextRef } from "../storage/context-ref.js";
 import { QueueErrorCode } from "../errors.js";
 import type { SerializableEngineOptions } from "../jobs/job-types.js";
 import { DEFAULT_PREFIX, DEFAULT_TTL_SECONDS, type RedisKeys, redisKeys } from "../storage/keys.js";

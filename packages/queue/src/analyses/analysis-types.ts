@@ -1,5 +1,5 @@
 import type { RlmResult } from "@rlm/core";
-import type { ContextRef } from "../storage/context-store.js";
+import type { ContextRef } from "../storage/context-ref.js";
 import type { SerializableEngineOptions } from "../jobs/job-types.js";
 
 /** Where an analysis is in its life. The last three are terminal. */

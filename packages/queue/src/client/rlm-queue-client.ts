@@ -1,11 +1,4 @@
-import {
-  CancelledError,
-  type RlmContext,
-  RlmError,
-  type RlmResult,
-  resolveEngineOptions,
-  validateAnalysisInput,
-} from "@rlm/core";
+import { CancelledError, RlmError, type RlmResult, resolveEngineOptions } from "@rlm/core";
 import {
   type AnalysisEventEntry,
   AnalysisEvents,
@@ -21,8 +14,11 @@ import {
   toAnalysisView,
 } from "../analyses/analysis-types.js";
 import { ContextStore } from "../storage/context-store.js";
-import { AnalysisFailedError, InvalidInputError, QueueErrorCode } from "../errors.js";
+import { AnalysisFailedError, QueueErrorCode } from "../errors.js";
 import { jobNames } from "../jobs/job-names.js";
+import { type EnqueueAnalysisInput, mergeOptions, validateInput } from "./enqueue-input.js";
+
+export type { EnqueueAnalysisInput } from "./enqueue-input.js";
 import type { RootJobData, SerializableEngineOptions } from "../jobs/job-types.js";
 import { DEFAULT_PREFIX, DEFAULT_TTL_SECONDS } from "../storage/keys.js";
 import { closeRedis, type OwnedRedis, openRedis } from "../storage/redis-client.js";
@@ -45,15 +41,6 @@ export interface RlmQueueClientOptions extends QueueTopology {
   rootJobs?: QueueJobSettings;
 }
 
-/** Input of `enqueueAnalysis`. */
-export interface EnqueueAnalysisInput {
-  query: string;
-  context: RlmContext;
-  options?: SerializableEngineOptions;
-  /** The same key always returns the same analysis (for the retention period). */
-  idempotencyKey?: string;
-}
-
 /** What `enqueueAnalysis` returns. */
 export interface EnqueuedAnalysis {
   id: string;
@@ -71,8 +58,6 @@ export type CancelOutcome =
   /** It had completed, failed or been cancelled already. */
   | "already_finished"
   | "not_found";
-
-const MAX_IDEMPOTENCY_KEY_LENGTH = 256;
 
 /**
  * The producer side of the queue: enqueue analyses, read their state, follow their
@@ -281,40 +266,4 @@ function settledResult(record: AnalysisRecord): RlmResult {
     );
   }
   throw new RlmError(QueueErrorCode.corruptRecord, `analysis ${record.id} ended without a result`);
-}
-
-function validateInput(input: EnqueueAnalysisInput): void {
-  if (typeof input !== "object" || input === null) {
-    throw new InvalidInputError("the input must be an object with query and context");
-  }
-  validateAnalysisInput(input.query, input.context);
-  const key = input.idempotencyKey;
-  if (
-    key !== undefined &&
-    (typeof key !== "string" || key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH)
-  ) {
-    throw new InvalidInputError(
-      `idempotencyKey must be a string of 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`,
-    );
-  }
-}
-
-/** Per-analysis options over defaults; nested `limits` and `budgets` merge per field. */
-function mergeOptions(
-  defaults: SerializableEngineOptions,
-  options: SerializableEngineOptions,
-): SerializableEngineOptions {
-  // Hooks cannot travel in job data; drop them if an untyped caller passed them.
-  const {
-    signal: _s,
-    onEvent: _e,
-    ...own
-  } = options as SerializableEngineOptions & {
-    signal?: unknown;
-    onEvent?: unknown;
-  };
-  const merged: SerializableEngineOptions = { ...defaults, ...own };
-  if (defaults.limits || own.limits) merged.limits = { ...defaults.limits, ...own.limits };
-  if (defaults.budgets || own.budgets) merged.budgets = { ...defaults.budgets, ...own.budgets };
-  return merged;
 }

@@ -1,5 +1,5 @@
 import type { EngineOptionsInput, SubCallRecord } from "@rlm/core";
-import type { ContextRef } from "../storage/context-store.js";
+import type { ContextRef } from "../storage/context-ref.js";
 
 /**
  * Engine options that can travel in job data: everything but the in-process hooks

@@ -14,7 +14,7 @@ import type { CancelWatch } from "../answers/cancel-watch.js";
 import type { ContextStore } from "../storage/context-store.js";
 import type { CallLane } from "../sub-calls/call-lane.js";
 import type { SubCallBatching } from "../sub-calls/overflow-jobs.js";
-import type { HeldLocks } from "../worker/held-locks.js";
+import type { HeldLocks } from "../jobs/held-locks.js";
 import type { RootSlots } from "./root-slots.js";
 
 /** What the root processor needs from its worker process. */

@@ -2,7 +2,7 @@ import type { ContextDescription } from "@rlm/core";
 import type { Job } from "bullmq";
 import type { LoadedDocument } from "../documents/document-cache.js";
 import { isNestedJobData, type RootQueueJobData } from "../jobs/job-types.js";
-import type { ContextRef } from "../storage/context-store.js";
+import type { ContextRef } from "../storage/context-ref.js";
 import { engineOptions, type RootProcessorServices } from "./root-services.js";
 
 /** What a run is built from, read from Redis (see {@link readRunSources}). */

@@ -8,38 +8,14 @@ import {
 } from "@rlm/core";
 import type { Redis } from "ioredis";
 import { QueueErrorCode } from "../errors.js";
-import {
-  type CollectGarbage,
-  LARGE_DOCUMENT_BYTES,
-  READ_COLLECTION_SPACING_BYTES,
-} from "../documents/large-document.js";
+import type { CollectGarbage } from "../documents/large-document.js";
 import { DEFAULT_PREFIX, DEFAULT_TTL_SECONDS, type RedisKeys, redisKeys } from "./keys.js";
+import type { ContextRef } from "./context-ref.js";
 import { luaScripts } from "./lua-scripts.js";
-import { ResidentTexts } from "../documents/resident-texts.js";
+import { READ_PIECE_BYTES, readInPieces } from "./read-in-pieces.js";
 
-/**
- * A stored context, as jobs carry it instead of the document.
- *
- * `sha256` is the hex SHA-256 of `kind`, a newline, then the stored bytes. The kind is
- * hashed in so that the string `"[1]"` and the JSON array `[1]` (same bytes) get
- * different keys and each comes back as what was put.
- */
-export interface ContextRef {
-  sha256: string;
-  /** `string`: raw UTF-8 text. `json`: an array or object, stored as JSON text. */
-  kind: "string" | "json";
-  /** Length in UTF-16 code units of the string, or of the JSON text. */
-  chars: number;
-  /** Bytes held in Redis (for a slice: the bytes of the slice). */
-  bytes: number;
-  /**
-   * A byte range of the stored string `sha256` instead of a value of its own: how a
-   * sub-call's chunk of the document travels without storing the document twice.
-   * `charStart`, when known, is where the chunk starts in the document's UTF-16 text:
-   * a process holding that text takes the chunk from it without reading Redis.
-   */
-  slice?: { start: number; end: number; charStart?: number };
-}
+export type { ContextRef } from "./context-ref.js";
+import { ResidentTexts } from "../documents/resident-texts.js";
 
 /** Options of a `ContextStore`. */
 export interface ContextStoreOptions {
@@ -73,20 +49,6 @@ export function parseJsonContext(text: string): RlmContext {
   const parsed = JSON.parse(text) as JsonValue;
   return typeof parsed === "object" && parsed !== null ? parsed : text;
 }
-
-/**
- * Values larger than this are read with GETRANGE in pieces of this size into one buffer.
- * Why: a single GET of 100 MB makes the Redis parser hold every socket chunk and then
- * their concatenation, twice the document, before the caller sees a byte. Small pieces
- * also keep the socket chunks of each reply short-lived, so V8's young-generation
- * collections can free them during the read (with 8 MB pieces they outlived those and
- * stayed until a full collection: ~0.3 more of the document at peak, 100 MB measured);
- * a worker that only waits makes too few of those, hence `collectGarbage`.
- */
-export const READ_PIECE_BYTES = 1024 * 1024;
-
-/** GETRANGE requests outstanding while a large value is read. */
-const READ_PIECES_IN_FLIGHT = 4;
 
 /**
  * Content-addressed storage of analysis contexts: a document is stored once, whatever
@@ -165,50 +127,11 @@ export class ContextStore {
     if (held !== undefined) return { context: held };
     const { start, end } = storedSpan(ref);
     if (end - start <= READ_PIECE_BYTES) return { utf8: await this.readStored(ref) };
-    const key = this.keys.context(ref.sha256);
-    const bytes = Buffer.allocUnsafeSlow(end - start);
-    const read = (offset: number) =>
-      this.redis.getrangeBuffer(
-        key,
-        start + offset,
-        Math.min(start + offset + READ_PIECE_BYTES, end) - 1,
-      );
-    // A few pieces on their way while one is copied: the read is not a round trip per MB.
-    const pending: Promise<Buffer>[] = [];
-    let requested = 0;
-    const requestMore = () => {
-      while (pending.length < READ_PIECES_IN_FLIGHT && requested < bytes.length) {
-        pending.push(read(requested));
-        requested += READ_PIECE_BYTES;
-      }
-    };
-    const collectEvery =
-      this.collectGarbage && bytes.length >= LARGE_DOCUMENT_BYTES
-        ? READ_COLLECTION_SPACING_BYTES
-        : Number.POSITIVE_INFINITY;
-    let sinceCollection = 0;
-    requestMore();
-    try {
-      for (let offset = 0; offset < bytes.length; offset += READ_PIECE_BYTES) {
-        const piece = await pending.shift()!;
-        // Shorter than stored: the key expired (or was replaced) while it was read.
-        if (piece.length !== Math.min(READ_PIECE_BYTES, bytes.length - offset)) throw missing(ref);
-        piece.copy(bytes, offset);
-        this.releaseBuffer?.(piece);
-        // The next pieces are on their way while the young generation is collected.
-        requestMore();
-        sinceCollection += piece.length;
-        // Not after the last piece: the document cache collects the whole heap then.
-        if (sinceCollection >= collectEvery && offset + piece.length < bytes.length) {
-          sinceCollection = 0;
-          this.collectGarbage!("minor");
-        }
-      }
-    } catch (error) {
-      // The pieces still on their way must not reject unheard (that ends the process).
-      await Promise.allSettled(pending);
-      throw error;
-    }
+    const bytes = await readInPieces(this.redis, this.keys.context(ref.sha256), start, end, {
+      ...(this.releaseBuffer ? { releaseBuffer: this.releaseBuffer } : {}),
+      ...(this.collectGarbage ? { collectGarbage: this.collectGarbage } : {}),
+    });
+    if (!bytes) throw missing(ref);
     return { utf8: bytes };
   }
 

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Job, JobsOptions } from "bullmq";
+import type { LlmQueue, RootQueue } from "../jobs/queues.js";
 
 /**
  * Deterministic id of the job carrying the calls `journalKeys` (one call, or a batch):
@@ -23,4 +24,25 @@ export function childOptions(parent: Job, jobId: string): JobsOptions {
     parent: { id: parent.id, queue: parent.queueQualifiedName },
     ignoreDependencyOnFailure: true,
   };
+}
+
+/**
+ * Of a run's calls pending in child jobs, those whose job has ended (completed, failed
+ * for good, or gone) without their answer: asked once BullMQ has seen every child end,
+ * with the journal read first, so they will not be answered. With the reason to show.
+ */
+export async function endedWithoutAnswer(
+  children: ReadonlyArray<{ key: string; jobId: string | undefined; nested: boolean }>,
+  queues: { llmQueue: LlmQueue; rootQueue: RootQueue },
+): Promise<Array<{ key: string; message: string }>> {
+  const ended = await Promise.all(
+    children.map(async ({ key, jobId, nested }) => {
+      if (jobId === undefined) return undefined;
+      const job = await (nested ? queues.rootQueue : queues.llmQueue).getJob(jobId);
+      const state = job ? await job.getState() : "missing";
+      if (state !== "completed" && state !== "failed" && state !== "missing") return undefined;
+      return { key, message: job?.failedReason || `the sub-call job ${jobId} is ${state}` };
+    }),
+  );
+  return ended.filter((entry) => entry !== undefined);
 }

@@ -3,7 +3,7 @@ import type { Job } from "bullmq";
 import { jobNames } from "../jobs/job-names.js";
 import type { LlmCall, LlmJobData } from "../jobs/job-types.js";
 import type { LlmQueue } from "../jobs/queues.js";
-import type { ContextRef } from "../storage/context-store.js";
+import type { ContextRef } from "../storage/context-ref.js";
 import type { CallHeader } from "./call-lane.js";
 import { childJobId, childOptions } from "./child-jobs.js";
 

@@ -1,4 +1,4 @@
-import type { SubCallRecord, SubCallTask } from "@rlm/core";
+import { failedSubCall, type Journal, type SubCallRecord, type SubCallTask } from "@rlm/core";
 
 /** Where a pending call is being answered. */
 export type CallPlace =
@@ -27,6 +27,8 @@ export class PendingCalls {
   #waiters = new Set<() => void>();
   /** Bumped by every change (see `changed`). */
   generation = 0;
+  /** Journal reads in progress (a read may precede a new sub-call). */
+  #reads = 0;
   /** Records taken from the journal (written by whoever made the call). */
   readonly #journaled = new WeakSet<SubCallRecord>();
 
@@ -97,6 +99,17 @@ export class PendingCalls {
     return true;
   }
 
+  /** Answers `key` with an error the code sees: its child job ended without an answer. */
+  fail(key: string, message: string): void {
+    const task = this.#pending.get(key)?.task;
+    if (!task) return;
+    const record = failedSubCall(
+      { argumentsHash: task.argumentsHash, query: task.query, contextChars: 0 },
+      { code: "sub_call_failed", message },
+    );
+    this.resolve(key, record);
+  }
+
   /** Fails `key` with `error` (the code sees it); false when it was not pending. */
   reject(key: string, error: Error): boolean {
     const entry = this.#pending.get(key);
@@ -118,6 +131,52 @@ export class PendingCalls {
   /** True for a record taken from the journal: the machine does not write it again. */
   journaled(record: SubCallRecord): boolean {
     return this.#journaled.has(record);
+  }
+
+  /** Wraps a journal so reads count as activity (a read may precede a new sub-call). */
+  observe(journal: Journal): Journal {
+    return {
+      get: async (key) => {
+        this.#reads += 1;
+        try {
+          return await journal.get(key);
+        } finally {
+          this.#reads -= 1;
+          this.changed();
+        }
+      },
+      putIfAbsent: (key, record) => journal.putIfAbsent(key, record),
+      scope: (prefix) => this.observe(journal.scope(prefix)),
+    };
+  }
+
+  /**
+   * Resolves true once the run waits for its calls: some are pending, no journal read is
+   * in progress, and the sandbox is idle (its cell awaits them). With `blocked`, only once
+   * it cannot move until a child job answers: every pending call is in a child job, and
+   * nothing changed while the sandbox went idle. False when `isStopped` first.
+   */
+  async whenWaiting(
+    sandboxIdle: () => Promise<void>,
+    isStopped: () => boolean,
+    blocked: boolean,
+  ): Promise<boolean> {
+    const holds = () =>
+      this.#pending.size > 0 && this.#reads === 0 && (!blocked || this.onlyChildren);
+    while (!isStopped()) {
+      if (holds()) {
+        const seen = this.generation;
+        await sandboxIdle();
+        // One more turn of the host event loop: promise callbacks of the isolate's
+        // last host call settle before we decide.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (holds() && (!blocked || seen === this.generation)) return true;
+        continue;
+      }
+      // Re-check periodically too: a step that finishes does not change the calls.
+      await this.nextChange(50);
+    }
+    return false;
   }
 
   /** Resolves at the next change, or after `ms`. */

@@ -1,7 +1,5 @@
 import {
-  failedSubCall,
   type Journal,
-  journalKeys,
   type SubCallExecutor,
   type SubCallRecord,
   type SubCallTask,
@@ -10,18 +8,18 @@ import {
 import { raceWithAbort } from "@rlm/llm";
 import type { Job } from "bullmq";
 import type { AnswerListener, Listening } from "../answers/answer-bus.js";
-import type { DocumentSlices } from "../documents/document-slices.js";
-import { jobNames } from "../jobs/job-names.js";
-import type { NestedJobData, SerializableEngineOptions } from "../jobs/job-types.js";
+import type { SerializableEngineOptions } from "../jobs/job-types.js";
 import type { LlmQueue, RootQueue } from "../jobs/queues.js";
 import type { ContextRef, ContextStore } from "../storage/context-store.js";
 import type { RedisJournal } from "../storage/redis-journal.js";
 import type { CallHeader, CallLane } from "./call-lane.js";
-import { childJobId, childOptions } from "./child-jobs.js";
+import { type RunDocument, contextRefFor } from "./call-contexts.js";
+import { endedWithoutAnswer } from "./child-jobs.js";
+import { addNestedJob } from "./nested-jobs.js";
 import { OverflowJobs, type SubCallBatching } from "./overflow-jobs.js";
 import { PendingCalls } from "./pending-calls.js";
 
-export { DEFAULT_SUB_CALL_BATCHING, type SubCallBatching } from "./overflow-jobs.js";
+export type { RunDocument } from "./call-contexts.js";
 
 /** Where the executor's analysis sits in the job tree. */
 export interface ExecutorPlacement {
@@ -34,12 +32,6 @@ export interface ExecutorPlacement {
   maxOutputTokens: number | undefined;
   /** Depth of the run (0 for the top analysis). */
   depth: number;
-}
-
-/** A run's string document: where it is stored, and how to find chunks of it. */
-export interface RunDocument {
-  ref: ContextRef;
-  slices: DocumentSlices;
 }
 
 /** What a {@link QueueSubCallExecutor} works with. */
@@ -79,8 +71,6 @@ export class QueueSubCallExecutor implements SubCallExecutor, AnswerListener {
   #fromEverywhere: Promise<void> | undefined;
   #job: Job | undefined;
   #document: RunDocument | undefined;
-  /** Journal reads in progress (a read may precede a new sub-call). */
-  #reads = 0;
   /** Child jobs added (LM jobs and nested analyses). */
   #children = 0;
   /** Calls made in this process, and sent to the queue (for statistics). */
@@ -104,7 +94,7 @@ export class QueueSubCallExecutor implements SubCallExecutor, AnswerListener {
       failed: (batch, error) => {
         for (const entry of batch) this.pending.reject(entry.task.key, error);
       },
-      lost: (key, message) => this.#fail(key, message),
+      lost: (key, message) => this.pending.fail(key, message),
       rebuilt: settings.rebuilt,
       sandboxIdle: settings.sandboxIdle,
       ...(settings.batching ? { batching: settings.batching } : {}),
@@ -131,19 +121,7 @@ export class QueueSubCallExecutor implements SubCallExecutor, AnswerListener {
 
   /** Wraps a journal so reads count as activity (a read may precede a new sub-call). */
   observe(journal: Journal): Journal {
-    return {
-      get: async (key) => {
-        this.#reads += 1;
-        try {
-          return await journal.get(key);
-        } finally {
-          this.#reads -= 1;
-          this.pending.changed();
-        }
-      },
-      putIfAbsent: (key, record) => journal.putIfAbsent(key, record),
-      scope: (prefix) => this.observe(journal.scope(prefix)),
-    };
+    return this.pending.observe(journal);
   }
 
   /** A record taken from the journal is not written again by the machine. */
@@ -216,17 +194,8 @@ export class QueueSubCallExecutor implements SubCallExecutor, AnswerListener {
   async childrenEnded(): Promise<void> {
     await this.checkJournal();
     const { llmQueue, rootQueue } = this.#settings;
-    await Promise.all(
-      this.pending.children().map(async ({ key, jobId, nested }) => {
-        if (jobId === undefined) return;
-        const queue = nested ? rootQueue : llmQueue;
-        const job = await queue.getJob(jobId);
-        const state = job ? await job.getState() : "missing";
-        if (state === "completed" || state === "failed" || state === "missing") {
-          this.#fail(key, job?.failedReason || `the sub-call job ${jobId} is ${state}`);
-        }
-      }),
-    );
+    const ended = await endedWithoutAnswer(this.pending.children(), { llmQueue, rootQueue });
+    for (const { key, message } of ended) this.pending.fail(key, message);
   }
 
   /** Fails every pending call (cancellation): the cell sees the error and ends. */
@@ -235,29 +204,12 @@ export class QueueSubCallExecutor implements SubCallExecutor, AnswerListener {
   }
 
   /**
-   * Resolves true once the run waits for its sub-calls: some are pending, no journal read
-   * is in progress, and the sandbox is idle (the cell awaits them). With `blocked`, only
-   * once it cannot move until a child job answers: every pending call is in a child job,
-   * and nothing changed while the sandbox went idle. False when `isStopped` (the step
-   * finished) first.
+   * Resolves true once the run waits for its sub-calls (the sandbox is idle); with
+   * `blocked`, only once it cannot move until a child job answers (see
+   * `PendingCalls.whenWaiting`). False when `isStopped` (the step finished) first.
    */
-  async whenWaiting(isStopped: () => boolean, blocked = false): Promise<boolean> {
-    const holds = () =>
-      this.pending.size > 0 && this.#reads === 0 && (!blocked || this.pending.onlyChildren);
-    while (!isStopped()) {
-      if (holds()) {
-        const seen = this.pending.generation;
-        await this.#settings.sandboxIdle();
-        // One more turn of the host event loop: promise callbacks of the isolate's
-        // last host call settle before we decide.
-        await new Promise((resolve) => setImmediate(resolve));
-        if (holds() && (!blocked || seen === this.pending.generation)) return true;
-        continue;
-      }
-      // Re-check periodically too: a step that finishes does not change the calls.
-      await this.pending.nextChange(50);
-    }
-    return false;
+  whenWaiting(isStopped: () => boolean, blocked = false): Promise<boolean> {
+    return this.pending.whenWaiting(this.#settings.sandboxIdle, isStopped, blocked);
   }
 
   /** Stops listening for answers (the run is over here). */
@@ -287,42 +239,20 @@ export class QueueSubCallExecutor implements SubCallExecutor, AnswerListener {
   }
 
   async #addNested(task: SubCallTask): Promise<void> {
-    const { placement, rootQueue } = this.#settings;
-    const journalKey = this.#scoped(task.key);
-    const jobId = childJobId(placement.analysisId, [journalKey]);
-    const data: NestedJobData = {
-      analysisId: placement.analysisId,
-      journalScope: this.#scoped(journalKeys.nested(task.key)),
-      journalKey,
-      query: task.query,
-      contextRef: await this.#contextRef(task),
-      // Budgets passed down: the nested analysis gets what is left of its parent's.
-      options: { ...placement.options, budgets: task.remainingBudgets },
-      depth: task.depth + 1,
-    };
+    const { placement, rootQueue, rebuilt } = this.#settings;
+    const contextRef = await this.#contextRef(task);
     await this.#listenEverywhere();
-    if (this.#settings.rebuilt) {
-      const state = await rootQueue.getJobState(jobId);
-      if (state === "completed" || state === "failed") {
-        const job = await rootQueue.getJob(jobId);
-        this.#fail(task.key, job?.failedReason || `the sub-call job ${jobId} is ${state}`);
-        return;
-      }
-    }
-    await rootQueue.add(
-      jobNames.nested(placement.analysisId, task.query),
-      data,
-      childOptions(this.#attachedJob(), jobId),
+    const added = await addNestedJob(
+      { ...placement, job: this.#attachedJob(), rootQueue, rebuilt },
+      task,
+      contextRef,
     );
+    if ("ended" in added) {
+      this.pending.fail(task.key, added.ended);
+      return;
+    }
     this.#children += 1;
-    this.pending.place(task.key, "child", jobId);
-  }
-
-  /** A call whose child ended without an answer: the code gets an error for it. */
-  #fail(key: string, message: string): void {
-    const task = this.pending.task(key);
-    if (!task) return;
-    this.pending.resolve(key, lostCall(task, message));
+    this.pending.place(task.key, "child", added.jobId);
   }
 
   /**
@@ -366,35 +296,9 @@ export class QueueSubCallExecutor implements SubCallExecutor, AnswerListener {
     return this.#job;
   }
 
-  /** A byte range of the document when the sub-context is a slice of it, else a stored value. */
-  async #contextRef(task: SubCallTask): Promise<ContextRef> {
-    const { context, documentRange } = task;
-    const document = this.#document;
-    if (document && typeof context === "string") {
-      // The sandbox says where the chunk lies when it found it there; else search for it.
-      const range = documentRange
-        ? document.slices.rangeOf(documentRange.start, documentRange.end)
-        : document.slices.locate(context);
-      if (range) {
-        return this.#settings.contexts.slice(
-          document.ref,
-          range.start,
-          range.end,
-          context.length,
-          range.charStart,
-        );
-      }
-    }
-    return this.#settings.contexts.put(context ?? "");
+  #contextRef(task: SubCallTask): Promise<ContextRef> {
+    return contextRefFor(this.#settings.contexts, this.#document, task);
   }
-}
-
-/** The record of a call whose child job ended without an answer in the journal. */
-function lostCall(task: SubCallTask, message: string): SubCallRecord {
-  return failedSubCall(
-    { argumentsHash: task.argumentsHash, query: task.query, contextChars: 0 },
-    { code: "sub_call_failed", message },
-  );
 }
 
 function asError(error: unknown): Error {

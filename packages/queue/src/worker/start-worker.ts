@@ -32,7 +32,7 @@ import { DAY_SECONDS, DEFAULT_PREFIX } from "../storage/keys.js";
 import { closeRedis, openRedis } from "../storage/redis-client.js";
 import type { CallLane } from "../sub-calls/call-lane.js";
 import { DEFAULT_SUB_CALL_BATCHING } from "../sub-calls/overflow-jobs.js";
-import { HeldLocks } from "./held-locks.js";
+import { HeldLocks } from "../jobs/held-locks.js";
 import type { RlmWorker, RlmWorkerOptions } from "./worker-options.js";
 
 /** Starts root and/or LM workers in this process. */
