@@ -6,6 +6,7 @@ import {
   subCallMessages,
   toRlmError,
 } from "@rlm/core";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { AnswerWriter } from "../answers/answer-writer.js";
 import type { CallHeader, PlainCall } from "../sub-calls/call-lane.js";
 import type { CallAdmission } from "./call-admission.js";
@@ -84,11 +85,36 @@ export async function runCall(
     // Final: journal the failure so the code sees it and replays agree.
     record = failedSubCall(identity, failure, Date.now() - startedAt);
   }
-  const stored = await services.writer.journal(
-    header.analysisId,
-    call.journalKey,
-    record,
-    how.deliverHere,
-  );
-  return { kind: "answered", record: stored };
+  return { kind: "answered", record: await journal(services, header, call, record, how) };
+}
+
+/** Waits before each new try of a journal write that failed (Redis unreachable a moment). */
+const JOURNAL_RETRY_MS = [50, 250, 1_000];
+
+/**
+ * Journals a call's outcome, trying again a few times when Redis fails: the model call is
+ * paid already, and a failure here would make the call again (a job's retry) or show the
+ * code an error for an answer it has.
+ */
+async function journal(
+  services: CallRunnerServices,
+  header: CallHeader,
+  call: PlainCall,
+  record: SubCallRecord,
+  how: CallTry,
+): Promise<SubCallRecord> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await services.writer.journal(
+        header.analysisId,
+        call.journalKey,
+        record,
+        how.deliverHere,
+      );
+    } catch (error) {
+      const wait = JOURNAL_RETRY_MS[attempt];
+      if (wait === undefined) throw error;
+      await sleep(wait);
+    }
+  }
 }
