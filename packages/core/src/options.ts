@@ -56,6 +56,8 @@ export const DEFAULT_LIMITS: SandboxLimits = {
   cellCpuMs: 20_000,
   memoryMb: 512,
   outputChars: 20_000,
+  answerChars: 1_000_000,
+  maxPendingSubCalls: 1_000,
 };
 
 const positiveInt = z.number().int().positive();
@@ -75,6 +77,8 @@ const schema = z
         cellCpuMs: positiveInt.max(600_000).optional(),
         memoryMb: positiveInt.min(16).max(8_192).optional(),
         outputChars: positiveInt.min(100).max(1_000_000).optional(),
+        answerChars: positiveInt.min(100).max(100_000_000).optional(),
+        maxPendingSubCalls: positiveInt.max(100_000).optional(),
       })
       .strict()
       .default({}),
