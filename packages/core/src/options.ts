@@ -66,6 +66,8 @@ export const DEFAULT_LIMITS: SandboxLimits = {
   outputChars: 20_000,
   answerChars: 1_000_000,
   maxPendingSubCalls: 1_000,
+  // Beyond any model's window (~2.5M tokens), yet room for a nested analysis of a chunk.
+  subCallChars: 10_000_000,
 };
 
 const positiveInt = z.number().int().positive();
@@ -87,6 +89,7 @@ const schema = z
         outputChars: positiveInt.min(100).max(1_000_000).optional(),
         answerChars: positiveInt.min(100).max(100_000_000).optional(),
         maxPendingSubCalls: positiveInt.max(100_000).optional(),
+        subCallChars: positiveInt.min(1_000).max(500_000_000).optional(),
       })
       .strict()
       .default({}),

@@ -51,6 +51,8 @@ export interface SandboxLimits {
   answerChars: number;
   /** Most sub-calls one cell may have pending at once; past it `recursiveLm` throws. */
   maxPendingSubCalls: number;
+  /** Largest query plus sub-context of one sub-call, in characters; past it `recursiveLm` throws. */
+  subCallChars: number;
 }
 
 /** A document loaded once per analysis (per process) and copied into each isolate. */

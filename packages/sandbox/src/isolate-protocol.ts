@@ -40,6 +40,8 @@ export interface RuntimeBootArguments {
   answerLimit: number;
   /** Most sub-calls a cell may have pending at once. */
   pendingSubCallLimit: number;
+  /** Largest query plus sub-context of one sub-call, in characters. */
+  subCallCharsLimit: number;
 }
 
 /** The cell's state as `control("collect", gen)` reports it. Untrusted on the host. */

@@ -59,6 +59,9 @@ function validateLimits(limits: SandboxLimits): void {
   if (!Number.isInteger(limits.maxPendingSubCalls) || limits.maxPendingSubCalls < 1) {
     throw new InvalidOptionsError("limits.maxPendingSubCalls must be a positive integer");
   }
+  if (!Number.isInteger(limits.subCallChars) || limits.subCallChars < 1) {
+    throw new InvalidOptionsError("limits.subCallChars must be a positive integer");
+  }
 }
 
 /**
@@ -66,7 +69,7 @@ function validateLimits(limits: SandboxLimits): void {
  * its `boot` with the host references and settings as closure arguments.
  */
 const BOOTSTRAP_SOURCE = `${ISOLATE_RUNTIME_BUNDLE}
-return rlmIsolateRuntime.boot($0, $1, $2, { outputLimit: $3, answerLimit: $4, pendingSubCallLimit: $5 });`;
+return rlmIsolateRuntime.boot($0, $1, $2, { outputLimit: $3, answerLimit: $4, pendingSubCallLimit: $5, subCallCharsLimit: $6 });`;
 
 function outcome<T>(
   promise: Promise<T>,
@@ -165,6 +168,7 @@ export class IsolatedVmSandbox implements Sandbox {
         options.limits.outputChars,
         options.limits.answerChars,
         options.limits.maxPendingSubCalls,
+        options.limits.subCallChars,
       ];
       sandbox.#control = (await context.evalClosure(BOOTSTRAP_SOURCE, args, {
         result: { reference: true },

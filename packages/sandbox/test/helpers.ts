@@ -16,6 +16,7 @@ export const TEST_LIMITS: SandboxLimits = {
   outputChars: 2000,
   answerChars: 100_000,
   maxPendingSubCalls: 200,
+  subCallChars: 2_000_000,
 };
 
 /** Echoes the query: "answer: <query>". */

@@ -44,7 +44,7 @@ export function boot(
   settings: RuntimeBootArguments,
 ): Control {
   setDocumentText(typeof documentValue === "string" ? documentValue : null);
-  const subCalls = createSubCalls(subCallRef, settings.pendingSubCallLimit);
+  const subCalls = createSubCalls(subCallRef, settings);
   const finals = createFinalFunctions(settings.answerLimit);
   const runner = createCellRunner(doneRef, settings.outputLimit);
 

@@ -1,4 +1,9 @@
-import type { HostSubCallArguments, SubCallEnvelope, SubContextKind } from "../isolate-protocol.js";
+import type {
+  HostSubCallArguments,
+  RuntimeBootArguments,
+  SubCallEnvelope,
+  SubContextKind,
+} from "../isolate-protocol.js";
 import { cell } from "./cell-state.js";
 import { locateInDocument } from "./document-slices.js";
 import type { HostReference } from "./host-reference.js";
@@ -29,7 +34,12 @@ const PromiseAll = Promise.all;
  * the code gets is tracked, so printing it shows its state and the host learns how many
  * were still pending when the cell ended (a forgotten `await`).
  */
-export function createSubCalls(subCallRef: HostReference, pendingLimit: number): SubCallFunctions {
+export function createSubCalls(
+  subCallRef: HostReference,
+  limits: Pick<RuntimeBootArguments, "pendingSubCallLimit" | "subCallCharsLimit">,
+): SubCallFunctions {
+  const pendingLimit = limits.pendingSubCallLimit;
+  const charsLimit = limits.subCallCharsLimit;
   const referenceApply = subCallRef.apply;
   const applyOptions = bareObject({
     arguments: bareObject({ copy: true }),
@@ -106,6 +116,14 @@ export function createSubCalls(subCallRef: HostReference, pendingLimit: number):
     }
     // Indexing, not destructuring: the array iterator is the model's to replace.
     const travel = subContextOf(subContext);
+    const payload = travel[1];
+    const chars =
+      query.length + (typeof payload === "string" ? payload.length : payload[1] - payload[0]);
+    if (chars > charsLimit) {
+      throw new RangeErrorCtor(
+        `recursiveLm: the query and sub-context are ${chars} characters, over the limit of ${charsLimit} per sub-call; split the text into smaller chunks`,
+      );
+    }
     const holder: PromiseState = { state: "pending" };
     return trackPromise(call(query, travel[0], travel[1], schemaJson, holder), holder);
   };
