@@ -72,6 +72,9 @@ const contextSchema = {
   description: "The document: a string, an array of strings, or a JSON object.",
   minItems: 1,
   minProperties: 1,
+  // Any JSON inside (written out so that typed clients get `unknown`, not "no keys").
+  items: {},
+  additionalProperties: true,
 } as const;
 
 /** Everything a request carries beside the document (multipart fields, text/plain query). */
@@ -269,7 +272,9 @@ export const analysisEventsSchema = {
     "Every event from the first kept one (or after `Last-Event-ID`), then the stream ends " +
     "after the terminal event. Each message's `data` is an `AnalysisEvent` " +
     "(components/schemas), its `event` the event's type, its `id` usable as " +
-    "`Last-Event-ID` to resume. Comment lines are heartbeats.",
+    "`Last-Event-ID` to resume. Comment lines are heartbeats. An `error` message " +
+    "(data: `{ code, message, retryable }`) means the stream itself failed: reconnect " +
+    "with `Last-Event-ID`.",
   tags,
   params: analysisParamsSchema,
   headers: {

@@ -152,7 +152,11 @@ export function openApiRoute(app: FastifyInstance): void {
         summary: "This OpenAPI document",
         tags: ["meta"],
         response: {
-          200: { description: "The OpenAPI 3.1 document.", type: "object" },
+          200: {
+            description: "The OpenAPI 3.1 document.",
+            type: "object",
+            additionalProperties: true,
+          },
         },
       },
     },
