@@ -22,6 +22,14 @@ import {
 import { errorBodySchema, healthBodySchema } from "./common-schemas.js";
 import type { TokenVerifier } from "./token-verifier.js";
 
+// Adding a route: write its whole Fastify `schema` (operationId, summary, tags, params,
+// querystring, body, and a response schema for each status it answers, errors through
+// `errorResponses`) beside the other schemas of its resource (e.g. analysis-schemas.ts),
+// put new shared shapes in `API_COMPONENT_SCHEMAS`, and declare the route in a plugin
+// registered after `registerOpenApi`. The document and /docs pick it up; run
+// `npm run generate -w packages/client` for the typed client. The API's tests fail for a
+// route with no operationId or response schemas, and for answers that do not match them.
+
 /** Where the OpenAPI document is served (Bearer, like the rest of `/v1`). */
 export const OPENAPI_PATH = "/v1/openapi.json";
 
