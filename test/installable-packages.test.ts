@@ -16,7 +16,19 @@ import { deleteKeys, uniquePrefix } from "./support/redis-prefix.js";
 // rlm-queue and rlm-queue-client as a service gets them: built, packed with `npm pack`,
 // installed from the tarballs into an empty folder outside the workspace, and imported
 // from plain .mjs files run by plain Node (no tsx, no workspace packages in reach).
-const run = promisify(execFile);
+const execFileAsync = promisify(execFile);
+
+/**
+ * Runs a command at low priority: builds, installs and the type check take seconds of
+ * CPU, which the suite's timing-sensitive tests running beside this one should not lose.
+ */
+function run(
+  command: string,
+  args: string[],
+  options: { cwd: string; timeout: number; env?: NodeJS.ProcessEnv },
+) {
+  return execFileAsync("nice", ["-n", "10", command, ...args], { ...options, encoding: "utf8" });
+}
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const document = makeDocument({ chars: 60_000, markerCount: 9, seed: 12 });
 const query = `How many times does "${document.marker}" appear?`;
