@@ -78,6 +78,15 @@ describe("the client and the server agree", () => {
     }
     expect(events.at(-1)?.type).toBe("completed");
     for (const event of events) checker.checkComponent("AnalysisEvent", event);
+    // The stream again, from the start and after an event (Last-Event-ID): the same events.
+    const replayed = [];
+    for await (const message of rlm.events(result.id)) replayed.push(message);
+    expect(replayed.map((message) => message.event)).toEqual(events);
+    const resumed = [];
+    for await (const message of rlm.events(result.id, { after: replayed[2]!.id! })) {
+      resumed.push(message.event);
+    }
+    expect(resumed).toEqual(events.slice(3));
     const view = await rlm.getAnalysis(result.id);
     expect(view.status).toBe("completed");
     checker.checkResponse("/v1/analyses/{id}", "get", 200, view);
@@ -99,6 +108,44 @@ describe("RlmClient", () => {
     expect(polled.answer.trim()).toBe("4");
     // Waiting on an ended analysis answers at once, by either way.
     expect((await rlm.waitForResult(id, { timeoutMs: 5_000 })).answer).toBe(polled.answer);
+  });
+
+  it("resumes a dropped event stream after the last event it saw", async () => {
+    // A connection that a proxy cuts after two chunks, once; the rest goes through.
+    let eventRequests = 0;
+    const cutting: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      const url = input instanceof Request ? input.url : String(input);
+      if (!url.endsWith("/events") || ++eventRequests > 1 || !response.body) return response;
+      const reader = response.body.getReader();
+      let passed = 0;
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (passed === 2) {
+            await reader.cancel();
+            return controller.error(new TypeError("terminated"));
+          }
+          const { value, done } = await reader.read();
+          if (done) return controller.close();
+          passed += 1;
+          controller.enqueue(value);
+        },
+      });
+      return new Response(body, { status: response.status, headers: response.headers });
+    };
+    const document = makeDocument({ chars: 50_000, markerCount: 7, seed: 9 });
+    const seen: AnalysisEvent[] = [];
+    const result = await new RlmClient({ baseUrl, token, fetch: cutting }).analyze(
+      `How many times does "${document.marker}" appear?`,
+      document.text,
+      { timeoutMs: 60_000, intervalMs: 20, onEvent: (event) => seen.push(event) },
+    );
+    expect(result.answer.trim()).toBe("7");
+    expect(eventRequests).toBeGreaterThan(1);
+    // Every event once, in order: the same as a stream read whole.
+    const whole = [];
+    for await (const message of rlm.events(result.id)) whole.push(message.event);
+    expect(seen).toEqual(whole);
   });
 
   it("uploads a document as a multipart file", async () => {
@@ -143,6 +190,10 @@ describe("RlmClient", () => {
   it("turns error answers and unreachable servers into RlmApiErrors with code and retryable", async () => {
     const missing = await rlm.getAnalysis("an_missing").catch((error) => error);
     expect(missing).toMatchObject({ code: "not_found", status: 404, retryable: false });
+    const noStream = await (async () => {
+      for await (const message of rlm.events("an_missing")) return message;
+    })().catch((error) => error);
+    expect(noStream).toMatchObject({ code: "not_found", status: 404 });
     const invalid = await rlm.createAnalysis({ query: "", context: "x" }).catch((error) => error);
     expect(invalid).toMatchObject({ code: "invalid_request", status: 400 });
     expect(invalid.message).toMatch(/query/);
