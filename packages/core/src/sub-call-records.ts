@@ -34,6 +34,49 @@ export function answeredSubCall(
   };
 }
 
+/**
+ * The record of a plain sub-call from all the model calls it took (one, or more when a
+ * typed answer needed a retry): its answer, or the error the code sees, with their usage.
+ */
+export function completedSubCall(
+  identity: SubCallIdentity,
+  completion: {
+    content?: string;
+    error?: { code: string; message: string };
+    responses: ModelResponse[];
+  },
+  durationMs: number,
+): SubCallRecord {
+  const byModel: Record<string, TokenUsage> = {};
+  for (const response of completion.responses) {
+    byModel[response.model] = addUsage(byModel[response.model] ?? { ...NO_USAGE }, response.usage);
+  }
+  const usage = Object.values(byModel).reduce(addUsage, { ...NO_USAGE });
+  return {
+    kind: "sub",
+    ...identity,
+    ...(completion.error
+      ? { error: { code: completion.error.code, message: completion.error.message } }
+      : { answer: completion.content ?? "" }),
+    usage,
+    byModel,
+    calls: completion.responses.length,
+    durationMs,
+  };
+}
+
+function addUsage(total: TokenUsage, usage: TokenUsage): TokenUsage {
+  return {
+    inputTokens: total.inputTokens + usage.inputTokens,
+    outputTokens: total.outputTokens + usage.outputTokens,
+    cachedInputTokens: total.cachedInputTokens + usage.cachedInputTokens,
+    costUsd:
+      total.costUsd === null && usage.costUsd === null
+        ? null
+        : (total.costUsd ?? 0) + (usage.costUsd ?? 0),
+  };
+}
+
 /** The record of a sub-call that failed: the code sees `code: message` as a thrown Error. */
 export function failedSubCall(
   identity: SubCallIdentity,

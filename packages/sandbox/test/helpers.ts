@@ -14,6 +14,8 @@ export const TEST_LIMITS: SandboxLimits = {
   cellCpuMs: 500,
   memoryMb: 64,
   outputChars: 2000,
+  answerChars: 100_000,
+  maxPendingSubCalls: 200,
 };
 
 /** Echoes the query: "answer: <query>". */
