@@ -8,6 +8,10 @@
 
 const depth = { type: "integer", minimum: 0 } as const;
 const count = { type: "integer", minimum: 0 } as const;
+const sameAs = {
+  type: "string",
+  description: "Set when an identical earlier call of the analysis answers it (no model call).",
+} as const;
 
 /** An object schema with a fixed `type` and the given required and optional fields. */
 function variant(
@@ -51,13 +55,17 @@ const iterationEngineEvent = {
 
 const subCallEngineEvent = {
   oneOf: [
-    variant("subcall_start", {
-      depth,
-      id: { type: "string" },
-      query: { type: "string" },
-      contextChars: count,
-      replayed: { type: "boolean", description: "The answer is already in the journal." },
-    }),
+    variant(
+      "subcall_start",
+      {
+        depth,
+        id: { type: "string" },
+        query: { type: "string" },
+        contextChars: count,
+        replayed: { type: "boolean", description: "The answer is already in the journal." },
+      },
+      { sameAs },
+    ),
     variant(
       "subcall_end",
       {
@@ -66,7 +74,7 @@ const subCallEngineEvent = {
         durationMs: { type: "number" },
         replayed: { type: "boolean" },
       },
-      { error: { type: "string" } },
+      { sameAs, error: { type: "string" } },
     ),
   ],
 } as const;

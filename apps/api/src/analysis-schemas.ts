@@ -29,6 +29,11 @@ export const analysisOptionsSchema = {
     subConcurrency: integer,
     previewChars: integer,
     maxOutputTokens: integer,
+    outputSchema: {
+      type: "object",
+      additionalProperties: true,
+      description: "A JSON Schema the answer must match: result.output holds the validated value.",
+    },
     budgets: {
       type: "object",
       additionalProperties: false,
@@ -47,6 +52,8 @@ export const analysisOptionsSchema = {
         cellCpuMs: integer,
         memoryMb: integer,
         outputChars: integer,
+        answerChars: integer,
+        maxPendingSubCalls: integer,
       },
     },
   },

@@ -101,6 +101,10 @@ const replHistoryEntrySchema = {
     error: { type: "string" },
     durationMs: { type: "number" },
     subCalls: nonNegativeInteger,
+    unawaitedSubCalls: {
+      ...nonNegativeInteger,
+      description: "Sub-calls still pending when the cell ended (a forgotten await).",
+    },
   },
 } as const;
 
@@ -130,7 +134,10 @@ export const analysisResultSchema = {
   ],
   additionalProperties: false,
   properties: {
-    answer: { type: "string" },
+    answer: { type: "string", description: "With an outputSchema: the JSON text of output." },
+    output: {
+      description: "The validated answer, when the request had an outputSchema and it matched.",
+    },
     finishReason: finishReasonSchema,
     iterations: { ...nonNegativeInteger, description: "Root iterations run." },
     totalCalls: { ...nonNegativeInteger, description: "Model calls, root and sub-calls." },

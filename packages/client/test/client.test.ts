@@ -110,6 +110,26 @@ describe("RlmClient", () => {
     expect((await rlm.waitForResult(id, { timeoutMs: 5_000 })).answer).toBe(polled.answer);
   });
 
+  it("passes an outputSchema through and returns the validated output", async () => {
+    const document = makeDocument({ chars: 30_000, markerCount: 5, seed: 4 });
+    const result = await rlm.analyze(
+      `How many times does "${document.marker}" appear?`,
+      document.text,
+      {
+        options: {
+          outputSchema: {
+            type: "object",
+            properties: { count: { type: "integer" } },
+            required: ["count"],
+          },
+        },
+        timeoutMs: 60_000,
+      },
+    );
+    expect(result.output).toEqual({ count: 5 });
+    checker.checkResponse("/v1/analyses/{id}", "get", 200, await rlm.getAnalysis(result.id));
+  });
+
   it("resumes a dropped event stream after the last event it saw", async () => {
     // A connection that a proxy cuts after two chunks, once; the rest goes through.
     let eventRequests = 0;

@@ -161,7 +161,10 @@ export interface components {
       retryable: boolean;
     };
     AnalysisResult: {
+      /** @description With an outputSchema: the JSON text of output. */
       answer: string;
+      /** @description The validated answer, when the request had an outputSchema and it matched. */
+      output?: unknown;
       /** @enum {string} */
       finishReason: "final" | "max_iterations" | "budget" | "cancelled" | "error";
       /** @description Root iterations run. */
@@ -175,6 +178,8 @@ export interface components {
         error?: string;
         durationMs: number;
         subCalls: number;
+        /** @description Sub-calls still pending when the cell ended (a forgotten await). */
+        unawaitedSubCalls?: number;
       }[];
       /** @description The root conversation as the model saw it. */
       messages: {
@@ -265,6 +270,8 @@ export interface components {
                 contextChars: number;
                 /** @description The answer is already in the journal. */
                 replayed: boolean;
+                /** @description Set when an identical earlier call of the analysis answers it (no model call). */
+                sameAs?: string;
               }
             | {
                 /** @enum {string} */
@@ -273,6 +280,8 @@ export interface components {
                 id: string;
                 durationMs: number;
                 replayed: boolean;
+                /** @description Set when an identical earlier call of the analysis answers it (no model call). */
+                sameAs?: string;
                 error?: string;
               };
         }
@@ -305,6 +314,10 @@ export interface components {
       subConcurrency?: number;
       previewChars?: number;
       maxOutputTokens?: number;
+      /** @description A JSON Schema the answer must match: result.output holds the validated value. */
+      outputSchema?: {
+        [key: string]: unknown;
+      };
       budgets?: {
         maxSubCalls?: number;
         maxTokens?: number;
@@ -316,6 +329,8 @@ export interface components {
         cellCpuMs?: number;
         memoryMb?: number;
         outputChars?: number;
+        answerChars?: number;
+        maxPendingSubCalls?: number;
       };
     };
     AnalysisRequest: {
