@@ -54,6 +54,7 @@ export const analysisOptionsSchema = {
         outputChars: integer,
         answerChars: integer,
         maxPendingSubCalls: integer,
+        subCallChars: integer,
       },
     },
   },

@@ -331,6 +331,7 @@ export interface components {
         outputChars?: number;
         answerChars?: number;
         maxPendingSubCalls?: number;
+        subCallChars?: number;
       };
     };
     AnalysisRequest: {
