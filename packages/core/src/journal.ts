@@ -45,6 +45,13 @@ export interface SubCallRecord {
   /** Model calls made for this sub-call (1 for a plain call, more for a nested RLM). */
   calls: number;
   durationMs: number;
+  /**
+   * When the call started in the process that made it (ms since the epoch), for the
+   * viewer's timeline. Absent in records written before it existed.
+   */
+  startedAt?: number;
+  /** Attempts of the model call when the client retried it (absent: one attempt). */
+  attempts?: number;
 }
 
 export type JournalRecord = RootCallRecord | CellRecord | SubCallRecord;

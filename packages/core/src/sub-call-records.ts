@@ -31,13 +31,17 @@ export function answeredSubCall(
     byModel: { [response.model]: response.usage },
     calls: 1,
     durationMs,
+    startedAt: Date.now() - durationMs,
+    ...(response.attempts !== undefined && response.attempts > 1
+      ? { attempts: response.attempts }
+      : {}),
   };
 }
 
 /** The record of a sub-call that failed: the code sees `code: message` as a thrown Error. */
 export function failedSubCall(
   identity: SubCallIdentity,
-  error: { code: string; message: string },
+  error: { code: string; message: string; attempts?: number },
   durationMs = 0,
 ): SubCallRecord {
   return {
@@ -48,6 +52,9 @@ export function failedSubCall(
     byModel: {},
     calls: 0,
     durationMs,
+    startedAt: Date.now() - durationMs,
+    // A model client's error says how many attempts it made before giving up.
+    ...(error.attempts !== undefined && error.attempts > 1 ? { attempts: error.attempts } : {}),
   };
 }
 
@@ -76,5 +83,6 @@ export function nestedSubCall(
     byModel,
     calls: result.totalCalls,
     durationMs,
+    startedAt: Date.now() - durationMs,
   };
 }
