@@ -99,7 +99,7 @@ rlm.details = (() => {
         ],
         ["Starts with", call.preview ? `“${call.preview}”` : ""],
         ["Issued", at(model, item.issued)],
-        ["Waited for a worker", waited !== undefined ? duration(waited) : ""],
+        ["Queued", waited !== undefined ? duration(waited) : ""],
         [call.pending ? "Running for" : "Ran", ran !== undefined ? duration(ran) : ""],
         ["Model calls", call.calls !== undefined ? number(call.calls) : ""],
         ...usageFacts(call.usage),

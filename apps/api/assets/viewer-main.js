@@ -195,6 +195,7 @@
     model = rlm.model.build(t);
     rlm.steps.rememberOpen();
     renderFigures(t);
+    renderDetails();
     renderTimeline();
     renderCalls();
     const steps = [rlm.steps.scope(t.root)];
@@ -209,7 +210,6 @@
     }
     $("trajectory").replaceChildren(...steps);
     renderOutcome(t);
-    renderDetails();
     $("cancel").hidden = t.terminal || t.cancelRequested;
   }
 
@@ -262,9 +262,10 @@
 
   function select(key) {
     view.selected = key;
+    // The panel first: opening or closing it changes the width the timeline is drawn for.
+    renderDetails();
     renderTimeline();
     renderCalls();
-    renderDetails();
   }
 
   /** The steps in timeline order, for the keyboard: j/k walk them. */

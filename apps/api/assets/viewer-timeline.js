@@ -11,7 +11,7 @@ rlm.timeline = (() => {
   /** Groups of plain sub-calls up to this size start open. */
   const AUTO_OPEN = 12;
   const LABEL_WIDTH = 330;
-  const COST_WIDTH = 110;
+  const COST_WIDTH = 140;
   const TICK_STEPS = [
     1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 15000, 30000, 60000, 120000,
     300000, 600000, 1800000, 3600000,
@@ -156,7 +156,7 @@ rlm.timeline = (() => {
       `state-${rlm.token(item.state)}`,
       item.kind === "call" && item.nested ? "nested" : "",
       item.retried ? "retried" : "",
-      item.end === undefined ? "live" : "",
+      item.end === undefined ? "tl-live" : "",
       selected === item.key ? "selected" : "",
     ];
     const node = el("div", {
@@ -204,11 +204,38 @@ rlm.timeline = (() => {
     return box;
   }
 
+  /**
+   * The run's time as a label: inside the bar where the run starts (after the pale wait)
+   * when it fits, else just after the bar's end.
+   */
+  function barLabel(item, node, axis, trackPx) {
+    if (item.end === undefined || item.start === undefined) return undefined;
+    const text = duration(item.end - item.start);
+    const from = item.issued !== undefined ? item.issued : item.start;
+    const runPx = ((item.end - item.start) / axis.span) * trackPx;
+    const label = el("span", { class: "tl-bar-text" }, text);
+    if (runPx >= text.length * 6.5 + 8) {
+      label.style.left = `${(node.waitShare * 100).toFixed(2)}%`;
+      return { node: label, inside: true };
+    }
+    label.className = "tl-bar-text outside";
+    label.style.left = `calc(${pct(axis, Math.max(item.end, from))} + 4px)`;
+    return { node: label, inside: false };
+  }
+
+  /** A row's cost, its share of the analysis's cost in words and as a bar. */
   function costCell(value, total) {
     if (value === undefined) return el("div", { class: "tl-cost" });
+    const percent = total > 0 && typeof value === "number" ? (value / total) * 100 : 0;
     const share = el("span", { class: "tl-share" });
-    share.style.width = `${total > 0 && typeof value === "number" ? Math.round((value / total) * 100) : 0}%`;
-    return el("div", { class: "tl-cost" }, el("span", null, cost(value)), share);
+    share.style.width = `${Math.min(100, percent).toFixed(1)}%`;
+    return el(
+      "div",
+      { class: "tl-cost" },
+      el("span", null, cost(value)),
+      el("span", { class: "tl-percent" }, percent >= 0.5 ? `${Math.round(percent)}%` : "<1%"),
+      share,
+    );
   }
 
   function groupCost(calls) {
@@ -221,7 +248,7 @@ rlm.timeline = (() => {
     const ticks = el("div", { class: "tl-track tl-ticks" });
     for (let at = 0; at <= axis.span; at += axis.step) {
       // A tick label where "now" is written would be covered by it.
-      if (live && Math.abs(axis.start + at - now) < axis.span * 0.04) continue;
+      if (live && Math.abs(axis.start + at - now) < axis.span * 0.07) continue;
       const tick = el("span", { class: "tl-tick" }, tickLabel(at, axis.step, axis.span));
       tick.style.left = pct(axis, axis.start + at);
       ticks.append(tick);
@@ -250,6 +277,8 @@ rlm.timeline = (() => {
       return;
     }
     const axis = axisOf(model, now);
+    const width = container.clientWidth || 1200;
+    const trackPx = Math.max(200, width - LABEL_WIDTH - COST_WIDTH);
     const gridStep = `${((axis.step / axis.span) * 100).toFixed(4)}%`;
     const rows = [axisRow(axis, now, model.live)];
     for (const row of rowsOf(model, view.expanded)) {
@@ -275,14 +304,9 @@ rlm.timeline = (() => {
       } else {
         const node = bar(row.item, axis, now, view.selected);
         if (node) {
-          const text = row.item.end !== undefined ? duration(row.item.end - row.item.start) : "";
-          // The run's time, written where the run starts (after the pale wait).
-          if (text) {
-            const label = el("span", { class: "tl-bar-text" }, text);
-            label.style.left = `${(node.waitShare * 100).toFixed(2)}%`;
-            node.append(label);
-          }
           track.append(node);
+          const label = barLabel(row.item, node, axis, trackPx);
+          if (label) (label.inside ? node : track).append(label.node);
         }
       }
       if (model.live) {

@@ -11,13 +11,11 @@ export interface RootAnchors {
   startMs?: number;
   /** When each iteration started, i.e. its root turn was sent. */
   turnStarts: Map<number, number>;
-  /** When each cell (`<iteration>.<block>`) ended. */
-  cellEnds: Map<string, number>;
 }
 
 /** Reads the anchors from an analysis's events (the first of each kind wins: replays repeat them). */
 export function rootAnchors(events: readonly AnalysisEventEntry[]): RootAnchors {
-  const anchors: RootAnchors = { turnStarts: new Map(), cellEnds: new Map() };
+  const anchors: RootAnchors = { turnStarts: new Map() };
   for (const { time, event } of events) {
     if (event.type === "status" && event.status === "running") {
       anchors.startMs ??= time;
@@ -28,9 +26,6 @@ export function rootAnchors(events: readonly AnalysisEventEntry[]): RootAnchors 
     if (engine.type === "iteration_start" && !anchors.turnStarts.has(engine.iteration)) {
       anchors.turnStarts.set(engine.iteration, time);
       anchors.startMs ??= time;
-    } else if (engine.type === "cell_end") {
-      const cell = `${engine.iteration}.${engine.block}`;
-      if (!anchors.cellEnds.has(cell)) anchors.cellEnds.set(cell, time);
     }
   }
   return anchors;
@@ -49,23 +44,21 @@ export interface PlacementStart {
  * Gives every root turn and cell of a scope (and of its nested analyses) a start and an
  * end. Sub-calls carry their own times (record, job); turns and cells do not, so they
  * are laid end to end from the scope's start with their durations — an analysis's loop
- * is sequential — and pinned where better evidence exists: the event stream's times
- * for the top analysis, and the cell's sub-calls (a cell started no later than its
- * first call was issued, and ended no earlier than its last call ended).
+ * is sequential — and pinned where better evidence exists: a cell started no later than
+ * its first call was issued and ended no earlier than its last call ended, and the top
+ * analysis's events show where it paused (see `afterPause`).
  */
 export function placeInTime(scope: TrajectoryScope, start: PlacementStart): void {
   const anchors = start.anchors;
   let t = start.startMs;
   let running = false;
   for (const iteration of scope.iterations) {
-    const anchored = anchors?.turnStarts.get(iteration.iteration);
+    t = afterPause(t, anchors?.turnStarts.get(iteration.iteration));
     const turn = iteration.root;
     if (turn) {
-      turn.startMs = anchored ?? t;
+      turn.startMs = t;
       turn.endMs = turn.startMs + turn.durationMs;
       t = turn.endMs;
-    } else if (anchored !== undefined) {
-      t = anchored;
     }
     for (const cell of iteration.cells) {
       const { firstIssued, lastEnded } = callSpan(cell.subCalls);
@@ -74,8 +67,9 @@ export function placeInTime(scope: TrajectoryScope, start: PlacementStart): void
         running = true;
         t = Math.max(t, lastEnded ?? t);
       } else {
-        const anchoredEnd = anchors?.cellEnds.get(`${iteration.iteration}.${cell.block}`);
-        cell.endMs = anchoredEnd ?? Math.max(cell.startMs + (cell.durationMs ?? 0), lastEnded ?? 0);
+        // A cell re-run after its root waited for its calls elsewhere reports the
+        // re-run's time only: it lasted at least until its last call's answer.
+        cell.endMs = Math.max(cell.startMs + (cell.durationMs ?? 0), lastEnded ?? 0);
         t = cell.endMs;
       }
       for (const sub of cell.subCalls) placeCall(sub, cell.startMs, start.live);
@@ -89,8 +83,20 @@ export function placeInTime(scope: TrajectoryScope, start: PlacementStart): void
   if (start.live && !running && !scope.finalTurn) {
     // Every step so far is done and the analysis goes on: its next root turn is out.
     const next = (scope.iterations.at(-1)?.iteration ?? 0) + 1;
-    scope.waitingSinceMs = anchors?.turnStarts.get(next) ?? t;
+    scope.waitingSinceMs = afterPause(t, anchors?.turnStarts.get(next));
   }
+}
+
+/**
+ * An event is stored a moment after its step began (its write waits for the worker's
+ * event loop, up to a few hundred ms under load): the chain of durations is the better
+ * start, unless the event is so much later that the analysis really paused there (a
+ * crashed worker's job picked up again, say).
+ */
+const EVENT_LAG_MS = 500;
+
+function afterPause(chained: number, anchored: number | undefined): number {
+  return anchored !== undefined && anchored - chained > EVENT_LAG_MS ? anchored : chained;
 }
 
 /** A call's own times where only its job knows them, then its nested analysis's steps. */

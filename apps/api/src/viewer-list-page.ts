@@ -23,6 +23,7 @@ export function formatDuration(ms: number | undefined): string {
 function formatCost(usd: number | null | undefined): string {
   if (usd === undefined) return "–";
   if (usd === null) return "no price";
+  if (usd === 0) return "$0";
   return `$${usd < 0.01 ? usd.toFixed(5) : usd.toFixed(4)}`;
 }
 

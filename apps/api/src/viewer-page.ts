@@ -73,7 +73,7 @@ ${head(`${title} · RLM analysis`, nonce, assets.css)}
 <section id="figures" aria-live="polite"></section>
 <section class="panel" id="timeline-section">
 <div class="panel-head"><h2>Timeline</h2>
-<div class="legend"><span class="key state-turn">root turn</span><span class="key state-cell">cell</span><span class="key state-ok">answered</span><span class="key state-ok nested">nested analysis</span><span class="key state-error">failed</span><span class="key state-running">running</span><span class="key state-queued">queued</span><span class="key state-cancelled">not run</span><span class="key retried">retried</span><span class="hint">pale: waiting for a worker · click a bar for details · j/k to step</span></div></div>
+<div class="legend"><span class="key state-turn">root turn</span><span class="key state-cell">cell</span><span class="key state-ok">answered</span><span class="key state-ok nested">nested analysis</span><span class="key state-error">failed</span><span class="key state-running">running</span><span class="key state-queued">queued</span><span class="key state-cancelled">not run</span><span class="key retried">retried</span><span class="hint">pale: queued for a worker's call slot · cost column: share of the total · click a bar for details, j/k to step</span></div></div>
 <div id="timeline" class="timeline"></div>
 </section>
 <aside id="details" class="details" hidden></aside>

@@ -221,7 +221,6 @@ describe("buildTrajectory with the job tree and the event stream", () => {
   const anchors = {
     startMs: T0,
     turnStarts: new Map([[1, T0]]),
-    cellEnds: new Map<string, number>(),
   };
 
   it("numbers calls in issue order, adds slices and previews, and shows the unanswered one running", async () => {
@@ -253,7 +252,7 @@ describe("buildTrajectory with the job tree and the event stream", () => {
     expect(trajectory.figures.subCalls).toEqual({ done: 2, failed: 0, started: 5, pending: 3 });
   });
 
-  it("places turns and cells on the time axis from the events and the calls", async () => {
+  it("places turns and cells on the time axis from their durations and their calls", async () => {
     const entries = await journalOf();
     const journal = new MemoryJournal();
     await journal.putIfAbsent(
@@ -261,18 +260,34 @@ describe("buildTrajectory with the job tree and the event stream", () => {
       cellRecord("fan out", "done", { subCalls: 2 }),
     );
     entries.push(...journal.entries().map(([key, record]) => ({ key, record })));
-    const trajectory = buildTrajectory(
-      view("an_timing", { progress: { ...view("x").progress, subCallsTotal: 2 } }),
-      entries,
-      { anchors: { ...anchors, cellEnds: new Map([["1.0", T0 + 1_500]]) } },
-    );
+    const running = view("an_timing", { progress: { ...view("x").progress, subCallsTotal: 2 } });
+    // The event of iteration 2 was stored a little after the cell ended (event lag).
+    const lagged = {
+      ...anchors,
+      turnStarts: new Map([
+        [1, T0],
+        [2, T0 + 1_450],
+      ]),
+    };
+    const trajectory = buildTrajectory(running, entries, { anchors: lagged });
     const iteration = trajectory.root.iterations[0]!;
     expect(iteration.root).toMatchObject({ startMs: T0, endMs: T0 + 800 });
-    // The cell started when the turn ended (no issue time is known without the jobs) and
-    // ended when its event says.
-    expect(iteration.cells[0]).toMatchObject({ startMs: T0 + 800, endMs: T0 + 1_500 });
+    // The cell starts when the turn ended and lasts until its last call's answer, past
+    // its own 40 ms (a cell re-run after waiting for its calls reports the re-run only).
+    expect(iteration.cells[0]).toMatchObject({ startMs: T0 + 800, endMs: T0 + 1_400 });
     // Everything done, the analysis running: its next turn is out since the cell ended.
-    expect(trajectory.root.waitingSinceMs).toBe(T0 + 1_500);
+    expect(trajectory.root.waitingSinceMs).toBe(T0 + 1_400);
+    // An event much later than the chain says the analysis paused (a worker lost, say).
+    const paused = {
+      ...anchors,
+      turnStarts: new Map([
+        [1, T0],
+        [2, T0 + 9_000],
+      ]),
+    };
+    expect(buildTrajectory(running, entries, { anchors: paused }).root.waitingSinceMs).toBe(
+      T0 + 9_000,
+    );
     // Tokens and cost are the journal's: one turn and two calls, before any iteration end.
     expect(trajectory.figures.modelCalls).toBe(3);
     expect(trajectory.figures.usage).toMatchObject({

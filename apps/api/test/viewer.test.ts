@@ -255,6 +255,8 @@ describe("Bull Board", () => {
     expect(policy).toContain("font-src 'self' data:");
     expect(res.body).not.toContain("fonts.googleapis.com");
     expect(res.body).toContain("RLM Queue");
+    // Its menu links back to the viewer.
+    expect(res.body).toContain('"miscLinks":[{"text":"Trajectory viewer","url":"/admin/viewer"}]');
   });
 
   it("links each job to its analysis in the viewer and labels its context", async () => {
