@@ -3,7 +3,14 @@
 // workers, as `--queues root` / `--queues llm` deploy them), the mock LLM over HTTP.
 import type { SubCallRecord } from "@rlm/core";
 import { type MockLlmServer, startMockLlmServer } from "@rlm/mock-llm";
-import { listJournalRecords, RlmQueueClient, type RlmWorker, startRlmWorker } from "@rlm/queue";
+import {
+  AnalysisReporter,
+  listJournalRecords,
+  RedisJournal,
+  RlmQueueClient,
+  type RlmWorker,
+  startRlmWorker,
+} from "@rlm/queue";
 import type { FastifyInstance } from "fastify";
 import { Redis } from "ioredis";
 import type { Browser, Page } from "playwright-core";
@@ -11,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeDocument } from "../../../test/support/documents.js";
 import type { Trajectory } from "../src/index.js";
 import { launchChromium, screenshot, watchPage } from "./browser.js";
+import { SAMPLE_KEYS, sampleResult, writeSampleJournal } from "./fixtures.js";
 import {
   deleteKeysUnder,
   listen,
@@ -25,6 +33,8 @@ const connection = { host: "127.0.0.1", port: 6379 };
 /** Markup that would run or render if any text reached the page as HTML. */
 const MARKER = "<b>INC-7731</b>";
 const NEEDLE = `<img src=x onerror="document.title='pwned'">`;
+/** Ends a script element and starts one; an image whose error handler sets a flag. */
+const HOSTILE = `</script><script>window.pwned=1</script><img src=x onerror="window.pwned=2">`;
 
 /** Model latency: a fan-out of 60 calls over 16 call slots then lasts about two seconds. */
 const LATENCY_MS = 250;
@@ -228,6 +238,54 @@ describe("a fan-out through the queue, in the browser", () => {
     expect(watched.errors).toEqual([]);
     expect(watched.foreign).toEqual([]);
     await page.close();
+  });
+});
+
+describe("markup in every text of a journal, in the browser", () => {
+  it("is shown as text in the timeline, the table, the details, the steps and the result", async () => {
+    // A server of its own, with no worker: the analysis stays as the journal writes it.
+    const quietPrefix = uniquePrefix("browser-quiet");
+    const quiet = testServer(quietPrefix);
+    const quietBase = await listen(quiet);
+    try {
+      const response = await fetch(`${quietBase}/v1/analyses`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+        body: JSON.stringify({ query: `Who <b>wins</b>? ${HOSTILE}`, context: HOSTILE }),
+      });
+      const { id } = (await response.json()) as { id: string };
+      await writeSampleJournal(
+        new RedisJournal({ redis, analysisId: id, prefix: quietPrefix }),
+        HOSTILE,
+      );
+      const reporter = new AnalysisReporter({ redis, analysisId: id, prefix: quietPrefix });
+      await reporter.running();
+      await reporter.complete(sampleResult(`The answer ${HOSTILE}`));
+
+      const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+      const watched = watchPage(page, quietBase);
+      await page.goto(`${quietBase}/admin/viewer/${id}?token=${TOKEN}`);
+      await page.waitForSelector("#figures .badge.status-completed");
+      // Open the nested analysis, and the details of the plain call and of the nested one.
+      await page.click(`#timeline [data-toggle="${SAMPLE_KEYS.nestedSub}"]`);
+      await page.click(`#calls tr[data-key="${SAMPLE_KEYS.plainSub}"]`);
+      expect(await page.textContent("#details")).toContain("plain answer");
+      await page.click(`#calls tr[data-key="${SAMPLE_KEYS.nestedSub}"]`);
+      const details = (await page.textContent("#details")) ?? "";
+      expect(details).toContain("nested answer");
+      for (const where of ["#query", "#trajectory", "#outcome"]) {
+        expect(await page.textContent(where), where).toContain(HOSTILE);
+      }
+      expect(await page.textContent("#trajectory")).toContain(`printed${HOSTILE}`);
+      // No element or handler was made from the data; nothing ran.
+      expect(await page.locator("body img, body [onerror], body b").count()).toBe(0);
+      expect(await page.evaluate("window.pwned")).toBeUndefined();
+      expect(watched.errors).toEqual([]);
+      await page.close();
+    } finally {
+      await quiet.close();
+      await deleteKeysUnder(quietPrefix);
+    }
   });
 });
 
