@@ -11,6 +11,7 @@ export default tseslint.config(
       "bench-results/**",
       "coverage/**",
       "apps/cli/assets/**",
+      "packages/sandbox/src/generated/**",
     ],
   },
   js.configs.recommended,

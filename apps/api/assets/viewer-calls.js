@@ -82,6 +82,13 @@ rlm.calls = (() => {
         "td",
         { class: `answer-cell${ref.error ? " error-text" : ""}` },
         call.nested ? el("span", { class: "tag" }, "nested") : null,
+        call.sameAs
+          ? el(
+              "span",
+              { class: "tag", title: "answered once for both" },
+              `same as ${call.sameAs.split(" ")[0]}`,
+            )
+          : null,
         highlighted(answer || (call.state === "cancelled" ? "" : "…"), needle),
       ),
       el(

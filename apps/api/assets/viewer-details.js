@@ -98,6 +98,7 @@ rlm.details = (() => {
               : "",
         ],
         ["Starts with", call.preview ? `“${call.preview}”` : ""],
+        ["Same as", item.sameAs ? `${item.sameAs}: an identical call, answered once` : ""],
         ["Issued", at(model, item.issued)],
         ["Queued", waited !== undefined ? duration(waited) : ""],
         [call.pending ? "Running for" : "Ran", ran !== undefined ? duration(ran) : ""],

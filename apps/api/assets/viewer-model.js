@@ -136,6 +136,11 @@ rlm.model = (() => {
     }
 
     walkScope(t.root, 0, "", undefined);
+    for (const call of calls) {
+      // A repeat of an identical earlier call: answered by it, no model call of its own.
+      const earlier = call.ref.sameAs !== undefined ? items.get(call.ref.sameAs) : undefined;
+      if (earlier) call.sameAs = `${earlier.label} of cell ${earlier.path}`;
+    }
     const live = !t.terminal;
     if (!live) {
       // An ended analysis has nothing running: what never finished stopped at its end.

@@ -133,6 +133,9 @@ rlm.timeline = (() => {
       el("span", { class: "tl-name" }, item.label),
       el("span", { class: "tl-sub" }, what),
       item.retried ? el("span", { class: "tl-flag retry" }, "retried") : null,
+      item.sameAs
+        ? el("span", { class: "tl-flag", title: `same as ${item.sameAs}` }, "repeat")
+        : null,
     ];
   }
 

@@ -52,6 +52,10 @@ export function placeInTime(scope: TrajectoryScope, start: PlacementStart): void
   const anchors = start.anchors;
   let t = start.startMs;
   let running = false;
+  const calls = new Map<string, TrajectorySubCall>();
+  for (const iteration of scope.iterations) {
+    for (const cell of iteration.cells) for (const sub of cell.subCalls) calls.set(sub.key, sub);
+  }
   for (const iteration of scope.iterations) {
     t = afterPause(t, anchors?.turnStarts.get(iteration.iteration));
     const turn = iteration.root;
@@ -61,6 +65,7 @@ export function placeInTime(scope: TrajectoryScope, start: PlacementStart): void
       t = turn.endMs;
     }
     for (const cell of iteration.cells) {
+      for (const sub of cell.subCalls) placeRepeat(sub, calls);
       const { firstIssued, lastEnded } = callSpan(cell.subCalls);
       cell.startMs = firstIssued === undefined ? t : Math.min(t, firstIssued);
       if (cell.pending) {
@@ -97,6 +102,18 @@ const EVENT_LAG_MS = 500;
 
 function afterPause(chained: number, anchored: number | undefined): number {
   return anchored !== undefined && anchored - chained > EVENT_LAG_MS ? anchored : chained;
+}
+
+/**
+ * A repeat of an earlier identical call is answered when that call is: a moment on the
+ * timeline at its answer (when the earlier call is in the same scope and placed).
+ */
+function placeRepeat(sub: TrajectorySubCall, calls: ReadonlyMap<string, TrajectorySubCall>) {
+  if (sub.sameAs === undefined || sub.startMs !== undefined) return;
+  const answeredAt = calls.get(sub.sameAs)?.endMs;
+  if (answeredAt === undefined) return;
+  sub.startMs = answeredAt;
+  sub.endMs = answeredAt;
 }
 
 /** A call's own times where only its job knows them, then its nested analysis's steps. */

@@ -67,6 +67,11 @@ export interface TrajectorySubCall extends TrajectoryTiming {
   issuedMs?: number;
   /** Model attempts when the client retried the call. */
   attempts?: number;
+  /**
+   * Full journal key of an identical earlier call of the same analysis whose answer this
+   * one got, without a model call.
+   */
+  sameAs?: string;
   job?: TrajectoryJob;
   /** The part of the document it covered, as UTF-16 offsets, when it was a slice of it. */
   slice?: { start: number; end: number };

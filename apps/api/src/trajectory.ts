@@ -221,6 +221,9 @@ function placeRecord(relative: string, entry: JournalEntry, at: Placement): void
   if (record.kind === "sub") {
     const subCall = at.subCallAt(relative);
     if (!subCall) return;
+    // A repeat of an earlier identical call carries that call's record (times included):
+    // it is placed at the earlier call's answer instead (see trajectory-timing.ts).
+    const own = record.sameAs === undefined;
     Object.assign(subCall, {
       pending: false,
       state: record.error === undefined ? "ok" : "error",
@@ -230,10 +233,13 @@ function placeRecord(relative: string, entry: JournalEntry, at: Placement): void
       byModel: record.byModel,
       calls: record.calls,
       durationMs: record.durationMs,
-      ...(record.startedAt !== undefined
+      ...(own && record.startedAt !== undefined
         ? { startMs: record.startedAt, endMs: record.startedAt + record.durationMs }
         : {}),
-      ...(record.attempts !== undefined ? { attempts: record.attempts } : {}),
+      ...(own && record.attempts !== undefined ? { attempts: record.attempts } : {}),
+      ...(record.sameAs !== undefined
+        ? { sameAs: scopePrefixOf(entry.key, relative) + record.sameAs }
+        : {}),
       ...(record.answer !== undefined ? { answer: record.answer } : {}),
       ...(record.error !== undefined ? { error: record.error } : {}),
     });
@@ -280,6 +286,11 @@ function issueOrder(a: TrajectorySubCall, b: TrajectorySubCall): number {
 }
 
 const collator = new Intl.Collator("en", { numeric: true });
+
+/** The scope prefix of a full key, given its part relative to the scope. */
+function scopePrefixOf(fullKey: string, relative: string): string {
+  return fullKey.slice(0, fullKey.length - relative.length);
+}
 
 function toRootTurn(
   key: string,

@@ -297,6 +297,25 @@ describe("buildTrajectory with the job tree and the event stream", () => {
     expect(trajectory.figures.usage.costUsd).toBeCloseTo(0.0012 * 3, 10);
   });
 
+  it("places a repeat of an identical call at that call's answer, without its times", async () => {
+    const entries = await journalOf();
+    const journal = new MemoryJournal();
+    const repeat = subKey(1, 0, "a", 1);
+    await journal.putIfAbsent(repeat, {
+      ...subRecord("count", "2"),
+      startedAt: T0 + 1_000,
+      attempts: 2,
+      calls: 0,
+      durationMs: 0,
+      sameAs: keys.second,
+    });
+    entries.push(...journal.entries().map(([key, record]) => ({ key, record })));
+    const trajectory = buildTrajectory(view("an_repeat"), entries, { anchors });
+    const sub = trajectory.root.iterations[0]!.cells[0]!.subCalls.find((s) => s.key === repeat)!;
+    expect(sub).toMatchObject({ sameAs: keys.second, startMs: T0 + 1_300, endMs: T0 + 1_300 });
+    expect(sub.attempts).toBeUndefined();
+  });
+
   it("marks calls never answered as not run once the analysis has ended", async () => {
     const trajectory = buildTrajectory(
       view("an_ended", { status: "cancelled" }),

@@ -259,5 +259,10 @@ function withAnalysisOptions(command: Command, modelDefault: string): Command {
       "budget: most US dollars (models without a known price count 0)",
       positiveNumber,
     )
-    .option("--deadline <seconds>", "budget: wall-clock time for the analysis", positiveSeconds);
+    .option("--deadline <seconds>", "budget: wall-clock time for the analysis", positiveSeconds)
+    .option(
+      "--output-schema <file>",
+      "JSON Schema file: the answer must match it (result.output holds the value)",
+      nonEmpty,
+    );
 }

@@ -1,6 +1,8 @@
 // Success paths of `rlm run` and `rlm demo`: they need the whole engine (rlm-queue
 // facade, @rlm/sandbox on isolated-vm, @rlm/llm) and the mock LLM, all over real HTTP
 // on loopback, with the real CLI spawned through bin/rlm.js.
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RlmResult } from "@rlm/core";
 import { type MockLlmServer, startMockLlmServer } from "@rlm/mock-llm";
@@ -141,6 +143,33 @@ describe("rlm run against the mock LLM", () => {
     expect(result.finishReason).toBe("final");
     expect(result.replHistory.length).toBeGreaterThan(0);
     expect(typeof result.usage.inputTokens).toBe("number");
+  });
+
+  it("--output-schema gives a typed answer in result.output", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rlm-schema-"));
+    try {
+      const schemaFile = join(dir, "schema.json");
+      await writeFile(
+        schemaFile,
+        JSON.stringify({
+          type: "object",
+          properties: { count: { type: "integer" } },
+          required: ["count"],
+        }),
+      );
+      const query = 'How many times does "INC-7731" appear?';
+      const args = ["run", "--file", REPORT, "--query", query, "--output-schema", schemaFile];
+      const run = await runCli([...args, "--json"], env(), 120_000);
+      expect(run.code, run.stderr).toBe(0);
+      const result = JSON.parse(run.stdout) as RlmResult;
+      expect(result.finishReason).toBe("final");
+      expect(result.output).toEqual({ count: expect.any(Number) });
+      expect(JSON.parse(result.answer)).toEqual(result.output);
+      const human = await runCli(args, env(), 120_000);
+      expect(human.stdout).toContain(`"count": ${(result.output as { count: number }).count}`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("--max-sub-calls bounds the analysis: finishReason budget, exit 1", async () => {

@@ -27,6 +27,8 @@ export type RlmEvent =
       contextChars: number;
       /** True when the answer is already in the journal (a replay: no model call). */
       replayed: boolean;
+      /** Set when an identical earlier call of the analysis answers it (no model call). */
+      sameAs?: string;
     }
   | {
       type: "subcall_end";
@@ -35,6 +37,8 @@ export type RlmEvent =
       durationMs: number;
       /** True when the answer came from the journal (no model call made). */
       replayed: boolean;
+      /** Set when an identical earlier call of the analysis answered it (no model call). */
+      sameAs?: string;
       error?: string;
     }
   | RlmReplayEvent;

@@ -1,4 +1,5 @@
 import type { ConcurrencyGate } from "./concurrency-gate.js";
+import type { JsonObject } from "./context.js";
 
 /** One chat message in the OpenAI sense. */
 export interface ChatMessage {
@@ -27,6 +28,16 @@ export interface TokenUsage {
   costUsd: number | null;
 }
 
+/**
+ * Structured output the provider should enforce: OpenAI's `response_format` of type
+ * `json_schema` (also served by vLLM, Ollama and most compatible servers). A provider
+ * that refuses it fails with the code `unsupported_response_format`.
+ */
+export interface ResponseFormat {
+  type: "json_schema";
+  json_schema: { name: string; schema: JsonObject; strict?: boolean };
+}
+
 /** A request for one chat completion. */
 export interface ModelRequest {
   model: string;
@@ -34,6 +45,8 @@ export interface ModelRequest {
   /** Upper bound on generated tokens, when the caller wants one. */
   maxOutputTokens?: number;
   temperature?: number;
+  /** Asks the provider for JSON matching a schema (see {@link ResponseFormat}). */
+  responseFormat?: ResponseFormat;
   signal?: AbortSignal;
   /**
    * A slot the call must hold while it talks to the provider: acquired by the transport

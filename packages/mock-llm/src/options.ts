@@ -1,4 +1,5 @@
 import { InvalidOptionsError } from "@rlm/core";
+import { HABIT_NAMES, type HabitName } from "./habits/habit.js";
 
 /** Which kind of conversation a request belongs to. */
 export type RequestKind = "root" | "sub" | "final";
@@ -45,6 +46,8 @@ export interface MockLlmSettings {
   faults: FaultOptions;
   /** Restrict faults to these kinds of request; undefined means all kinds. */
   faultKinds?: RequestKind[];
+  /** Habits of real root models to play (see `habits/`); none by default. */
+  habits: HabitName[];
 }
 
 /**
@@ -64,6 +67,7 @@ export const DEFAULT_SETTINGS: MockLlmSettings = {
   seed: 0,
   strategy: "auto",
   chunkChars: 100_000,
+  habits: [],
   faults: {
     rateLimitRate: 0,
     serverErrorRate: 0,
@@ -140,6 +144,14 @@ export function mergeSettings(base: MockLlmSettings, patch: unknown): MockLlmSet
         break;
       case "faults":
         next.faults = mergeFaults(next.faults, value);
+        break;
+      case "habits":
+        if (
+          !Array.isArray(value) ||
+          !value.every((name) => HABIT_NAMES.includes(name as HabitName))
+        )
+          fail(key, `an array of ${HABIT_NAMES.join(" | ")}`);
+        next.habits = [...(value as HabitName[])];
         break;
       default:
         throw new InvalidOptionsError(`unknown mock-llm option "${key}"`);

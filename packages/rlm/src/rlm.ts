@@ -4,6 +4,7 @@ import {
   type EngineOptions,
   type EngineOptionsInput,
   InvalidOptionsError,
+  type JsonObject,
   type Journal,
   MemoryJournal,
   type ModelClient,
@@ -13,6 +14,7 @@ import {
   type RlmResult,
   resolveEngineOptions,
   type SandboxFactory,
+  schemaValidator,
   validateAnalysisInput,
 } from "@rlm/core";
 import { createOpenAIModelClient, type PriceTable } from "@rlm/llm";
@@ -56,6 +58,12 @@ export interface CompletionOptions {
    * `analysisId`, unless this is given: pass the first run's start to every run of it.
    */
   clockStartMs?: number;
+  /**
+   * A JSON Schema the answer must match (over the constructor's `outputSchema`): the
+   * model is told it, a FINAL value that does not match goes back to it with the
+   * validator's messages, and `result.output` holds the validated value.
+   */
+  outputSchema?: JsonObject;
 }
 
 /**
@@ -107,6 +115,9 @@ export class Rlm {
     call: CompletionOptions = {},
   ): Promise<RlmResult> {
     validateAnalysisInput(query, context);
+    // Checked (compiled) before anything runs: an invalid schema is the caller's error.
+    if (call.outputSchema !== undefined) schemaValidator(call.outputSchema);
+    const outputSchema = call.outputSchema ?? this.options.outputSchema;
     const machine = new AnalysisMachine({
       analysisId: call.analysisId ?? randomUUID(),
       // The REPL's `Date` starts now, unless the run may replay a journal: then every run
@@ -122,6 +133,7 @@ export class Rlm {
         ...this.options,
         signal: call.signal ?? this.options.signal,
         onEvent: call.onEvent ?? this.options.onEvent,
+        outputSchema,
       },
       runtime: {
         model: this.model,
@@ -143,10 +155,14 @@ export function rlmCompletion(
   context: RlmContext,
   options: RlmOptions & CompletionOptions = {},
 ): Promise<RlmResult> {
-  const { journal, analysisId, ...rest } = options;
+  const { journal, analysisId, signal, onEvent, clockStartMs, outputSchema, ...rest } = options;
   return new Rlm(rest).completion(query, context, {
     ...(journal === undefined ? {} : { journal }),
     ...(analysisId === undefined ? {} : { analysisId }),
+    ...(signal === undefined ? {} : { signal }),
+    ...(onEvent === undefined ? {} : { onEvent }),
+    ...(clockStartMs === undefined ? {} : { clockStartMs }),
+    ...(outputSchema === undefined ? {} : { outputSchema }),
   });
 }
 

@@ -1,6 +1,7 @@
 import type { RlmResult } from "@rlm/core";
 import { exitCodeFor } from "../exit-code.js";
 import { loadContext } from "../load-context.js";
+import { loadOutputSchema } from "../load-output-schema.js";
 import { probeEndpoint } from "../probe-endpoint.js";
 import { ProgressReporter } from "../progress.js";
 import { oneLine, renderSummary, renderTrajectory } from "../render-result.js";
@@ -14,6 +15,8 @@ export interface RunFlags extends ModelFlags {
   file: string;
   query: string;
   json?: boolean;
+  /** Path of a JSON Schema file the answer must match. */
+  outputSchema?: string;
 }
 
 /** Engine errors that mean the caller's input or options were wrong: usage errors. */
@@ -30,6 +33,8 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   const { env, logger } = setup();
   const settings = resolveRunSettings(flags, env);
   const context = await loadContext(flags.file);
+  const outputSchema =
+    flags.outputSchema === undefined ? undefined : await loadOutputSchema(flags.outputSchema);
   const { apiKey: _secret, ...shown } = settings;
   logger.debug({ settings: shown, file: flags.file }, "run settings");
 
@@ -67,6 +72,7 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   try {
     const rlm = new Rlm({ ...settings, signal: controller.signal });
     result = await rlm.completion(flags.query, context, {
+      ...(outputSchema === undefined ? {} : { outputSchema }),
       onEvent: (event) => {
         logger.trace({ event }, "engine event");
         progress.onEvent(event);
