@@ -23,9 +23,13 @@ export const ADMIN_COOKIE_PATH = "/admin";
  *   the same constant-time way. SameSite=Strict keeps other sites from riding on it.
  *
  * The cookie holds the token itself and lasts for the browser session; rotating the
- * API token invalidates it.
+ * API token invalidates it. `cookiePath` scopes it elsewhere for a page outside
+ * `/admin` (the API docs at `/docs`).
  */
-export function adminAuth(verifier: TokenVerifier): onRequestAsyncHookHandler {
+export function adminAuth(
+  verifier: TokenVerifier,
+  cookiePath: string = ADMIN_COOKIE_PATH,
+): onRequestAsyncHookHandler {
   return async (request, reply) => {
     const url = new URL(request.url, "http://localhost");
     const queryToken = url.searchParams.get("token");
@@ -33,7 +37,7 @@ export function adminAuth(verifier: TokenVerifier): onRequestAsyncHookHandler {
       if (!verifier.verify(queryToken)) {
         return sendUnauthorized(reply, "the token is not valid");
       }
-      reply.header("set-cookie", adminCookie(queryToken, request));
+      reply.header("set-cookie", adminCookie(queryToken, request, cookiePath));
       if (request.method === "GET" || request.method === "HEAD") {
         url.searchParams.delete("token");
         return reply.code(303).header("location", `${url.pathname}${url.search}`).send();
@@ -49,9 +53,9 @@ export function adminAuth(verifier: TokenVerifier): onRequestAsyncHookHandler {
   };
 }
 
-function adminCookie(token: string, request: FastifyRequest): string {
+function adminCookie(token: string, request: FastifyRequest, path: string): string {
   const secure = request.protocol === "https" ? "; Secure" : "";
-  return `${ADMIN_COOKIE}=${encodeURIComponent(token)}; Path=${ADMIN_COOKIE_PATH}; HttpOnly; SameSite=Strict${secure}`;
+  return `${ADMIN_COOKIE}=${encodeURIComponent(token)}; Path=${path}; HttpOnly; SameSite=Strict${secure}`;
 }
 
 /** The value of one cookie from a `Cookie` header, or undefined. */

@@ -1,5 +1,6 @@
 import { type OwnedRedis, openRedis, type RlmConnection } from "@rlm/queue";
 import type { FastifyInstance } from "fastify";
+import { healthRouteSchema } from "./common-schemas.js";
 
 /** How long `/health` waits for Redis to answer PING. */
 export const HEALTH_PING_TIMEOUT_MS = 1_000;
@@ -20,15 +21,18 @@ export function registerHealth(
   connection: RlmConnection,
 ): () => Promise<void> {
   const probe = openProbe(connection);
-  app.get("/health", async (_request, reply) => {
-    const healthy = await pingWithin(probe, HEALTH_PING_TIMEOUT_MS);
-    const body: HealthBody = healthy
-      ? { status: "ok", redis: "ok" }
-      : { status: "degraded", redis: "unreachable" };
-    return reply
-      .code(healthy ? 200 : 503)
-      .header("cache-control", "no-store")
-      .send(body);
+  // Declared in a plugin, so that it is added after the OpenAPI plugin that collects routes.
+  app.register(async (scope) => {
+    scope.get("/health", { schema: healthRouteSchema }, async (_request, reply) => {
+      const healthy = await pingWithin(probe, HEALTH_PING_TIMEOUT_MS);
+      const body: HealthBody = healthy
+        ? { status: "ok", redis: "ok" }
+        : { status: "degraded", redis: "unreachable" };
+      return reply
+        .code(healthy ? 200 : 503)
+        .header("cache-control", "no-store")
+        .send(body);
+    });
   });
   return async () => {
     // Not `quit()`: during an outage it would wait for Redis to come back, and a probe

@@ -3,6 +3,7 @@ export { type ApiErrorBody, ApiErrorCode } from "./api-error.js";
 export type { ApiLoggerOption } from "./api-logger.js";
 export { BULL_BOARD_PATH } from "./bull-board.js";
 export type { HealthBody } from "./health.js";
+export { DOCS_PATH, OPENAPI_PATH } from "./openapi.js";
 export { type ApiServerOptions, createApiServer, DEFAULT_BODY_LIMIT_BYTES } from "./server.js";
 export { VIEWER_PATH, viewerPath } from "./routes/viewer.js";
 export { buildTrajectory } from "./trajectory.js";

@@ -15,6 +15,7 @@ import { registerBullBoard } from "./bull-board.js";
 import { handleError } from "./error-handler.js";
 import { DEFAULT_HEARTBEAT_MS } from "./event-stream.js";
 import { registerHealth } from "./health.js";
+import { openApiRoute, registerDocs, registerOpenApi } from "./openapi.js";
 import { analysisRoutes } from "./routes/analyses.js";
 import { viewerRoutes } from "./routes/viewer.js";
 import { bearerToken, TokenVerifier } from "./token-verifier.js";
@@ -53,6 +54,8 @@ export interface ApiServerOptions {
  * - `GET /v1/analyses/:id/events` → server-sent events until the terminal event
  * - `DELETE /v1/analyses/:id` → 202 `{ id, outcome }` (cancel)
  * - `GET /health` (no auth) → 200 / 503 by Redis PING
+ * - `GET /v1/openapi.json` → the OpenAPI 3.1 document, made from the route schemas
+ * - `/docs` → Swagger UI over that document (Bearer, or `?token=` once then a cookie)
  * - `/admin/queues` → Bull Board (Bearer, or `?token=` once then an HttpOnly cookie)
  * - `GET /admin/viewer`, `GET /admin/viewer/:id` → the trajectory viewer (same auth)
  * - `GET /admin/api/analyses/:id/trajectory` → the JSON the viewer polls (same auth)
@@ -95,6 +98,12 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
   const client = options.client ?? new RlmQueueClient(topology);
   const shutdown = new AbortController();
 
+  // First: the OpenAPI plugin collects routes as they are declared.
+  registerOpenApi(app);
+  // Response schemas document the answers; JSON.stringify writes them, as it would with
+  // no schema. Fastify's compiled serializer would drop any field a schema lacks (and
+  // coerce types): the tests check answers against the schemas instead.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split("?")[0] ?? "";
@@ -129,8 +138,10 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
       flows: board.flows,
     });
   });
+  registerDocs(app, verifier);
   app.register(async (scope) => {
     scope.addHook("onRequest", bearerAuth(verifier));
+    openApiRoute(scope);
     await analysisRoutes(scope, {
       client,
       bodyLimitBytes,

@@ -4,12 +4,15 @@ import { readAnalysisRequest } from "../analysis-request.js";
 import {
   type AnalysisParams,
   type AnalysisQuerystring,
-  analysisJsonBodySchema,
-  analysisParamsSchema,
-  analysisQuerystringSchema,
+  analysisEventsSchema,
+  analysisUploadBodies,
+  cancelAnalysisSchema,
+  createAnalysisSchema,
+  getAnalysisSchema,
 } from "../analysis-schemas.js";
 import { ApiError, ApiErrorCode } from "../api-error.js";
 import { streamEvents } from "../event-stream.js";
+import { withDocumentedBodies } from "../openapi.js";
 import { viewerPath } from "./viewer.js";
 
 /** What the analysis routes need from the server. */
@@ -32,10 +35,8 @@ export async function analysisRoutes(app: FastifyInstance, options: AnalysisRout
     "/v1/analyses",
     {
       bodyLimit: bodyLimitBytes,
-      schema: {
-        body: { content: { "application/json": { schema: analysisJsonBodySchema } } },
-        querystring: analysisQuerystringSchema,
-      },
+      schema: createAnalysisSchema,
+      config: { swaggerTransform: withDocumentedBodies(analysisUploadBodies) },
     },
     async (request, reply) => {
       const input = await readAnalysisRequest(request, bodyLimitBytes);
@@ -58,7 +59,7 @@ export async function analysisRoutes(app: FastifyInstance, options: AnalysisRout
 
   app.get<{ Params: AnalysisParams }>(
     "/v1/analyses/:id",
-    { schema: { params: analysisParamsSchema } },
+    { schema: getAnalysisSchema },
     async (request) => {
       const view = await client.getAnalysis(request.params.id);
       if (!view) throw notFound(request.params.id);
@@ -68,7 +69,7 @@ export async function analysisRoutes(app: FastifyInstance, options: AnalysisRout
 
   app.get<{ Params: AnalysisParams }>(
     "/v1/analyses/:id/events",
-    { schema: { params: analysisParamsSchema } },
+    { schema: analysisEventsSchema },
     async (request, reply) => {
       const { id } = request.params;
       if (!(await client.getAnalysis(id))) throw notFound(id);
@@ -90,7 +91,7 @@ export async function analysisRoutes(app: FastifyInstance, options: AnalysisRout
 
   app.delete<{ Params: AnalysisParams }>(
     "/v1/analyses/:id",
-    { schema: { params: analysisParamsSchema } },
+    { schema: cancelAnalysisSchema },
     async (request, reply) => {
       const { id } = request.params;
       const outcome = await client.cancel(id);
