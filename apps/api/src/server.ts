@@ -135,6 +135,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
       redis: viewerRedis.redis,
       prefix: options.prefix ?? DEFAULT_PREFIX,
       rootQueue: board.rootQueue,
+      flows: board.flows,
     });
   });
   registerDocs(app, verifier);

@@ -48,6 +48,13 @@ export interface SubCallRecord {
   calls: number;
   durationMs: number;
   /**
+   * When the call started in the process that made it (ms since the epoch), for the
+   * viewer's timeline. Absent in records written before it existed.
+   */
+  startedAt?: number;
+  /** Attempts of the model call when the client retried it (absent: one attempt). */
+  attempts?: number;
+  /**
    * Set when the call repeated one already answered in the analysis (same model, query,
    * sub-context and schema): the journal key of that call, whose answer this is. No model
    * call was made for it (`calls` 0, no usage).

@@ -69,6 +69,8 @@ export interface ModelResponse {
   usage: TokenUsage;
   /** Wall time of the call including retries. */
   durationMs: number;
+  /** Attempts made, when the client counts them (1 unless it retried). */
+  attempts?: number;
 }
 
 /**

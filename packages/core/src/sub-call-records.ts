@@ -31,6 +31,8 @@ export function answeredSubCall(
     byModel: { [response.model]: response.usage },
     calls: 1,
     durationMs,
+    startedAt: Date.now() - durationMs,
+    ...retried([response]),
   };
 }
 
@@ -62,7 +64,15 @@ export function completedSubCall(
     byModel,
     calls: completion.responses.length,
     durationMs,
+    startedAt: Date.now() - durationMs,
+    ...retried(completion.responses),
   };
+}
+
+/** `attempts` of a record: the most any of its model calls took, when one was retried. */
+function retried(responses: readonly ModelResponse[]): { attempts?: number } {
+  const attempts = Math.max(1, ...responses.map((response) => response.attempts ?? 1));
+  return attempts > 1 ? { attempts } : {};
 }
 
 function addUsage(total: TokenUsage, usage: TokenUsage): TokenUsage {
@@ -80,7 +90,7 @@ function addUsage(total: TokenUsage, usage: TokenUsage): TokenUsage {
 /** The record of a sub-call that failed: the code sees `code: message` as a thrown Error. */
 export function failedSubCall(
   identity: SubCallIdentity,
-  error: { code: string; message: string },
+  error: { code: string; message: string; attempts?: number },
   durationMs = 0,
 ): SubCallRecord {
   return {
@@ -91,6 +101,9 @@ export function failedSubCall(
     byModel: {},
     calls: 0,
     durationMs,
+    startedAt: Date.now() - durationMs,
+    // A model client's error says how many attempts it made before giving up.
+    ...(error.attempts !== undefined && error.attempts > 1 ? { attempts: error.attempts } : {}),
   };
 }
 
@@ -119,5 +132,6 @@ export function nestedSubCall(
     byModel,
     calls: result.totalCalls,
     durationMs,
+    startedAt: Date.now() - durationMs,
   };
 }

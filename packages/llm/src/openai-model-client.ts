@@ -100,6 +100,7 @@ async function completeWithRetries(
         },
         usageEstimated: reading.usageEstimated,
         durationMs: Math.round(performance.now() - startedAt),
+        attempts: attempt,
       };
     } catch (thrown) {
       if (thrown instanceof GateRefusal) throw thrown.error;
