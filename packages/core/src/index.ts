@@ -1,6 +1,12 @@
 export * from "./machine/analysis-machine.js";
 export type * from "./machine/analysis-params.js";
 export type * from "./machine/deferred-context.js";
+export type {
+  ExecutedCell,
+  LiveSandbox,
+  SessionPrelude,
+  SessionQuestion,
+} from "./machine/session-prelude.js";
 export * from "./concurrency-gate.js";
 export * from "./context.js";
 export * from "./describe-context.js";

@@ -46,6 +46,7 @@ export function rootUserPrompt(
   iteration: { number: number; max: number; depth: number },
   budgets: RlmBudgets = {},
   outputSchema?: JsonObject,
+  session?: { question: number; variables: readonly string[] },
 ): string {
   const lines = [
     `${QUERY_OPEN}\n${query}\n${QUERY_CLOSE}`,
@@ -63,6 +64,7 @@ export function rootUserPrompt(
   if (description.keys) lines.push(`- top-level keys: ${description.keys.join(", ")}`);
   lines.push("", `Head of the context:\n"""\n${description.head}\n"""`);
   if (description.tail) lines.push(`Tail of the context:\n"""\n${description.tail}\n"""`);
+  if (session) lines.push("", sessionNote(session.question, session.variables));
   lines.push("", iterationNote(iteration.number, iteration.max, iteration.depth));
   const limits = budgetNote(budgets);
   if (limits) lines.push(limits);
@@ -86,6 +88,16 @@ export function replFeedbackPrompt(
   if (note) parts.push(note);
   parts.push(iterationNote(iteration.number, iteration.max, iteration.depth));
   return parts.join("\n\n");
+}
+
+/** What a later question of a session starts from. */
+function sessionNote(question: number, variables: readonly string[]): string {
+  const names = variables.filter((name) => name !== "history");
+  const kept =
+    names.length > 0
+      ? ` The variables they defined are still there: ${names.slice(0, 40).join(", ")}${names.length > 40 ? ", …" : ""}.`
+      : "";
+  return `This is question ${question} of a session over the same context. \`history\` holds the earlier questions and their answers ({ query, answer }).${kept}`;
 }
 
 /** The typed answer the analysis must end with. */

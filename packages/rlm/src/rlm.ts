@@ -19,6 +19,7 @@ import {
 } from "@rlm/core";
 import { createOpenAIModelClient, type PriceTable } from "@rlm/llm";
 import { createIsolatedVmSandboxFactory } from "@rlm/sandbox";
+import { RlmSession } from "./rlm-session.js";
 
 /** Options of an `Rlm`: the engine's options plus where the models are. */
 export interface RlmOptions extends EngineOptionsInput {
@@ -146,6 +147,19 @@ export class Rlm {
     } finally {
       machine.dispose();
     }
+  }
+
+  /**
+   * A session over `context`: questions that share one REPL (the variables earlier
+   * questions defined, and `history` of their queries and answers) and one loaded copy of
+   * the document. Close it when done.
+   */
+  session(context: RlmContext): RlmSession {
+    validateAnalysisInput("session", context);
+    return new RlmSession(
+      { options: this.options, model: this.model, sandboxFactory: this.sandboxFactory },
+      context,
+    );
   }
 }
 

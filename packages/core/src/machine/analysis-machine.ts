@@ -27,6 +27,7 @@ import { asRoot, fromCellRecord, toCellRecord } from "./cell-records.js";
 import { JournalPolicy } from "./journal-policy.js";
 import { type Phase, type ReplyPlan, planReply } from "./reply-plan.js";
 import { SandboxSession, isDeferred } from "./sandbox-session.js";
+import type { LiveSandbox, SessionPrelude, SessionQuestion } from "./session-prelude.js";
 import { SubCallRouter } from "./sub-call-router.js";
 import { TurnFeedback } from "./turn-feedback.js";
 
@@ -57,6 +58,9 @@ export class AnalysisMachine {
   private readonly session: SandboxSession;
   private readonly startedAt: number;
   private readonly clockStartMs: number | undefined;
+  private readonly sessionPrelude: SessionPrelude | undefined;
+  /** Prefix of this analysis's cell keys: `q<n>/` for a session's question n, else "". */
+  private readonly cellKeyPrefix: string;
 
   private phase: Phase = { name: "start" };
   private iteration = 1;
@@ -84,31 +88,41 @@ export class AnalysisMachine {
     this.usage = params.usage ?? this.control.usage;
     this.journal = new JournalPolicy(params.runtime.journal, params.firstRun === true);
     this.clockStartMs = params.clockStartMs;
-    const router = new SubCallRouter({
-      journal: this.journal,
-      executor:
-        params.runtime.subCalls ??
-        new InProcessSubCallExecutor({
-          model: params.runtime.model,
-          options: params.options,
-          control: this.control,
-          runNested: (task) => this.runNested(task),
-        }),
-      control: this.control,
-      usage: this.usage,
-      depth: this.depth,
-      nested: this.depth + 1 < this.options.maxDepth,
-      emit: (event) => this.emit(event),
-    });
+    this.sessionPrelude = params.session;
+    this.cellKeyPrefix = params.session ? `q${params.session.position}/` : "";
+    const executor =
+      params.runtime.subCalls ??
+      new InProcessSubCallExecutor({
+        model: params.runtime.model,
+        options: params.options,
+        control: this.control,
+        runNested: (task) => this.runNested(task),
+      });
+    const routerOver = (journal: JournalPolicy) =>
+      new SubCallRouter({
+        journal,
+        executor,
+        control: this.control,
+        usage: this.usage,
+        depth: this.depth,
+        nested: this.depth + 1 < this.options.maxDepth,
+        emit: (event) => this.emit(event),
+      });
     this.session = new SandboxSession({
       factory: params.runtime.sandboxFactory,
       context: params.context,
       ...(params.document === undefined ? {} : { document: params.document }),
-      seed: this.analysisId,
+      seed: params.session?.seed ?? this.analysisId,
       ...(this.clockStartMs === undefined ? {} : { clockStartMs: this.clockStartMs }),
       limits: this.options.limits,
       control: this.control,
-      router,
+      router: routerOver(this.journal),
+      ...(params.session
+        ? {
+            prelude: params.session,
+            routerFor: (journal) => routerOver(new JournalPolicy(journal, false)),
+          }
+        : {}),
     });
   }
 
@@ -140,6 +154,29 @@ export class AnalysisMachine {
   outcome(): StepOutcome {
     const phase = this.phase;
     return phase.name === "done" ? { done: true, result: phase.result } : { done: false };
+  }
+
+  /**
+   * This analysis as the next question of a session needs it: its query, answer, the
+   * cells that ran and its journal. Only once it is done.
+   */
+  sessionQuestion(): SessionQuestion | undefined {
+    const phase = this.phase;
+    if (phase.name !== "done") return undefined;
+    return {
+      query: this.query,
+      answer: phase.result.answer,
+      cells: this.session.executedCells(),
+      journal: this.journal.journal,
+    };
+  }
+
+  /**
+   * Gives the open sandbox to the next question of a session (see `SessionPrelude.live`);
+   * `dispose` then leaves it open.
+   */
+  handOverSandbox(): LiveSandbox | undefined {
+    return this.session.handOver();
   }
 
   /** Releases the sandbox (and the document, when this machine loaded it). */
@@ -184,6 +221,12 @@ export class AnalysisMachine {
           // analysis in this process is told what its parent has left.
           this.ownsControl ? this.options.budgets : this.control.remainingBudgets(),
           this.options.outputSchema,
+          this.sessionPrelude && this.sessionPrelude.position > 0
+            ? {
+                question: this.sessionPrelude.position + 1,
+                variables: this.sessionPrelude.variables,
+              }
+            : undefined,
         ),
       },
     );
@@ -336,7 +379,7 @@ export class AnalysisMachine {
    * alike), then journals it, adds it to the history and tells the listeners.
    */
   private async runCell(code: string, block: number): Promise<CellResult> {
-    const cellKey = `${this.iteration}.${block}`;
+    const cellKey = `${this.cellKeyPrefix}${this.iteration}.${block}`;
     // A cell that lost its isolate when it first ran is not run again on replay: its
     // outcome (timeouts depend on timing) is taken from the journal, so a resumed
     // analysis follows the same path as the original.

@@ -7,6 +7,7 @@ import type { SandboxDocument, SandboxFactory } from "../sandbox.js";
 import type { SubCallExecutor } from "../sub-call.js";
 import type { UsageTracker } from "../usage.js";
 import type { DeferredContext } from "./deferred-context.js";
+import type { SessionPrelude } from "./session-prelude.js";
 
 /** The services an analysis runs on. */
 export interface AnalysisRuntime {
@@ -51,4 +52,9 @@ export interface AnalysisParams {
    * caller that knows it may say so; a wrong `true` makes calls be paid again.
    */
   firstRun?: boolean;
+  /**
+   * For a question of a session: the REPL its earlier questions left (their variables
+   * and `history`). The REPL is then seeded by the session, not the analysis.
+   */
+  session?: SessionPrelude;
 }

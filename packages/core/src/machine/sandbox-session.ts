@@ -10,13 +10,15 @@ import type {
   SubCallHandler,
   SubCallRequest,
 } from "../sandbox.js";
+import type { Journal } from "../journal.js";
 import type { DeferredContext } from "./deferred-context.js";
+import {
+  type ExecutedCell,
+  historyCell,
+  type LiveSandbox,
+  type SessionPrelude,
+} from "./session-prelude.js";
 import type { SubCallRouter } from "./sub-call-router.js";
-
-interface ExecutedCell {
-  code: string;
-  cellKey: string;
-}
 
 /** What a session is built from. */
 export interface SandboxSessionOptions {
@@ -29,6 +31,10 @@ export interface SandboxSessionOptions {
   limits: SandboxLimits;
   control: RunControl;
   router: SubCallRouter;
+  /** For a question of a session: the REPL its earlier questions left. */
+  prelude?: SessionPrelude;
+  /** A router for an earlier question's journal (replaying its cells in a rebuild). */
+  routerFor?: (journal: Journal) => SubCallRouter;
 }
 
 /**
@@ -38,7 +44,9 @@ export interface SandboxSessionOptions {
  */
 export class SandboxSession {
   readonly #options: SandboxSessionOptions;
-  #sandbox: Sandbox | undefined;
+  #live: LiveSandbox | undefined;
+  /** True once the live sandbox went to the next question of a session (not disposed here). */
+  #handedOver = false;
   #document: SandboxDocument | undefined;
   readonly #ownsDocument: boolean;
   /** Cells that ran without losing the isolate, in order: what a rebuild replays. */
@@ -88,7 +96,7 @@ export class SandboxSession {
    * first cell to meet (and report) again.
    */
   async whileWarming<T>(turn: (sent: () => void) => Promise<T>): Promise<T> {
-    if (this.#sandbox || this.#executedCells.length > 0) return turn(() => undefined);
+    if (this.#live || this.#executedCells.length > 0) return turn(() => undefined);
     let warming: Promise<void> | undefined;
     const sent = () => {
       // In a later phase of the event loop than the request's write: building an isolate
@@ -110,10 +118,26 @@ export class SandboxSession {
     }
   }
 
-  /** Releases the sandbox (and the document, when this session loaded it). */
+  /** The cells that ran without losing the isolate, in order. */
+  executedCells(): ExecutedCell[] {
+    return this.#executedCells.map((cell) => ({ ...cell }));
+  }
+
+  /**
+   * Gives the open sandbox to the next question of a session (which re-points its
+   * sub-calls); this session no longer disposes it. Undefined when there is none.
+   */
+  handOver(): LiveSandbox | undefined {
+    const live = this.#live;
+    if (!live || live.sandbox.disposed) return undefined;
+    this.#handedOver = true;
+    return live;
+  }
+
+  /** Releases the sandbox (unless handed over) and the document, when this session loaded it. */
   dispose(): void {
-    this.#sandbox?.dispose();
-    this.#sandbox = undefined;
+    if (!this.#handedOver) this.#live?.sandbox.dispose();
+    this.#live = undefined;
     if (this.#ownsDocument) this.#document?.release();
     this.#document = undefined;
   }
@@ -123,8 +147,14 @@ export class SandboxSession {
    * replays every earlier cell with sub-call answers from the journal.
    */
   async ensure(): Promise<Sandbox> {
-    if (this.#sandbox && !this.#sandbox.disposed) return this.#sandbox;
-    this.#sandbox?.dispose();
+    if (this.#live && !this.#live.sandbox.disposed) return this.#live.sandbox;
+    if (this.#live) {
+      this.#live.sandbox.dispose();
+      this.#live = undefined;
+    } else {
+      const adopted = await this.#adopt();
+      if (adopted) return adopted;
+    }
     const { control, factory, context } = this.#options;
     // Loading may take long (a large deferred document): nothing is loaded or built for a
     // run that ended meanwhile (cancelled, or past a budget: the signal's reason says).
@@ -133,16 +163,23 @@ export class SandboxSession {
       ? await loadDeferred(context.deferred)
       : await factory.loadDocument(context);
     control.signal.throwIfAborted();
-    const sandbox = await factory.create({
+    const live: LiveSandbox = {
+      sandbox: undefined as unknown as Sandbox,
+      dispatch: (request) => this.#dispatch(request),
+    };
+    live.sandbox = await factory.create({
       document: this.#document,
       seed: this.#options.seed,
       ...(this.#options.clockStartMs === undefined
         ? {}
         : { clockStartMs: this.#options.clockStartMs }),
       limits: this.#options.limits,
-      onSubCall: (request) => this.#dispatch(request),
+      // Through `live`: a session's next question re-points where its sub-calls go.
+      onSubCall: (request) => live.dispatch(request),
     });
-    this.#sandbox = sandbox;
+    this.#live = live;
+    const sandbox = live.sandbox;
+    await this.#replayPrelude(sandbox);
     for (const cell of this.#executedCells) {
       // Replaying for a rebuild: these calls were counted when they first ran.
       const calls = this.#options.router.forCell(cell.cellKey, true);
@@ -151,6 +188,46 @@ export class SandboxSession {
       await calls.drain();
     }
     return sandbox;
+  }
+
+  /**
+   * Takes over the sandbox the previous question of a session left open: its sub-calls
+   * now come here, and `history` is set for this question. Undefined when there is none.
+   */
+  async #adopt(): Promise<Sandbox | undefined> {
+    const prelude = this.#options.prelude;
+    const live = prelude?.live;
+    if (!prelude || !live || live.sandbox.disposed) return undefined;
+    prelude.live = undefined;
+    live.dispatch = (request) => this.#dispatch(request);
+    this.#live = live;
+    await this.#runUnjournaled(live.sandbox, historyCell(prelude));
+    return live.sandbox;
+  }
+
+  /**
+   * A new sandbox for a question of a session: every earlier question's cells replayed
+   * (their sub-calls answered from their journals), then `history` set.
+   */
+  async #replayPrelude(sandbox: Sandbox): Promise<void> {
+    const prelude = this.#options.prelude;
+    if (!prelude) return;
+    for (const question of prelude.earlier) {
+      const router = this.#options.routerFor?.(question.journal);
+      for (const cell of question.cells) {
+        const calls = router?.forCell(cell.cellKey, true);
+        this.#activeHandler = calls?.handler;
+        await sandbox.execute(cell);
+        await calls?.drain();
+      }
+    }
+    await this.#runUnjournaled(sandbox, historyCell(prelude));
+  }
+
+  /** A cell of the runtime's own (no sub-calls, nothing journaled). */
+  async #runUnjournaled(sandbox: Sandbox, cell: ExecutedCell): Promise<void> {
+    this.#activeHandler = undefined;
+    await sandbox.execute(cell);
   }
 
   #dispatch(request: SubCallRequest): Promise<string> {
