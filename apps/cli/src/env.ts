@@ -74,8 +74,7 @@ const prices = z.string().transform((value, ctx) => {
 });
 
 /**
- * Every environment variable the CLI reads, in one schema (DESIGN.md, "Interfaces users
- * touch"). All are optional here; a command decides what it requires (only `run` needs
+ * Every environment variable the CLI reads, in one schema (README, "Configuration"). All are optional here; a command decides what it requires (only `run` needs
  * an API key). Empty values count as unset, so `OPENAI_BASE_URL= rlm run …` behaves like
  * not setting it.
  */

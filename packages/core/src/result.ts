@@ -21,7 +21,7 @@ export interface ReplHistoryEntry {
   unawaitedSubCalls?: number;
 }
 
-/** The result of an analysis (DESIGN.md, "Result object"). */
+/** The result of an analysis (README, "Use it against a real model"). */
 export interface RlmResult {
   /** The answer text; with an output schema, the JSON text of `output`. */
   answer: string;

@@ -30,7 +30,7 @@ export type ReplyPlan =
   | { kind: "note"; note: string };
 
 /**
- * Reads a reply the way the REPL contract says (DESIGN.md): tagged code blocks run; a
+ * Reads a reply the way the REPL contract says (docs/architecture.md, README): tagged code blocks run; a
  * text FINAL counts only in a reply with no code block at all and only where it begins a
  * line; anything else is told back to the model, so it knows nothing ran.
  */
