@@ -66,8 +66,9 @@ export const DEFAULT_LIMITS: SandboxLimits = {
   outputChars: 20_000,
   answerChars: 1_000_000,
   maxPendingSubCalls: 1_000,
-  // Beyond any model's window (~2.5M tokens), yet room for a nested analysis of a chunk.
-  subCallChars: 10_000_000,
+  // Far beyond any model's window, yet a tenth of a 1 GB document per call; below V8's
+  // longest string (2^29 − 24 characters), past which building the call itself fails.
+  subCallChars: 100_000_000,
 };
 
 const positiveInt = z.number().int().positive();

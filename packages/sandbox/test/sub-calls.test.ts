@@ -118,6 +118,39 @@ describe("recursiveLm", () => {
     expect(short.context).toBe(document.slice(5, 50));
   });
 
+  it("sends chunks joined from lines as ranges of the document, more of them than it may scan for", async () => {
+    // 40 chunks of lines joined with "\n": each leaves out the newline before the next, so
+    // none starts where the last ended; the per-cell budget of scans is 8.
+    const line = (i: number) => `line ${i} ` + "x".repeat(60 + (i % 7));
+    const document = Array.from({ length: 40 * 200 }, (_, i) => line(i)).join("\r\n");
+    const requests: SubCallRequest[] = [];
+    const t = await openSandbox({
+      context: document,
+      limits: { memoryMb: 128 },
+      onSubCall: async (request) => {
+        requests.push(request);
+        return "ok";
+      },
+    });
+    const result = await t.run(
+      [
+        'const lines = context.split("\\r\\n");',
+        "const chunks = [];",
+        'for (let i = 0; i < lines.length; i += 200) chunks.push(lines.slice(i, i + 200).join("\\r\\n"));',
+        "await Promise.all(chunks.map((chunk) => recursiveLm('q', chunk)));",
+        "chunks.length",
+      ].join("\n"),
+    );
+    expect(result.error).toBeUndefined();
+    expect(result.output).toBe("40");
+    expect(requests.every((request) => request.documentRange !== undefined)).toBe(true);
+    for (const request of requests) {
+      expect(request.context).toBe(
+        document.slice(request.documentRange!.start, request.documentRange!.end),
+      );
+    }
+  });
+
   it("turns a rejecting handler into an Error the cell can catch", async () => {
     const t = await openSandbox({
       onSubCall: async () => {

@@ -35,7 +35,8 @@ export type HabitName =
   | "sequential-await"
   | "backticks-in-code"
   | "missing-final-var"
-  | "untyped-final";
+  | "untyped-final"
+  | "line-chunks";
 
 export const HABIT_NAMES: readonly HabitName[] = [
   "final-in-plan",
@@ -47,4 +48,5 @@ export const HABIT_NAMES: readonly HabitName[] = [
   "backticks-in-code",
   "missing-final-var",
   "untyped-final",
+  "line-chunks",
 ];

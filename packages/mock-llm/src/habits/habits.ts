@@ -123,6 +123,41 @@ const backticksInCode: Habit = {
   recoveredBy: () => true,
 };
 
+/**
+ * Chunks built the way models write them: the text split into lines, lines joined until a
+ * chunk is big enough (instead of `slice` at a newline).
+ */
+const lineChunks: Habit = {
+  name: "line-chunks",
+  kind: "style",
+  rewrite(intended) {
+    const split = /const chunks = splitIntoChunks\(text, (\d+)\);/;
+    const size = split.exec(intended)?.[1];
+    if (size === undefined) return undefined;
+    return intended.replace(
+      split,
+      [
+        'const lines = text.split("\\n");',
+        "const chunks = [];",
+        "let current = [];",
+        "let currentSize = 0;",
+        "for (const line of lines) {",
+        "  current.push(line);",
+        "  currentSize += line.length + 1;",
+        `  if (currentSize >= ${size}) {`,
+        '    chunks.push(current.join("\\n"));',
+        "    current = [];",
+        "    currentSize = 0;",
+        "  }",
+        "}",
+        'if (current.length > 0) chunks.push(current.join("\\n"));',
+      ].join("\n"),
+    );
+  },
+  madeIn: () => false,
+  recoveredBy: () => true,
+};
+
 /** A text FINAL_VAR naming a variable that does not exist. */
 const missingFinalVar: Habit = {
   name: "missing-final-var",
@@ -146,6 +181,7 @@ const ALL: Record<Exclude<HabitName, "untyped-final">, Habit> = {
   "sequential-await": sequentialAwait,
   "backticks-in-code": backticksInCode,
   "missing-final-var": missingFinalVar,
+  "line-chunks": lineChunks,
 };
 
 /** The habits of the given names, in a fixed order. */

@@ -6,7 +6,7 @@ import { stringIndexOf, stringStartsWith } from "./intrinsics.js";
  * A chunk the code cut from the document is sent to the host as its offsets, not copied:
  * a map over a 100 MB document would otherwise copy 100 MB of chunks out of the isolate.
  * Map-style code cuts its chunks in order, so each search starts where the last slice
- * ended; a scan of the whole document is tried only for chunks large relative to it, and
+ * ended (or just after the line break a line-joined chunk leaves out); a scan of the whole document is tried only for chunks large relative to it, and
  * at most a few passes over the document per cell (then the chunk is copied).
  */
 
@@ -33,7 +33,12 @@ export function locateInDocument(text: string): number {
   if (documentText === null || text.length < SLICE_MIN_CHARS || text.length > documentText.length) {
     return -1;
   }
-  let at = stringStartsWith(documentText, text, sliceCursor) ? sliceCursor : -1;
+  let at = -1;
+  // Where the last slice ended, or one or two characters on: chunks joined from lines
+  // (`lines.slice(a, b).join("\n")`) leave out the newline (or CRLF) between them.
+  for (let skip = 0; skip <= 2 && at < 0; skip++) {
+    if (stringStartsWith(documentText, text, sliceCursor + skip)) at = sliceCursor + skip;
+  }
   if (at < 0 && text.length * SLICE_SCAN_RATIO >= documentText.length && sliceScansLeft > 0) {
     sliceScansLeft -= 1;
     at = stringIndexOf(documentText, text, sliceCursor);
