@@ -1,0 +1,32 @@
+import { Agent, type Dispatcher, ProxyAgent } from "undici";
+
+/**
+ * The undici dispatchers model requests go out on: one keep-alive `Agent` for direct
+ * connections and one `ProxyAgent` per proxy URL, shared by every client of the process.
+ *
+ * Why shared: an `Rlm` (or a worker) made per analysis would otherwise start with no open
+ * connection, and its first fan-out would open one TCP (and TLS) connection per call in
+ * flight, 50 connects on both sides in the middle of the wave.
+ *
+ * Why undici's header and body timeouts are off: each attempt has its own deadline
+ * (`timeoutMs`, which a slow local server may set past undici's 300 s), and a stalled
+ * exchange is aborted by it.
+ */
+const shared = new Map<string, Dispatcher>();
+
+/** What every dispatcher here is made with. */
+const AGENT_OPTIONS = { headersTimeout: 0, bodyTimeout: 0 } as const;
+
+/** The process's dispatcher for requests through `proxy`, or direct ones when undefined. */
+export function sharedDispatcher(proxy: string | undefined): Dispatcher {
+  const key = proxy ?? "";
+  let dispatcher = shared.get(key);
+  if (!dispatcher) {
+    dispatcher =
+      proxy === undefined
+        ? new Agent(AGENT_OPTIONS)
+        : new ProxyAgent({ ...AGENT_OPTIONS, uri: proxy });
+    shared.set(key, dispatcher);
+  }
+  return dispatcher;
+}
