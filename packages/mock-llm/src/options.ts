@@ -45,6 +45,12 @@ export interface MockLlmSettings {
   faults: FaultOptions;
   /** Restrict faults to these kinds of request; undefined means all kinds. */
   faultKinds?: RequestKind[];
+  /**
+   * Answer 400 to any request that carries a `response_format` of type `json_schema`, in
+   * OpenAI's words for a model without Structured Outputs (default false: sub-calls
+   * answer in the schema's shape).
+   */
+  rejectResponseFormat: boolean;
 }
 
 /**
@@ -64,6 +70,7 @@ export const DEFAULT_SETTINGS: MockLlmSettings = {
   seed: 0,
   strategy: "auto",
   chunkChars: 100_000,
+  rejectResponseFormat: false,
   faults: {
     rateLimitRate: 0,
     serverErrorRate: 0,
@@ -128,6 +135,10 @@ export function mergeSettings(base: MockLlmSettings, patch: unknown): MockLlmSet
         break;
       case "chunkChars":
         next.chunkChars = integer(key, value, 1, Number.MAX_SAFE_INTEGER);
+        break;
+      case "rejectResponseFormat":
+        if (typeof value !== "boolean") fail(key, "a boolean");
+        next.rejectResponseFormat = value;
         break;
       case "faultKinds":
         if (value === null) {
