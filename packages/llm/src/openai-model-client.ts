@@ -40,6 +40,14 @@ export interface OpenAIModelClient extends ModelClient {
   readonly honoursGate: true;
   /** The endpoint this client talks to. */
   readonly baseURL: string;
+  /**
+   * Checks that something answers HTTP at the endpoint, the way calls reach it (proxy
+   * included): `GET {baseURL}/models` with the key, resolving with the status, whatever it
+   * is (401 and 404 count as an answer: the key and the model are reported by the calls
+   * themselves). Rejects with the transport's error when nothing answers within
+   * `timeoutMs` (an `AbortError` with a `TimeoutError` reason then) or the connection fails.
+   */
+  probe(timeoutMs: number): Promise<number>;
 }
 
 /**
@@ -70,6 +78,7 @@ export interface OpenAIModelClient extends ModelClient {
  */
 export function createOpenAIModelClient(options: OpenAIModelClientOptions): OpenAIModelClient {
   const resolved = resolveOpenAIModelClientOptions(options);
+  const fetch = undiciFetch(sharedDispatcher(resolved.proxyURL));
   const sdk = new OpenAI({
     apiKey: resolved.apiKey,
     baseURL: resolved.baseURL,
@@ -82,7 +91,7 @@ export function createOpenAIModelClient(options: OpenAIModelClientOptions): Open
     timeout: resolved.timeoutMs,
     // A library never prints; given, so OPENAI_LOG is not read either.
     logLevel: "off",
-    fetch: undiciFetch(sharedDispatcher(resolved.proxyURL)),
+    fetch,
   });
   // The table is the client's own merged copy, never changed after this point.
   const costOf = cachedCostFunction(resolved.prices);
@@ -90,6 +99,13 @@ export function createOpenAIModelClient(options: OpenAIModelClientOptions): Open
     baseURL: resolved.baseURL,
     honoursGate: true,
     complete: (request) => completeWithRetries(sdk, resolved, costOf, request),
+    async probe(timeoutMs) {
+      const response = await fetch(`${resolved.baseURL.replace(/\/+$/, "")}/models`, {
+        headers: { authorization: `Bearer ${resolved.apiKey}` },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      return response.status;
+    },
   };
 }
 

@@ -1,9 +1,8 @@
-import { getEventListeners, once } from "node:events";
-import { createServer, type Server } from "node:http";
-import net from "node:net";
+import { getEventListeners } from "node:events";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { bypassesProxy, createOpenAIModelClient, proxyFor } from "../src/index.js";
 import { completion, type ScriptedServer, startScriptedServer } from "./scripted-server.js";
+import { tunnellingProxy } from "./support/tunnelling-proxy.js";
 
 const messages = [{ role: "user" as const, content: "Say hello." }];
 
@@ -15,46 +14,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await server.close();
 });
-
-/** An HTTP proxy that tunnels CONNECT requests, and records their targets. */
-async function tunnellingProxy(): Promise<{
-  url: string;
-  targets: string[];
-  close(): Promise<void>;
-}> {
-  const targets: string[] = [];
-  const sockets = new Set<net.Socket>();
-  const proxy: Server = createServer((_request, response) => {
-    response.writeHead(405).end();
-  });
-  proxy.on("connect", (request, client: net.Socket, head: Buffer) => {
-    targets.push(request.url ?? "");
-    const [host, port] = (request.url ?? "").split(":");
-    const upstream = net.connect(Number(port), host, () => {
-      client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
-      upstream.write(head);
-      upstream.pipe(client);
-      client.pipe(upstream);
-    });
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on("error", () => socket.destroy());
-      socket.on("close", () => sockets.delete(socket));
-    }
-  });
-  proxy.listen(0, "127.0.0.1");
-  await once(proxy, "listening");
-  const { port } = proxy.address() as net.AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    targets,
-    async close() {
-      for (const socket of sockets) socket.destroy();
-      proxy.close();
-      await once(proxy, "close");
-    },
-  };
-}
 
 describe("the model client's connections", () => {
   it("keeps connections alive between calls", async () => {
