@@ -18,9 +18,20 @@ import {
   resolveOpenAIModelClientOptions,
 } from "./openai-model-client-options.js";
 import { cachedCostFunction } from "./prices.js";
-import { undiciFetch } from "./undici-fetch.js";
+import { FETCH_HOOKS, type FetchOptionsWithHooks, undiciFetch } from "./undici-fetch.js";
 
 type NonStreamingParams = OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming;
+type SdkFetchOptions = NonNullable<
+  NonNullable<Parameters<OpenAI["chat"]["completions"]["create"]>[1]>["fetchOptions"]
+>;
+
+/**
+ * Hooks as `fetchOptions` of a request: the SDK hands every key of them to `fetch` (ours,
+ * which reads this one); its type lists only the `RequestInit` keys it knows.
+ */
+function sdkFetchOptions(options: FetchOptionsWithHooks): SdkFetchOptions {
+  return options as unknown as SdkFetchOptions;
+}
 type StreamingParams = OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming;
 
 /** A {@link ModelResponse} that also says whether its token counts are estimates. */
@@ -222,12 +233,20 @@ async function attemptOnce(
       attempts: attempt,
       messages: request.messages,
     };
+    const held = release;
     const requestOptions = {
       signal: controller.signal,
       // A large prompt: its windows instead of the SDK's JSON.stringify of `params`.
       ...(call.windowed
         ? { body: call.windowed.body.bytes(), headers: call.windowed.headers }
         : {}),
+      // The slot goes back as soon as the answer has arrived (see undici-fetch.ts), so the
+      // next waiting call is written before this answer is parsed.
+      ...(held === undefined
+        ? {}
+        : {
+            fetchOptions: sdkFetchOptions({ [FETCH_HOOKS]: { onAnswered: held } }),
+          }),
     };
     if (request.onDelta) {
       const chunks = await sdk.chat.completions.create(
@@ -240,8 +259,6 @@ async function attemptOnce(
       call.params as NonStreamingParams,
       requestOptions,
     );
-    // The next waiting call goes out before this answer is read.
-    release?.();
     return readCompletion(body, source);
   } catch (thrown) {
     if (thrown instanceof GateRefusal) throw thrown;

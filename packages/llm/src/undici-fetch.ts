@@ -2,9 +2,30 @@ import type { IncomingHttpHeaders } from "node:http";
 import type { ClientOptions } from "openai";
 import { type Dispatcher, request } from "undici";
 import { normalizeErrorBody } from "./normalize-error-body.js";
+import { readResponse } from "./read-response.js";
 
 /** The `fetch` option of the openai SDK. */
 export type SdkFetch = NonNullable<ClientOptions["fetch"]>;
+
+/**
+ * The key under which a request's {@link FetchHooks} travel in its `fetchOptions`, which
+ * the SDK hands to `fetch` as part of `init`.
+ */
+export const FETCH_HOOKS = Symbol("rlm.fetchHooks");
+
+/** What a caller of the SDK may ask this fetch to do for one request. */
+export interface FetchHooks {
+  /**
+   * Called once the whole answer (not an event stream) has arrived, before anything of it
+   * is read. The `Response` is then handed over in a later phase of the event loop, so
+   * that what this call let go (a slot of a gate, say) is taken, and the next request
+   * written, before this answer is parsed.
+   */
+  onAnswered(): void;
+}
+
+/** `fetchOptions` of a request that carries {@link FetchHooks}. */
+export type FetchOptionsWithHooks = { [FETCH_HOOKS]: FetchHooks };
 
 /** Statuses whose response has no body (a `Response` with one cannot be built). */
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
@@ -22,7 +43,8 @@ const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
  * streams and spec bookkeeping, which a JSON answer read whole does not need.
  *
  * A JSON (or any non-event-stream) answer is read whole before the `Response` is made,
- * so the SDK's timeout, which lasts until `fetch` resolves, covers the body too. An event
+ * so the SDK's timeout, which lasts until `fetch` resolves, covers the body too, and a
+ * caller's {@link FetchHooks} (in the request's `fetchOptions`) learn when it has arrived. An event
  * stream (`stream: true`) is handed over as it arrives. An error answer (not 2xx) whose
  * message a compatible server put at the top level is rewritten into OpenAI's error
  * shape (`normalizeErrorBody`), so the SDK's error carries it. Aborting `init.signal`
@@ -51,9 +73,17 @@ export function undiciFetch(dispatcher: Dispatcher): SdkFetch {
       return new Response(answer.body, { status, headers });
     }
     const bytes = await answer.body.bytes();
-    if (status >= 200 && status < 300) return new Response(bytes, { status, headers });
+    const hooks = (init as Partial<FetchOptionsWithHooks>)[FETCH_HOOKS];
+    if (hooks) {
+      hooks.onAnswered();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (status >= 200 && status < 300) return readResponse(bytes, { status, headers });
     const normalized = normalizeErrorBody(Buffer.from(bytes).toString("utf8"));
-    return new Response(normalized ?? bytes, { status, headers });
+    return readResponse(normalized === undefined ? bytes : Buffer.from(normalized), {
+      status,
+      headers,
+    });
   };
 }
 
