@@ -5,7 +5,13 @@ import { createOpenAIModelClient } from "@rlm/llm";
 import { Rlm } from "rlm-queue";
 import { BareClient, type CallGroups, recordingClient } from "./support/bare-client.js";
 import { type BenchContext, type FigureRow, fmt, MOCK_MODELS } from "./support/bench-context.js";
-import { documentForChunks, querySubject, type TestDocument } from "./support/documents.js";
+import {
+  chunkCount,
+  documentForChunks,
+  querySubject,
+  type TestDocument,
+} from "./support/documents.js";
+import { makeDocument } from "../test/support/documents.js";
 import { round } from "./support/stats.js";
 
 /** What the in-process path may cost over the bare client (issue 16). */
@@ -52,7 +58,7 @@ type FloorBench = Pick<BenchContext, "mock" | "log">;
 
 export async function compareWithBare(bench: FloorBench, spec: FloorSpec): Promise<FloorResult> {
   const { n, concurrency, latencyMs, chunkChars } = spec;
-  const document = spec.document ?? documentForChunks(n, chunkChars);
+  const document = spec.document ?? documentOfChunks(n, chunkChars);
   const groups = await recordCalls(bench, document, spec);
   const subCalls = groups.filter(isSub).flat().length;
   if (subCalls !== n) throw new Error(`expected ${n} sub-calls, the analysis made ${subCalls}`);
@@ -184,6 +190,29 @@ async function bareRun(
 ): Promise<number> {
   await bench.mock.reset({ latencyMs, strategy: "map-reduce", chunkChars: spec.chunkChars });
   return bare.replay(groups, spec.concurrency);
+}
+
+/**
+ * A document the mock's map-reduce cuts into exactly `chunks` sub-calls. Figure 1's own
+ * search (documentForChunks) steps down from 98.5 % of chunks × chunkChars; a thousand
+ * chunks need ~98.9 %, so its size is bisected here when that fails.
+ */
+function documentOfChunks(chunks: number, chunkChars: number): TestDocument {
+  try {
+    return documentForChunks(chunks, chunkChars);
+  } catch {
+    let low = Math.floor(chunks * chunkChars * 0.9);
+    let high = chunks * chunkChars;
+    while (low < high) {
+      const chars = Math.floor((low + high) / 2);
+      const document = makeDocument({ chars, markerCount: chunks, seed: 11 });
+      const count = chunkCount(document.text, chunkChars);
+      if (count === chunks) return document;
+      if (count < chunks) low = chars + 1;
+      else high = chars;
+    }
+    throw new Error(`could not size a document for ${chunks} chunks of ${chunkChars}`);
+  }
 }
 
 function isSub(group: CallGroups[number]): boolean {

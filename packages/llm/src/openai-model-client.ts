@@ -2,7 +2,7 @@ import type { GateRelease, ModelClient, ModelRequest, ModelResponse } from "@rlm
 import OpenAI, { APIConnectionTimeoutError } from "openai";
 import { AbortedWaitError, abortableSleep, raceWithAbort } from "./abortable-sleep.js";
 import { backoffDelayMs } from "./backoff.js";
-import { type ChatCall, chatCallOf } from "./chat-request.js";
+import { attemptBody, type ChatCall, chatCallOf } from "./chat-request.js";
 import { classifyProviderError } from "./classify-provider-error.js";
 import {
   type CompletionReading,
@@ -196,9 +196,9 @@ class GateRefusal extends Error {
 
 /**
  * One request through the SDK, bounded by `timeoutMs` until the whole answer has arrived
- * (a server that stalls mid-body would otherwise hang the call for ever). With a gate,
- * the bound starts when the slot is obtained: time spent waiting for a slot is not the
- * provider's.
+ * (a server that stalls mid-body would otherwise hang the call for ever): by the SDK's
+ * timeout, and for a stream by a timer of this attempt's. With a gate, the bound starts
+ * when the slot is obtained: time spent waiting for a slot is not the provider's.
  *
  * The SDK gets an abort signal of this attempt's own, not the caller's: it adds a
  * listener to the signal it is given and never removes it, and the caller's may be a
@@ -226,7 +226,12 @@ async function attemptOnce(
         throw error;
       }
     }
-    timer = setTimeout(() => controller.abort(new AttemptTimeout()), options.timeoutMs);
+    // The SDK's own timeout (`timeoutMs` too) lasts until `fetch` resolves, which for an
+    // answer read whole (undici-fetch.ts) is when its body has arrived; a stream goes on
+    // after that, so it gets a deadline of its own.
+    if (request.onDelta) {
+      timer = setTimeout(() => controller.abort(new AttemptTimeout()), options.timeoutMs);
+    }
     const source: CompletionSource = {
       model: request.model,
       baseURL: options.baseURL,
@@ -236,10 +241,9 @@ async function attemptOnce(
     const held = release;
     const requestOptions = {
       signal: controller.signal,
-      // A large prompt: its windows instead of the SDK's JSON.stringify of `params`.
-      ...(call.windowed
-        ? { body: call.windowed.body.bytes(), headers: call.windowed.headers }
-        : {}),
+      // The JSON of `params`, made once (chat-request.ts).
+      body: attemptBody(call.body),
+      headers: call.headers,
       // The slot goes back as soon as the answer has arrived (see undici-fetch.ts), so the
       // next waiting call is written before this answer is parsed.
       ...(held === undefined

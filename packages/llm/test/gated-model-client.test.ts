@@ -118,9 +118,9 @@ describe("createOpenAIModelClient with a gate", () => {
       },
     };
     await model.complete({ ...request(1), gate });
-    // The first release is the transport's (undici-fetch.ts); the attempt's own, after the
+    // The first release is the transport's (fetch-handler.ts); the attempt's own, after the
     // answer was read, finds the slot already given back.
-    expect(releasedFrom[0]).toContain("undici-fetch");
+    expect(releasedFrom[0]).toContain("fetch-handler");
     expect(inner.inUse).toBe(0);
   });
 

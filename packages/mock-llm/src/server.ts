@@ -132,7 +132,10 @@ export async function startMockLlmServer(options: MockLlmOptions = {}): Promise<
     );
   };
 
-  const server = createServer((req, res) => {
+  // Idle keep-alive connections are kept 30 s (node's default is 5 s), as hosted providers
+  // keep them for minutes: with 5 s, the benchmarks' clients reconnected a whole fan-out's
+  // connections between two analyses (100 connects per pair at N=1000, C=100).
+  const server = createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
     route(req, res).catch((error: unknown) => {
       const detail = error instanceof Error ? error.message : String(error);
       if (!res.headersSent) sendJson(res, 500, errorBody(detail, "server_error", null));
