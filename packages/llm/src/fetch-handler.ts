@@ -108,9 +108,7 @@ export class FetchHandler implements Dispatcher.DispatchHandlers {
       return;
     }
     this.hooks.onAnswered();
-    // Handed over in a later phase of the event loop: what `onAnswered` let go (a slot of
-    // a gate) is taken, and the next request written, before this answer is parsed.
-    setImmediate(() => this.#settle(() => this.resolve(this.#whole(bytes))));
+    this.#settle(() => this.resolve(this.#whole(bytes)));
   }
 
   onError(error: Error): void {

@@ -14,10 +14,9 @@ export const FETCH_HOOKS = Symbol("rlm.fetchHooks");
 /** What a caller of the SDK may ask this fetch to do for one request. */
 export interface FetchHooks {
   /**
-   * Called once the whole answer (not an event stream) has arrived, before anything of it
-   * is read. The `Response` is then handed over in a later phase of the event loop, so
-   * that what this call let go (a slot of a gate, say) is taken, and the next request
-   * written, before this answer is parsed.
+   * Called once the whole answer (not an event stream) has arrived, before the `Response`
+   * is handed over: what this call lets go (a slot of a gate, say) can be taken by the next
+   * request while the SDK reads this answer.
    */
   onAnswered(): void;
 }
