@@ -238,20 +238,7 @@ async function attemptOnce(
       attempts: attempt,
       messages: request.messages,
     };
-    const held = release;
-    const requestOptions = {
-      signal: controller.signal,
-      // The JSON of `params`, made once (chat-request.ts).
-      body: attemptBody(call.body),
-      headers: call.headers,
-      // The slot goes back as soon as the answer has arrived (see undici-fetch.ts), so the
-      // next waiting call is written before this answer is parsed.
-      ...(held === undefined
-        ? {}
-        : {
-            fetchOptions: sdkFetchOptions({ [FETCH_HOOKS]: { onAnswered: held } }),
-          }),
-    };
+    const requestOptions = sdkRequestOptions(call, controller.signal, release);
     if (request.onDelta) {
       const chunks = await sdk.chat.completions.create(
         call.params as StreamingParams,
@@ -282,6 +269,23 @@ async function attemptOnce(
     release?.();
     request.signal?.removeEventListener("abort", forwardAbort);
   }
+}
+
+/**
+ * The SDK's request options of one attempt: its own abort signal, the call's JSON body
+ * (made once, chat-request.ts) and, with a gate, the hooks through which our fetch gives
+ * the slot back as soon as the answer has arrived (undici-fetch.ts), so the next waiting
+ * call can go out while this answer is read.
+ */
+function sdkRequestOptions(call: ChatCall, signal: AbortSignal, release: GateRelease | undefined) {
+  return {
+    signal,
+    body: attemptBody(call.body),
+    headers: call.headers,
+    ...(release === undefined
+      ? {}
+      : { fetchOptions: sdkFetchOptions({ [FETCH_HOOKS]: { onAnswered: release } }) }),
+  };
 }
 
 function cancelledError(request: ModelRequest, attempts: number): ModelCallError {
