@@ -14,6 +14,15 @@ const positiveInt = z.coerce
 
 const httpUrl = z.url({ protocol: /^https?$/, error: "expected an http(s) URL" });
 
+/**
+ * A proxy URL as curl takes it: `http://host:port` (credentials allowed), or `host:port`
+ * meaning `http://host:port`.
+ */
+const proxyUrl = z
+  .string()
+  .transform((value) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`))
+  .pipe(z.url({ protocol: /^https?$/, error: "expected a proxy URL such as http://proxy:3128" }));
+
 const redisUrl = z.url({ protocol: /^rediss?$/, error: "expected a redis:// or rediss:// URL" });
 
 const portNumber = z.coerce
@@ -101,6 +110,16 @@ const envSchema = z.object({
   RLM_API_TOKEN: z.string().optional(),
   PORT: portNumber.default(3000),
   RLM_MAX_UPLOAD_MB: megabytes.default(200),
+  /**
+   * The proxy of model calls (`run`, `worker`) to `https:` and `http:` endpoints, and the
+   * hosts reached directly; the lower-case names are read first, as curl and undici do.
+   */
+  https_proxy: proxyUrl.optional(),
+  HTTPS_PROXY: proxyUrl.optional(),
+  http_proxy: proxyUrl.optional(),
+  HTTP_PROXY: proxyUrl.optional(),
+  no_proxy: z.string().optional(),
+  NO_PROXY: z.string().optional(),
 });
 
 /** A request rate: `max` requests per `durationMs`. */

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { RlmResult } from "@rlm/core";
 import { type MockLlmServer, startMockLlmServer } from "@rlm/mock-llm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { tunnellingProxy } from "../../../packages/llm/test/support/tunnelling-proxy.js";
 import { cleanEnv, lines, REPO_ROOT, runCli } from "./support/run-cli.js";
 
 const REPORT = join(REPO_ROOT, "apps", "cli", "assets", "sample-report.txt");
@@ -201,6 +202,30 @@ describe("rlm run against the mock LLM", () => {
     const unpriced = await runCli(args, env(), 120_000);
     expect(unpriced.stderr).toContain("warning: no known price for mock-root");
     expect((JSON.parse(unpriced.stdout) as RlmResult).finishReason).toBe("final");
+  });
+
+  it("sends its probe and model calls through HTTP_PROXY, and around it for a NO_PROXY host", async () => {
+    const proxy = await tunnellingProxy();
+    try {
+      const query = 'How many times does "INC-7731" appear?';
+      const args = ["run", "--file", REPORT, "--query", query, "--json"];
+      const proxied = await runCli(args, { ...env(), HTTP_PROXY: proxy.url }, 120_000);
+      expect(proxied.code, proxied.stderr).toBe(0);
+      const host = new URL(mock.url).host;
+      expect(proxy.targets.length).toBeGreaterThan(0);
+      expect(new Set(proxy.targets)).toEqual(new Set([host]));
+
+      const seen = proxy.targets.length;
+      const direct = await runCli(
+        args,
+        { ...env(), http_proxy: proxy.url, no_proxy: "127.0.0.1" },
+        120_000,
+      );
+      expect(direct.code, direct.stderr).toBe(0);
+      expect(proxy.targets).toHaveLength(seen);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it("a provider error ends the run with one error line and exit 1", async () => {

@@ -1,5 +1,4 @@
 import type { ConcurrencyGate } from "./concurrency-gate.js";
-import type { JsonObject } from "./context.js";
 
 /** One chat message in the OpenAI sense. */
 export interface ChatMessage {
@@ -29,13 +28,32 @@ export interface TokenUsage {
 }
 
 /**
- * Structured output the provider should enforce: OpenAI's `response_format` of type
- * `json_schema` (also served by vLLM, Ollama and most compatible servers). A provider
- * that refuses it fails with the code `unsupported_response_format`.
+ * OpenAI's `response_format` of type `json_schema` (Structured Outputs): the provider is
+ * asked to answer with JSON that follows `json_schema.schema`. Same field names as the
+ * wire format, so a client passes it through as is.
  */
-export interface ResponseFormat {
+export interface JsonSchemaResponseFormat {
   type: "json_schema";
-  json_schema: { name: string; schema: JsonObject; strict?: boolean };
+  json_schema: {
+    /** a-z, A-Z, 0-9, `_` and `-`, at most 64 characters (OpenAI's rule). */
+    name: string;
+    /** A JSON Schema object. */
+    schema: Record<string, unknown>;
+    /** True: the provider enforces the schema exactly (a subset of JSON Schema allowed). */
+    strict?: boolean;
+    description?: string;
+  };
+}
+
+/** The response formats a request may ask for (so far: a JSON Schema). */
+export type ResponseFormat = JsonSchemaResponseFormat;
+
+/** Text of a streamed answer as it arrives (see {@link ModelRequest.onDelta}). */
+export interface ModelDelta {
+  /** The text that just arrived. */
+  text: string;
+  /** Characters of the answer received so far, this piece included. */
+  receivedChars: number;
 }
 
 /** A request for one chat completion. */
@@ -45,8 +63,6 @@ export interface ModelRequest {
   /** Upper bound on generated tokens, when the caller wants one. */
   maxOutputTokens?: number;
   temperature?: number;
-  /** Asks the provider for JSON matching a schema (see {@link ResponseFormat}). */
-  responseFormat?: ResponseFormat;
   signal?: AbortSignal;
   /**
    * A slot the call must hold while it talks to the provider: acquired by the transport
@@ -58,6 +74,19 @@ export interface ModelRequest {
    * against the client's per-attempt timeout.
    */
   gate?: ConcurrencyGate;
+  /**
+   * Asks for JSON that follows a schema. A client passes it to the provider; a provider
+   * that refuses it fails the call with code `unsupported_response_format` (not
+   * retryable), so the caller can ask again without it and validate the text itself.
+   */
+  responseFormat?: JsonSchemaResponseFormat;
+  /**
+   * Called as the answer arrives, for progress: a client that streams (`@rlm/llm` does
+   * when this is set) calls it once per piece of text, in order; one that does not
+   * never calls it. The response is the same either way. An exception thrown here fails
+   * the call.
+   */
+  onDelta?: (delta: ModelDelta) => void;
 }
 
 /** The answer to one chat completion. */

@@ -44,6 +44,7 @@ export { chunkCountQuestion } from "./scripts/map-reduce.js";
 export type { ScriptInput } from "./scripts/script-input.js";
 export { COMBINE_QUESTION, SECTION_QUESTION } from "./scripts/summarize.js";
 export { type MockLlmServer, startMockLlmServer } from "./server.js";
+export { structuredAnswer } from "./structured-answer.js";
 export { chooseStrategy } from "./strategy.js";
 export {
   answerSubCall,

@@ -48,6 +48,12 @@ export interface MockLlmSettings {
   faultKinds?: RequestKind[];
   /** Habits of real root models to play (see `habits/`); none by default. */
   habits: HabitName[];
+  /**
+   * Answer 400 to any request that carries a `response_format` of type `json_schema`, in
+   * OpenAI's words for a model without Structured Outputs (default false: sub-calls
+   * answer in the schema's shape).
+   */
+  rejectResponseFormat: boolean;
 }
 
 /**
@@ -68,6 +74,7 @@ export const DEFAULT_SETTINGS: MockLlmSettings = {
   strategy: "auto",
   chunkChars: 100_000,
   habits: [],
+  rejectResponseFormat: false,
   faults: {
     rateLimitRate: 0,
     serverErrorRate: 0,
@@ -132,6 +139,10 @@ export function mergeSettings(base: MockLlmSettings, patch: unknown): MockLlmSet
         break;
       case "chunkChars":
         next.chunkChars = integer(key, value, 1, Number.MAX_SAFE_INTEGER);
+        break;
+      case "rejectResponseFormat":
+        if (typeof value !== "boolean") fail(key, "a boolean");
+        next.rejectResponseFormat = value;
         break;
       case "faultKinds":
         if (value === null) {

@@ -1,7 +1,7 @@
 import { subCallMessages } from "@rlm/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createOpenAIModelClient } from "../src/index.js";
-import { StreamedJsonBody, STREAMED_BODY_MIN_CHARS } from "../src/streamed-json-body.js";
+import { WINDOWED_BODY_MIN_CHARS, WindowedJsonBody } from "../src/windowed-json-body.js";
 import { json, type ScriptedServer, startScriptedServer } from "./scripted-server.js";
 
 const completion = {
@@ -26,12 +26,12 @@ function awkwardChunk(chars: number): string {
   return text;
 }
 
-describe("StreamedJsonBody", () => {
+describe("WindowedJsonBody", () => {
   it("produces exactly the JSON the SDK would send, and says its UTF-8 length", () => {
     const chunk = awkwardChunk(700_000);
     const messages = subCallMessages("Which lines mention 中?", chunk);
     const fields = { model: "sub-model", max_tokens: 50 };
-    const body = StreamedJsonBody.chatCompletion(fields, messages);
+    const body = WindowedJsonBody.chatCompletion(fields, messages);
     const text = [...body.pieces()].join("");
     const expected = {
       ...fields,
@@ -39,13 +39,14 @@ describe("StreamedJsonBody", () => {
     };
     expect(JSON.parse(text)).toEqual(expected);
     expect(body.byteLength).toBe(Buffer.byteLength(text, "utf8"));
-    // A second pass (a retry) gives the same text.
+    // A second pass (a retry) gives the same text, and so do its bytes.
     expect([...body.pieces()].join("")).toBe(text);
+    expect(Buffer.concat([...body.bytes()]).toString("utf8")).toBe(text);
   });
 
   it("never holds a large part whole: its pieces are windows of it", () => {
     const chunk = "x".repeat(3_000_000);
-    const body = StreamedJsonBody.chatCompletion({ model: "m" }, subCallMessages("q", chunk));
+    const body = WindowedJsonBody.chatCompletion({ model: "m" }, subCallMessages("q", chunk));
     const longest = Math.max(...[...body.pieces()].map((piece) => piece.length));
     expect(longest).toBeLessThanOrEqual(256 * 1024);
   });
@@ -62,7 +63,7 @@ describe("a model client sending a large prompt", () => {
 
   it("delivers it intact with a correct Content-Length", async () => {
     server.script(json(200, completion));
-    const chunk = awkwardChunk(STREAMED_BODY_MIN_CHARS + 500_000);
+    const chunk = awkwardChunk(WINDOWED_BODY_MIN_CHARS + 500_000);
     const messages = subCallMessages("Summarise the text.", chunk);
     const client = createOpenAIModelClient({
       apiKey: "test-key",
@@ -83,7 +84,7 @@ describe("a model client sending a large prompt", () => {
 
   it("sends it again, whole, on a retry", async () => {
     server.script(json(503, { error: { message: "busy" } }), json(200, completion));
-    const messages = subCallMessages("q", awkwardChunk(STREAMED_BODY_MIN_CHARS));
+    const messages = subCallMessages("q", awkwardChunk(WINDOWED_BODY_MIN_CHARS));
     const client = createOpenAIModelClient({
       apiKey: "test-key",
       baseURL: server.baseURL,

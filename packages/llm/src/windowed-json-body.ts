@@ -11,25 +11,26 @@ type Segment = { json: string } | { raw: string };
 const WINDOW_CHARS = 32 * 1024;
 
 /**
- * Prompts at least this long (all messages together) are sent as a {@link StreamedJsonBody};
+ * Prompts at least this long (all messages together) are sent as a {@link WindowedJsonBody};
  * shorter ones go through the SDK's own `JSON.stringify`, whose copies are small.
  */
-export const STREAMED_BODY_MIN_CHARS = 64 * 1024;
+export const WINDOWED_BODY_MIN_CHARS = 64 * 1024;
 
 /**
  * A request body of JSON text produced piece by piece, so that a large string inside it
  * (a chunk of the document in a sub-call prompt) is never copied whole: it is escaped and
- * written one window at a time, and its bytes are never all in memory at once.
+ * encoded one window at a time, and its bytes are never all in memory at once.
  *
  * Why: `JSON.stringify` of the request flattens the prompt (a rope around the chunk) into
- * one copy, makes a second for the JSON text, and node a third when it encodes that for
- * the socket. Ten calls over 10 MB chunks in flight held about 300 MB that way.
+ * one copy, makes a second for the JSON text, and the transport a third when it encodes
+ * that for the socket. Ten calls over 10 MB chunks in flight held about 300 MB that way.
  *
- * `exchange` (http-exchange.ts) writes {@link StreamedJsonBody.pieces} to the socket as
- * it drains, with a `Content-Length` of {@link StreamedJsonBody.byteLength}. The pieces
- * can be produced again for each attempt.
+ * The model client hands {@link WindowedJsonBody.bytes} to the openai SDK as the request's
+ * `body` option (an iterator, which the SDK sends as a stream) with a `Content-Length` of
+ * {@link WindowedJsonBody.byteLength}; undici pulls the next window as the socket drains.
+ * The pieces can be produced again for each attempt.
  */
-export class StreamedJsonBody {
+export class WindowedJsonBody {
   /** The UTF-8 length of the whole JSON text. */
   readonly byteLength: number;
   readonly #segments: readonly Segment[];
@@ -44,6 +45,11 @@ export class StreamedJsonBody {
     return piecesOf(this.#segments);
   }
 
+  /** {@link WindowedJsonBody.pieces} as UTF-8 bytes, which is what a request stream carries. */
+  *bytes(): Generator<Uint8Array, void, undefined> {
+    for (const piece of this.pieces()) yield Buffer.from(piece, "utf8");
+  }
+
   /**
    * The body of a chat completion request: `fields` (model, limits; small values) and
    * the messages, each message's text written from its `contentParts` when it has them.
@@ -51,7 +57,7 @@ export class StreamedJsonBody {
   static chatCompletion(
     fields: Record<string, unknown>,
     messages: readonly ChatMessage[],
-  ): StreamedJsonBody {
+  ): WindowedJsonBody {
     const segments: Segment[] = [{ json: "{" }];
     for (const [name, value] of Object.entries(fields)) {
       if (value === undefined) continue;
@@ -69,15 +75,15 @@ export class StreamedJsonBody {
       segments.push({ json: '"}' });
     });
     segments.push({ json: "]}" });
-    return new StreamedJsonBody(segments);
+    return new WindowedJsonBody(segments);
   }
 }
 
-/** True when the messages are long enough to be worth a {@link StreamedJsonBody}. */
-export function wantsStreamedBody(messages: readonly ChatMessage[]): boolean {
+/** True when the messages are long enough to be worth a {@link WindowedJsonBody}. */
+export function wantsWindowedBody(messages: readonly ChatMessage[]): boolean {
   let chars = 0;
   for (const message of messages) chars += message.content.length;
-  return chars >= STREAMED_BODY_MIN_CHARS;
+  return chars >= WINDOWED_BODY_MIN_CHARS;
 }
 
 function* piecesOf(segments: readonly Segment[]): IterableIterator<string> {
