@@ -82,9 +82,5 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
   const { statusCode, body } = toErrorResponse(error);
   if (statusCode >= 500) request.log.error({ err: error }, "request failed");
   else request.log.info({ code: body.error.code, statusCode }, "request rejected");
-  if (statusCode === 413) {
-    // The rest of an oversize upload is not worth reading: close instead of draining.
-    reply.header("connection", "close");
-  }
   return reply.code(statusCode).send(body);
 }

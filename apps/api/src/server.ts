@@ -11,10 +11,12 @@ import { adminAuth } from "./admin-auth.js";
 import { ApiErrorCode, errorBody } from "./api-error.js";
 import { type ApiLoggerOption, createApiLogger } from "./api-logger.js";
 import { bearerAuth, sendUnauthorized } from "./bearer-auth.js";
+import { registerBodyParsers } from "./body-parsers.js";
 import { registerBullBoard } from "./bull-board.js";
 import { handleError } from "./error-handler.js";
 import { DEFAULT_HEARTBEAT_MS } from "./event-stream.js";
 import { registerHealth } from "./health.js";
+import { lingerOnEarlyAnswers } from "./request-drain.js";
 import { openApiRoute, registerDocs, registerOpenApi } from "./openapi.js";
 import { analysisRoutes } from "./routes/analyses.js";
 import { viewerRoutes } from "./routes/viewer.js";
@@ -116,12 +118,9 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
       .code(404)
       .send(errorBody(ApiErrorCode.notFound, `no route ${request.method} ${path}`));
   });
-  // Any text is a document (markdown, CSV, logs); text/plain has Fastify's own parser.
-  app.addContentTypeParser(
-    /^text\/(?!plain\b)/,
-    { parseAs: "string", bodyLimit: bodyLimitBytes },
-    (_request, body, done) => done(null, body),
-  );
+  // JSON and any text (markdown, CSV, logs are documents): UTF-8 only, depth-bounded.
+  registerBodyParsers(app, bodyLimitBytes);
+  lingerOnEarlyAnswers(app);
   app.register(multipart, { throwFileSizeLimit: true });
 
   const closeHealth = registerHealth(app, options.connection);
