@@ -1,7 +1,11 @@
 import type { RlmContext } from "@rlm/core";
 import type { EnqueueAnalysisInput, SerializableEngineOptions } from "@rlm/queue";
 import type { FastifyRequest } from "fastify";
-import { type AnalysisQuerystring, analysisFieldsSchema } from "./analysis-schemas.js";
+import {
+  type AnalysisQuerystring,
+  analysisFieldsSchema,
+  MAX_IDEMPOTENCY_KEY_LENGTH,
+} from "./analysis-schemas.js";
 import { ApiError, ApiErrorCode } from "./api-error.js";
 import { checkJsonDepth } from "./body-parsers.js";
 import { readMultipartAnalysis } from "./multipart-analysis.js";
@@ -95,6 +99,9 @@ function withHeaderKey(
 ): EnqueueAnalysisInput {
   if (header === undefined) return input;
   if (Array.isArray(header)) throw invalid("Idempotency-Key must be given once");
+  if (header.length === 0 || header.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+    throw invalid(`Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
+  }
   if (input.idempotencyKey !== undefined && input.idempotencyKey !== header) {
     throw invalid("the Idempotency-Key header and idempotencyKey in the body differ");
   }

@@ -33,6 +33,8 @@ export const ApiErrorCode = {
   unsupportedMediaType: "unsupported_media_type",
   notFound: "not_found",
   alreadyFinished: "already_finished",
+  idempotencyKeyReused: "idempotency_key_reused",
+  redisUnavailable: "redis_unavailable",
   internalError: "internal_error",
 } as const;
 

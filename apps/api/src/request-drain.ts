@@ -20,7 +20,8 @@ export const LINGER_MS = 30_000;
  * usable (keep-alive) when the body ends in time.
  */
 export function drainRestOfBody(request: IncomingMessage): void {
-  if (request.complete || request.destroyed) return;
+  // `complete` is only false on a real socket still receiving (injected requests leave it unset).
+  if (request.complete !== false || request.destroyed) return;
   // A multipart parser may still be attached: the bytes go nowhere now.
   request.unpipe();
   request.resume();
@@ -40,7 +41,7 @@ export function drainRestOfBody(request: IncomingMessage): void {
  */
 export function lingerOnEarlyAnswers(app: FastifyInstance): void {
   app.addHook("onSend", async (request, reply, payload) => {
-    if (!request.raw.complete) {
+    if (request.raw.complete === false) {
       reply.removeHeader("connection");
       drainRestOfBody(request.raw);
     }
