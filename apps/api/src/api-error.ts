@@ -28,6 +28,7 @@ export class ApiError extends Error {
 /** Stable error codes of the HTTP API, beside the `RlmError` codes passed through. */
 export const ApiErrorCode = {
   unauthorized: "unauthorized",
+  forbidden: "forbidden",
   invalidRequest: "invalid_request",
   payloadTooLarge: "payload_too_large",
   unsupportedMediaType: "unsupported_media_type",

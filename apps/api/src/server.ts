@@ -16,6 +16,7 @@ import { IdempotencyFingerprints } from "./idempotency.js";
 import { lingerOnEarlyAnswers } from "./request-drain.js";
 import { openApiRoute, registerDocs, registerOpenApi } from "./openapi.js";
 import { RedisGuard } from "./redis-guard.js";
+import { registerSecurityHeaders } from "./security-headers.js";
 import { analysisRoutes } from "./routes/analyses.js";
 import { viewerRoutes } from "./routes/viewer.js";
 import { bearerToken, TokenVerifier } from "./token-verifier.js";
@@ -59,6 +60,11 @@ export interface ApiServerOptions {
   client?: RlmQueueClient;
   /** Interval of heartbeat comments on event streams. Default 15 s. */
   heartbeatMs?: number;
+  /**
+   * Let Bull Board change state (retry, clean, promote…): `RLM_BOARD_WRITE=1` in
+   * `rlm serve`. Default false: the board is read-only.
+   */
+  boardWrite?: boolean;
 }
 
 /**
@@ -145,8 +151,10 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
   app.register(multipart, { throwFileSizeLimit: true });
 
   registerHealth(app, redis.probe);
-  const board = registerBullBoard(app, topology, verifier);
+  const board = registerBullBoard(app, topology, verifier, { write: options.boardWrite === true });
   app.register(async (scope) => {
+    // The viewer's pages set their own CSP, with a nonce per page.
+    await registerSecurityHeaders(scope, false);
     scope.addHook("onRequest", adminAuth(verifier));
     await viewerRoutes(scope, {
       client,

@@ -96,6 +96,7 @@ describe("env and flags", () => {
     expect(env.RLM_PREFIX).toBe("rlm");
     expect(env.PORT).toBe(3000);
     expect(env.RLM_MAX_UPLOAD_MB).toBe(200);
+    expect(env.RLM_BOARD_WRITE).toBe(false);
   });
 
   it("parses the queue variables", () => {
@@ -107,6 +108,7 @@ describe("env and flags", () => {
       RLM_LLM_CONCURRENCY: "64",
       PORT: "8080",
       RLM_MAX_UPLOAD_MB: "0.5",
+      RLM_BOARD_WRITE: "1",
     });
     expect(env).toMatchObject({
       RLM_PREFIX: "team-a",
@@ -115,6 +117,7 @@ describe("env and flags", () => {
       RLM_LLM_CONCURRENCY: 64,
       PORT: 8080,
       RLM_MAX_UPLOAD_MB: 0.5,
+      RLM_BOARD_WRITE: true,
     });
     for (const bad of [
       { REDIS_URL: "http://x" },
@@ -122,6 +125,7 @@ describe("env and flags", () => {
       { RLM_RATE_LIMIT: "0/s" },
       { PORT: "70000" },
       { RLM_MAX_UPLOAD_MB: "-1" },
+      { RLM_BOARD_WRITE: "maybe" },
     ]) {
       expect(() => loadEnv(bad)).toThrow(Object.keys(bad)[0]);
     }
