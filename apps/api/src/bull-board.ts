@@ -13,6 +13,7 @@ import type { FastifyInstance, onRequestAsyncHookHandler } from "fastify";
 import { adminAuth } from "./admin-auth.js";
 import { ApiErrorCode, errorBody } from "./api-error.js";
 import { boardJobData, boardUiConfig, viewerLinkOf } from "./bull-board-config.js";
+import type { RedisGuard } from "./redis-guard.js";
 import { type CspDirectives, cspHeader, registerSecurityHeaders } from "./security-headers.js";
 import type { TokenVerifier } from "./token-verifier.js";
 
@@ -48,6 +49,8 @@ export interface BullBoardOptions {
    * (`RLM_BOARD_WRITE=1`). Default false: the board only shows.
    */
   write?: boolean;
+  /** Answers 503 while Redis is disconnected, before the board tries. */
+  guard?: Pick<RedisGuard, "refuseWhileDisconnected">;
 }
 
 /** What `registerBullBoard` opened, for the server to close. */
@@ -106,6 +109,7 @@ export function registerBullBoard(
     await registerSecurityHeaders(scope, BULL_BOARD_CSP);
     scope.addHook("onRequest", adminAuth(verifier));
     if (readOnlyMode) scope.addHook("onRequest", refuseChanges);
+    if (options.guard) scope.addHook("onRequest", options.guard.refuseWhileDisconnected);
     scope.addHook("onSend", async (_request, reply, payload) => {
       const type = String(reply.getHeader("content-type") ?? "");
       if (!type.startsWith("text/html")) return payload;

@@ -104,6 +104,17 @@ export class RedisGuard {
     }
   }
 
+  /**
+   * An `onRequest` hook for routes that reach Redis through libraries (Bull Board, the
+   * viewer): a 503 at once while the request connection is down, rather than their own
+   * errors. (A hung Redis is caught by `run` on the `/v1` routes only.)
+   */
+  readonly refuseWhileDisconnected = async (): Promise<void> => {
+    if (this.requests.status !== "ready") {
+      throw new RedisUnavailableError("Redis is not connected: try again shortly");
+    }
+  };
+
   /** One PING at a time, shared by every waiting request: true when answered in time. */
   reachable(): Promise<boolean> {
     this.ping ??= pingWithin(this.probe, PING_TIMEOUT_MS).finally(() => {

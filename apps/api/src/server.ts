@@ -151,11 +151,15 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
   app.register(multipart, { throwFileSizeLimit: true });
 
   registerHealth(app, redis.probe);
-  const board = registerBullBoard(app, topology, verifier, { write: options.boardWrite === true });
+  const board = registerBullBoard(app, topology, verifier, {
+    write: options.boardWrite === true,
+    guard,
+  });
   app.register(async (scope) => {
     // The viewer's pages set their own CSP, with a nonce per page.
     await registerSecurityHeaders(scope, false);
     scope.addHook("onRequest", adminAuth(verifier));
+    scope.addHook("onRequest", guard.refuseWhileDisconnected);
     await viewerRoutes(scope, {
       client,
       redis: redis.requests,

@@ -121,6 +121,34 @@ describe("after an outage", () => {
     expect(view.statusCode).toBe(200);
   });
 
+  it("Bull Board and the viewer answer 503 once the API has seen Redis go", async () => {
+    link.cut();
+    try {
+      for (const url of ["/admin/queues/api/queues", "/admin/viewer"]) {
+        // Until the connection has noticed the reset, Bull Board may answer its own 500;
+        // from then on, 503 at once. Every answer comes fast either way.
+        await within(
+          (async () => {
+            for (;;) {
+              const started = performance.now();
+              const res = await app.inject({ url, headers: AUTH });
+              expect(performance.now() - started).toBeLessThan(DEADLINE_MS);
+              if (res.statusCode === 503) return res;
+              await new Promise((resolve) => setTimeout(resolve, 20));
+            }
+          })(),
+          DEADLINE_MS,
+          `${url} to answer 503`,
+        );
+      }
+    } finally {
+      link.restore();
+    }
+    await untilHealthy();
+    const board = await app.inject({ url: "/admin/queues/api/queues", headers: AUTH });
+    expect(board.statusCode).toBe(200);
+  });
+
   it("an open event stream waits through the outage and goes on", async () => {
     const id = (await postAnalysis()).json().id as string;
     const baseUrl = await listen(app);
