@@ -2,13 +2,13 @@ import { randomUUID } from "node:crypto";
 import {
   type AnalysisEvent,
   type AnalysisEventEntry,
-  isTerminalEvent,
   redisKeys,
   type RlmConnection,
 } from "@rlm/queue";
 import type { FastifyBaseLogger } from "fastify";
 import type { Redis } from "ioredis";
 import { apiConnectionName, openConnection } from "./api-redis.js";
+import { compareIds, Subscription } from "./event-subscription.js";
 
 /** Entries read per stream and per XREAD: a long history comes in rounds. */
 const READ_COUNT = 100;
@@ -16,24 +16,8 @@ const READ_COUNT = 100;
 const DEFAULT_BLOCK_MS = 5_000;
 /** After a failed XREAD (not an outage: those wait in ioredis), before the next one. */
 const RETRY_DELAY_MS = 1_000;
-/**
- * Events held for one slow client before it is dropped (it reconnects with
- * `Last-Event-ID` and misses nothing): one stalled socket must not grow the API's memory.
- */
-export const MAX_BUFFERED_EVENTS = 10_000;
 /** Lifetime of the wake stream, refreshed by each wake. */
 const WAKE_TTL_SECONDS = 3_600;
-
-/** Why a subscription ended. */
-export type SubscriptionEnd =
-  /** Its analysis's terminal event was delivered. */
-  | "finished"
-  /** `close()`: the client went away. */
-  | "closed"
-  /** The hub closed (server shutdown). */
-  | "shutdown"
-  /** The client fell `MAX_BUFFERED_EVENTS` behind. */
-  | "lagging";
 
 /** Options of an `EventHub`. */
 export interface EventHubOptions {
@@ -107,7 +91,7 @@ export class EventHub {
    */
   subscribe(analysisId: string, after = "0"): Subscription {
     const key = this.keys.events(analysisId);
-    const subscription = new Subscription(after, (end) => this.remove(key, subscription, end));
+    const subscription = new Subscription(after, () => this.remove(key, subscription));
     if (this.closed) {
       subscription.end("shutdown");
       return subscription;
@@ -137,7 +121,7 @@ export class EventHub {
     await this.waker.del(this.wakeKey).catch(() => {});
   }
 
-  private remove(key: string, subscription: Subscription, _end: SubscriptionEnd): void {
+  private remove(key: string, subscription: Subscription): void {
     const subscribers = this.streams.get(key);
     if (!subscribers) return;
     subscribers.delete(subscription);
@@ -213,15 +197,6 @@ function oldestCursor(subscribers: Set<Subscription> | undefined): string {
   return oldest ?? "0";
 }
 
-/** Orders stream entry ids (`<ms>-<seq>`, either part up to 64 bits). */
-export function compareIds(a: string, b: string): number {
-  const [aMs = 0n, aSeq = 0n] = a.split("-").map((part) => BigInt(part));
-  const [bMs = 0n, bSeq = 0n] = b.split("-").map((part) => BigInt(part));
-  if (aMs !== bMs) return aMs < bMs ? -1 : 1;
-  if (aSeq !== bSeq) return aSeq < bSeq ? -1 : 1;
-  return 0;
-}
-
 /**
  * An entry as the producer writes it: fields `type` and `event` (the JSON). Read here
  * rather than through the producer's own subscriber, which holds a connection per call.
@@ -237,69 +212,4 @@ function decodeEntry(id: string, fields: string[]): AnalysisEventEntry | undefin
     }
   }
   return undefined;
-}
-
-/**
- * One client's view of one analysis's events: an async iterable of the entries after
- * its position, in order, each once. Ends after the terminal event, or as `end` says.
- */
-export class Subscription implements AsyncIterable<AnalysisEventEntry> {
-  /** The last entry id delivered (or the starting position). */
-  cursor: string;
-  /** Why it ended; undefined while open. */
-  ended: SubscriptionEnd | undefined;
-  private readonly buffered: AnalysisEventEntry[] = [];
-  private wakeConsumer: (() => void) | undefined;
-
-  constructor(
-    after: string,
-    private readonly onEnd: (end: SubscriptionEnd) => void,
-  ) {
-    this.cursor = after;
-  }
-
-  /** Called by the hub with each entry of the stream, in order; skips what it has had. */
-  push(entry: AnalysisEventEntry): void {
-    if (this.ended || compareIds(entry.id, this.cursor) <= 0) return;
-    this.cursor = entry.id;
-    if (this.buffered.length >= MAX_BUFFERED_EVENTS) {
-      this.end("lagging");
-      return;
-    }
-    this.buffered.push(entry);
-    this.notify();
-    if (isTerminalEvent(entry.event)) this.end("finished");
-  }
-
-  /** Stops following (idempotent). Entries already buffered are still yielded. */
-  end(reason: SubscriptionEnd = "closed"): void {
-    if (this.ended) return;
-    this.ended = reason;
-    this.onEnd(reason);
-    this.notify();
-  }
-
-  async *[Symbol.asyncIterator](): AsyncIterator<AnalysisEventEntry> {
-    try {
-      for (;;) {
-        const entry = this.buffered.shift();
-        if (entry) {
-          yield entry;
-          continue;
-        }
-        if (this.ended) return;
-        await new Promise<void>((resolve) => {
-          this.wakeConsumer = resolve;
-        });
-      }
-    } finally {
-      this.end("closed");
-    }
-  }
-
-  private notify(): void {
-    const wake = this.wakeConsumer;
-    this.wakeConsumer = undefined;
-    wake?.();
-  }
 }

@@ -2,7 +2,7 @@ import { once } from "node:events";
 import type { ServerResponse } from "node:http";
 import type { AnalysisEventEntry } from "@rlm/queue";
 import type { FastifyBaseLogger } from "fastify";
-import type { Subscription } from "./event-hub.js";
+import type { Subscription } from "./event-subscription.js";
 
 /** Default interval of SSE heartbeat comments (proxies drop idle connections). */
 export const DEFAULT_HEARTBEAT_MS = 15_000;

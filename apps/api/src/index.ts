@@ -3,7 +3,7 @@ export { type ApiErrorBody, ApiErrorCode } from "./api-error.js";
 export type { ApiLoggerOption } from "./api-logger.js";
 export { MAX_JSON_DEPTH } from "./body-parsers.js";
 export { BULL_BOARD_PATH } from "./bull-board.js";
-export { MAX_BUFFERED_EVENTS } from "./event-hub.js";
+export { MAX_BUFFERED_EVENTS } from "./event-subscription.js";
 export { LINGER_MS } from "./request-drain.js";
 export { REDIS_RETRY_AFTER_SECONDS } from "./redis-guard.js";
 export type { HealthBody } from "./health.js";
