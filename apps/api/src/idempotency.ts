@@ -53,16 +53,17 @@ export class IdempotencyFingerprints {
   /**
    * Binds `key` to `fingerprint` unless it is bound already (SET NX: of two racing
    * requests, one wins). Throws a 422 when the key's first request was another one.
+   * Returns true when this call bound it.
    */
-  async claim(key: string, fingerprint: string): Promise<void> {
-    const name = `${this.prefix}:idem-body:${key}`;
+  async claim(key: string, fingerprint: string): Promise<boolean> {
+    const name = this.keyOf(key);
     // Twice at most: the key may expire between the refused SET and the GET.
     for (let attempt = 0; attempt < 2; attempt += 1) {
       const set = await this.redis.set(name, fingerprint, "EX", this.ttlSeconds, "NX");
-      if (set === "OK") return;
+      if (set === "OK") return true;
       const bound = await this.redis.get(name);
       if (bound === null) continue;
-      if (bound === fingerprint) return;
+      if (bound === fingerprint) return false;
       throw new ApiError(
         422,
         ApiErrorCode.idempotencyKeyReused,
@@ -70,5 +71,18 @@ export class IdempotencyFingerprints {
           "options): use a new key for a new request",
       );
     }
+    return false;
+  }
+
+  /**
+   * Unbinds a key this request bound, when the request was refused as invalid: nothing
+   * was enqueued, and the corrected request may come with the same key.
+   */
+  async release(key: string): Promise<void> {
+    await this.redis.del(this.keyOf(key));
+  }
+
+  private keyOf(key: string): string {
+    return `${this.prefix}:idem-body:${key}`;
   }
 }

@@ -247,6 +247,15 @@ describe("Idempotency-Key binds a key to one request", () => {
     );
   });
 
+  it("a request refused as invalid leaves the key free for the corrected one", async () => {
+    const key = `fixed-${Date.now()}`;
+    const invalid = await post(key, { query: "q", context: "doc", options: { maxDepth: 99 } });
+    expect(invalid.statusCode).toBe(400);
+    const fixed = await post(key, { query: "q", context: "doc", options: { maxDepth: 2 } });
+    expect(fixed.statusCode).toBe(202);
+    expect(fixed.json().deduplicated).toBe(false);
+  });
+
   it("a text upload and a JSON body of the same document are the same request", async () => {
     const key = `forms-${Date.now()}`;
     const text = await app.inject({

@@ -1,3 +1,4 @@
+import { RlmError } from "@rlm/core";
 import type { RlmQueueClient } from "@rlm/queue";
 import type { FastifyInstance } from "fastify";
 import { readAnalysisRequest } from "../analysis-request.js";
@@ -52,10 +53,17 @@ export async function analysisRoutes(app: FastifyInstance, options: AnalysisRout
       const fingerprint = key === undefined ? undefined : requestFingerprint(input);
       // The body is read first, whatever Redis does; only the enqueue waits on Redis.
       const enqueued = await guard.run(async () => {
-        if (key !== undefined && fingerprint !== undefined) {
-          await fingerprints.claim(key, fingerprint);
+        const bound =
+          key !== undefined && fingerprint !== undefined
+            ? await fingerprints.claim(key, fingerprint)
+            : false;
+        try {
+          return await client.enqueueAnalysis(input);
+        } catch (error) {
+          // Refused as invalid (bad options): the fixed request may reuse the key.
+          if (bound && key !== undefined && isInvalidInput(error)) await fingerprints.release(key);
+          throw error;
         }
-        return client.enqueueAnalysis(input);
       });
       if (enqueued.deduplicated) reply.header("idempotent-replayed", "true");
       request.log.info(
@@ -122,6 +130,10 @@ export async function analysisRoutes(app: FastifyInstance, options: AnalysisRout
       return reply.code(202).send({ id, outcome });
     },
   );
+}
+
+function isInvalidInput(error: unknown): boolean {
+  return error instanceof RlmError && error.code.startsWith("invalid_");
 }
 
 function notFound(id: string): ApiError {
