@@ -242,7 +242,11 @@ export const createAnalysisSchema = {
     properties: {
       "idempotency-key": {
         type: "string",
-        description: "Same as idempotencyKey in the body (they must agree when both are given).",
+        description:
+          "Same as idempotencyKey in the body (they must agree when both are given). A retry " +
+          "with the same key and the same request returns the first analysis " +
+          "(`deduplicated: true`, header `Idempotent-Replayed: true`); the same key with a " +
+          "different query, context or options is a 422.",
       },
     },
   },
@@ -253,10 +257,14 @@ export const createAnalysisSchema = {
       description: "Enqueued (or found by its idempotency key).",
       headers: {
         location: { type: "string", description: "The analysis: /v1/analyses/{id}." },
+        "idempotent-replayed": {
+          type: "string",
+          description: "`true` when the idempotency key was known: nothing new was enqueued.",
+        },
       },
       $ref: `${analysisAcceptedSchema.$id}#`,
     },
-    ...errorResponses(400, 401, 413, 415, 500),
+    ...errorResponses(400, 401, 413, 415, 422, 500, 503),
   },
 } as const;
 
@@ -268,7 +276,7 @@ export const getAnalysisSchema = {
   params: analysisParamsSchema,
   response: {
     200: { description: "The analysis.", $ref: "AnalysisView#" },
-    ...errorResponses(400, 401, 404, 500),
+    ...errorResponses(400, 401, 404, 500, 503),
   },
 } as const;
 
@@ -303,7 +311,7 @@ export const analysisEventsSchema = {
         },
       },
     },
-    ...errorResponses(400, 401, 404, 500),
+    ...errorResponses(400, 401, 404, 500, 503),
   },
 } as const;
 
@@ -316,6 +324,6 @@ export const cancelAnalysisSchema = {
   params: analysisParamsSchema,
   response: {
     202: { description: "Cancelled, or cancel requested.", $ref: `${analysisCancelSchema.$id}#` },
-    ...errorResponses(400, 401, 404, 409, 500),
+    ...errorResponses(400, 401, 404, 409, 500, 503),
   },
 } as const;

@@ -22,7 +22,8 @@ export const errorBodySchema = {
           type: "string",
           description:
             "Stable code: unauthorized, invalid_request, payload_too_large, " +
-            "unsupported_media_type, not_found, already_finished, internal_error, …",
+            "unsupported_media_type, not_found, already_finished, idempotency_key_reused, " +
+            "redis_unavailable, internal_error, …",
         },
         message: { type: "string", description: "What went wrong, for a person." },
         retryable: {
@@ -41,8 +42,15 @@ const ERROR_MEANINGS = {
   404: "No such analysis (or it has expired).",
   409: "The analysis has already finished.",
   413: "The body is larger than the server allows (`RLM_MAX_UPLOAD_MB`).",
-  415: "The content type is not JSON, multipart/form-data or text.",
+  415: "The content type is not JSON, multipart/form-data or text, or its charset is not UTF-8.",
+  422: "The Idempotency-Key was first used with a different request (`idempotency_key_reused`).",
   500: "The server failed; `retryable` says whether to try again.",
+  503: "Redis cannot be reached (`redis_unavailable`, retryable): try again after `Retry-After` seconds.",
+} as const;
+
+const RETRY_AFTER_HEADER = {
+  type: "string",
+  description: "Seconds to wait before trying again.",
 } as const;
 
 /** An error status this API answers with. */
@@ -56,7 +64,11 @@ export function errorResponses(...statuses: ErrorStatus[]) {
   return Object.fromEntries(
     statuses.map((status) => [
       status,
-      { description: ERROR_MEANINGS[status], $ref: `${errorBodySchema.$id}#` },
+      {
+        description: ERROR_MEANINGS[status],
+        ...(status === 503 ? { headers: { "retry-after": RETRY_AFTER_HEADER } } : {}),
+        $ref: `${errorBodySchema.$id}#`,
+      },
     ]),
   );
 }
@@ -84,6 +96,10 @@ export const healthRouteSchema = {
   security: [],
   response: {
     200: { description: "Redis answers.", $ref: `${healthBodySchema.$id}#` },
-    503: { description: "Redis is unreachable.", $ref: `${healthBodySchema.$id}#` },
+    503: {
+      description: "Redis is unreachable.",
+      headers: { "retry-after": RETRY_AFTER_HEADER },
+      $ref: `${healthBodySchema.$id}#`,
+    },
   },
 } as const;

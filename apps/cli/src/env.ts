@@ -37,6 +37,13 @@ const megabytes = z.coerce
   .positive({ error: "expected a positive number of megabytes" })
   .max(100_000, { error: "expected at most 100000 (MB)" });
 
+/** A yes/no switch: `1`/`true`/`yes` or `0`/`false`/`no`. */
+const flag = z
+  .string()
+  .toLowerCase()
+  .pipe(z.enum(["1", "true", "yes", "0", "false", "no"], { error: "expected 1 or 0" }))
+  .transform((value) => ["1", "true", "yes"].includes(value));
+
 /** Redis key prefix: also the SCAN pattern of a cleanup, so no glob characters or spaces. */
 const keyPrefix = z.string().regex(/^[A-Za-z0-9_.:{}-]{1,100}$/, {
   error: "expected letters, digits and _ . : - { } only",
@@ -120,6 +127,8 @@ const envSchema = z.object({
   HTTP_PROXY: proxyUrl.optional(),
   no_proxy: z.string().optional(),
   NO_PROXY: z.string().optional(),
+  /** `serve`: let Bull Board retry, clean and promote jobs (read-only otherwise). */
+  RLM_BOARD_WRITE: flag.default(false),
 });
 
 /** A request rate: `max` requests per `durationMs`. */

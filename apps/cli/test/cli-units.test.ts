@@ -97,6 +97,7 @@ describe("env and flags", () => {
     expect(env.RLM_PREFIX).toBe("rlm");
     expect(env.PORT).toBe(3000);
     expect(env.RLM_MAX_UPLOAD_MB).toBe(200);
+    expect(env.RLM_BOARD_WRITE).toBe(false);
   });
 
   it("parses the queue variables", () => {
@@ -108,6 +109,7 @@ describe("env and flags", () => {
       RLM_LLM_CONCURRENCY: "64",
       PORT: "8080",
       RLM_MAX_UPLOAD_MB: "0.5",
+      RLM_BOARD_WRITE: "1",
     });
     expect(env).toMatchObject({
       RLM_PREFIX: "team-a",
@@ -116,6 +118,7 @@ describe("env and flags", () => {
       RLM_LLM_CONCURRENCY: 64,
       PORT: 8080,
       RLM_MAX_UPLOAD_MB: 0.5,
+      RLM_BOARD_WRITE: true,
     });
     for (const bad of [
       { REDIS_URL: "http://x" },
@@ -123,6 +126,7 @@ describe("env and flags", () => {
       { RLM_RATE_LIMIT: "0/s" },
       { PORT: "70000" },
       { RLM_MAX_UPLOAD_MB: "-1" },
+      { RLM_BOARD_WRITE: "maybe" },
     ]) {
       expect(() => loadEnv(bad)).toThrow(Object.keys(bad)[0]);
     }

@@ -34,6 +34,7 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
     prefix: env.RLM_PREFIX,
     apiToken,
     bodyLimitBytes: Math.round(env.RLM_MAX_UPLOAD_MB * 1024 * 1024),
+    boardWrite: env.RLM_BOARD_WRITE,
     logger,
   });
   let address: string;
@@ -59,6 +60,7 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
       redis: displayRedisUrl(env.REDIS_URL),
       prefix: env.RLM_PREFIX,
       maxUploadMb: env.RLM_MAX_UPLOAD_MB,
+      boardWrite: env.RLM_BOARD_WRITE,
     },
     `API listening on ${address} (Bull Board at ${address}${BULL_BOARD_PATH})`,
   );

@@ -107,7 +107,7 @@ export interface components {
     /** @description The body of every error answer. */
     ErrorBody: {
       error: {
-        /** @description Stable code: unauthorized, invalid_request, payload_too_large, unsupported_media_type, not_found, already_finished, internal_error, … */
+        /** @description Stable code: unauthorized, invalid_request, payload_too_large, unsupported_media_type, not_found, already_finished, idempotency_key_reused, redis_unavailable, internal_error, … */
         code: string;
         /** @description What went wrong, for a person. */
         message: string;
@@ -396,6 +396,8 @@ export interface operations {
       /** @description Redis is unreachable. */
       503: {
         headers: {
+          /** @description Seconds to wait before trying again. */
+          "retry-after"?: string;
           [name: string]: unknown;
         };
         content: {
@@ -437,7 +439,7 @@ export interface operations {
         options?: string;
       };
       header?: {
-        /** @description Same as idempotencyKey in the body (they must agree when both are given). */
+        /** @description Same as idempotencyKey in the body (they must agree when both are given). A retry with the same key and the same request returns the first analysis (`deduplicated: true`, header `Idempotent-Replayed: true`); the same key with a different query, context or options is a 422. */
         "idempotency-key"?: string;
       };
       path?: never;
@@ -466,6 +468,8 @@ export interface operations {
         headers: {
           /** @description The analysis: /v1/analyses/{id}. */
           location?: string;
+          /** @description `true` when the idempotency key was known: nothing new was enqueued. */
+          "idempotent-replayed"?: string;
           [name: string]: unknown;
         };
         content: {
@@ -499,8 +503,17 @@ export interface operations {
           "application/json": components["schemas"]["ErrorBody"];
         };
       };
-      /** @description The content type is not JSON, multipart/form-data or text. */
+      /** @description The content type is not JSON, multipart/form-data or text, or its charset is not UTF-8. */
       415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description The Idempotency-Key was first used with a different request (`idempotency_key_reused`). */
+      422: {
         headers: {
           [name: string]: unknown;
         };
@@ -511,6 +524,17 @@ export interface operations {
       /** @description The server failed; `retryable` says whether to try again. */
       500: {
         headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description Redis cannot be reached (`redis_unavailable`, retryable): try again after `Retry-After` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "retry-after"?: string;
           [name: string]: unknown;
         };
         content: {
@@ -570,6 +594,17 @@ export interface operations {
       /** @description The server failed; `retryable` says whether to try again. */
       500: {
         headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description Redis cannot be reached (`redis_unavailable`, retryable): try again after `Retry-After` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "retry-after"?: string;
           [name: string]: unknown;
         };
         content: {
@@ -644,6 +679,17 @@ export interface operations {
           "application/json": components["schemas"]["ErrorBody"];
         };
       };
+      /** @description Redis cannot be reached (`redis_unavailable`, retryable): try again after `Retry-After` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "retry-after"?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
     };
   };
   streamAnalysisEvents: {
@@ -700,6 +746,17 @@ export interface operations {
       /** @description The server failed; `retryable` says whether to try again. */
       500: {
         headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description Redis cannot be reached (`redis_unavailable`, retryable): try again after `Retry-After` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "retry-after"?: string;
           [name: string]: unknown;
         };
         content: {
