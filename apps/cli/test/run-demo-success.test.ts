@@ -11,6 +11,8 @@ import { cleanEnv, lines, REPO_ROOT, runCli } from "./support/run-cli.js";
 
 const REPORT = join(REPO_ROOT, "apps", "cli", "assets", "sample-report.txt");
 const FACTS = join(REPO_ROOT, "apps", "cli", "assets", "sample-report.facts.json");
+/** How Node prints a process warning: `(node:1234) MaxListenersExceededWarning: …`. */
+const PROCESS_WARNING = /\(node:\d+\) \w*Warning/;
 
 describe("rlm demo", () => {
   let demoPrefix: string | undefined;
@@ -22,6 +24,9 @@ describe("rlm demo", () => {
     };
     const run = await runCli(["demo", "--latency", "5"], cleanEnv(), 120_000);
     expect(run.code, run.stderr).toBe(0);
+    // No process warning (a fan-out's calls share their analysis's cancel signal: one
+    // listener each, past Node's leak warning at 11).
+    expect(run.stderr).not.toMatch(PROCESS_WARNING);
     // Redis answers on this machine (the tests need it): the queue path, said at the top.
     const mode = run.stdout.split("\n")[0] ?? "";
     expect(mode).toMatch(
