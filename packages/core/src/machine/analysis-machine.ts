@@ -89,6 +89,7 @@ export class AnalysisMachine {
       executor:
         params.runtime.subCalls ??
         new InProcessSubCallExecutor({
+          analysisId: this.analysisId,
           model: params.runtime.model,
           options: params.options,
           control: this.control,
@@ -416,6 +417,7 @@ export class AnalysisMachine {
       model: this.options.rootModel,
       messages,
       signal: this.control.signal,
+      analysisId: this.analysisId,
       ...(this.options.maxOutputTokens === undefined
         ? {}
         : { maxOutputTokens: this.options.maxOutputTokens }),
