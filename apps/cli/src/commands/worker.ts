@@ -1,4 +1,5 @@
 import type { RateLimit } from "../env.js";
+import { logModelRetries } from "../model-retry-log.js";
 import { displayRedisUrl, redisConnection, requireRedis } from "../redis.js";
 import { DEFAULT_BASE_URL, withoutUndefined } from "../run-settings.js";
 import { setup } from "../setup.js";
@@ -53,21 +54,31 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
 
   // Loaded here: the worker pulls in isolated-vm and BullMQ.
   const { exposedGarbageCollector, startRlmWorker } = await import("@rlm/queue");
+  const { createOpenAIModelClient } = await import("@rlm/llm");
   // bin/rlm.js starts Node with --expose-gc for this.
   const collectGarbage = exposedGarbageCollector();
+  const clientOptions = {
+    baseURL,
+    apiKey,
+    ...(env.RLM_PRICES === undefined ? {} : { prices: env.RLM_PRICES }),
+    ...(env.RLM_MODEL_TIMEOUT_S === undefined ? {} : { timeoutMs: env.RLM_MODEL_TIMEOUT_S * 1000 }),
+    onRetry: logModelRetries(logger),
+  };
   const worker = await startRlmWorker({
     connection: redisConnection(redisUrl),
     prefix: env.RLM_PREFIX,
     roles,
     concurrency,
-    model: {
-      baseURL,
-      apiKey,
-      ...(env.RLM_PRICES === undefined ? {} : { prices: env.RLM_PRICES }),
-      ...(env.RLM_MODEL_TIMEOUT_S === undefined
-        ? {}
-        : { timeoutMs: env.RLM_MODEL_TIMEOUT_S * 1000 }),
-    },
+    // Made here to log their retries. Root turns retry 429s themselves; the LM role
+    // hands them to the queue, which pauses as a whole (as startRlmWorker's own clients).
+    rootModelClient: createOpenAIModelClient({
+      ...clientOptions,
+      retry: { retryRateLimits: true },
+    }),
+    llmModelClient: createOpenAIModelClient({
+      ...clientOptions,
+      retry: { retryRateLimits: false },
+    }),
     defaults,
     ...(limiter === undefined ? {} : { limiter }),
     ...(collectGarbage ? { collectGarbage } : {}),
