@@ -23,6 +23,7 @@ import {
   rateLimit,
   workerRoles,
 } from "./parse-flags.js";
+import { watchStdout } from "./stdout-closed.js";
 import { EXIT, UsageError } from "./usage-error.js";
 
 function buildProgram(): Command {
@@ -220,10 +221,7 @@ function exitCodeForError(error: unknown): number {
 }
 
 // `rlm … | head` closes stdout early; that is the reader's choice, not a failure.
-process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-  if (error.code === "EPIPE") process.exit(process.exitCode ?? EXIT.ok);
-  throw error;
-});
+watchStdout(() => Number(process.exitCode ?? EXIT.ok));
 
 await main(process.argv.slice(2));
 

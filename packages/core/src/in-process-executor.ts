@@ -17,6 +17,8 @@ import {
 import type { UsageTracker } from "./usage.js";
 
 export interface InProcessExecutorOptions {
+  /** The analysis whose sub-calls these are (sent along in each model request, for logs). */
+  analysisId: string;
   model: ModelClient;
   options: EngineOptions;
   control: RunControl;
@@ -38,7 +40,7 @@ export class InProcessSubCallExecutor implements SubCallExecutor {
   }
 
   private async plain(task: SubCallTask): Promise<SubCallRecord> {
-    const { control, model, options } = this.settings;
+    const { analysisId, control, model, options } = this.settings;
     const text = subContextText(task.context);
     const startedAt = Date.now();
     const identity = identityOf(task, text);
@@ -51,7 +53,7 @@ export class InProcessSubCallExecutor implements SubCallExecutor {
           task.usage.record(response.model, response.usage);
           return response;
         },
-        request: { model: options.subModel, signal: control.signal },
+        request: { model: options.subModel, signal: control.signal, analysisId },
         query: task.query,
         text,
         ...(task.schema ? { schema: task.schema } : {}),

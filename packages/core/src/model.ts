@@ -65,6 +65,11 @@ export interface ModelRequest {
   temperature?: number;
   signal?: AbortSignal;
   /**
+   * The analysis the call is made for (a nested analysis's id is its parent's, `/`, and
+   * its call's key). For logs and traces only: a client never sends it to the provider.
+   */
+  analysisId?: string;
+  /**
    * A slot the call must hold while it talks to the provider: acquired by the transport
    * just before the request is written, released once the response body has been
    * received (and on any failure), once per attempt. Only clients whose

@@ -30,6 +30,8 @@ export interface RetryInfo {
   /** How long the client will wait before the next attempt. */
   delayMs: number;
   error: ModelCallError;
+  /** The request's `analysisId`, when it had one. */
+  analysisId?: string;
 }
 
 /** Options of {@link createOpenAIModelClient}. The client never reads the environment. */

@@ -172,7 +172,7 @@ async function completeWithRetries(
       error.retryAfterMs === undefined
         ? backoffDelayMs(attempt, retry, options.random)
         : Math.min(error.retryAfterMs, retry.maxDelayMs);
-    options.onRetry?.({ attempt, delayMs, error });
+    options.onRetry?.({ attempt, delayMs, error, analysisId: request.analysisId });
     try {
       // Raced as well, so an injected sleep that ignores the signal cannot delay a cancel.
       await raceWithAbort(sleep(delayMs, request.signal), request.signal);

@@ -350,6 +350,7 @@ async function makeCall(
     const response = await services.model.complete({
       model: header.model,
       messages: subCallMessages(call.query, text.length > 0 ? text : undefined),
+      analysisId: header.analysisId,
       ...(header.maxOutputTokens === undefined ? {} : { maxOutputTokens: header.maxOutputTokens }),
       ...(gate ? { gate } : {}),
       ...(cancelled ? { signal: cancelled } : {}),

@@ -1,5 +1,6 @@
 import type { RateLimit } from "../env.js";
 import { modelClientOptions, proxyForLog, proxyFromEnv } from "../model-client.js";
+import { logModelRetries } from "../model-retry-log.js";
 import { displayRedisUrl, redisConnection, requireRedis } from "../redis.js";
 import { DEFAULT_BASE_URL, withoutUndefined } from "../run-settings.js";
 import { setup } from "../setup.js";
@@ -71,10 +72,16 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
     prefix: env.RLM_PREFIX,
     roles,
     concurrency,
-    // Made here so they go through the proxy: root turns retry 429s themselves, the LM
-    // role hands them to the queue, which pauses as a whole.
-    rootModelClient: createOpenAIModelClient(modelClientOptions(endpoint, true)),
-    llmModelClient: createOpenAIModelClient(modelClientOptions(endpoint, false)),
+    // Made here so they go through the proxy and log their retries. Root turns retry 429s
+    // themselves; the LM role hands them to the queue, which pauses as a whole.
+    rootModelClient: createOpenAIModelClient({
+      ...modelClientOptions(endpoint, true),
+      onRetry: logModelRetries(logger),
+    }),
+    llmModelClient: createOpenAIModelClient({
+      ...modelClientOptions(endpoint, false),
+      onRetry: logModelRetries(logger),
+    }),
     defaults,
     ...(limiter === undefined ? {} : { limiter }),
     ...(collectGarbage ? { collectGarbage } : {}),

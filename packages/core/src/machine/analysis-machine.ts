@@ -93,6 +93,7 @@ export class AnalysisMachine {
     const executor =
       params.runtime.subCalls ??
       new InProcessSubCallExecutor({
+        analysisId: this.analysisId,
         model: params.runtime.model,
         options: params.options,
         control: this.control,
@@ -459,6 +460,7 @@ export class AnalysisMachine {
       model: this.options.rootModel,
       messages,
       signal: this.control.signal,
+      analysisId: this.analysisId,
       ...(this.options.maxOutputTokens === undefined
         ? {}
         : { maxOutputTokens: this.options.maxOutputTokens }),
