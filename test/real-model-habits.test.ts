@@ -158,6 +158,39 @@ describe("real-model habits, in process", () => {
     expect(refused?.content).toContain("must be object");
   });
 
+  it("typed sub-calls go out with response_format where the provider takes it", async () => {
+    play(["typed-sub-calls"], "map-reduce");
+    const result = await rlm().completion(countQuery, document.text);
+    expect(result.answer.trim()).toBe(String(document.markerCount));
+    const subs = mock.requests().filter((request) => request.kind === "sub");
+    expect(subs).toHaveLength(chunksOf(60_000));
+    expect(subs.every((request) => request.responseFormat === "json_schema")).toBe(true);
+  });
+
+  it("typed sub-calls without Structured Outputs: asked by prompt, fenced JSON parsed, loose JSON asked once more", async () => {
+    play(["typed-sub-calls"], "map-reduce");
+    mock.configure({ rejectResponseFormat: true, habits: ["typed-sub-calls", "loose-json"] });
+    try {
+      const result = await rlm().completion(countQuery, document.text);
+      expect(result.answer.trim()).toBe(String(document.markerCount));
+      const subs = mock.requests().filter((request) => request.kind === "sub");
+      // response_format refused by the calls sent before the first refusal came back (then
+      // remembered for the model), then per chunk: the prompted answer with quoted numbers
+      // (refused by the schema) and the corrected one.
+      const refused = subs.filter((request) => request.status === 400);
+      expect(refused.length).toBeGreaterThanOrEqual(1);
+      expect(refused.length).toBeLessThanOrEqual(chunksOf(60_000));
+      const firstAccepted = Math.min(
+        ...subs.filter((request) => request.status === 200).map((request) => request.startedAt),
+      );
+      expect(refused.every((request) => request.startedAt < firstAccepted)).toBe(true);
+      expect(subs.length - refused.length).toBe(2 * chunksOf(60_000));
+      expect(result.usage.byModel["mock-sub"]?.inputTokens).toBeGreaterThan(0);
+    } finally {
+      mock.configure({ rejectResponseFormat: false });
+    }
+  });
+
   it("an invalid output schema is the caller's error before any model call", async () => {
     await expect(
       rlm().completion(countQuery, document.text, { outputSchema: { type: "no-such-type" } }),

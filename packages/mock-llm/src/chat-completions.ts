@@ -13,7 +13,12 @@ import {
 } from "./openai-format.js";
 import type { MockLlmSettings } from "./options.js";
 import type { Prng } from "./prng.js";
-import { formatReply, RESPONSE_FORMAT_REFUSAL, readResponseFormat } from "./response-format.js";
+import {
+  formatReply,
+  promptedJson,
+  RESPONSE_FORMAT_REFUSAL,
+  readResponseFormat,
+} from "./response-format.js";
 import type { RequestRecorder } from "./recorder.js";
 import { respond } from "./responder.js";
 
@@ -182,7 +187,9 @@ export async function handleChatCompletion(
         return;
       }
       default: {
-        const content = fault === "empty" ? "" : formatReply(reply.content, reply.kind, format);
+        const prompted = promptedJson(messages, settings.habits.includes("loose-json"));
+        const content =
+          fault === "empty" ? "" : formatReply(reply.content, reply.kind, format, prompted);
         const usage = usageOf(promptChars, content);
         record.completionTokens = usage.completion_tokens;
         finish(200);

@@ -112,7 +112,9 @@ export function parseConversation(messages: PlainMessage[]): Conversation {
       ...(outputSchema ? { outputSchema } : {}),
     };
   }
-  return { kind: "sub", ...splitSubCall(users[users.length - 1]?.content ?? "") };
+  // The first user message holds the question and its text; later ones (an engine asking
+  // again after an answer it could not use) do not.
+  return { kind: "sub", ...splitSubCall(users[0]?.content ?? "") };
 }
 
 /**

@@ -25,7 +25,10 @@ export interface HabitContext {
   query: string;
 }
 
-/** The habits the mock can play (option `habits`). */
+/**
+ * The habits the mock can play (option `habits`). `loose-json` is a sub-model's: asked for
+ * JSON by prompt, it quotes its numbers first (see response-format.ts).
+ */
 export type HabitName =
   | "final-in-plan"
   | "python-fence"
@@ -36,7 +39,9 @@ export type HabitName =
   | "backticks-in-code"
   | "missing-final-var"
   | "untyped-final"
-  | "line-chunks";
+  | "line-chunks"
+  | "loose-json"
+  | "typed-sub-calls";
 
 export const HABIT_NAMES: readonly HabitName[] = [
   "final-in-plan",
@@ -49,4 +54,6 @@ export const HABIT_NAMES: readonly HabitName[] = [
   "missing-final-var",
   "untyped-final",
   "line-chunks",
+  "loose-json",
+  "typed-sub-calls",
 ];

@@ -158,6 +158,23 @@ const lineChunks: Habit = {
   recoveredBy: () => true,
 };
 
+/** A fan-out that asks each chunk for typed JSON (`{ schema }`) and sums its `count`. */
+const typedSubCalls: Habit = {
+  name: "typed-sub-calls",
+  kind: "style",
+  rewrite(intended) {
+    const fanOut = /recursiveLm\(("(?:[^"\\]|\\.)*"), c\)/;
+    if (!fanOut.test(intended) || !intended.includes("answers.reduce(")) return undefined;
+    const schema =
+      '{ schema: { type: "object", properties: { count: { type: "integer" } }, required: ["count"] } }';
+    return intended
+      .replace(fanOut, (_match, question: string) => `recursiveLm(${question}, c, ${schema})`)
+      .replace(/String\(answer\)/g, "String(answer.count)");
+  },
+  madeIn: () => false,
+  recoveredBy: () => true,
+};
+
 /** A text FINAL_VAR naming a variable that does not exist. */
 const missingFinalVar: Habit = {
   name: "missing-final-var",
@@ -171,8 +188,9 @@ const missingFinalVar: Habit = {
   recoveredBy: (feedback) => /The variables defined are: /.test(feedback),
 };
 
-// `untyped-final` is played where final replies are typed (see typed-final.ts).
-const ALL: Record<Exclude<HabitName, "untyped-final">, Habit> = {
+// `untyped-final` is played where final replies are typed (see typed-final.ts), and
+// `loose-json` by sub-calls (response-format.ts).
+const ALL: Record<Exclude<HabitName, "untyped-final" | "loose-json">, Habit> = {
   "final-in-plan": finalInPlan,
   "python-fence": pythonFence,
   "python-in-repl": pythonInRepl,
@@ -182,6 +200,7 @@ const ALL: Record<Exclude<HabitName, "untyped-final">, Habit> = {
   "backticks-in-code": backticksInCode,
   "missing-final-var": missingFinalVar,
   "line-chunks": lineChunks,
+  "typed-sub-calls": typedSubCalls,
 };
 
 /** The habits of the given names, in a fixed order. */
