@@ -41,6 +41,16 @@ export type RlmEvent =
       sameAs?: string;
       error?: string;
     }
+  | {
+      /**
+       * A root turn's answer arriving, when root turns are streamed
+       * (`streamRootTurns`): the characters received so far. Not journaled.
+       */
+      type: "root_delta";
+      depth: number;
+      iteration: number;
+      receivedChars: number;
+    }
   | RlmReplayEvent;
 
 /**

@@ -35,6 +35,11 @@ export interface EngineOptionsInput {
   /** Largest output the root model may write in one turn, in tokens. */
   maxOutputTokens?: number;
   /**
+   * Streams root turns (when the client can) and reports the answer arriving as
+   * `root_delta` events, for a progress display. Default false.
+   */
+  streamRootTurns?: boolean;
+  /**
    * A JSON Schema the answer must match: the model is told it, a FINAL value is parsed
    * and validated (a mismatch goes back to the model), and `result.output` holds it.
    */
@@ -55,6 +60,7 @@ export interface EngineOptions {
   previewChars: number;
   maxOutputTokens: number | undefined;
   outputSchema: JsonObject | undefined;
+  streamRootTurns: boolean;
   signal: AbortSignal | undefined;
   onEvent: RlmEventListener | undefined;
 }
@@ -107,6 +113,7 @@ const schema = z
     previewChars: z.number().int().min(0).max(4000).default(600),
     maxOutputTokens: positiveInt.optional(),
     outputSchema: z.record(z.string(), z.unknown()).optional(),
+    streamRootTurns: z.boolean().default(false),
   })
   // A typo (`maxIteration`) is an error, not a silently ignored option.
   .strict();
@@ -142,6 +149,7 @@ export function resolveEngineOptions(input: EngineOptionsInput = {}): EngineOpti
     previewChars: value.previewChars,
     maxOutputTokens: value.maxOutputTokens,
     outputSchema,
+    streamRootTurns: value.streamRootTurns,
     signal,
     onEvent,
   };

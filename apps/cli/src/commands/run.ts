@@ -80,7 +80,13 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   try {
     // The endpoint's settings are the model client's; the rest is the engine's.
     const { baseURL: _url, prices: _prices, timeoutMs: _timeout, ...engine } = shown;
-    const rlm = new Rlm({ ...engine, modelClient, signal: controller.signal });
+    // On a terminal the root model's answer is streamed, so the status line shows it arriving.
+    const rlm = new Rlm({
+      ...engine,
+      modelClient,
+      signal: controller.signal,
+      streamRootTurns: progress.live,
+    });
     result = await rlm.completion(flags.query, context, {
       ...(outputSchema === undefined ? {} : { outputSchema }),
       onEvent: (event) => {

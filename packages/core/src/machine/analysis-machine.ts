@@ -464,6 +464,17 @@ export class AnalysisMachine {
       ...(this.options.maxOutputTokens === undefined
         ? {}
         : { maxOutputTokens: this.options.maxOutputTokens }),
+      ...(this.options.streamRootTurns && this.options.onEvent
+        ? {
+            onDelta: ({ receivedChars }: { receivedChars: number }) =>
+              this.emit({
+                type: "root_delta",
+                depth: this.depth,
+                iteration: this.iteration,
+                receivedChars,
+              }),
+          }
+        : {}),
     });
     sent?.();
     const response = await call;
