@@ -8,6 +8,7 @@ export default defineConfig({
     pool: "forks",
     execArgv: ["--no-node-snapshot"],
     maxWorkers: 2,
+    globalSetup: ["test/global-setup.ts"],
     include: ["packages/*/test/**/*.test.ts", "apps/*/test/**/*.test.ts", "test/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -2,6 +2,7 @@
 // ideal = root calls × L + ceil(N / C) × L, for the in-process and the queue path,
 // and the speed-up over a sequential run (C = 1) of the same analysis.
 import { Rlm } from "rlm-queue";
+import { compareWithBare, floorRows } from "./bare-floor.js";
 import { type BenchContext, type FigureResult, fmt, MOCK_MODELS } from "./support/bench-context.js";
 import { documentForChunks, querySubject, type TestDocument } from "./support/documents.js";
 import { round } from "./support/stats.js";
@@ -87,6 +88,25 @@ export async function runFanOut(bench: BenchContext): Promise<FigureResult> {
     }
   }
 
+  // The floor: the same calls with plain node:http, alternately with in-process runs.
+  const floors = [
+    await compareWithBare(bench, {
+      document,
+      n: N,
+      concurrency: C,
+      latencyMs: L,
+      chunkChars: CHUNK,
+      reps,
+    }),
+    await compareWithBare(bench, {
+      n: 1000,
+      concurrency: 100,
+      latencyMs: L,
+      chunkChars: CHUNK,
+      reps,
+    }),
+  ];
+
   const pick = (path: FanOutRun["path"], concurrency: number) =>
     runs.filter((run) => run.path === path && run.concurrency === concurrency);
   const median = (list: FanOutRun[]) => {
@@ -135,9 +155,11 @@ export async function runFanOut(bench: BenchContext): Promise<FigureResult> {
       goal: "",
     });
   }
+  rows.push(...floorRows(floors, median(pick("queue", C))?.wallMs));
   return {
     rows,
     data: {
+      floors,
       engineAlone,
       latencyMs: L,
       chunkChars: CHUNK,

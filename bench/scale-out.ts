@@ -3,8 +3,10 @@
 // same run (N = 100, C = 50 and N = 1000, C = 100, L = 200 ms); analyses per minute with 1
 // and 2 worker processes (10 sub-calls each, L = 200 ms); and the Redis commands per
 // sub-call, counted with MONITOR on the bench's key prefix.
-import { type BenchContext, type FigureResult, fmt } from "./support/bench-context.js";
-import { type RecordedRequest, recordRequests, replayBare } from "./support/bare-client.js";
+import { type BenchContext, type FigureResult, fmt, MOCK_MODELS } from "./support/bench-context.js";
+import { createOpenAIModelClient } from "@rlm/llm";
+import { Rlm } from "rlm-queue";
+import { BareClient, type CallGroups, recordingClient } from "./support/bare-client.js";
 import {
   chunkCount,
   documentForChunks,
@@ -61,7 +63,7 @@ async function fanOutCase(
   const document = sizedDocument(subCalls);
   const query = querySubject(document);
   await bench.mock.reset({ latencyMs: 0, strategy: "map-reduce", chunkChars: CHUNK });
-  const recorded = await recordRequests(bench.mock.url, query, document.text, slots);
+  const recorded = await recordCalls(bench.mock.url, query, document.text, slots);
   const reps = bench.quick ? 1 : 3;
   const warmUps = bench.quick ? 1 : 2;
   const measure: FanOutMeasure = { subCalls, slots, bareMs: [], queueMs: {} };
@@ -125,14 +127,38 @@ function splitSlots(total: number, count: number): number[] {
   );
 }
 
+/** The calls one in-process analysis of `query` over `text` sends (figure 1's recorder). */
+async function recordCalls(
+  url: string,
+  query: string,
+  text: string,
+  concurrency: number,
+): Promise<CallGroups> {
+  const client = recordingClient(
+    createOpenAIModelClient({ baseURL: url, apiKey: "bench" }),
+    MOCK_MODELS.subModel,
+  );
+  await new Rlm({ modelClient: client, ...MOCK_MODELS, subConcurrency: concurrency }).completion(
+    query,
+    text,
+  );
+  return client.groups();
+}
+
+/** The same calls through figure 1's bare node:http client; the wall time in ms. */
 async function bare(
   bench: BenchContext,
-  recorded: RecordedRequest[],
+  recorded: CallGroups,
   slots: number,
   latencyMs: number,
 ): Promise<number> {
   await bench.mock.reset({ latencyMs, strategy: "map-reduce", chunkChars: CHUNK });
-  return round(await replayBare(bench.mock.url, recorded, slots));
+  const client = new BareClient(bench.mock.url);
+  try {
+    return round(await client.replay(recorded, slots));
+  } finally {
+    client.close();
+  }
 }
 
 async function queued(bench: BenchContext, document: TestDocument, latencyMs: number) {

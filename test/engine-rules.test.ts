@@ -308,7 +308,10 @@ describe("journal and rebuild accounting", () => {
     const journal = new MemoryJournal();
     const script = (request: Parameters<ConstructorParameters<typeof ScriptedModel>[0]>[0]) => {
       if (!isRoot(request)) return slowSub(600);
-      return turnOf(request) === 1 ? repl('print(await recursiveLm("q", "x"))') : "FINAL(done)";
+      // Time awaiting the sub-call does not count; the wait on nothing after it does.
+      return turnOf(request) === 1
+        ? repl('print(await recursiveLm("q", "x"))\nawait new Promise(() => {})')
+        : "FINAL(done)";
     };
     const limits = { cellTimeoutMs: 300, cellCpuMs: 2_000, memoryMb: 64 };
     const first = await rlmWith(new ScriptedModel(script), { limits }).completion("q", CONTEXT, {

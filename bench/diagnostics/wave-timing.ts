@@ -53,7 +53,7 @@ new PerformanceObserver((list) => {
 const tickOffset = process.hrtime.bigint() / 1000n - BigInt(Math.round(performance.now() * 1000));
 const writeTicks: bigint[] = [];
 const windows: Array<[string, string]> = [];
-// The model client writes each request's head to its socket as a string (http1-connections.ts).
+// The model client's transport (undici) writes each request's head to its socket as a string.
 const original = net.Socket.prototype.write;
 net.Socket.prototype.write = function write(this: net.Socket, ...args: unknown[]) {
   if (typeof args[0] === "string" && args[0].startsWith("POST ")) {

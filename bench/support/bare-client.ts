@@ -1,61 +1,103 @@
-// The floor every fan-out figure is compared with: the same model requests an analysis
-// sends, replayed by a bare `node:http` client (keep-alive agent, no SDK, no engine):
-// root turns one after another, each run of sub-calls between two root turns with at
-// most C in flight. The requests are recorded once from an in-process analysis.
 import http from "node:http";
 import type { ChatMessage, ModelClient, ModelRequest } from "@rlm/core";
-import { createOpenAIModelClient } from "@rlm/llm";
-import { Rlm } from "rlm-queue";
-import { MOCK_MODELS } from "./bench-context.js";
 
-/** One recorded request: its body and whether it is a sub-call. */
-export interface RecordedRequest {
-  sub: boolean;
-  body: string;
+/** One model call of an analysis: its model and messages as the engine sent them. */
+export interface RecordedCall {
+  model: string;
+  messages: Array<{ role: ChatMessage["role"]; content: string }>;
 }
 
-/** Records the requests one in-process analysis of `query` over `text` sends to `url`. */
-export async function recordRequests(
-  url: string,
-  query: string,
-  text: string,
-  concurrency: number,
-): Promise<RecordedRequest[]> {
-  const inner = createOpenAIModelClient({ baseURL: url, apiKey: "bench" });
-  const recorded: RecordedRequest[] = [];
-  const recording: ModelClient = {
+/**
+ * The calls of an analysis in the order they leave, grouped as they depend on each
+ * other: a root turn is a group of one (the next one needs its answer), and the sub-calls
+ * between two root turns are one fan-out group (all known at once).
+ */
+export type CallGroups = RecordedCall[][];
+
+/**
+ * Wraps a model client so that it records every request (model and messages, without
+ * `contentParts`); `groups()` cuts them into {@link CallGroups}, a call counting as a
+ * sub-call when its model is `subModel`. Gates pass through, so the analysis runs as it
+ * would unwrapped.
+ */
+export function recordingClient(
+  inner: ModelClient,
+  subModel: string,
+): ModelClient & { groups(): CallGroups } {
+  const calls: RecordedCall[] = [];
+  return {
+    ...(inner.honoursGate === undefined ? {} : { honoursGate: inner.honoursGate }),
     complete(request: ModelRequest) {
-      recorded.push({
-        sub: request.model === MOCK_MODELS.subModel,
-        body: JSON.stringify({ model: request.model, messages: plain(request.messages) }),
+      calls.push({
+        model: request.model,
+        messages: request.messages.map(({ role, content }) => ({ role, content })),
       });
       return inner.complete(request);
     },
+    groups() {
+      const groups: CallGroups = [];
+      let fanOut: RecordedCall[] | undefined;
+      for (const call of calls) {
+        if (call.model !== subModel) {
+          fanOut = undefined;
+          groups.push([call]);
+        } else if (fanOut) {
+          fanOut.push(call);
+        } else {
+          fanOut = [call];
+          groups.push(fanOut);
+        }
+      }
+      return groups;
+    },
   };
-  const rlm = new Rlm({ modelClient: recording, ...MOCK_MODELS, subConcurrency: concurrency });
-  await rlm.completion(query, text);
-  return recorded;
 }
 
-function plain(messages: ChatMessage[]): Array<{ role: string; content: string }> {
-  return messages.map((message) => ({ role: message.role, content: message.content }));
-}
+/**
+ * The floor of figure 1: the same calls as an analysis, sent with plain node:http (one
+ * keep-alive `http.Agent`) and nothing else: no engine, no SDK, no retries. Each request
+ * is `JSON.stringify` of model and messages; each answer is read whole and parsed. Groups
+ * go one after another; a fan-out keeps `concurrency` requests in flight, the next one
+ * leaving as an answer arrives (as the engine's gate does).
+ */
+export class BareClient {
+  readonly #agent = new http.Agent({ keepAlive: true });
+  readonly #target: URL;
 
-/** Sends `requests` as an analysis would; resolves with the wall time in ms. */
-export async function replayBare(
-  url: string,
-  requests: RecordedRequest[],
-  concurrency: number,
-): Promise<number> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-  const target = new URL(`${url.replace(/\/$/, "")}/chat/completions`);
-  const post = (body: string) =>
-    new Promise<void>((resolve, reject) => {
+  /** `baseURL`: the OpenAI-compatible base URL (`…/v1`). */
+  constructor(baseURL: string) {
+    this.#target = new URL(`${baseURL.replace(/\/+$/, "")}/chat/completions`);
+  }
+
+  /** Sends every group; resolves with the wall time in ms. */
+  async replay(groups: CallGroups, concurrency: number): Promise<number> {
+    const started = performance.now();
+    for (const group of groups) {
+      let next = 0;
+      const lane = async () => {
+        while (next < group.length) {
+          const call = group[next++]!;
+          await this.#post(JSON.stringify({ model: call.model, messages: call.messages }));
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(concurrency, group.length) }, lane));
+    }
+    return performance.now() - started;
+  }
+
+  close(): void {
+    this.#agent.destroy();
+  }
+
+  #post(body: string): Promise<unknown> {
+    return new Promise((resolve, reject) => {
       const request = http.request(
-        target,
         {
           method: "POST",
-          agent,
+          hostname: this.#target.hostname,
+          port: this.#target.port,
+          path: this.#target.pathname,
+          agent: this.#agent,
           headers: {
             "content-type": "application/json",
             "content-length": Buffer.byteLength(body),
@@ -63,39 +105,21 @@ export async function replayBare(
           },
         },
         (response) => {
-          response.on("data", () => undefined);
-          response.on("end", () =>
-            response.statusCode === 200
-              ? resolve()
-              : reject(new Error(`bare client: HTTP ${response.statusCode}`)),
-          );
+          const chunks: Buffer[] = [];
+          response.on("data", (chunk: Buffer) => chunks.push(chunk));
+          response.on("error", reject);
+          response.on("end", () => {
+            const text = Buffer.concat(chunks).toString("utf8");
+            if (response.statusCode !== 200) {
+              reject(new Error(`bare client: status ${response.statusCode}: ${text}`));
+              return;
+            }
+            resolve(JSON.parse(text));
+          });
         },
       );
       request.on("error", reject);
       request.end(body);
     });
-  const started = performance.now();
-  try {
-    for (let index = 0; index < requests.length;) {
-      const first = requests[index]!;
-      if (!first.sub) {
-        await post(first.body);
-        index += 1;
-        continue;
-      }
-      let end = index;
-      while (end < requests.length && requests[end]!.sub) end += 1;
-      const wave = requests.slice(index, end);
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: Math.min(concurrency, wave.length) }, async () => {
-          while (next < wave.length) await post(wave[next++]!.body);
-        }),
-      );
-      index = end;
-    }
-    return performance.now() - started;
-  } finally {
-    agent.destroy();
   }
 }

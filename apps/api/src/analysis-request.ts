@@ -1,8 +1,13 @@
 import type { RlmContext } from "@rlm/core";
 import type { EnqueueAnalysisInput, SerializableEngineOptions } from "@rlm/queue";
 import type { FastifyRequest } from "fastify";
-import { type AnalysisQuerystring, analysisFieldsSchema } from "./analysis-schemas.js";
+import {
+  type AnalysisQuerystring,
+  analysisFieldsSchema,
+  MAX_IDEMPOTENCY_KEY_LENGTH,
+} from "./analysis-schemas.js";
 import { ApiError, ApiErrorCode } from "./api-error.js";
+import { checkJsonDepth } from "./body-parsers.js";
 import { readMultipartAnalysis } from "./multipart-analysis.js";
 import { describeSchemaErrors, type SchemaError } from "./validation-message.js";
 
@@ -62,12 +67,19 @@ function validateFields(request: FastifyRequest, fields: Record<string, unknown>
 /** `options` travels as JSON text in forms and query strings. */
 function parseOptionsField(fields: Record<string, unknown>): Record<string, unknown> {
   const { options } = fields;
-  if (typeof options !== "string") return fields;
+  if (typeof options !== "string") {
+    // A multipart field sent as application/json arrives parsed.
+    checkJsonDepth(options, "options");
+    return fields;
+  }
+  let parsed: unknown;
   try {
-    return { ...fields, options: JSON.parse(options) as unknown };
+    parsed = JSON.parse(options);
   } catch {
     throw invalid("options is not valid JSON");
   }
+  checkJsonDepth(parsed, "options");
+  return { ...fields, options: parsed };
 }
 
 function withContext(
@@ -87,6 +99,9 @@ function withHeaderKey(
 ): EnqueueAnalysisInput {
   if (header === undefined) return input;
   if (Array.isArray(header)) throw invalid("Idempotency-Key must be given once");
+  if (header.length === 0 || header.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+    throw invalid(`Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
+  }
   if (input.idempotencyKey !== undefined && input.idempotencyKey !== header) {
     throw invalid("the Idempotency-Key header and idempotencyKey in the body differ");
   }

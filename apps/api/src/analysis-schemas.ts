@@ -1,15 +1,24 @@
 /**
- * JSON schemas of the analysis endpoints. Types and shapes are checked here, at the
- * edge, so a client gets a 400 naming the field; value ranges (e.g. `maxDepth` ≤ 10)
- * are left to the engine's own option validation, the single source of truth, whose
- * `invalid_options` errors also become 400s.
+ * Schemas of the analysis endpoints, one place per route: the request schemas Fastify
+ * validates (types and shapes are checked here, at the edge, so a client gets a 400
+ * naming the field; value ranges, e.g. `maxDepth` ≤ 10, are left to the engine's own
+ * option validation, the single source of truth, whose `invalid_options` errors also
+ * become 400s) and each route's whole `schema` (operation id, summary, parameters,
+ * bodies, responses), from which the OpenAPI document and the typed client are made.
+ *
+ * Schemas with an `$id` are components: registered once by the server
+ * (`API_COMPONENT_SCHEMAS`), pointed at with `{ $ref: "<$id>#" }`.
  */
+
+import { analysisEventSchema } from "./analysis-event-schemas.js";
+import { errorResponses } from "./common-schemas.js";
 
 const integer = { type: "integer" } as const;
 const nonEmptyString = { type: "string", minLength: 1 } as const;
 
 /** Engine options a client may set. Unknown keys are rejected, not silently dropped. */
 export const analysisOptionsSchema = {
+  $id: "AnalysisOptions",
   type: "object",
   additionalProperties: false,
   properties: {
@@ -20,6 +29,11 @@ export const analysisOptionsSchema = {
     subConcurrency: integer,
     previewChars: integer,
     maxOutputTokens: integer,
+    outputSchema: {
+      type: "object",
+      additionalProperties: true,
+      description: "A JSON Schema the answer must match: result.output holds the validated value.",
+    },
     budgets: {
       type: "object",
       additionalProperties: false,
@@ -38,6 +52,9 @@ export const analysisOptionsSchema = {
         cellCpuMs: integer,
         memoryMb: integer,
         outputChars: integer,
+        answerChars: integer,
+        maxPendingSubCalls: integer,
+        subCallChars: integer,
       },
     },
   },
@@ -60,8 +77,12 @@ const idempotencyKeySchema = {
  */
 const contextSchema = {
   type: ["string", "array", "object"],
+  description: "The document: a string, an array of strings, or a JSON object.",
   minItems: 1,
   minProperties: 1,
+  // Any JSON inside (written out so that typed clients get `unknown`, not "no keys").
+  items: {},
+  additionalProperties: true,
 } as const;
 
 /** Everything a request carries beside the document (multipart fields, text/plain query). */
@@ -70,14 +91,18 @@ export const analysisFieldsSchema = {
   required: ["query"],
   additionalProperties: false,
   properties: {
-    query: nonEmptyString,
-    options: analysisOptionsSchema,
-    idempotencyKey: idempotencyKeySchema,
+    query: { ...nonEmptyString, description: "The question." },
+    options: { $ref: "AnalysisOptions#" },
+    idempotencyKey: {
+      ...idempotencyKeySchema,
+      description: "A retry with the same key returns the first analysis instead of a new one.",
+    },
   },
 } as const;
 
 /** The `application/json` body of `POST /v1/analyses`. */
 export const analysisJsonBodySchema = {
+  $id: "AnalysisRequest",
   type: "object",
   required: ["query", "context"],
   additionalProperties: false,
@@ -91,10 +116,9 @@ export const analysisJsonBodySchema = {
 export const analysisQuerystringSchema = {
   type: "object",
   properties: {
-    query: { type: "string" },
-    idempotencyKey: { type: "string" },
-    /** Engine options as JSON text. */
-    options: { type: "string" },
+    query: { type: "string", description: "The question (text/plain uploads)." },
+    idempotencyKey: { type: "string", description: "As in the JSON body (text/plain uploads)." },
+    options: { type: "string", description: "AnalysisOptions as JSON text (text/plain uploads)." },
   },
 } as const;
 
@@ -108,7 +132,11 @@ export const analysisParamsSchema = {
   type: "object",
   required: ["id"],
   properties: {
-    id: { type: "string", pattern: "^[A-Za-z0-9_-]{1,100}$" },
+    id: {
+      type: "string",
+      pattern: "^[A-Za-z0-9_-]{1,100}$",
+      description: "The analysis id (`an_…`).",
+    },
   },
 } as const;
 
@@ -123,3 +151,179 @@ export interface AnalysisQuerystring {
   idempotencyKey?: string;
   options?: string;
 }
+
+/** The 202 of `POST /v1/analyses`. */
+export const analysisAcceptedSchema = {
+  $id: "AnalysisAccepted",
+  type: "object",
+  required: ["id", "status", "deduplicated", "links"],
+  additionalProperties: false,
+  properties: {
+    id: { type: "string" },
+    status: { $ref: "AnalysisStatus#" },
+    deduplicated: {
+      type: "boolean",
+      description: "True when the idempotency key was known: nothing new was enqueued.",
+    },
+    links: {
+      type: "object",
+      required: ["viewer"],
+      additionalProperties: false,
+      properties: { viewer: { type: "string", description: "The trajectory viewer's page." } },
+    },
+  },
+} as const;
+
+/** The 202 of `DELETE /v1/analyses/:id`. */
+export const analysisCancelSchema = {
+  $id: "AnalysisCancel",
+  type: "object",
+  required: ["id", "outcome"],
+  additionalProperties: false,
+  properties: {
+    id: { type: "string" },
+    outcome: {
+      type: "string",
+      enum: ["cancelled", "requested"],
+      description:
+        "cancelled: it was still queued and is now cancelled; requested: it is running " +
+        "and its worker stops at its next check.",
+    },
+  },
+} as const;
+
+/**
+ * Bodies `POST /v1/analyses` accepts beside JSON, for the OpenAPI document only: the
+ * handler reads them itself (`readAnalysisRequest`), against `analysisFieldsSchema`.
+ * Fastify would validate a multipart body it never parsed, so they are not in `schema`.
+ */
+export const analysisUploadBodies = {
+  "multipart/form-data": {
+    schema: {
+      type: "object",
+      required: ["query", "context"],
+      properties: {
+        query: { type: "string", minLength: 1 },
+        options: { type: "string", description: "AnalysisOptions as JSON text." },
+        idempotencyKey: { type: "string" },
+        context: {
+          type: "string",
+          format: "binary",
+          description:
+            "The document, as a file or a field. A part named *.json or sent as " +
+            "application/json is parsed as JSON; anything else is UTF-8 text.",
+        },
+      },
+    },
+  },
+  "text/plain": {
+    schema: {
+      type: "string",
+      description:
+        "The document itself (any text/* type); query, options and idempotencyKey go " +
+        "in the query string.",
+    },
+  },
+} as const;
+
+const tags = ["analyses"];
+
+/** `POST /v1/analyses`. */
+export const createAnalysisSchema = {
+  operationId: "createAnalysis",
+  summary: "Enqueue an analysis",
+  description:
+    "Stores the document once (content-addressed) and enqueues the root job. The body is " +
+    "JSON, multipart/form-data (a file upload) or text (the document, with the fields in " +
+    "the query string).",
+  tags,
+  headers: {
+    type: "object",
+    properties: {
+      "idempotency-key": {
+        type: "string",
+        description:
+          "Same as idempotencyKey in the body (they must agree when both are given). A retry " +
+          "with the same key and the same request returns the first analysis " +
+          "(`deduplicated: true`, header `Idempotent-Replayed: true`); the same key with a " +
+          "different query, context or options is a 422.",
+      },
+    },
+  },
+  querystring: analysisQuerystringSchema,
+  body: { content: { "application/json": { schema: { $ref: `${analysisJsonBodySchema.$id}#` } } } },
+  response: {
+    202: {
+      description: "Enqueued (or found by its idempotency key).",
+      headers: {
+        location: { type: "string", description: "The analysis: /v1/analyses/{id}." },
+        "idempotent-replayed": {
+          type: "string",
+          description: "`true` when the idempotency key was known: nothing new was enqueued.",
+        },
+      },
+      $ref: `${analysisAcceptedSchema.$id}#`,
+    },
+    ...errorResponses(400, 401, 413, 415, 422, 500, 503),
+  },
+} as const;
+
+/** `GET /v1/analyses/:id`. */
+export const getAnalysisSchema = {
+  operationId: "getAnalysis",
+  summary: "An analysis: status, progress, result or error",
+  tags,
+  params: analysisParamsSchema,
+  response: {
+    200: { description: "The analysis.", $ref: "AnalysisView#" },
+    ...errorResponses(400, 401, 404, 500, 503),
+  },
+} as const;
+
+/** `GET /v1/analyses/:id/events`. */
+export const analysisEventsSchema = {
+  operationId: "streamAnalysisEvents",
+  summary: "Follow an analysis as server-sent events",
+  description:
+    "Every event from the first kept one (or after `Last-Event-ID`), then the stream ends " +
+    "after the terminal event. Each message's `data` is an `AnalysisEvent` " +
+    "(components/schemas), its `event` the event's type, its `id` usable as " +
+    "`Last-Event-ID` to resume. Comment lines are heartbeats. An `error` message " +
+    "(data: `{ code, message, retryable }`) means the stream itself failed: reconnect " +
+    "with `Last-Event-ID`.",
+  tags,
+  params: analysisParamsSchema,
+  headers: {
+    type: "object",
+    properties: {
+      "last-event-id": { type: "string", description: "Resume after this event id." },
+    },
+  },
+  response: {
+    200: {
+      description: "An event stream.",
+      content: {
+        "text/event-stream": {
+          schema: {
+            type: "string",
+            description: `Server-sent events whose data is an ${analysisEventSchema.$id}.`,
+          },
+        },
+      },
+    },
+    ...errorResponses(400, 401, 404, 500, 503),
+  },
+} as const;
+
+/** `DELETE /v1/analyses/:id`. */
+export const cancelAnalysisSchema = {
+  operationId: "cancelAnalysis",
+  summary: "Cancel an analysis",
+  description: "The analysis and its queued sub-calls stop.",
+  tags,
+  params: analysisParamsSchema,
+  response: {
+    202: { description: "Cancelled, or cancel requested.", $ref: `${analysisCancelSchema.$id}#` },
+    ...errorResponses(400, 401, 404, 409, 500, 503),
+  },
+} as const;

@@ -28,11 +28,14 @@ export class ApiError extends Error {
 /** Stable error codes of the HTTP API, beside the `RlmError` codes passed through. */
 export const ApiErrorCode = {
   unauthorized: "unauthorized",
+  forbidden: "forbidden",
   invalidRequest: "invalid_request",
   payloadTooLarge: "payload_too_large",
   unsupportedMediaType: "unsupported_media_type",
   notFound: "not_found",
   alreadyFinished: "already_finished",
+  idempotencyKeyReused: "idempotency_key_reused",
+  redisUnavailable: "redis_unavailable",
   internalError: "internal_error",
 } as const;
 

@@ -1,6 +1,7 @@
 import { RlmError } from "@rlm/core";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { ApiError, type ApiErrorBody, ApiErrorCode, errorBody } from "./api-error.js";
+import { isRedisUnreachable, REDIS_RETRY_AFTER_SECONDS, REDIS_UNAVAILABLE } from "./redis-guard.js";
 
 /** Fastify and @fastify/multipart codes for a body over its limit. */
 const TOO_LARGE_CODES = new Set([
@@ -19,11 +20,18 @@ export interface ErrorResponse {
 
 /**
  * Maps anything a route or Fastify throws to a status and an `ApiErrorBody`:
+ * Redis unreachable → 503 `redis_unavailable` (retryable, with `Retry-After`),
  * schema failures → 400, bodies over the limit → 413, `RlmError`s by code
  * (`not_found` 404, `invalid_*` 400, anything else 500 with `retryable`).
  * Server errors get a generic message: stacks and internals never reach the client.
  */
 export function toErrorResponse(error: unknown): ErrorResponse {
+  if (isRedisUnreachable(error)) {
+    return {
+      statusCode: 503,
+      body: errorBody(REDIS_UNAVAILABLE, "Redis cannot be reached: try again shortly", true),
+    };
+  }
   if (error instanceof ApiError) {
     return { statusCode: error.statusCode, body: errorBody(error.code, error.message) };
   }
@@ -80,11 +88,11 @@ function respond(statusCode: number, code: string, message: string): ErrorRespon
 /** The server's error handler: logs server errors with their stack, answers with `toErrorResponse`. */
 export function handleError(error: unknown, request: FastifyRequest, reply: FastifyReply) {
   const { statusCode, body } = toErrorResponse(error);
-  if (statusCode >= 500) request.log.error({ err: error }, "request failed");
+  if (statusCode === 503) {
+    // Not a fault of this server: one line without a stack, and a hint to come back.
+    request.log.warn({ code: body.error.code }, "request refused: Redis unreachable");
+    reply.header("retry-after", String(REDIS_RETRY_AFTER_SECONDS));
+  } else if (statusCode >= 500) request.log.error({ err: error }, "request failed");
   else request.log.info({ code: body.error.code, statusCode }, "request rejected");
-  if (statusCode === 413) {
-    // The rest of an oversize upload is not worth reading: close instead of draining.
-    reply.header("connection", "close");
-  }
   return reply.code(statusCode).send(body);
 }

@@ -1,26 +1,24 @@
 import { once } from "node:events";
 import type { ServerResponse } from "node:http";
-import type { AnalysisEventEntry, RlmQueueClient } from "@rlm/queue";
+import type { AnalysisEventEntry } from "@rlm/queue";
 import type { FastifyBaseLogger } from "fastify";
+import type { Subscription } from "./event-subscription.js";
 
 /** Default interval of SSE heartbeat comments (proxies drop idle connections). */
 export const DEFAULT_HEARTBEAT_MS = 15_000;
 
 /** Options of `streamEvents`. */
 export interface StreamEventsOptions {
-  client: Pick<RlmQueueClient, "events">;
+  /** The analysis's events (from the server's `EventHub`), ended when the client goes. */
+  subscription: Subscription;
   analysisId: string;
-  /** Resume after this stream entry id (the `Last-Event-ID` of a reconnecting client). */
-  after?: string;
   heartbeatMs: number;
-  /** Aborted when the server shuts down. */
-  signal: AbortSignal;
   log: FastifyBaseLogger;
 }
 
 /**
- * Writes an analysis's events to `res` as server-sent events, from the first kept
- * event (or after `after`), and ends the response after the terminal event:
+ * Writes an analysis's events to `res` as server-sent events and ends the response
+ * after the terminal event:
  *
  * ```
  * id: 1700000000000-0
@@ -28,15 +26,16 @@ export interface StreamEventsOptions {
  * data: {"type":"progress","progress":{…}}
  * ```
  *
- * A comment line is sent every `heartbeatMs`. When the client goes away (or `signal`
- * aborts), the Redis subscription is stopped at once instead of reading on.
+ * A comment line is sent every `heartbeatMs`. When the client goes away the subscription
+ * ends at once. When the server shuts down (the hub ends every subscription) the socket
+ * is closed too: an idle keep-alive socket would hold up the HTTP server's close. A
+ * client too slow to keep up gets an `error` event and the end of the stream: it
+ * reconnects with `Last-Event-ID` and misses nothing.
  */
 export async function streamEvents(res: ServerResponse, options: StreamEventsOptions) {
-  const { analysisId, heartbeatMs, log } = options;
-  const stop = new AbortController();
-  const onClose = () => stop.abort();
+  const { subscription, analysisId, heartbeatMs, log } = options;
+  const onClose = () => subscription.end("closed");
   res.on("close", onClose);
-  options.signal.addEventListener("abort", onClose, { once: true });
   const heartbeat = setInterval(() => {
     if (!res.writableEnded) res.write(": heartbeat\n\n");
   }, heartbeatMs);
@@ -50,36 +49,35 @@ export async function streamEvents(res: ServerResponse, options: StreamEventsOpt
     });
     // Sends the headers now and tells EventSource how soon to reconnect.
     res.write("retry: 3000\n\n");
-    const events = options.client.events(analysisId, {
-      signal: stop.signal,
-      ...(options.after !== undefined ? { after: options.after } : {}),
-    });
-    for await (const entry of events) {
+    for await (const entry of subscription) {
       if (!(await write(res, formatEvent(entry)))) break;
     }
-  } catch (error) {
-    if (!stop.signal.aborted) {
-      log.error({ err: error, analysisId }, "event stream failed");
-      // The status line is long gone: tell the client in-band, then end.
+    if (subscription.ended === "lagging") {
+      log.warn({ analysisId }, "event stream client too slow; ended");
       await write(
         res,
-        `event: error\ndata: ${JSON.stringify({ code: "internal_error", message: "event stream failed", retryable: true })}\n\n`,
+        errorEvent("lagging", "the client fell behind: reconnect with Last-Event-ID"),
       );
     }
+  } catch (error) {
+    log.error({ err: error, analysisId }, "event stream failed");
+    // The status line is long gone: tell the client in-band, then end.
+    await write(res, errorEvent("internal_error", "event stream failed"));
   } finally {
     clearInterval(heartbeat);
     res.off("close", onClose);
-    options.signal.removeEventListener("abort", onClose);
-    stop.abort();
-    if (options.signal.aborted) {
-      // Shutting down: an idle keep-alive socket left behind would hold up the HTTP
-      // server's close until its keep-alive timeout.
+    subscription.end("closed");
+    if (subscription.ended === "shutdown") {
       const { socket } = res;
       res.end(() => socket?.destroy());
     } else if (!res.writableEnded) {
       res.end();
     }
   }
+}
+
+function errorEvent(code: string, message: string): string {
+  return `event: error\ndata: ${JSON.stringify({ code, message, retryable: true })}\n\n`;
 }
 
 /** One SSE message. Event JSON never contains a raw newline, so one `data:` line suffices. */

@@ -1,8 +1,10 @@
-import { type OwnedRedis, openRedis, type RlmConnection } from "@rlm/queue";
 import type { FastifyInstance } from "fastify";
+import type { Redis } from "ioredis";
+import { healthRouteSchema } from "./common-schemas.js";
+import { PING_TIMEOUT_MS, pingWithin, REDIS_RETRY_AFTER_SECONDS } from "./redis-guard.js";
 
 /** How long `/health` waits for Redis to answer PING. */
-export const HEALTH_PING_TIMEOUT_MS = 1_000;
+export const HEALTH_PING_TIMEOUT_MS = PING_TIMEOUT_MS;
 
 /** The `/health` body. */
 export interface HealthBody {
@@ -12,57 +14,21 @@ export interface HealthBody {
 
 /**
  * Registers `GET /health` (no authentication: load balancers and orchestrators call
- * it): 200 when Redis answers PING within a second, else 503. Returns a function that
- * closes the probe connection when the server opened it.
+ * it): 200 when Redis answers PING within a second on `probe`, else 503. The probe is a
+ * connection of its own (a PING queued behind a busy connection would say nothing about
+ * Redis) that fails fast: no PING waits for a reconnect.
  */
-export function registerHealth(
-  app: FastifyInstance,
-  connection: RlmConnection,
-): () => Promise<void> {
-  const probe = openProbe(connection);
-  app.get("/health", async (_request, reply) => {
-    const healthy = await pingWithin(probe, HEALTH_PING_TIMEOUT_MS);
-    const body: HealthBody = healthy
-      ? { status: "ok", redis: "ok" }
-      : { status: "degraded", redis: "unreachable" };
-    return reply
-      .code(healthy ? 200 : 503)
-      .header("cache-control", "no-store")
-      .send(body);
+export function registerHealth(app: FastifyInstance, probe: Redis): void {
+  // Declared in a plugin, so that it is added after the OpenAPI plugin that collects routes.
+  app.register(async (scope) => {
+    scope.get("/health", { schema: healthRouteSchema }, async (_request, reply) => {
+      const healthy = await pingWithin(probe, HEALTH_PING_TIMEOUT_MS);
+      const body: HealthBody = healthy
+        ? { status: "ok", redis: "ok" }
+        : { status: "degraded", redis: "unreachable" };
+      reply.header("cache-control", "no-store");
+      if (!healthy) reply.header("retry-after", String(REDIS_RETRY_AFTER_SECONDS));
+      return reply.code(healthy ? 200 : 503).send(body);
+    });
   });
-  return async () => {
-    // Not `quit()`: during an outage it would wait for Redis to come back, and a probe
-    // has nothing in flight worth flushing.
-    if (probe.owned) probe.redis.disconnect();
-  };
-}
-
-/**
- * A connection of its own: a PING queued behind a blocked or backed-up shared client
- * would say nothing about Redis. One retry only, so PINGs issued during an outage fail
- * instead of piling up until Redis returns (a given client is used as is).
- */
-function openProbe(connection: RlmConnection): OwnedRedis {
-  if (isClient(connection)) return openRedis(connection);
-  return openRedis({ ...connection, maxRetriesPerRequest: 1, connectionName: "rlm-api-health" });
-}
-
-function isClient(connection: RlmConnection): connection is OwnedRedis["redis"] {
-  return typeof (connection as { duplicate?: unknown }).duplicate === "function";
-}
-
-async function pingWithin(probe: OwnedRedis, timeoutMs: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), timeoutMs);
-  });
-  try {
-    const ping = probe.redis.ping().then(
-      (reply) => reply === "PONG",
-      () => false,
-    );
-    return await Promise.race([ping, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

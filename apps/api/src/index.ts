@@ -1,8 +1,13 @@
-export { ADMIN_COOKIE, ADMIN_COOKIE_PATH } from "./admin-auth.js";
+export { ADMIN_COOKIE, ADMIN_COOKIE_PATH, ADMIN_SESSION_SECONDS } from "./admin-auth.js";
 export { type ApiErrorBody, ApiErrorCode } from "./api-error.js";
 export type { ApiLoggerOption } from "./api-logger.js";
+export { MAX_JSON_DEPTH } from "./body-parsers.js";
 export { BULL_BOARD_PATH } from "./bull-board.js";
+export { MAX_BUFFERED_EVENTS } from "./event-subscription.js";
+export { LINGER_MS } from "./request-drain.js";
+export { REDIS_RETRY_AFTER_SECONDS } from "./redis-guard.js";
 export type { HealthBody } from "./health.js";
+export { DOCS_PATH, OPENAPI_PATH } from "./openapi.js";
 export { type ApiServerOptions, createApiServer, DEFAULT_BODY_LIMIT_BYTES } from "./server.js";
 export { VIEWER_PATH, viewerPath } from "./routes/viewer.js";
 export { buildTrajectory } from "./trajectory.js";

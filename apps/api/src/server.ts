@@ -1,20 +1,22 @@
 import multipart from "@fastify/multipart";
-import {
-  closeRedis,
-  DEFAULT_PREFIX,
-  openRedis,
-  type RlmConnection,
-  RlmQueueClient,
-} from "@rlm/queue";
+import { DEFAULT_PREFIX, type RlmConnection, RlmQueueClient } from "@rlm/queue";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { adminAuth } from "./admin-auth.js";
+import { openApiRedis } from "./api-redis.js";
 import { ApiErrorCode, errorBody } from "./api-error.js";
 import { type ApiLoggerOption, createApiLogger } from "./api-logger.js";
 import { bearerAuth, sendUnauthorized } from "./bearer-auth.js";
+import { registerBodyParsers } from "./body-parsers.js";
 import { registerBullBoard } from "./bull-board.js";
 import { handleError } from "./error-handler.js";
+import { EventHub } from "./event-hub.js";
 import { DEFAULT_HEARTBEAT_MS } from "./event-stream.js";
 import { registerHealth } from "./health.js";
+import { IdempotencyFingerprints } from "./idempotency.js";
+import { lingerOnEarlyAnswers } from "./request-drain.js";
+import { openApiRoute, registerDocs, registerOpenApi } from "./openapi.js";
+import { RedisGuard } from "./redis-guard.js";
+import { registerSecurityHeaders } from "./security-headers.js";
 import { analysisRoutes } from "./routes/analyses.js";
 import { viewerRoutes } from "./routes/viewer.js";
 import { bearerToken, TokenVerifier } from "./token-verifier.js";
@@ -23,9 +25,23 @@ import { describeSchemaErrors, type SchemaError } from "./validation-message.js"
 /** Default largest request body: 200 MB, for whole documents uploaded in one request. */
 export const DEFAULT_BODY_LIMIT_BYTES = 200 * 1024 * 1024;
 
+declare module "fastify" {
+  interface FastifyInstance {
+    /** Event streams (SSE) open now, all served by one Redis connection. */
+    openEventStreams(): number;
+  }
+}
+
+/** How long `ready()` / `listen()` wait for Redis before serving (503s) without it. */
+const STARTUP_CONNECT_MS = 2_000;
+
 /** Options of `createApiServer`. The server reads no environment: the caller passes everything. */
 export interface ApiServerOptions {
-  /** Redis for the board's queues and the health probe (and the client, when not given). */
+  /**
+   * Redis, as options or an ioredis client. The server opens its own connections from it
+   * (fail-fast ones for requests and the health probe, one for event streams); a given
+   * client is duplicated, never used or closed by the server.
+   */
   connection: RlmConnection;
   /** Key prefix shared with the workers. Default `rlm`. */
   prefix?: string;
@@ -37,11 +53,18 @@ export interface ApiServerOptions {
   logger?: ApiLoggerOption;
   /**
    * The producer to use. When given it belongs to the caller and is not closed with
-   * the server; otherwise the server opens one on `connection` and closes it.
+   * the server (its connection's settings are the caller's: for requests that fail fast
+   * while Redis is down, leave this out); otherwise the server opens one on its
+   * fail-fast request connection and closes it.
    */
   client?: RlmQueueClient;
   /** Interval of heartbeat comments on event streams. Default 15 s. */
   heartbeatMs?: number;
+  /**
+   * Let Bull Board change state (retry, clean, promote…): `RLM_BOARD_WRITE=1` in
+   * `rlm serve`. Default false: the board is read-only.
+   */
+  boardWrite?: boolean;
 }
 
 /**
@@ -53,6 +76,8 @@ export interface ApiServerOptions {
  * - `GET /v1/analyses/:id/events` → server-sent events until the terminal event
  * - `DELETE /v1/analyses/:id` → 202 `{ id, outcome }` (cancel)
  * - `GET /health` (no auth) → 200 / 503 by Redis PING
+ * - `GET /v1/openapi.json` → the OpenAPI 3.1 document, made from the route schemas
+ * - `/docs` → Swagger UI over that document (Bearer, or `?token=` once then a cookie)
  * - `/admin/queues` → Bull Board (Bearer, or `?token=` once then an HttpOnly cookie)
  * - `GET /admin/viewer`, `GET /admin/viewer/:id` → the trajectory viewer (same auth)
  * - `GET /admin/api/analyses/:id/trajectory` → the JSON the viewer polls (same auth)
@@ -66,10 +91,12 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
   if (!Number.isSafeInteger(bodyLimitBytes) || bodyLimitBytes <= 0) {
     throw new Error("bodyLimitBytes must be a positive integer");
   }
-  const topology = {
-    connection: options.connection,
-    ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
-  };
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  // Every request's commands go through fail-fast connections: a Redis outage is a 503
+  // within 2 s, never a hang (see `FAIL_FAST_OPTIONS` and `RedisGuard`).
+  const redis = openApiRedis(options.connection, prefix);
+  const guard = new RedisGuard(redis.requests, redis.probe);
+  const topology = { connection: redis.requests, prefix };
   const app = Fastify({
     // Typed as Fastify's base logger so the instance is a plain `FastifyInstance`.
     loggerInstance: createApiLogger(options.logger) as FastifyBaseLogger,
@@ -93,8 +120,19 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
 
   const ownsClient = options.client === undefined;
   const client = options.client ?? new RlmQueueClient(topology);
-  const shutdown = new AbortController();
+  const events = new EventHub({
+    connection: options.connection,
+    waker: redis.requests,
+    prefix,
+    log: app.log,
+  });
 
+  // First: the OpenAPI plugin collects routes as they are declared.
+  registerOpenApi(app);
+  // Response schemas document the answers; JSON.stringify writes them, as it would with
+  // no schema. Fastify's compiled serializer would drop any field a schema lacks (and
+  // coerce types): the tests check answers against the schemas instead.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split("?")[0] ?? "";
@@ -107,46 +145,52 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
       .code(404)
       .send(errorBody(ApiErrorCode.notFound, `no route ${request.method} ${path}`));
   });
-  // Any text is a document (markdown, CSV, logs); text/plain has Fastify's own parser.
-  app.addContentTypeParser(
-    /^text\/(?!plain\b)/,
-    { parseAs: "string", bodyLimit: bodyLimitBytes },
-    (_request, body, done) => done(null, body),
-  );
+  // JSON and any text (markdown, CSV, logs are documents): UTF-8 only, depth-bounded.
+  registerBodyParsers(app, bodyLimitBytes);
+  lingerOnEarlyAnswers(app);
   app.register(multipart, { throwFileSizeLimit: true });
 
-  const closeHealth = registerHealth(app, options.connection);
-  const board = registerBullBoard(app, topology, verifier);
-  // The viewer reads journals with HSCAN on a connection of its own (or the given client).
-  const viewerRedis = openRedis(options.connection);
-  app.register(async (scope) => {
-    scope.addHook("onRequest", adminAuth(verifier));
-    await viewerRoutes(scope, {
-      client,
-      redis: viewerRedis.redis,
-      prefix: options.prefix ?? DEFAULT_PREFIX,
-      rootQueue: board.rootQueue,
-    });
+  registerHealth(app, redis.probe);
+  const board = registerBullBoard(app, topology, verifier, {
+    write: options.boardWrite === true,
+    guard,
   });
   app.register(async (scope) => {
+    // The viewer's pages set their own CSP, with a nonce per page.
+    await registerSecurityHeaders(scope, false);
+    scope.addHook("onRequest", adminAuth(verifier));
+    scope.addHook("onRequest", guard.refuseWhileDisconnected);
+    await viewerRoutes(scope, {
+      client,
+      redis: redis.requests,
+      prefix,
+      rootQueue: board.rootQueue,
+      flows: board.flows,
+    });
+  });
+  registerDocs(app, verifier);
+  app.register(async (scope) => {
     scope.addHook("onRequest", bearerAuth(verifier));
+    openApiRoute(scope);
     await analysisRoutes(scope, {
       client,
+      guard,
+      fingerprints: new IdempotencyFingerprints(redis.requests, prefix),
       bodyLimitBytes,
       heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
-      shutdown: shutdown.signal,
+      events,
     });
   });
 
+  app.decorate("openEventStreams", () => events.size);
+  // The first requests must not find the connections still connecting (a 503 for nothing).
+  app.addHook("onReady", async () => redis.connected(STARTUP_CONNECT_MS));
   // Event streams are hijacked responses the HTTP server would wait on for ever.
-  app.addHook("preClose", async () => shutdown.abort());
+  app.addHook("preClose", async () => events.close());
   app.addHook("onClose", async () => {
-    await Promise.allSettled([
-      ownsClient ? client.close() : Promise.resolve(),
-      board.close(),
-      closeRedis(viewerRedis),
-      closeHealth(),
-    ]);
+    await Promise.allSettled([ownsClient ? client.close() : Promise.resolve(), board.close()]);
+    // Last: the client and the board's queues share the request connection.
+    await redis.close();
   });
   return app;
 }

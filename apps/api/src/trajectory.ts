@@ -1,5 +1,8 @@
 import type { JournalRecord, RlmResult } from "@rlm/core";
 import { type AnalysisView, isTerminalStatus, type JournalEntry } from "@rlm/queue";
+import type { AnalysisJobs, JobCall } from "./analysis-jobs.js";
+import { trajectoryFigures } from "./trajectory-figures.js";
+import { placeInTime, type RootAnchors } from "./trajectory-timing.js";
 import type {
   Trajectory,
   TrajectoryCell,
@@ -16,43 +19,86 @@ const CELL_KEY = /^cell:(\d+):(\d+)$/;
 const SUB_KEY = /^sub:(\d+)\.(\d+):[^:/]+:\d+$/;
 const FINAL_KEY = "root:final";
 
+/** What besides the record and the journal the trajectory is built from (all optional). */
+export interface TrajectorySources {
+  /** The analysis's job tree: workers, issue times, calls not answered yet. */
+  jobs?: AnalysisJobs;
+  /** First words of each call's context, by call key. */
+  previews?: ReadonlyMap<string, string>;
+  /** Times of the root analysis's steps from its event stream. */
+  anchors?: RootAnchors;
+  /** "Now", in ms since the epoch (default `Date.now()`). */
+  nowMs?: number;
+}
+
 /**
  * Arranges an analysis's record and journal for the viewer: root turns, cells and
  * sub-calls by iteration, sub-calls grouped under their cell (`sub:<iteration>.<block>:…`),
  * nested analyses (keys under `<sub-call key>/`) as child scopes of their sub-call.
  *
  * Pure: `entries` is what `listJournalRecords` returns for the analysis (any order).
- * Steps still under way show as `pending` placeholders: a cell whose sub-calls finished
- * before it did, or a sub-call whose nested analysis has steps but no answer yet.
- * Keys of unknown shape are ignored, so a newer engine's extra records do not break
- * an older viewer.
+ * Steps still under way show as `pending`: a cell whose sub-calls finished before it
+ * did, a call known from its job (`sources.jobs`) or from its nested analysis's steps.
+ * Keys of unknown shape are ignored, so a newer engine's extra records do not break an
+ * older viewer.
  */
-export function buildTrajectory(view: AnalysisView, entries: readonly JournalEntry[]): Trajectory {
+export function buildTrajectory(
+  view: AnalysisView,
+  entries: readonly JournalEntry[],
+  sources: TrajectorySources = {},
+): Trajectory {
+  const nowMs = sources.nowMs ?? Date.now();
+  const terminal = isTerminalStatus(view.status);
   // Record and journal have separate TTLs: when the journal is gone, the result's
   // replHistory still shows the code that ran.
   const fallback = entries.length === 0 ? view.result : undefined;
+  const calls = [...(sources.jobs?.calls.values() ?? [])];
+  const context = { sources, terminal };
+  const root = fallback ? scopeFromResult(fallback) : buildScope("", entries, calls, context);
+  if (!fallback) {
+    placeInTime(root, {
+      startMs: sources.anchors?.startMs ?? Date.parse(view.createdAt),
+      anchors: sources.anchors,
+      // A queued analysis has not started: nothing of it is waiting for a model yet.
+      live: !terminal && view.status !== "queued",
+    });
+  }
   return {
     id: view.id,
     status: view.status,
-    terminal: isTerminalStatus(view.status),
+    terminal,
     query: view.query,
     progress: view.progress,
+    figures: trajectoryFigures(root, view.progress, terminal),
     cancelRequested: view.cancelRequested,
     createdAt: view.createdAt,
     updatedAt: view.updatedAt,
+    generatedMs: nowMs,
     ...(view.error ? { error: view.error } : {}),
     ...(view.result ? { outcome: toOutcome(view.result) } : {}),
     source: fallback ? "result" : "journal",
-    root: fallback ? scopeFromResult(fallback) : buildScope("", entries),
+    root,
   };
 }
 
-/** Builds one scope from entries whose keys all start with `prefix`. */
-function buildScope(prefix: string, entries: readonly JournalEntry[]): TrajectoryScope {
+interface BuildContext {
+  sources: TrajectorySources;
+  terminal: boolean;
+}
+
+/** Builds one scope from the records and job calls whose keys all start with `prefix`. */
+function buildScope(
+  prefix: string,
+  entries: readonly JournalEntry[],
+  calls: readonly JobCall[],
+  context: BuildContext,
+): TrajectoryScope {
   const iterations = new Map<number, TrajectoryIteration>();
   const cells = new Map<string, TrajectoryCell>();
   const subCalls = new Map<string, TrajectorySubCall>();
   const nestedEntries = new Map<string, JournalEntry[]>();
+  const nestedCalls = new Map<string, JobCall[]>();
+  const jobCalls = new Map<TrajectorySubCall, JobCall>();
   let finalTurn: TrajectoryRootTurn | undefined;
 
   const iterationAt = (n: number): TrajectoryIteration => {
@@ -78,43 +124,69 @@ function buildScope(prefix: string, entries: readonly JournalEntry[]): Trajector
     if (!match) return undefined;
     let subCall = subCalls.get(relativeKey);
     if (!subCall) {
-      subCall = { key: prefix + relativeKey, pending: true };
+      subCall = { key: prefix + relativeKey, index: 0, state: "running", pending: true };
       subCalls.set(relativeKey, subCall);
       cellAt(Number(match[1]), Number(match[2])).subCalls.push(subCall);
     }
     return subCall;
   };
+  /** The sub-call key a nested step hangs under, or undefined for a step of this scope. */
+  const ownerOf = (key: string): string | undefined => {
+    const slash = key.indexOf("/", prefix.length);
+    return slash === -1 ? undefined : key.slice(prefix.length, slash);
+  };
 
   for (const entry of entries) {
-    const relative = entry.key.slice(prefix.length);
-    const slash = relative.indexOf("/");
-    if (slash !== -1) {
-      // A step of a nested analysis: grouped by the sub-call key it hangs under.
-      const owner = relative.slice(0, slash);
-      const group = nestedEntries.get(owner) ?? [];
-      group.push(entry);
-      nestedEntries.set(owner, group);
+    const owner = ownerOf(entry.key);
+    if (owner !== undefined) {
+      nestedEntries.set(owner, [...(nestedEntries.get(owner) ?? []), entry]);
       continue;
     }
+    const relative = entry.key.slice(prefix.length);
     placeRecord(relative, entry, { iterationAt, cellAt, subCallAt });
     if (relative === FINAL_KEY && entry.record.kind === "root") {
       finalTurn = toRootTurn(entry.key, entry.record);
     }
   }
-
-  for (const [owner, group] of nestedEntries) {
-    const subCall = subCallAt(owner);
-    if (subCall) subCall.nested = buildScope(`${prefix}${owner}/`, group);
+  for (const call of calls) {
+    const owner = ownerOf(call.key);
+    if (owner !== undefined) {
+      nestedCalls.set(owner, [...(nestedCalls.get(owner) ?? []), call]);
+      continue;
+    }
+    const subCall = subCallAt(call.key.slice(prefix.length));
+    if (subCall) jobCalls.set(subCall, call);
   }
 
-  const collator = new Intl.Collator("en", { numeric: true });
+  for (const owner of new Set([...nestedEntries.keys(), ...nestedCalls.keys()])) {
+    const subCall = subCallAt(owner);
+    if (!subCall) continue;
+    const nested = buildScope(
+      `${prefix}${owner}/`,
+      nestedEntries.get(owner) ?? [],
+      nestedCalls.get(owner) ?? [],
+      context,
+    );
+    if (nested.iterations.length > 0 || nested.finalTurn) subCall.nested = nested;
+  }
+
   const sorted = [...iterations.values()].sort((a, b) => a.iteration - b.iteration);
   for (const iteration of sorted) {
     iteration.cells.sort((a, b) => a.block - b.block);
-    for (const cell of iteration.cells)
-      cell.subCalls.sort((a, b) => collator.compare(a.key, b.key));
+    for (const cell of iteration.cells) {
+      for (const sub of cell.subCalls) decorateSubCall(sub, jobCalls.get(sub), context);
+      // Numbered in the order the code issued them: chunk 3 is call #3.
+      cell.subCalls.sort(issueOrder);
+      cell.subCalls.forEach((sub, position) => (sub.index = position + 1));
+    }
   }
-  return { prefix, iterations: sorted, ...(finalTurn ? { finalTurn } : {}) };
+  const job = context.sources.jobs?.scopes.get(prefix);
+  return {
+    prefix,
+    iterations: sorted,
+    ...(finalTurn ? { finalTurn } : {}),
+    ...(job ? { job } : {}),
+  };
 }
 
 interface Placement {
@@ -149,18 +221,75 @@ function placeRecord(relative: string, entry: JournalEntry, at: Placement): void
   if (record.kind === "sub") {
     const subCall = at.subCallAt(relative);
     if (!subCall) return;
+    // A repeat of an earlier identical call carries that call's record (times included):
+    // it is placed at the earlier call's answer instead (see trajectory-timing.ts).
+    const own = record.sameAs === undefined;
     Object.assign(subCall, {
       pending: false,
+      state: record.error === undefined ? "ok" : "error",
       query: record.query,
       contextChars: record.contextChars,
       usage: record.usage,
       byModel: record.byModel,
       calls: record.calls,
       durationMs: record.durationMs,
+      ...(own && record.startedAt !== undefined
+        ? { startMs: record.startedAt, endMs: record.startedAt + record.durationMs }
+        : {}),
+      ...(own && record.attempts !== undefined ? { attempts: record.attempts } : {}),
+      ...(record.sameAs !== undefined
+        ? { sameAs: scopePrefixOf(entry.key, relative) + record.sameAs }
+        : {}),
       ...(record.answer !== undefined ? { answer: record.answer } : {}),
       ...(record.error !== undefined ? { error: record.error } : {}),
     });
   }
+}
+
+/**
+ * Adds what the call's job says (query while pending, issue time, job, slice) and its
+ * preview, and settles the state of a call without a record.
+ */
+function decorateSubCall(
+  sub: TrajectorySubCall,
+  call: JobCall | undefined,
+  { sources, terminal }: BuildContext,
+): void {
+  const preview = sources.previews?.get(sub.key);
+  if (preview !== undefined) sub.preview = preview;
+  if (call) {
+    sub.job = call.job;
+    sub.issuedMs = call.issuedMs;
+    sub.query ??= call.query;
+    sub.contextChars ??= call.contextRef?.chars;
+    const charStart = call.contextRef?.slice?.charStart;
+    if (charStart !== undefined && call.contextRef) {
+      sub.slice = { start: charStart, end: charStart + call.contextRef.chars };
+    }
+  }
+  if (!sub.pending) return;
+  if (sub.nested) {
+    sub.state = terminal ? "cancelled" : "running";
+  } else if (terminal || call?.job.finishedMs !== undefined) {
+    // Its analysis (or its job) ended without an answer for it: never made, or dropped.
+    sub.state = "cancelled";
+  } else {
+    sub.state = call?.job.processedMs !== undefined ? "running" : "queued";
+  }
+  sub.pending = sub.state === "running" || sub.state === "queued";
+}
+
+/** Issue time from the job, else start time from the record, else key order. */
+function issueOrder(a: TrajectorySubCall, b: TrajectorySubCall): number {
+  const at = (sub: TrajectorySubCall) => sub.issuedMs ?? sub.startMs ?? Number.POSITIVE_INFINITY;
+  return at(a) - at(b) || collator.compare(a.key, b.key);
+}
+
+const collator = new Intl.Collator("en", { numeric: true });
+
+/** The scope prefix of a full key, given its part relative to the scope. */
+function scopePrefixOf(fullKey: string, relative: string): string {
+  return fullKey.slice(0, fullKey.length - relative.length);
 }
 
 function toRootTurn(

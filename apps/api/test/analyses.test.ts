@@ -198,6 +198,78 @@ describe("POST /v1/analyses", () => {
   });
 });
 
+describe("Idempotency-Key binds a key to one request", () => {
+  async function post(key: string, payload: object) {
+    return app.inject({
+      method: "POST",
+      url: "/v1/analyses",
+      headers: { ...AUTH, "idempotency-key": key },
+      payload,
+    });
+  }
+
+  it("the same request again returns the first analysis, marked as replayed", async () => {
+    const key = `same-${Date.now()}`;
+    const options = { maxIterations: 3, budgets: { maxSubCalls: 5, maxTokens: 900 } };
+    const first = await post(key, { query: "q", context: { a: [1, 2] }, options });
+    expect(first.statusCode).toBe(202);
+    expect(first.headers["idempotent-replayed"]).toBeUndefined();
+    // The same options in another key order are the same request.
+    const reordered = { budgets: { maxTokens: 900, maxSubCalls: 5 }, maxIterations: 3 };
+    const second = await post(key, { options: reordered, context: { a: [1, 2] }, query: "q" });
+    expect(second.statusCode).toBe(202);
+    expect(second.headers["idempotent-replayed"]).toBe("true");
+    expect(second.json()).toMatchObject({ id: first.json().id, deduplicated: true });
+  });
+
+  it("the same key with another query, context or options is a 422, never the first analysis", async () => {
+    const key = `other-${Date.now()}`;
+    const first = await post(key, { query: "q", context: "document one" });
+    expect(first.statusCode).toBe(202);
+    const changes = [
+      { query: "another question", context: "document one" },
+      { query: "q", context: "document two" },
+      { query: "q", context: ["document one"] },
+      { query: "q", context: "document one", options: { maxIterations: 2 } },
+    ];
+    for (const payload of changes) {
+      const reused = await post(key, payload);
+      expect(reused.statusCode).toBe(422);
+      expect(reused.json().error).toEqual({
+        code: "idempotency_key_reused",
+        message: expect.stringMatching(/different request/),
+      });
+      expect(JSON.stringify(reused.json())).not.toContain(first.json().id);
+    }
+    // The key still belongs to the first request.
+    expect((await post(key, { query: "q", context: "document one" })).json().id).toBe(
+      first.json().id,
+    );
+  });
+
+  it("a request refused as invalid leaves the key free for the corrected one", async () => {
+    const key = `fixed-${Date.now()}`;
+    const invalid = await post(key, { query: "q", context: "doc", options: { maxDepth: 99 } });
+    expect(invalid.statusCode).toBe(400);
+    const fixed = await post(key, { query: "q", context: "doc", options: { maxDepth: 2 } });
+    expect(fixed.statusCode).toBe(202);
+    expect(fixed.json().deduplicated).toBe(false);
+  });
+
+  it("a text upload and a JSON body of the same document are the same request", async () => {
+    const key = `forms-${Date.now()}`;
+    const text = await app.inject({
+      method: "POST",
+      url: "/v1/analyses?query=q",
+      headers: { ...AUTH, "idempotency-key": key, "content-type": "text/plain" },
+      payload: "the document",
+    });
+    expect(text.statusCode).toBe(202);
+    const json = await post(key, { query: "q", context: "the document" });
+    expect(json.json()).toMatchObject({ id: text.json().id, deduplicated: true });
+  });
+});
+
 describe("DELETE /v1/analyses/:id", () => {
   it("cancels a queued analysis, then answers 409", async () => {
     const created = await app.inject({

@@ -12,6 +12,7 @@ import {
   uniquePrefix,
   within,
 } from "./helpers.js";
+import { readSse } from "./sse-reader.js";
 
 const prefix = uniquePrefix("events");
 let app: FastifyInstance;
@@ -29,45 +30,6 @@ afterAll(async () => {
   await deleteKeysUnder(prefix);
   await redis.quit();
 });
-
-interface SseMessage {
-  id?: string;
-  event?: string;
-  data?: unknown;
-  comment?: string;
-}
-
-/**
- * Reads an SSE response, calling `onMessage` for each message (comments included),
- * until the server ends the stream. Returns every message.
- */
-async function readSse(
-  response: Response,
-  onMessage: (message: SseMessage) => void = () => {},
-): Promise<SseMessage[]> {
-  const messages: SseMessage[] = [];
-  const decoder = new TextDecoder();
-  let buffer = "";
-  for await (const chunk of response.body!) {
-    buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-    let end = buffer.indexOf("\n\n");
-    while (end !== -1) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const message: SseMessage = {};
-      for (const line of block.split("\n")) {
-        if (line.startsWith(":")) message.comment = line.slice(1).trim();
-        else if (line.startsWith("id: ")) message.id = line.slice(4);
-        else if (line.startsWith("event: ")) message.event = line.slice(7);
-        else if (line.startsWith("data: ")) message.data = JSON.parse(line.slice(6));
-      }
-      messages.push(message);
-      onMessage(message);
-      end = buffer.indexOf("\n\n");
-    }
-  }
-  return messages;
-}
 
 async function createAnalysis(): Promise<string> {
   const res = await app.inject({
@@ -173,21 +135,21 @@ describe("GET /v1/analyses/:id/events", () => {
     });
     await within(heartbeat, 5_000, "a heartbeat");
 
-    const subscribers = async () => {
-      const list = await redis.client("LIST");
-      return String(list)
-        .split("\n")
-        .filter((line) => line.includes(`name=${prefix}:events-subscriber`)).length;
-    };
-    expect(await subscribers()).toBe(1);
+    // One reader connection serves every stream of the process.
+    const list = String(await redis.client("LIST"));
+    const readers = list
+      .split("\n")
+      .filter((line) => line.includes(`name=rlm-api:${prefix}:events`));
+    expect(readers).toHaveLength(1);
+    expect(app.openEventStreams()).toBe(1);
     controller.abort();
-    // The server notices the closed socket and drops its XREAD connection.
+    // The server notices the closed socket and stops following that analysis.
     await within(
       (async () => {
-        while ((await subscribers()) > 0) await new Promise((r) => setTimeout(r, 20));
+        while (app.openEventStreams() > 0) await new Promise((r) => setTimeout(r, 20));
       })(),
       5_000,
-      "the subscriber connection to close",
+      "the subscription to end",
     );
   });
 

@@ -28,8 +28,31 @@ describe("logs", () => {
       payload: { query: "q", context: secretDocument },
     });
     await app.inject({ method: "POST", url: "/v1/analyses", headers: AUTH, payload: { query: 1 } });
-    await app.inject({ method: "GET", url: `/admin/queues?token=${TOKEN}` });
+    const login = await app.inject({ method: "GET", url: `/admin/queues?token=${TOKEN}` });
+    const cookie = String(login.headers["set-cookie"]).split(";")[0]!;
+    await app.inject({ method: "GET", url: "/admin/queues/api/queues", headers: { cookie } });
+    await app.inject({ method: "PUT", url: "/admin/queues/api/queues/pause", headers: { cookie } });
     await app.inject({ method: "GET", url: "/admin/queues?token=wrong-token-value" });
+    // Refusals that read the body: a key reused with another document, a deep context.
+    const key = { ...AUTH, "idempotency-key": "log-test" };
+    await app.inject({
+      method: "POST",
+      url: "/v1/analyses",
+      headers: key,
+      payload: { query: "q", context: "first" },
+    });
+    await app.inject({
+      method: "POST",
+      url: "/v1/analyses",
+      headers: key,
+      payload: { query: "q", context: secretDocument },
+    });
+    await app.inject({
+      method: "POST",
+      url: "/v1/analyses",
+      headers: { ...AUTH, "content-type": "application/json" },
+      payload: `{"query":"q","context":${"[".repeat(300)}"${secretDocument}"${"]".repeat(300)}}`,
+    });
     await app.close();
 
     const log = lines.join("");
@@ -38,5 +61,7 @@ describe("logs", () => {
     expect(log).not.toContain(TOKEN);
     expect(log).not.toContain("wrong-token-value");
     expect(log).not.toContain(secretDocument);
+    expect(log).not.toContain(cookie.split("=")[1]);
+    expect(log).toContain("request rejected");
   });
 });

@@ -187,5 +187,86 @@ describe("GET /admin/viewer", () => {
     expect(html).not.toContain(`<script>alert("pwned")`);
     expect(html).toContain("Who &lt;b&gt;wins&lt;/b&gt;?");
     expect(html).toContain("status-completed");
+    // Finish reason, duration and cost from the result; the page refreshes itself.
+    const finishedRow = html.slice(html.indexOf(`viewer/${finishedId}`));
+    expect(finishedRow).toMatch(/<td>final<\/td>\s*<td class="num">4\.3 s<\/td>/);
+    expect(html).toMatch(/<script nonce="[^"]+">/);
+  });
+
+  it("narrows the list by status, and refuses an unknown status", async () => {
+    const done = await app.inject({ url: "/admin/viewer?status=completed", headers: AUTH });
+    expect(done.body).toContain(`viewer/${finishedId}`);
+    expect(done.body).not.toContain(`viewer/${runningId}`);
+    const active = await app.inject({ url: "/admin/viewer?status=active", headers: AUTH });
+    expect(active.body).toContain(`viewer/${runningId}`);
+    expect(active.body).not.toContain(`viewer/${finishedId}`);
+    const bad = await app.inject({ url: "/admin/viewer?status=nope", headers: AUTH });
+    expect(bad.statusCode).toBe(400);
+  });
+});
+
+describe("the viewer's actions", () => {
+  it("downloads the trajectory as a file", async () => {
+    const res = await app.inject({
+      url: `/admin/api/analyses/${finishedId}/trajectory?download=1`,
+      headers: AUTH,
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers["content-disposition"]).toBe(
+      `attachment; filename="${finishedId}.trajectory.json"`,
+    );
+    expect((res.json() as Trajectory).id).toBe(finishedId);
+  });
+
+  it("cancels from the page with a JSON POST only", async () => {
+    const id = await createAnalysis("to cancel");
+    const url = `/admin/api/analyses/${id}/cancel`;
+    const form = await app.inject({
+      method: "POST",
+      url,
+      headers: { ...AUTH, "content-type": "application/x-www-form-urlencoded" },
+      payload: "a=1",
+    });
+    expect(form.statusCode).toBe(415);
+    const json = { ...AUTH, "content-type": "application/json" };
+    const res = await app.inject({ method: "POST", url, headers: json, payload: "{}" });
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toEqual({ id, outcome: "cancelled" });
+    const again = await app.inject({ method: "POST", url, headers: json, payload: "{}" });
+    expect(again.statusCode).toBe(409);
+    const unknown = await app.inject({
+      method: "POST",
+      url: "/admin/api/analyses/an_doesnotexist/cancel",
+      headers: json,
+      payload: "{}",
+    });
+    expect(unknown.statusCode).toBe(404);
+    const anonymous = await app.inject({ method: "POST", url, payload: {} });
+    expect(anonymous.statusCode).toBe(401);
+  });
+});
+
+describe("Bull Board", () => {
+  it("is served with a CSP that allows no other host, and without its font links", async () => {
+    const res = await app.inject({ url: "/admin/queues", headers: AUTH });
+    expect(res.statusCode).toBe(200);
+    const policy = String(res.headers["content-security-policy"]);
+    expect(policy).toContain("default-src 'self'");
+    expect(policy).toContain("font-src 'self' data:");
+    expect(res.body).not.toContain("fonts.googleapis.com");
+    expect(res.body).toContain("RLM Queue");
+    // Its menu links back to the viewer.
+    expect(res.body).toContain('"miscLinks":[{"text":"Trajectory viewer","url":"/admin/viewer"}]');
+  });
+
+  it("links each job to its analysis in the viewer and labels its context", async () => {
+    const res = await app.inject({
+      url: `/admin/queues/api/queues/rlm-root/${finishedId}`,
+      headers: AUTH,
+    });
+    expect(res.statusCode).toBe(200);
+    const text = res.body;
+    expect(text).toContain(`/admin/viewer/${finishedId}`);
+    expect(text).toMatch(/text, 10 chars \(document [0-9a-f]{12}…\)/);
   });
 });

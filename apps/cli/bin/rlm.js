@@ -1,20 +1,26 @@
 #!/usr/bin/env node
 // The `rlm` command. Re-executes Node with what the CLI needs and NODE_OPTIONS cannot
 // carry: `--no-node-snapshot` (isolated-vm 5 on Node 20 crashes on the shared heap
-// snapshot, and NODE_OPTIONS rejects that flag) and `--import tsx` (the CLI is
-// TypeScript, run without a build). tsx is resolved from this file, so `npx rlm` works
-// from any directory of the repo. `--expose-gc` lets `rlm worker` collect the garbage a
-// large document's load leaves at once (see `collectGarbage` in the queue package).
+// snapshot, and NODE_OPTIONS rejects that flag) and `--expose-gc` (lets `rlm worker`
+// collect the garbage a large document's load leaves at once: see `collectGarbage` in
+// the queue package). It runs the CLI's JavaScript build (dist/main.js, made by
+// `npm install`), or, when there is none or its sources changed since, the TypeScript
+// sources with `--import tsx` (resolved from this file, so `npx rlm` works from any
+// directory of the repo).
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
 import { fileURLToPath } from "node:url";
+import { freshBuild } from "./fresh-build.js";
 
-const tsx = import.meta.resolve("tsx");
-const main = fileURLToPath(new URL("../src/main.ts", import.meta.url));
+const cliDir = new URL("../", import.meta.url);
+const built = freshBuild(cliDir);
+const entry = built
+  ? [built]
+  : ["--import", import.meta.resolve("tsx"), fileURLToPath(new URL("src/main.ts", cliDir))];
 
 const child = spawn(
   process.execPath,
-  ["--no-node-snapshot", "--expose-gc", "--import", tsx, main, ...process.argv.slice(2)],
+  ["--no-node-snapshot", "--expose-gc", ...entry, ...process.argv.slice(2)],
   { stdio: "inherit" },
 );
 

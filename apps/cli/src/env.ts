@@ -14,6 +14,15 @@ const positiveInt = z.coerce
 
 const httpUrl = z.url({ protocol: /^https?$/, error: "expected an http(s) URL" });
 
+/**
+ * A proxy URL as curl takes it: `http://host:port` (credentials allowed), or `host:port`
+ * meaning `http://host:port`.
+ */
+const proxyUrl = z
+  .string()
+  .transform((value) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`))
+  .pipe(z.url({ protocol: /^https?$/, error: "expected a proxy URL such as http://proxy:3128" }));
+
 const redisUrl = z.url({ protocol: /^rediss?$/, error: "expected a redis:// or rediss:// URL" });
 
 const portNumber = z.coerce
@@ -27,6 +36,13 @@ const megabytes = z.coerce
   .number({ error: "expected a positive number of megabytes" })
   .positive({ error: "expected a positive number of megabytes" })
   .max(100_000, { error: "expected at most 100000 (MB)" });
+
+/** A yes/no switch: `1`/`true`/`yes` or `0`/`false`/`no`. */
+const flag = z
+  .string()
+  .toLowerCase()
+  .pipe(z.enum(["1", "true", "yes", "0", "false", "no"], { error: "expected 1 or 0" }))
+  .transform((value) => ["1", "true", "yes"].includes(value));
 
 /** Redis key prefix: also the SCAN pattern of a cleanup, so no glob characters or spaces. */
 const keyPrefix = z.string().regex(/^[A-Za-z0-9_.:{}-]{1,100}$/, {
@@ -74,8 +90,7 @@ const prices = z.string().transform((value, ctx) => {
 });
 
 /**
- * Every environment variable the CLI reads, in one schema (DESIGN.md, "Interfaces users
- * touch"). All are optional here; a command decides what it requires (only `run` needs
+ * Every environment variable the CLI reads, in one schema (README, "Configuration"). All are optional here; a command decides what it requires (only `run` needs
  * an API key). Empty values count as unset, so `OPENAI_BASE_URL= rlm run …` behaves like
  * not setting it.
  */
@@ -102,6 +117,18 @@ const envSchema = z.object({
   RLM_API_TOKEN: z.string().optional(),
   PORT: portNumber.default(3000),
   RLM_MAX_UPLOAD_MB: megabytes.default(200),
+  /**
+   * The proxy of model calls (`run`, `worker`) to `https:` and `http:` endpoints, and the
+   * hosts reached directly; the lower-case names are read first, as curl and undici do.
+   */
+  https_proxy: proxyUrl.optional(),
+  HTTPS_PROXY: proxyUrl.optional(),
+  http_proxy: proxyUrl.optional(),
+  HTTP_PROXY: proxyUrl.optional(),
+  no_proxy: z.string().optional(),
+  NO_PROXY: z.string().optional(),
+  /** `serve`: let Bull Board retry, clean and promote jobs (read-only otherwise). */
+  RLM_BOARD_WRITE: flag.default(false),
 });
 
 /** A request rate: `max` requests per `durationMs`. */

@@ -23,6 +23,7 @@ import {
   rateLimit,
   workerRoles,
 } from "./parse-flags.js";
+import { watchStdout } from "./stdout-closed.js";
 import { EXIT, UsageError } from "./usage-error.js";
 
 function buildProgram(): Command {
@@ -220,10 +221,7 @@ function exitCodeForError(error: unknown): number {
 }
 
 // `rlm … | head` closes stdout early; that is the reader's choice, not a failure.
-process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-  if (error.code === "EPIPE") process.exit(process.exitCode ?? EXIT.ok);
-  throw error;
-});
+watchStdout(() => Number(process.exitCode ?? EXIT.ok));
 
 await main(process.argv.slice(2));
 
@@ -259,5 +257,10 @@ function withAnalysisOptions(command: Command, modelDefault: string): Command {
       "budget: most US dollars (models without a known price count 0)",
       positiveNumber,
     )
-    .option("--deadline <seconds>", "budget: wall-clock time for the analysis", positiveSeconds);
+    .option("--deadline <seconds>", "budget: wall-clock time for the analysis", positiveSeconds)
+    .option(
+      "--output-schema <file>",
+      "JSON Schema file: the answer must match it (result.output holds the value)",
+      nonEmpty,
+    );
 }

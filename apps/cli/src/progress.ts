@@ -19,13 +19,15 @@ export class ProgressReporter {
   private done = 0;
   private failed = 0;
   private lastDraw = 0;
+  /** Characters of the root turn arriving now (streamed), 0 when none is. */
+  private rootChars = 0;
   private drawn = false;
   private readonly startedAt = Date.now();
 
   constructor(
     private readonly stream: ProgressStream,
     private readonly label = "rlm",
-    private readonly live = stream.isTTY === true,
+    readonly live = stream.isTTY === true,
     /**
      * Where the sub-call counts come from when the events do not carry each sub-call
      * (through the queue, only the analysis's progress counts them).
@@ -38,12 +40,14 @@ export class ProgressReporter {
     switch (event.type) {
       case "iteration_start":
         if (event.depth !== 0) return;
+        this.rootChars = 0;
         this.iteration = event.iteration;
         this.maxIterations = event.maxIterations;
         if (!this.live) this.line(`iteration ${event.iteration}/${event.maxIterations}`);
         break;
       case "iteration_end":
         if (event.depth !== 0) return;
+        this.rootChars = 0;
         if (!this.live) {
           const cells = `${event.cells} cell${event.cells === 1 ? "" : "s"}`;
           this.line(`iteration ${event.iteration} done · ${cells} · ${this.subCalls()}`);
@@ -56,7 +60,11 @@ export class ProgressReporter {
         this.done++;
         if (event.error !== undefined) this.failed++;
         break;
+      case "root_delta":
+        if (event.depth === 0) this.rootChars = event.receivedChars;
+        break;
       case "cell_end":
+        if (event.depth === 0) this.rootChars = 0;
         break;
     }
     if (this.live) this.draw(event.type === "iteration_start");
@@ -84,7 +92,10 @@ export class ProgressReporter {
     this.lastDraw = now;
     const elapsed = ((now - this.startedAt) / 1000).toFixed(1);
     const iteration = `iteration ${this.iteration}/${this.maxIterations}`;
-    this.stream.write(`\r\x1b[K[${this.label}] ${iteration} · ${this.subCalls()} · ${elapsed} s`);
+    const writing = this.rootChars > 0 ? ` · root model writing (${this.rootChars} chars)` : "";
+    this.stream.write(
+      `\r\x1b[K[${this.label}] ${iteration}${writing} · ${this.subCalls()} · ${elapsed} s`,
+    );
     this.drawn = true;
   }
 

@@ -55,7 +55,10 @@ export function renderSummary(result: RlmResult): string {
     }
   }
   const width = Math.max(...rows.map(([key]) => key.length));
-  const answer = result.answer.trim() === "" ? "(empty)" : indent(result.answer.trim());
+  // A typed answer reads better laid out than as its one-line JSON text.
+  const text =
+    result.output === undefined ? result.answer.trim() : JSON.stringify(result.output, null, 2);
+  const answer = text === "" ? "(empty)" : indent(text);
   return [
     rule("answer"),
     answer,

@@ -1,6 +1,8 @@
 import type { RlmBudgets } from "@rlm/core";
+import type { ProxySettings } from "@rlm/llm";
 import type { PriceTable } from "rlm-queue";
 import type { CliEnv } from "./env.js";
+import { proxyFromEnv } from "./model-client.js";
 import { UsageError } from "./usage-error.js";
 
 /** The flags `rlm run` shares with env variables (commander's parsed options). */
@@ -31,6 +33,8 @@ export interface RunSettings {
   budgets?: RlmBudgets;
   prices?: PriceTable;
   timeoutMs?: number;
+  /** From `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY`. */
+  proxy?: ProxySettings;
 }
 
 export const DEFAULT_BASE_URL = "https://api.openai.com/v1";
@@ -57,6 +61,7 @@ export function resolveRunSettings(flags: ModelFlags, env: CliEnv): RunSettings 
     budgets: budgetsFrom(flags),
     prices: env.RLM_PRICES,
     timeoutMs: env.RLM_MODEL_TIMEOUT_S === undefined ? undefined : env.RLM_MODEL_TIMEOUT_S * 1000,
+    proxy: proxyFromEnv(env),
   });
 }
 

@@ -103,6 +103,23 @@ describe("rlm CLI error paths", () => {
     expect(run.stderr).toContain("positive integer");
   });
 
+  it("an output schema that is not a JSON Schema exits 2 with one line", async () => {
+    const schema = join(dir, "bad-schema.json");
+    await writeFile(schema, JSON.stringify({ type: "no-such-type" }));
+    const run = await runCli(
+      ["run", "--file", doc, "--query", "q?", "--output-schema", schema],
+      withKey,
+    );
+    expectUsageError(run);
+    expect(run.stderr).toContain(`output schema ${schema} is not a valid JSON Schema`);
+    const missing = await runCli(
+      ["analyze", "--file", doc, "--query", "q?", "--output-schema", join(dir, "none.json")],
+      withKey,
+    );
+    expectUsageError(missing);
+    expect(missing.stderr).toContain("no such file");
+  });
+
   it("a bad number in the environment exits 2 and names the variable", async () => {
     const env = cleanEnv({ OPENAI_API_KEY: "test-key", RLM_MAX_ITERATIONS: "many" });
     const run = await runCli(["run", "--file", doc, "--query", "q"], env);

@@ -7,6 +7,7 @@ import { ProgressReporter } from "../src/progress.js";
 import { QueueProgress } from "../src/queue-progress.js";
 import { displayRedisUrl } from "../src/redis.js";
 import { renderSummary, renderTrajectory } from "../src/render-result.js";
+import { proxyForLog, proxyFromEnv } from "../src/model-client.js";
 import { resolveRunSettings } from "../src/run-settings.js";
 
 function result(overrides: Partial<RlmResult> = {}): RlmResult {
@@ -96,6 +97,7 @@ describe("env and flags", () => {
     expect(env.RLM_PREFIX).toBe("rlm");
     expect(env.PORT).toBe(3000);
     expect(env.RLM_MAX_UPLOAD_MB).toBe(200);
+    expect(env.RLM_BOARD_WRITE).toBe(false);
   });
 
   it("parses the queue variables", () => {
@@ -107,6 +109,7 @@ describe("env and flags", () => {
       RLM_LLM_CONCURRENCY: "64",
       PORT: "8080",
       RLM_MAX_UPLOAD_MB: "0.5",
+      RLM_BOARD_WRITE: "1",
     });
     expect(env).toMatchObject({
       RLM_PREFIX: "team-a",
@@ -115,6 +118,7 @@ describe("env and flags", () => {
       RLM_LLM_CONCURRENCY: 64,
       PORT: 8080,
       RLM_MAX_UPLOAD_MB: 0.5,
+      RLM_BOARD_WRITE: true,
     });
     for (const bad of [
       { REDIS_URL: "http://x" },
@@ -122,9 +126,29 @@ describe("env and flags", () => {
       { RLM_RATE_LIMIT: "0/s" },
       { PORT: "70000" },
       { RLM_MAX_UPLOAD_MB: "-1" },
+      { RLM_BOARD_WRITE: "maybe" },
     ]) {
       expect(() => loadEnv(bad)).toThrow(Object.keys(bad)[0]);
     }
+  });
+
+  it("reads the proxy variables, lower case first, a bare host:port as http", () => {
+    expect(proxyFromEnv(loadEnv({}))).toBeUndefined();
+    const env = loadEnv({
+      HTTPS_PROXY: "http://upper:1",
+      https_proxy: "http://user:secret@lower:3128",
+      HTTP_PROXY: "proxy.corp:8080",
+      NO_PROXY: "localhost,.internal",
+    });
+    const proxy = proxyFromEnv(env);
+    expect(proxy).toEqual({
+      httpsProxy: "http://user:secret@lower:3128",
+      httpProxy: "http://proxy.corp:8080",
+      noProxy: "localhost,.internal",
+    });
+    expect(proxyForLog(proxy!).httpsProxy).toBe("http://***@lower:3128/");
+    expect(resolveRunSettings({}, { ...env, OPENAI_API_KEY: "k" }).proxy).toEqual(proxy);
+    expect(() => loadEnv({ HTTPS_PROXY: "ftp://proxy:21" })).toThrow("HTTPS_PROXY");
   });
 
   it("parses rates, queue lists and masks Redis passwords", () => {

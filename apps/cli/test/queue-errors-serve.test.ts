@@ -116,7 +116,11 @@ describe("rlm serve", () => {
     );
     try {
       const [, url] = await cli.waitFor("stderr", /API listening on (http:\/\/127\.0\.0\.1:\d+)/);
-      expect(cli.stderr).toContain(`${url}/admin/queues`);
+      // Where a person goes first, printed at start: viewer, Bull Board, the API's docs.
+      await cli.waitFor("stderr", /Bull Board/);
+      expect(cli.stderr).toContain(`viewer ${url}/admin/viewer`);
+      expect(cli.stderr).toContain(`Bull Board ${url}/admin/queues`);
+      expect(cli.stderr).toContain(`API docs ${url}/docs`);
 
       const health = await fetch(`${url}/health`);
       expect(health.status).toBe(200);

@@ -1,14 +1,20 @@
 // Success paths of `rlm run` and `rlm demo`: they need the whole engine (rlm-queue
 // facade, @rlm/sandbox on isolated-vm, @rlm/llm) and the mock LLM, all over real HTTP
 // on loopback, with the real CLI spawned through bin/rlm.js.
+import { spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RlmResult } from "@rlm/core";
 import { type MockLlmServer, startMockLlmServer } from "@rlm/mock-llm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cleanEnv, lines, REPO_ROOT, runCli } from "./support/run-cli.js";
+import { tunnellingProxy } from "../../../packages/llm/test/support/tunnelling-proxy.js";
+import { BIN, cleanEnv, collect, lines, REPO_ROOT, runCli } from "./support/run-cli.js";
 
 const REPORT = join(REPO_ROOT, "apps", "cli", "assets", "sample-report.txt");
 const FACTS = join(REPO_ROOT, "apps", "cli", "assets", "sample-report.facts.json");
+/** How Node prints a process warning: `(node:1234) MaxListenersExceededWarning: …`. */
+const PROCESS_WARNING = /\(node:\d+\) \w*Warning/;
 
 describe("rlm demo", () => {
   let demoPrefix: string | undefined;
@@ -20,6 +26,9 @@ describe("rlm demo", () => {
     };
     const run = await runCli(["demo", "--latency", "5"], cleanEnv(), 120_000);
     expect(run.code, run.stderr).toBe(0);
+    // No process warning (a fan-out's calls share their analysis's cancel signal: one
+    // listener each, past Node's leak warning at 11).
+    expect(run.stderr).not.toMatch(PROCESS_WARNING);
     // Redis answers on this machine (the tests need it): the queue path, said at the top.
     const mode = run.stdout.split("\n")[0] ?? "";
     expect(mode).toMatch(
@@ -38,29 +47,25 @@ describe("rlm demo", () => {
   it("cleans up its Redis keys", async () => {
     // The demo ran under rlm-demo-<pid>; nothing of it may remain.
     expect(demoPrefix).toBeDefined();
-    const { openRedis, closeRedis } = await import("@rlm/queue");
-    const client = openRedis({
-      url: "redis://127.0.0.1:6379",
-      maxRetriesPerRequest: 1,
-    });
-    try {
-      const left: string[] = [];
-      let cursor = "0";
-      do {
-        const [next, keys] = await client.redis.scan(
-          cursor,
-          "MATCH",
-          `${demoPrefix}:*`,
-          "COUNT",
-          1000,
-        );
-        cursor = next;
-        left.push(...keys);
-      } while (cursor !== "0");
-      expect(left).toEqual([]);
-    } finally {
-      await closeRedis(client);
-    }
+    expect(await keysWithPrefix(demoPrefix ?? "")).toEqual([]);
+  });
+
+  it("piped to a reader that closes after one line, stops and still cleans up", async () => {
+    // `rlm demo | head -1`: head exits after the first line, the demo's next write fails
+    // with EPIPE. The pipeline's status is the demo's (pipefail): 0, the reader's choice.
+    const shell = spawn(
+      "bash",
+      ["-o", "pipefail", "-c", `"${process.execPath}" "${BIN}" demo --latency 5 | head -1`],
+      { cwd: REPO_ROOT, env: cleanEnv() },
+    );
+    const run = await collect(shell, 120_000);
+    expect(run.code, run.stderr).toBe(0);
+    expect(lines(run.stdout)).toHaveLength(1);
+    const prefix = run.stdout.match(/key prefix (rlm-demo-\d+)/)?.[1];
+    expect(prefix, run.stdout).toBeDefined();
+    expect(run.stderr).not.toContain("error:");
+    // The pipeline has ended, so the demo process has too: whatever it left is left.
+    expect(await keysWithPrefix(prefix ?? "")).toEqual([]);
   });
 
   it("--in-process runs without the queue and says so", async () => {
@@ -143,6 +148,33 @@ describe("rlm run against the mock LLM", () => {
     expect(typeof result.usage.inputTokens).toBe("number");
   });
 
+  it("--output-schema gives a typed answer in result.output", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "rlm-schema-"));
+    try {
+      const schemaFile = join(dir, "schema.json");
+      await writeFile(
+        schemaFile,
+        JSON.stringify({
+          type: "object",
+          properties: { count: { type: "integer" } },
+          required: ["count"],
+        }),
+      );
+      const query = 'How many times does "INC-7731" appear?';
+      const args = ["run", "--file", REPORT, "--query", query, "--output-schema", schemaFile];
+      const run = await runCli([...args, "--json"], env(), 120_000);
+      expect(run.code, run.stderr).toBe(0);
+      const result = JSON.parse(run.stdout) as RlmResult;
+      expect(result.finishReason).toBe("final");
+      expect(result.output).toEqual({ count: expect.any(Number) });
+      expect(JSON.parse(result.answer)).toEqual(result.output);
+      const human = await runCli(args, env(), 120_000);
+      expect(human.stdout).toContain(`"count": ${(result.output as { count: number }).count}`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("--max-sub-calls bounds the analysis: finishReason budget, exit 1", async () => {
     const query = 'How many times does "INC-7731" appear?';
     const run = await runCli(
@@ -174,6 +206,30 @@ describe("rlm run against the mock LLM", () => {
     expect((JSON.parse(unpriced.stdout) as RlmResult).finishReason).toBe("final");
   });
 
+  it("sends its probe and model calls through HTTP_PROXY, and around it for a NO_PROXY host", async () => {
+    const proxy = await tunnellingProxy();
+    try {
+      const query = 'How many times does "INC-7731" appear?';
+      const args = ["run", "--file", REPORT, "--query", query, "--json"];
+      const proxied = await runCli(args, { ...env(), HTTP_PROXY: proxy.url }, 120_000);
+      expect(proxied.code, proxied.stderr).toBe(0);
+      const host = new URL(mock.url).host;
+      expect(proxy.targets.length).toBeGreaterThan(0);
+      expect(new Set(proxy.targets)).toEqual(new Set([host]));
+
+      const seen = proxy.targets.length;
+      const direct = await runCli(
+        args,
+        { ...env(), http_proxy: proxy.url, no_proxy: "127.0.0.1" },
+        120_000,
+      );
+      expect(direct.code, direct.stderr).toBe(0);
+      expect(proxy.targets).toHaveLength(seen);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it("a provider error ends the run with one error line and exit 1", async () => {
     const run = await runCli(
       ["run", "--file", REPORT, "--query", "POISON question"],
@@ -185,3 +241,21 @@ describe("rlm run against the mock LLM", () => {
     expect(errorLines).toHaveLength(1);
   });
 });
+
+/** Every Redis key under `prefix` (as `prefix:*`). */
+async function keysWithPrefix(prefix: string): Promise<string[]> {
+  const { openRedis, closeRedis } = await import("@rlm/queue");
+  const client = openRedis({ url: "redis://127.0.0.1:6379", maxRetriesPerRequest: 1 });
+  try {
+    const found: string[] = [];
+    let cursor = "0";
+    do {
+      const [next, keys] = await client.redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
+      cursor = next;
+      found.push(...keys);
+    } while (cursor !== "0");
+    return found;
+  } finally {
+    await closeRedis(client);
+  }
+}

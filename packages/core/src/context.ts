@@ -7,3 +7,6 @@ export type JsonValue =
  * array of strings, or a JSON object/array.
  */
 export type RlmContext = string | string[] | { [key: string]: JsonValue } | JsonValue[];
+
+/** A JSON object (a JSON Schema, say). */
+export type JsonObject = { [key: string]: JsonValue };

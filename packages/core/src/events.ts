@@ -27,6 +27,8 @@ export type RlmEvent =
       contextChars: number;
       /** True when the answer is already in the journal (a replay: no model call). */
       replayed: boolean;
+      /** Set when an identical earlier call of the analysis answers it (no model call). */
+      sameAs?: string;
     }
   | {
       type: "subcall_end";
@@ -35,7 +37,19 @@ export type RlmEvent =
       durationMs: number;
       /** True when the answer came from the journal (no model call made). */
       replayed: boolean;
+      /** Set when an identical earlier call of the analysis answered it (no model call). */
+      sameAs?: string;
       error?: string;
+    }
+  | {
+      /**
+       * A root turn's answer arriving, when root turns are streamed
+       * (`streamRootTurns`): the characters received so far. Not journaled.
+       */
+      type: "root_delta";
+      depth: number;
+      iteration: number;
+      receivedChars: number;
     }
   | RlmReplayEvent;
 

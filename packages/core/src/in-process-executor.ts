@@ -4,12 +4,12 @@ import type { SubCallRecord } from "./journal.js";
 import type { ModelClient } from "./model.js";
 import { callModelWithin } from "./model-call-within.js";
 import type { EngineOptions } from "./options.js";
-import { subCallMessages } from "./prompts.js";
 import type { RlmResult } from "./result.js";
 import type { RunControl } from "./run-control.js";
 import { type SubCallExecutor, type SubCallTask, subContextText } from "./sub-call.js";
+import { completeSubCall } from "./structured/sub-call-completion.js";
 import {
-  answeredSubCall,
+  completedSubCall,
   failedSubCall,
   nestedSubCall,
   type SubCallIdentity,
@@ -17,6 +17,8 @@ import {
 import type { UsageTracker } from "./usage.js";
 
 export interface InProcessExecutorOptions {
+  /** The analysis whose sub-calls these are (sent along in each model request, for logs). */
+  analysisId: string;
   model: ModelClient;
   options: EngineOptions;
   control: RunControl;
@@ -38,19 +40,25 @@ export class InProcessSubCallExecutor implements SubCallExecutor {
   }
 
   private async plain(task: SubCallTask): Promise<SubCallRecord> {
-    const { control, model, options } = this.settings;
+    const { analysisId, control, model, options } = this.settings;
     const text = subContextText(task.context);
     const startedAt = Date.now();
     const identity = identityOf(task, text);
     try {
-      // Budgets are checked when the call gets its slot: it sees the latest spend.
-      const response = await callModelWithin(control, model, {
-        model: options.subModel,
-        messages: subCallMessages(task.query, text),
-        signal: control.signal,
+      const completion = await completeSubCall({
+        client: model,
+        // Budgets are checked when the call gets its slot: it sees the latest spend.
+        call: async (request) => {
+          const response = await callModelWithin(control, model, request);
+          task.usage.record(response.model, response.usage);
+          return response;
+        },
+        request: { model: options.subModel, signal: control.signal, analysisId },
+        query: task.query,
+        text,
+        ...(task.schema ? { schema: task.schema } : {}),
       });
-      task.usage.record(response.model, response.usage);
-      return answeredSubCall(identity, response, Date.now() - startedAt);
+      return completedSubCall(identity, completion, Date.now() - startedAt);
     } catch (error) {
       rethrowIfStopping(error, control);
       return failedSubCall(identity, toRlmError(error), Date.now() - startedAt);

@@ -1,4 +1,12 @@
-export * from "./analysis-machine.js";
+export * from "./machine/analysis-machine.js";
+export type * from "./machine/analysis-params.js";
+export type * from "./machine/deferred-context.js";
+export type {
+  ExecutedCell,
+  LiveSandbox,
+  SessionPrelude,
+  SessionQuestion,
+} from "./machine/session-prelude.js";
 export * from "./concurrency-gate.js";
 export * from "./context.js";
 export * from "./describe-context.js";
@@ -12,6 +20,7 @@ export * from "./model-call-within.js";
 export * from "./options.js";
 export * from "./parse-response.js";
 export * from "./prompts.js";
+export * from "./python-hints.js";
 export * from "./result.js";
 export * from "./run-control.js";
 export * from "./sandbox.js";
@@ -19,3 +28,10 @@ export * from "./sub-call.js";
 export * from "./usage.js";
 export * from "./sub-call-records.js";
 export * from "./validate-input.js";
+export { schemaValidator } from "./structured/json-schema.js";
+export { parseStructuredAnswer, type StructuredAnswer } from "./structured/structured-answer.js";
+export {
+  completeSubCall,
+  type SubCallCompletion,
+  type SubCallCompletionInput,
+} from "./structured/sub-call-completion.js";

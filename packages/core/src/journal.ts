@@ -20,6 +20,8 @@ export interface CellRecord {
   final?: { answer: string; via: "FINAL" | "FINAL_VAR" };
   durationMs: number;
   subCalls: number;
+  /** Sub-calls still pending when the cell ended (a forgotten `await`). */
+  unawaitedSubCalls?: number;
   sandboxLost: boolean;
   /**
    * The budget that ran out while the cell ran and stopped it (its sandbox lost): a replay
@@ -32,7 +34,7 @@ export interface CellRecord {
 /** The outcome of one `recursiveLm` call. */
 export interface SubCallRecord {
   kind: "sub";
-  /** sha256 of (query, context), checked on replay. */
+  /** sha256 of (query, context, schema), checked on replay. */
   argumentsHash: string;
   query: string;
   contextChars: number;
@@ -45,6 +47,19 @@ export interface SubCallRecord {
   /** Model calls made for this sub-call (1 for a plain call, more for a nested RLM). */
   calls: number;
   durationMs: number;
+  /**
+   * When the call started in the process that made it (ms since the epoch), for the
+   * viewer's timeline. Absent in records written before it existed.
+   */
+  startedAt?: number;
+  /** Attempts of the model call when the client retried it (absent: one attempt). */
+  attempts?: number;
+  /**
+   * Set when the call repeated one already answered in the analysis (same model, query,
+   * sub-context and schema): the journal key of that call, whose answer this is. No model
+   * call was made for it (`calls` 0, no usage).
+   */
+  sameAs?: string;
 }
 
 export type JournalRecord = RootCallRecord | CellRecord | SubCallRecord;

@@ -27,6 +27,35 @@ export interface TokenUsage {
   costUsd: number | null;
 }
 
+/**
+ * OpenAI's `response_format` of type `json_schema` (Structured Outputs): the provider is
+ * asked to answer with JSON that follows `json_schema.schema`. Same field names as the
+ * wire format, so a client passes it through as is.
+ */
+export interface JsonSchemaResponseFormat {
+  type: "json_schema";
+  json_schema: {
+    /** a-z, A-Z, 0-9, `_` and `-`, at most 64 characters (OpenAI's rule). */
+    name: string;
+    /** A JSON Schema object. */
+    schema: Record<string, unknown>;
+    /** True: the provider enforces the schema exactly (a subset of JSON Schema allowed). */
+    strict?: boolean;
+    description?: string;
+  };
+}
+
+/** The response formats a request may ask for (so far: a JSON Schema). */
+export type ResponseFormat = JsonSchemaResponseFormat;
+
+/** Text of a streamed answer as it arrives (see {@link ModelRequest.onDelta}). */
+export interface ModelDelta {
+  /** The text that just arrived. */
+  text: string;
+  /** Characters of the answer received so far, this piece included. */
+  receivedChars: number;
+}
+
 /** A request for one chat completion. */
 export interface ModelRequest {
   model: string;
@@ -35,6 +64,11 @@ export interface ModelRequest {
   maxOutputTokens?: number;
   temperature?: number;
   signal?: AbortSignal;
+  /**
+   * The analysis the call is made for (a nested analysis's id is its parent's, `/`, and
+   * its call's key). For logs and traces only: a client never sends it to the provider.
+   */
+  analysisId?: string;
   /**
    * A slot the call must hold while it talks to the provider: acquired by the transport
    * just before the request is written, released once the response body has been
@@ -45,6 +79,19 @@ export interface ModelRequest {
    * against the client's per-attempt timeout.
    */
   gate?: ConcurrencyGate;
+  /**
+   * Asks for JSON that follows a schema. A client passes it to the provider; a provider
+   * that refuses it fails the call with code `unsupported_response_format` (not
+   * retryable), so the caller can ask again without it and validate the text itself.
+   */
+  responseFormat?: JsonSchemaResponseFormat;
+  /**
+   * Called as the answer arrives, for progress: a client that streams (`@rlm/llm` does
+   * when this is set) calls it once per piece of text, in order; one that does not
+   * never calls it. The response is the same either way. An exception thrown here fails
+   * the call.
+   */
+  onDelta?: (delta: ModelDelta) => void;
 }
 
 /** The answer to one chat completion. */
@@ -56,6 +103,8 @@ export interface ModelResponse {
   usage: TokenUsage;
   /** Wall time of the call including retries. */
   durationMs: number;
+  /** Attempts made, when the client counts them (1 unless it retried). */
+  attempts?: number;
 }
 
 /**

@@ -2,6 +2,8 @@ import { z } from "zod";
 import { InvalidOptionsError } from "./errors.js";
 import type { RlmEventListener } from "./events.js";
 import type { SandboxLimits } from "./sandbox.js";
+import type { JsonObject } from "./context.js";
+import { schemaValidator } from "./structured/json-schema.js";
 
 /** Budgets shared by an analysis and every nested analysis below it. */
 export interface RlmBudgets {
@@ -32,6 +34,16 @@ export interface EngineOptionsInput {
   previewChars?: number;
   /** Largest output the root model may write in one turn, in tokens. */
   maxOutputTokens?: number;
+  /**
+   * Streams root turns (when the client can) and reports the answer arriving as
+   * `root_delta` events, for a progress display. Default false.
+   */
+  streamRootTurns?: boolean;
+  /**
+   * A JSON Schema the answer must match: the model is told it, a FINAL value is parsed
+   * and validated (a mismatch goes back to the model), and `result.output` holds it.
+   */
+  outputSchema?: JsonObject;
   signal?: AbortSignal;
   onEvent?: RlmEventListener;
 }
@@ -47,6 +59,8 @@ export interface EngineOptions {
   budgets: RlmBudgets;
   previewChars: number;
   maxOutputTokens: number | undefined;
+  outputSchema: JsonObject | undefined;
+  streamRootTurns: boolean;
   signal: AbortSignal | undefined;
   onEvent: RlmEventListener | undefined;
 }
@@ -56,6 +70,11 @@ export const DEFAULT_LIMITS: SandboxLimits = {
   cellCpuMs: 20_000,
   memoryMb: 512,
   outputChars: 20_000,
+  answerChars: 1_000_000,
+  maxPendingSubCalls: 1_000,
+  // Far beyond any model's window, yet a tenth of a 1 GB document per call; below V8's
+  // longest string (2^29 − 24 characters), past which building the call itself fails.
+  subCallChars: 100_000_000,
 };
 
 const positiveInt = z.number().int().positive();
@@ -75,6 +94,9 @@ const schema = z
         cellCpuMs: positiveInt.max(600_000).optional(),
         memoryMb: positiveInt.min(16).max(8_192).optional(),
         outputChars: positiveInt.min(100).max(1_000_000).optional(),
+        answerChars: positiveInt.min(100).max(100_000_000).optional(),
+        maxPendingSubCalls: positiveInt.max(100_000).optional(),
+        subCallChars: positiveInt.min(1_000).max(500_000_000).optional(),
       })
       .strict()
       .default({}),
@@ -90,6 +112,8 @@ const schema = z
       .default({}),
     previewChars: z.number().int().min(0).max(4000).default(600),
     maxOutputTokens: positiveInt.optional(),
+    outputSchema: z.record(z.string(), z.unknown()).optional(),
+    streamRootTurns: z.boolean().default(false),
   })
   // A typo (`maxIteration`) is an error, not a silently ignored option.
   .strict();
@@ -111,6 +135,9 @@ export function resolveEngineOptions(input: EngineOptionsInput = {}): EngineOpti
     throw new InvalidOptionsError("invalid options: onEvent must be a function");
   }
   const value = parsed.data;
+  const outputSchema = value.outputSchema as JsonObject | undefined;
+  // Compiled once here: an invalid schema is the caller's error, before anything runs.
+  if (outputSchema) schemaValidator(outputSchema);
   return {
     rootModel: value.rootModel,
     subModel: value.subModel ?? value.rootModel,
@@ -121,6 +148,8 @@ export function resolveEngineOptions(input: EngineOptionsInput = {}): EngineOpti
     budgets: stripUndefined(value.budgets),
     previewChars: value.previewChars,
     maxOutputTokens: value.maxOutputTokens,
+    outputSchema,
+    streamRootTurns: value.streamRootTurns,
     signal,
     onEvent,
   };

@@ -2,6 +2,7 @@ import type { ContextDescription } from "./describe-context.js";
 import { groupDigits } from "./group-digits.js";
 import type { RlmBudgets } from "./options.js";
 import type { ChatMessage } from "./model.js";
+import type { JsonObject } from "./context.js";
 
 /**
  * The root model's system prompt: it teaches the JavaScript REPL. Kept short on purpose:
@@ -14,17 +15,23 @@ Write JavaScript in fenced blocks tagged \`repl\` (or \`js\`). Each block runs i
 - \`print(...values)\` / \`console.log(...)\`: the only way to see results. Long output is truncated, so print summaries, counts and short excerpts, not whole chunks.
 - \`await recursiveLm(query, subContext)\`: asks a sub-model \`query\` about \`subContext\` (a string up to ~100,000 characters works well) and returns its answer as a string. Run many at once with \`await Promise.all(chunks.map(c => recursiveLm(q, c)))\`; they execute in parallel. A failed sub-call throws; catch it if you can go on without it.
 - \`FINAL(answer)\`: ends the analysis with \`answer\`. \`FINAL_VAR(name)\`: ends it with the value of the variable named \`name\`.
+- \`llm_query(prompt)\` and \`llm_query_batched(prompts)\` (the names from the RLM paper) work too: \`recursiveLm(prompt)\`, and \`Promise.all\` over it. \`recursiveLm(q, text, { schema })\` returns a parsed object matching a JSON Schema.
 Top-level \`const\`, \`let\` and \`function\` declarations persist across blocks and turns, and top-level \`await\` works. There is no \`require\`, \`import\`, \`fetch\`, \`process\` or timers.
 
 How to work:
 1. Explore first: print the size, the structure and a few samples before deciding anything. Do not answer on your first turn.
 2. Use code for exact work (counting, searching with regular expressions, parsing) and \`recursiveLm\` for what needs reading and judgement. Split large text into chunks (by sections, lines or characters) and fan sub-calls out with \`Promise.all\`, in batches of about 20.
 3. Combine the partial results in code, check them, then finish with \`FINAL(...)\` or \`FINAL_VAR(...)\` in a code block once you have seen the output that supports your answer.
-Never invent the output of code you have not run. If you write \`FINAL\` outside code, do it in a reply that contains no code block.`;
+Never invent the output of code you have not run. If you write \`FINAL\` outside code, do it in a reply that contains no code block, at the start of a line.`;
 
 /** The sub-model's system prompt for a plain (non-recursive) sub-call. */
 export const SUB_SYSTEM_PROMPT =
   "You answer a question about a piece of text. Use only that text. Answer concisely; when asked for a number, answer with the number only.";
+
+/** What a sub-model asked for typed JSON is told (whether or not the provider enforces it). */
+export function jsonAnswerInstruction(schema: JsonObject): string {
+  return `Answer with JSON only: one value matching this JSON Schema, no prose and no code fence.\n${JSON.stringify(schema)}`;
+}
 
 /** Marks around the query and the text in prompts, so any reader can find them. */
 export const QUERY_OPEN = "<query>";
@@ -38,6 +45,8 @@ export function rootUserPrompt(
   description: ContextDescription,
   iteration: { number: number; max: number; depth: number },
   budgets: RlmBudgets = {},
+  outputSchema?: JsonObject,
+  session?: { question: number; variables: readonly string[] },
 ): string {
   const lines = [
     `${QUERY_OPEN}\n${query}\n${QUERY_CLOSE}`,
@@ -55,27 +64,69 @@ export function rootUserPrompt(
   if (description.keys) lines.push(`- top-level keys: ${description.keys.join(", ")}`);
   lines.push("", `Head of the context:\n"""\n${description.head}\n"""`);
   if (description.tail) lines.push(`Tail of the context:\n"""\n${description.tail}\n"""`);
+  if (session) lines.push("", sessionNote(session.question, session.variables));
   lines.push("", iterationNote(iteration.number, iteration.max, iteration.depth));
   const limits = budgetNote(budgets);
   if (limits) lines.push(limits);
+  if (outputSchema) lines.push(outputSchemaNote(outputSchema));
   lines.push("Start by exploring the context with code. Do not answer yet.");
   return lines.join("\n");
 }
 
 /** The user message that carries a turn's REPL output back to the root model. */
 export function replFeedbackPrompt(
-  blocks: Array<{ output: string; error?: string }>,
+  blocks: Array<{ output: string; error?: string; unawaitedSubCalls?: number }>,
   iteration: { number: number; max: number; depth: number },
   note?: string,
 ): string {
   const parts = blocks.map((block, index) => {
     const header = blocks.length > 1 ? `Output of block ${index + 1}:` : "Output:";
     const body = block.output.length > 0 ? block.output : "(nothing was printed)";
-    return block.error ? `${header}\n${body}\nError: ${block.error}` : `${header}\n${body}`;
+    const text = block.error ? `${header}\n${body}\nError: ${block.error}` : `${header}\n${body}`;
+    return block.unawaitedSubCalls ? `${text}\n${unawaitedNote(block.unawaitedSubCalls)}` : text;
   });
   if (note) parts.push(note);
   parts.push(iterationNote(iteration.number, iteration.max, iteration.depth));
   return parts.join("\n\n");
+}
+
+/** What a later question of a session starts from. */
+function sessionNote(question: number, variables: readonly string[]): string {
+  const names = variables.filter((name) => name !== "history");
+  const kept =
+    names.length > 0
+      ? ` The variables they defined are still there: ${names.slice(0, 40).join(", ")}${names.length > 40 ? ", …" : ""}.`
+      : "";
+  return `This is question ${question} of a session over the same context. \`history\` holds the earlier questions and their answers ({ query, answer }).${kept}`;
+}
+
+/** The typed answer the analysis must end with. */
+function outputSchemaNote(schema: JsonObject): string {
+  return `The final answer must be JSON matching this JSON Schema; call FINAL with the object (or its JSON text):\n${JSON.stringify(schema)}`;
+}
+
+/** Said when a FINAL's value does not match the analysis's output schema. */
+export function outputSchemaMismatchNote(problems: string): string {
+  return `Your FINAL answer was not taken: ${problems}\nFix the value and call FINAL again.`;
+}
+
+/** Said when a reply without code mentions FINAL inside a sentence. */
+export const FINAL_MENTIONED_NOTE =
+  "Nothing ran and no answer was taken: your reply had no code block, and FINAL(...) appeared inside your text rather than at the start of a line. To continue, write JavaScript in a ```repl block; to answer, put FINAL(answer) at the start of its own line in a reply without code, or call FINAL(...) in code.";
+
+/** Said when text `FINAL_VAR(name)` names no variable. */
+export function missingVariableNote(name: string, defined: readonly string[]): string {
+  const known =
+    defined.length > 0
+      ? `The variables defined are: ${defined.slice(0, 30).join(", ")}${defined.length > 30 ? ", …" : ""}.`
+      : "No variables are defined yet.";
+  return `FINAL_VAR(${name}): no variable named ${name} is defined in the REPL. ${known} Define it with code first, or answer with FINAL(...).`;
+}
+
+/** Said after a cell that ended with sub-calls still pending (a forgotten `await`). */
+export function unawaitedNote(count: number): string {
+  const calls = count === 1 ? "1 recursiveLm call was" : `${count} recursiveLm calls were`;
+  return `Note: ${calls} still pending when the block ended (not awaited). They ran to the end and were paid for, but the block did not use their results. Await them, e.g. \`const answers = await Promise.all(calls)\`; calling again with the same arguments returns the same answers without new model calls.`;
 }
 
 /** Said when the model answered with neither code nor a FINAL. */
@@ -116,8 +167,15 @@ function iterationNote(number: number, max: number, depth: number): string {
  * message also carries its pieces (`contentParts`), so a client can send a large chunk
  * without flattening the prompt into a copy of it.
  */
-export function subCallMessages(query: string, text: string | undefined): ChatMessage[] {
-  const system: ChatMessage = { role: "system", content: SUB_SYSTEM_PROMPT };
+export function subCallMessages(
+  query: string,
+  text: string | undefined,
+  schema?: JsonObject,
+): ChatMessage[] {
+  const system: ChatMessage = {
+    role: "system",
+    content: schema ? `${SUB_SYSTEM_PROMPT}\n${jsonAnswerInstruction(schema)}` : SUB_SYSTEM_PROMPT,
+  };
   if (text === undefined || text.length === 0) return [system, { role: "user", content: query }];
   const head = `${query}\n\n${TEXT_OPEN}\n`;
   const tail = `\n${TEXT_CLOSE}`;

@@ -1,3 +1,4 @@
+import type { JsonValue } from "./context.js";
 import type { ChatMessage, TokenUsage } from "./model.js";
 
 /** Why an analysis stopped. */
@@ -16,11 +17,16 @@ export interface ReplHistoryEntry {
   error?: string;
   durationMs: number;
   subCalls: number;
+  /** Sub-calls still pending when the cell ended (a forgotten `await`). */
+  unawaitedSubCalls?: number;
 }
 
-/** The result of an analysis (DESIGN.md, "Result object"). */
+/** The result of an analysis (README, "Use it against a real model"). */
 export interface RlmResult {
+  /** The answer text; with an output schema, the JSON text of `output`. */
   answer: string;
+  /** The validated answer, when the analysis had an output schema and it matched. */
+  output?: JsonValue;
   finishReason: FinishReason;
   /** Root iterations run (model turns that were answered with code or text). */
   iterations: number;

@@ -1,4 +1,4 @@
-import type { JsonValue, RlmContext } from "./context.js";
+import type { JsonObject, JsonValue, RlmContext } from "./context.js";
 
 /** A `recursiveLm(query, subContext)` call made by code in the sandbox. */
 export interface SubCallRequest {
@@ -7,6 +7,12 @@ export interface SubCallRequest {
   context: JsonValue | undefined;
   /** 0-based position of this call among the calls of its cell, in call order. */
   index: number;
+  /**
+   * A JSON Schema the answer must match (`recursiveLm(query, subContext, { schema })`):
+   * the handler then resolves with the JSON text of a matching value, which the sandbox
+   * parses for the code.
+   */
+  schema?: JsonObject;
   /**
    * Set when the sub-context is the document's text `[start, end)` (UTF-16 offsets):
    * `context` is then a substring of the host's copy of the document, not a copy out of
@@ -29,7 +35,11 @@ export type SubCallHandler = (request: SubCallRequest) => Promise<string>;
 
 /** Per-cell and per-isolate limits. */
 export interface SandboxLimits {
-  /** Wall-clock limit for one cell, including time spent awaiting sub-calls. */
+  /**
+   * Wall-clock limit for one cell, to stop runaway code. Time while one of the cell's
+   * sub-calls is pending does not count: a sequential loop of slow sub-calls is waiting,
+   * not running away (the CPU limit and the analysis's deadline still apply).
+   */
   cellTimeoutMs: number;
   /** CPU-time limit for one cell. */
   cellCpuMs: number;
@@ -37,6 +47,12 @@ export interface SandboxLimits {
   memoryMb: number;
   /** Printed output longer than this is truncated, with a notice. */
   outputChars: number;
+  /** Largest answer `FINAL` / `FINAL_VAR` take, in characters; past it the cell fails. */
+  answerChars: number;
+  /** Most sub-calls one cell may have pending at once; past it `recursiveLm` throws. */
+  maxPendingSubCalls: number;
+  /** Largest query plus sub-context of one sub-call, in characters; past it `recursiveLm` throws. */
+  subCallChars: number;
 }
 
 /** A document loaded once per analysis (per process) and copied into each isolate. */
@@ -86,6 +102,11 @@ export interface CellResult {
   /** Number of `recursiveLm` calls the cell made. */
   subCalls: number;
   /**
+   * Sub-calls the cell started and never saw answered: still pending when it ended (a
+   * forgotten `await`). They run to their end anyway (and are paid for).
+   */
+  unawaitedSubCalls?: number;
+  /**
    * True when the isolate had to be disposed (memory limit, wall-clock breach after an
    * await). The sandbox is unusable afterwards; the caller rebuilds one by replay.
    */
@@ -100,6 +121,8 @@ export interface Sandbox {
   execute(cell: CellInput): Promise<CellResult>;
   /** The value of a global as the answer text (strings as-is, others as JSON), or undefined. */
   readVariable(name: string): Promise<string | undefined>;
+  /** The names of the variables the model's code defined (globals that are not built in). */
+  variableNames(): Promise<string[]>;
   /** Resolves once the isolate has finished the JavaScript it is running right now. */
   idle(): Promise<void>;
   readonly disposed: boolean;

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { JsonValue } from "./context.js";
+import type { JsonObject, JsonValue } from "./context.js";
 import type { SubCallRecord } from "./journal.js";
 import type { DocumentRange } from "./sandbox.js";
 import type { RlmBudgets } from "./options.js";
@@ -14,6 +14,8 @@ export interface SubCallTask {
   context: JsonValue | undefined;
   /** Where `context` lies in the document, when the sandbox found it there (no copy made). */
   documentRange?: DocumentRange;
+  /** The JSON Schema the answer must match, when the code asked for typed JSON. */
+  schema?: JsonObject;
   /** Depth of the analysis that made the call (0 for the top analysis). */
   depth: number;
   /** True when the call is itself a nested RLM (depth + 1 < maxDepth). */
@@ -55,12 +57,22 @@ export function subContextText(context: JsonValue | undefined): string | undefin
   return typeof context === "string" ? context : JSON.stringify(context);
 }
 
-/** sha256 over the query and sub-context: identifies a call for the journal. */
-export function subCallArgumentsHash(query: string, context: JsonValue | undefined): string {
+/**
+ * sha256 over the query, the sub-context and the schema: identifies a call for the
+ * journal, and tells identical calls of one analysis apart from the rest.
+ */
+export function subCallArgumentsHash(
+  query: string,
+  context: JsonValue | undefined,
+  schema?: JsonObject,
+): string {
   const hash = createHash("sha256");
   hash.update(query);
   // The kind tag keeps the string '["a"]' apart from the array ["a"].
   hash.update(typeof context === "string" ? "\u0000s" : "\u0000j");
   hash.update(subContextText(context) ?? "\u0000none");
+  // Without a schema the hash is what it was before schemas existed: journals written
+  // then still replay.
+  if (schema) hash.update(`\u0000schema${JSON.stringify(schema)}`);
   return hash.digest("hex");
 }

@@ -71,14 +71,63 @@ describe("parseResponse", () => {
       "Intro.\n```\nuntagged\n```\n```python\nx = 1\n```\n```repl\nprint(1)\n```\n```json\n{}\n```\nEnd.",
     );
     expect(parsed.codeBlocks).toEqual(["print(1)"]);
-    expect(parsed.otherFences).toEqual(["untagged", "x = 1", "{}"]);
-    expect(parsed.prose).toBe("Intro.\n\n\n\n\nEnd.");
+    expect(parsed.otherFences).toEqual([
+      { language: "", code: "untagged" },
+      { language: "python", code: "x = 1" },
+      { language: "json", code: "{}" },
+    ]);
+    expect(parsed.prose).toBe("Intro.\nEnd.");
     expect(parseResponse("```JS\nprint(1)\n```").otherFences).toEqual([]);
     expect(parseResponse("FINAL(1)")).toEqual({
       codeBlocks: [],
       otherFences: [],
       prose: "FINAL(1)",
+      finalMentioned: false,
       finalDirective: { kind: "FINAL", answer: "1" },
     });
+  });
+
+  it("takes a directive only where FINAL( or FINAL_VAR( begins a line, and reports a mention elsewhere", () => {
+    const plan = parseResponse(
+      "First I will find the day in the logs, then I will report it with FINAL(day).",
+    );
+    expect(plan.finalDirective).toBeUndefined();
+    expect(plan.finalMentioned).toBe(true);
+    const variable = parseResponse("Once counted, the answer goes to FINAL_VAR(total) as usual.");
+    expect(variable.finalDirective).toBeUndefined();
+    expect(variable.finalMentioned).toBe(true);
+    const indented = parseResponse("The outage was on a Tuesday.\n   FINAL(Tuesday)");
+    expect(indented.finalDirective).toEqual({ kind: "FINAL", answer: "Tuesday" });
+    expect(indented.finalMentioned).toBe(false);
+    expect(parseResponse("  FINAL_VAR(day)").finalDirective).toEqual({
+      kind: "FINAL_VAR",
+      name: "day",
+    });
+    expect(parseResponse("No answer yet.").finalMentioned).toBe(false);
+  });
+
+  it("closes a fence only at a line that is just the fence, so code holding ``` runs whole", () => {
+    const code = [
+      "const cleaned = answers.map((a) => a.replace(/```json\\n?|```/g, '').trim())",
+      'const fenced = lines.filter((l) => l.startsWith("```"))',
+      "print(cleaned.length, fenced.length)",
+    ].join("\n");
+    const parsed = parseResponse(
+      `Let me clean the replies.\n\n\`\`\`repl\n${code}\n  \`\`\`  \n\nThen count.`,
+    );
+    expect(parsed.codeBlocks).toEqual([code]);
+    expect(parsed.prose).toBe("Let me clean the replies.\n\n\nThen count.");
+  });
+
+  it("needs at least as many backticks to close a longer fence, and runs an unclosed fence to the end", () => {
+    const parsed = parseResponse("````repl\nconst md = '```'\n```\nprint(md)\n````");
+    expect(parsed.codeBlocks).toEqual(["const md = '```'\n```\nprint(md)"]);
+    expect(parseResponse("```repl\nprint(1)\nprint(2)").codeBlocks).toEqual(["print(1)\nprint(2)"]);
+  });
+
+  it("reads CRLF replies like LF ones", () => {
+    const parsed = parseResponse("Plan.\r\n```repl\r\nprint(1)\r\n```\r\nFINAL_VAR(x)");
+    expect(parsed.codeBlocks).toEqual(["print(1)"]);
+    expect(parsed.finalDirective).toEqual({ kind: "FINAL_VAR", name: "x" });
   });
 });

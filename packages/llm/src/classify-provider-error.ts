@@ -12,6 +12,11 @@ export interface ProviderErrorContext {
   attempts?: number;
   /** The per-attempt timeout, named in timeout messages. */
   timeoutMs?: number;
+  /**
+   * True when the request carried a `response_format`: a 400 that names it (or any 422)
+   * is then `unsupported_response_format` instead of `bad_request`.
+   */
+  responseFormat?: boolean;
 }
 
 /**
@@ -20,6 +25,8 @@ export interface ProviderErrorContext {
  *
  * Retryable: 408, 409, 429 (except `insufficient_quota`), 5xx, connection failures and
  * timeouts. Every other 4xx is final: repeating the same request gives the same answer.
+ * A provider's refusal of `response_format` (see {@link ProviderErrorContext.responseFormat})
+ * is final too, with a code of its own so the caller can ask again without it.
  */
 export function classifyProviderError(
   error: unknown,
@@ -53,6 +60,15 @@ export function classifyProviderError(
   }
   if (error instanceof APIError && typeof error.status === "number") {
     return classifyStatus(error, error.status, context, base);
+  }
+  if (error instanceof APIError) {
+    // No status: the SDK read an error event inside a streamed 200 (an overloaded
+    // provider ends a stream that way).
+    return new ModelCallError(
+      "provider_error",
+      `the provider sent an error in its stream: ${providerMessageOf(error)}`,
+      { ...base, retryable: true },
+    );
   }
   if (error instanceof SyntaxError) {
     return new ModelCallError(
@@ -123,11 +139,31 @@ function classifyStatus(
       { ...details, retryable: false },
     );
   }
+  if (context.responseFormat && refusesResponseFormat(status, providerMessage, error)) {
+    return new ModelCallError(
+      "unsupported_response_format",
+      `the provider at ${where} does not accept response_format json_schema (${status}): ${providerMessage}`,
+      { ...details, retryable: false },
+    );
+  }
   return new ModelCallError(
     "bad_request",
     `the provider rejected the request (${status}): ${providerMessage}`,
     { ...details, retryable: false },
   );
+}
+
+/**
+ * A 422 (servers that validate the request's shape, e.g. FastAPI-based ones, refuse a
+ * field they do not know that way), or a 400 whose message or `param` names the field:
+ * OpenAI says "Invalid parameter: 'response_format' of type 'json_schema' is not
+ * supported with this model", vLLM and Ollama name `json_schema` or `response_format`.
+ */
+function refusesResponseFormat(status: number, message: string, error: APIError): boolean {
+  if (status === 422) return true;
+  if (status !== 400) return false;
+  const param = typeof error.param === "string" ? error.param : "";
+  return /response_format|json_schema/i.test(`${message} ${param}`);
 }
 
 function timeoutError(

@@ -18,6 +18,7 @@ export {
   type RetryInfo,
   type RetryOptions,
 } from "./openai-model-client-options.js";
+export { bypassesProxy, type ProxySettings, proxyFor } from "./proxy-settings.js";
 export {
   type BillableUsage,
   computeCost,

@@ -9,6 +9,9 @@ import { RlmError } from "@rlm/core";
  * - `provider_error`: HTTP 5xx or 409, or an error object in a 200 body (retryable).
  * - `timeout`: no complete answer within `timeoutMs`, or HTTP 408 (retryable).
  * - `connection_failed`: refused, reset, DNS failure (retryable).
+ * - `unsupported_response_format`: the provider refused the request's `response_format`
+ *   (a 400 that names `response_format` or `json_schema`, or a 422, to a request that
+ *   carried one): ask again without it (not retryable).
  * - `bad_request`: 400, 422 and other 4xx not listed here (not retryable).
  * - `authentication_failed`: 401, 403 (not retryable).
  * - `model_not_found`: 404 (not retryable).
@@ -23,6 +26,7 @@ export type ModelCallErrorCode =
   | "provider_error"
   | "timeout"
   | "connection_failed"
+  | "unsupported_response_format"
   | "bad_request"
   | "authentication_failed"
   | "model_not_found"

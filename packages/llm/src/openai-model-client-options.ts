@@ -2,6 +2,7 @@ import { InvalidOptionsError } from "@rlm/core";
 import type { Sleep } from "./abortable-sleep.js";
 import type { ModelCallError } from "./model-call-error.js";
 import { DEFAULT_PRICES, type PriceTable } from "./prices.js";
+import { type ProxySettings, proxyFor } from "./proxy-settings.js";
 
 /** OpenAI's API, used when no `baseURL` is given. */
 export const OPENAI_BASE_URL = "https://api.openai.com/v1";
@@ -29,6 +30,8 @@ export interface RetryInfo {
   /** How long the client will wait before the next attempt. */
   delayMs: number;
   error: ModelCallError;
+  /** The request's `analysisId`, when it had one. */
+  analysisId?: string;
 }
 
 /** Options of {@link createOpenAIModelClient}. The client never reads the environment. */
@@ -53,6 +56,11 @@ export interface OpenAIModelClientOptions {
    * `max_tokens`).
    */
   maxTokensField?: "max_completion_tokens" | "max_tokens";
+  /**
+   * Proxies to reach the endpoint through (`HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` in
+   * the CLI's environment). Default: a direct connection.
+   */
+  proxy?: ProxySettings;
   /** Called before each backoff sleep, e.g. to log. An exception here fails the call. */
   onRetry?: (info: RetryInfo) => void;
   /** Test seam: the backoff sleep. Must honour the signal or the call waits it out. */
@@ -72,6 +80,8 @@ export interface ResolvedOpenAIModelClientOptions {
   organization: string | null;
   project: string | null;
   maxTokensField: "max_completion_tokens" | "max_tokens";
+  /** The proxy URL requests to `baseURL` go through, if any (see `proxyFor`). */
+  proxyURL: string | undefined;
   onRetry: ((info: RetryInfo) => void) | undefined;
   sleep: Sleep | undefined;
   random: () => number;
@@ -91,7 +101,7 @@ export function resolveOpenAIModelClientOptions(
     );
   }
   const baseURL = options.baseURL ?? OPENAI_BASE_URL;
-  if (!URL.canParse(baseURL) || !/^https?:$/.test(new URL(baseURL).protocol)) {
+  if (!isHttpUrl(baseURL)) {
     throw new InvalidOptionsError(`baseURL must be an http(s) URL, got "${baseURL}"`);
   }
   const retry: Required<RetryOptions> = {
@@ -105,6 +115,12 @@ export function resolveOpenAIModelClientOptions(
   requireInteger("retry.baseDelayMs", retry.baseDelayMs, 0);
   requireInteger("retry.maxDelayMs", retry.maxDelayMs, 0);
   requireInteger("timeoutMs", timeoutMs, 1);
+  for (const name of ["httpsProxy", "httpProxy"] as const) {
+    const url = options.proxy?.[name];
+    if (url !== undefined && url !== "" && !isHttpUrl(url)) {
+      throw new InvalidOptionsError(`proxy.${name} must be an http(s) URL, got "${url}"`);
+    }
+  }
 
   return {
     apiKey: options.apiKey,
@@ -116,10 +132,15 @@ export function resolveOpenAIModelClientOptions(
     organization: options.organization ?? null,
     project: options.project ?? null,
     maxTokensField: options.maxTokensField ?? "max_completion_tokens",
+    proxyURL: proxyFor(new URL(baseURL), options.proxy),
     onRetry: options.onRetry,
     sleep: options.sleep,
     random: options.random ?? Math.random,
   };
+}
+
+function isHttpUrl(url: string): boolean {
+  return URL.canParse(url) && /^https?:$/.test(new URL(url).protocol);
 }
 
 function requireInteger(name: string, value: number, minimum: number): void {

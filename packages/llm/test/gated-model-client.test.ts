@@ -104,6 +104,26 @@ describe("createOpenAIModelClient with a gate", () => {
     expect(gate.inUse).toBe(0);
   });
 
+  it("gives the slot back from the transport, as the answer arrives, before the SDK reads it", async () => {
+    const model = client();
+    const inner = new FifoGate(1);
+    const releasedFrom: string[] = [];
+    const gate: ConcurrencyGate = {
+      async acquire(signal) {
+        const release = await inner.acquire(signal);
+        return () => {
+          releasedFrom.push(new Error("released").stack ?? "");
+          release();
+        };
+      },
+    };
+    await model.complete({ ...request(1), gate });
+    // The first release is the transport's (fetch-handler.ts); the attempt's own, after the
+    // answer was read, finds the slot already given back.
+    expect(releasedFrom[0]).toContain("fetch-handler");
+    expect(inner.inUse).toBe(0);
+  });
+
   it("rejects a call cancelled while it waits for a slot with `cancelled`, at once", async () => {
     const model = client();
     const gate = new FifoGate(1);

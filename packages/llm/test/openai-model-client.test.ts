@@ -229,6 +229,15 @@ describe("createOpenAIModelClient: retries", () => {
     expect(retries.map((info) => info.delayMs)).toEqual([50, 100]);
   });
 
+  it("tells onRetry the request's analysisId, and never sends it to the provider", async () => {
+    server.script(json(500, errorBody("internal", null, "server_error")), completion({}));
+    await client().complete({ model: "m", messages, analysisId: "an_retry/3" });
+    expect(retries.map((info) => [info.analysisId, info.attempt])).toEqual([["an_retry/3", 1]]);
+    for (const request of server.requests) {
+      expect(JSON.stringify(request.body)).not.toContain("an_retry");
+    }
+  });
+
   it("throws the last error with attempts set when retries are exhausted", async () => {
     server.script(
       json(502, errorBody("bad gateway one")),

@@ -28,6 +28,9 @@ describe("createOpenAIModelClient options", () => {
     expect(invalid({ apiKey: "k", baseURL: "localhost:8000" }).message).toContain("baseURL");
     expect(invalid({ apiKey: "k", retry: { maxAttempts: 0 } }).message).toContain("maxAttempts");
     expect(invalid({ apiKey: "k", timeoutMs: 0 }).message).toContain("timeoutMs");
+    expect(invalid({ apiKey: "k", proxy: { httpsProxy: "proxy.corp:3128" } }).message).toContain(
+      "proxy.httpsProxy",
+    );
   });
 
   it("defaults to OpenAI's endpoint", () => {

@@ -25,6 +25,8 @@ export interface ScriptedServer {
   script(...replies: Reply[]): void;
   /** Resolves when the server has received `count` requests in total. */
   waitForRequests(count: number): Promise<void>;
+  /** TCP connections accepted so far (keep-alive reuses one). */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -56,6 +58,10 @@ export async function startScriptedServer(): Promise<ScriptedServer> {
     }
     reply(response, recorded);
   });
+  let connections = 0;
+  server.on("connection", () => {
+    connections += 1;
+  });
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   const { port } = server.address() as AddressInfo;
@@ -66,6 +72,7 @@ export async function startScriptedServer(): Promise<ScriptedServer> {
     script(...next) {
       replies = next;
     },
+    connections: () => connections,
     waitForRequests(count) {
       if (requests.length >= count) return Promise.resolve();
       return new Promise((resolve) => waiters.push({ count, resolve }));
@@ -147,4 +154,38 @@ export function errorBody(
   type = "invalid_request_error",
 ) {
   return { error: { message, type, param: null, code } };
+}
+
+/** One `chat.completion.chunk` of a stream. */
+export function chunk(
+  delta: Record<string, unknown>,
+  fields: { finishReason?: string | null; usage?: Record<string, unknown>; model?: string } = {},
+): Record<string, unknown> {
+  return {
+    id: "chatcmpl-stream",
+    object: "chat.completion.chunk",
+    created: 1_700_000_000,
+    model: fields.model ?? "gpt-4o-mini-2024-07-18",
+    choices: [{ index: 0, delta, finish_reason: fields.finishReason ?? null }],
+    ...(fields.usage === undefined ? {} : { usage: fields.usage }),
+  };
+}
+
+/**
+ * A server-sent event stream: each event as a `data:` line, then `data: [DONE]` unless
+ * `done` is false; with `hangAfter`, the stream stops there and never ends.
+ */
+export function sse(
+  events: unknown[],
+  options: { done?: boolean; hangAfter?: number } = {},
+): Reply {
+  return (response) => {
+    response.writeHead(200, { "content-type": "text/event-stream" });
+    const sent = options.hangAfter === undefined ? events : events.slice(0, options.hangAfter);
+    for (const event of sent) {
+      response.write(`data: ${typeof event === "string" ? event : JSON.stringify(event)}\n\n`);
+    }
+    if (options.hangAfter !== undefined) return;
+    response.end(options.done === false ? "" : "data: [DONE]\n\n");
+  };
 }

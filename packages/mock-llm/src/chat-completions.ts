@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
+import type { ServerResponse } from "node:http";
 import { toPlainMessages } from "./conversation.js";
 import { decideFault } from "./faults.js";
 import { delay, now, Release, sendJson, sendRaw, untilReleased } from "./http-io.js";
-import type { MockRequest, MockResponse } from "./http1-server.js";
 import {
   type CompletionMeta,
   completionBody,
@@ -13,6 +13,12 @@ import {
 } from "./openai-format.js";
 import type { MockLlmSettings } from "./options.js";
 import type { Prng } from "./prng.js";
+import {
+  formatReply,
+  promptedJson,
+  RESPONSE_FORMAT_REFUSAL,
+  readResponseFormat,
+} from "./response-format.js";
 import type { RequestRecorder } from "./recorder.js";
 import { respond } from "./responder.js";
 
@@ -29,15 +35,15 @@ export interface ChatDeps {
   onStop(release: Release): () => void;
 }
 
-/** Handles `POST /v1/chat/completions`, streaming or not, with latency and faults. */
+/** Handles `POST /v1/chat/completions` (its whole body), streaming or not, with latency and faults. */
 export async function handleChatCompletion(
-  req: MockRequest,
-  res: MockResponse,
+  requestBody: Buffer,
+  res: ServerResponse,
   deps: ChatDeps,
 ): Promise<void> {
   let body: unknown;
   try {
-    body = JSON.parse(req.body.toString("utf8"));
+    body = JSON.parse(requestBody.toString("utf8"));
   } catch (error) {
     sendJson(
       res,
@@ -59,7 +65,13 @@ export async function handleChatCompletion(
     messages: unknown[];
     stream?: unknown;
     stream_options?: { include_usage?: unknown } | null;
+    response_format?: unknown;
   };
+  const format = readResponseFormat(request.response_format);
+  if ("message" in format) {
+    sendJson(res, 400, errorBody(format.message, "invalid_request_error", null, format.param));
+    return;
+  }
   const settings = deps.settings();
   const model =
     typeof request.model === "string" && request.model.length > 0 ? request.model : "mock-model";
@@ -83,6 +95,7 @@ export async function handleChatCompletion(
       kind: reply.kind,
       startedAt: now(),
       stream,
+      ...(format.type === "text" ? {} : { responseFormat: format.type }),
       promptTokens: estimateTokens(promptChars),
       completionTokens: 0,
       ...(fault ? { fault } : {}),
@@ -98,7 +111,8 @@ export async function handleChatCompletion(
 
   // Released when the client goes away or the server stops.
   const gone = new Release();
-  res.onClose(() => gone.release());
+  const onClose = () => gone.release();
+  res.once("close", onClose);
   const unregister = deps.onStop(gone);
   try {
     if (fault === "hang") {
@@ -111,6 +125,11 @@ export async function handleChatCompletion(
     if (!(await delay(settings.latencyMs + jitter, gone))) {
       finish(0);
       res.destroy();
+      return;
+    }
+    if (format.type === "json_schema" && settings.rejectResponseFormat) {
+      finish(400);
+      sendJson(res, 400, errorBody(RESPONSE_FORMAT_REFUSAL, "invalid_request_error", null));
       return;
     }
     const meta: CompletionMeta = {
@@ -168,7 +187,9 @@ export async function handleChatCompletion(
         return;
       }
       default: {
-        const content = fault === "empty" ? "" : reply.content;
+        const prompted = promptedJson(messages, settings.habits.includes("loose-json"));
+        const content =
+          fault === "empty" ? "" : formatReply(reply.content, reply.kind, format, prompted);
         const usage = usageOf(promptChars, content);
         record.completionTokens = usage.completion_tokens;
         finish(200);
@@ -184,7 +205,7 @@ export async function handleChatCompletion(
       }
     }
   } finally {
-    res.onClose(undefined);
+    res.off("close", onClose);
     unregister();
   }
 }

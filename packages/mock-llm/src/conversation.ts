@@ -27,6 +27,8 @@ export interface RootConversation {
   assistantReplies: string[];
   /** User messages after the first (REPL feedback, notes), oldest first. */
   feedback: string[];
+  /** The JSON Schema the analysis's answer must match, when its prompt gives one. */
+  outputSchema?: Record<string, unknown>;
 }
 
 /** A plain sub-call: a question and the text it is about. */
@@ -99,6 +101,7 @@ export function parseConversation(messages: PlainMessage[]): Conversation {
   if ((rootBySystem || rootByShape) && !isSub) {
     const last = users[users.length - 1]?.content ?? "";
     const assistantReplies = messages.filter((m) => m.role === "assistant").map((m) => m.content);
+    const outputSchema = schemaIn(firstUser);
     return {
       kind: users.length > 1 && isFinalAnswerPrompt(last) ? "final" : "root",
       query: between(firstUser, QUERY_OPEN, QUERY_CLOSE) ?? firstUser.trim(),
@@ -106,19 +109,29 @@ export function parseConversation(messages: PlainMessage[]): Conversation {
       turn: assistantReplies.length + 1,
       assistantReplies,
       feedback: users.slice(1).map((m) => m.content),
+      ...(outputSchema ? { outputSchema } : {}),
     };
   }
-  return { kind: "sub", ...splitSubCall(users[users.length - 1]?.content ?? "") };
+  // The first user message holds the question and its text; later ones (an engine asking
+  // again after an answer it could not use) do not.
+  return { kind: "sub", ...splitSubCall(users[0]?.content ?? "") };
 }
 
 /**
  * Splits a sub-call's user message: the question before `\n\n<text>\n`, the text up to
- * the last `\n</text>` (the text itself may contain the marks).
+ * the last `\n</text>` (the text itself may contain the marks); without the marks, the
+ * first paragraph and the rest.
  */
 export function splitSubCall(content: string): { question: string; text: string } {
   const open = `\n\n${TEXT_OPEN}\n`;
   const start = content.indexOf(open);
-  if (start === -1) return { question: content.trim(), text: "" };
+  if (start === -1) {
+    // A prompt with the text in it (`llm_query(question + "\n\n" + chunk)`, as the RLM
+    // paper's prompts do): the question is the first paragraph, the text the rest.
+    const blank = content.indexOf("\n\n");
+    if (blank === -1) return { question: content.trim(), text: "" };
+    return { question: content.slice(0, blank).trim(), text: content.slice(blank + 2) };
+  }
   const bodyStart = start + open.length;
   const end = content.lastIndexOf(`\n${TEXT_CLOSE}`);
   return {
@@ -139,4 +152,18 @@ function totalLength(text: string): number {
   const match = /total length:\s*([\d,._\s]*\d)/i.exec(text);
   if (!match?.[1]) return 0;
   return Number.parseInt(match[1].replace(/[^\d]/g, ""), 10) || 0;
+}
+
+/** The line after "… matching this JSON Schema …:" in the first prompt, parsed. */
+function schemaIn(text: string): Record<string, unknown> | undefined {
+  const match = /JSON Schema[^\n]*:\n(\{[^\n]*\})/.exec(text);
+  if (!match?.[1]) return undefined;
+  try {
+    const schema: unknown = JSON.parse(match[1]);
+    return typeof schema === "object" && schema !== null && !Array.isArray(schema)
+      ? (schema as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }

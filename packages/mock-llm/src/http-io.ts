@@ -1,11 +1,8 @@
-import type { MockResponse } from "./http1-server.js";
-
-/** Largest request body accepted: sub-calls carry chunks of the document. */
-export const MAX_BODY_BYTES = 256 * 1024 * 1024;
+import type { ServerResponse } from "node:http";
 
 /** Sends a JSON body with its length (keep-alive friendly). */
 export function sendJson(
-  res: MockResponse,
+  res: ServerResponse,
   status: number,
   body: unknown,
   headers: Record<string, string> = {},
@@ -15,7 +12,7 @@ export function sendJson(
 
 /** Sends a body as-is, labelled JSON (also used for the deliberately malformed one). */
 export function sendRaw(
-  res: MockResponse,
+  res: ServerResponse,
   status: number,
   text: string,
   headers: Record<string, string> = {},

@@ -33,11 +33,18 @@ export { createPrng, type Prng } from "./prng.js";
 export type { MockLlmStats, MockRequestRecord, ModelStats } from "./recorder.js";
 export { messagesHash } from "./recorder.js";
 export { respond, type ScriptedReply } from "./responder.js";
-export { planRootReply, type RootReply, strategyScript } from "./root-responder.js";
+export { HABIT_NAMES, type HabitName } from "./habits/habit.js";
+export {
+  planRootReply,
+  type RootPlaySettings,
+  type RootReply,
+  strategyScript,
+} from "./root-responder.js";
 export { chunkCountQuestion } from "./scripts/map-reduce.js";
 export type { ScriptInput } from "./scripts/script-input.js";
 export { COMBINE_QUESTION, SECTION_QUESTION } from "./scripts/summarize.js";
 export { type MockLlmServer, startMockLlmServer } from "./server.js";
+export { structuredAnswer } from "./structured-answer.js";
 export { chooseStrategy } from "./strategy.js";
 export {
   answerSubCall,

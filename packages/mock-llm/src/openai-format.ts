@@ -84,6 +84,11 @@ export function streamChunks(
 }
 
 /** An OpenAI-style error body. */
-export function errorBody(message: string, type: string, code: string | null): object {
-  return { error: { message, type, param: null, code } };
+export function errorBody(
+  message: string,
+  type: string,
+  code: string | null,
+  param: string | null = null,
+): object {
+  return { error: { message, type, param, code } };
 }

@@ -1,4 +1,5 @@
 import { InvalidOptionsError } from "@rlm/core";
+import { HABIT_NAMES, type HabitName } from "./habits/habit.js";
 
 /** Which kind of conversation a request belongs to. */
 export type RequestKind = "root" | "sub" | "final";
@@ -45,6 +46,14 @@ export interface MockLlmSettings {
   faults: FaultOptions;
   /** Restrict faults to these kinds of request; undefined means all kinds. */
   faultKinds?: RequestKind[];
+  /** Habits of real root models to play (see `habits/`); none by default. */
+  habits: HabitName[];
+  /**
+   * Answer 400 to any request that carries a `response_format` of type `json_schema`, in
+   * OpenAI's words for a model without Structured Outputs (default false: sub-calls
+   * answer in the schema's shape).
+   */
+  rejectResponseFormat: boolean;
 }
 
 /**
@@ -64,6 +73,8 @@ export const DEFAULT_SETTINGS: MockLlmSettings = {
   seed: 0,
   strategy: "auto",
   chunkChars: 100_000,
+  habits: [],
+  rejectResponseFormat: false,
   faults: {
     rateLimitRate: 0,
     serverErrorRate: 0,
@@ -129,6 +140,10 @@ export function mergeSettings(base: MockLlmSettings, patch: unknown): MockLlmSet
       case "chunkChars":
         next.chunkChars = integer(key, value, 1, Number.MAX_SAFE_INTEGER);
         break;
+      case "rejectResponseFormat":
+        if (typeof value !== "boolean") fail(key, "a boolean");
+        next.rejectResponseFormat = value;
+        break;
       case "faultKinds":
         if (value === null) {
           delete next.faultKinds;
@@ -140,6 +155,14 @@ export function mergeSettings(base: MockLlmSettings, patch: unknown): MockLlmSet
         break;
       case "faults":
         next.faults = mergeFaults(next.faults, value);
+        break;
+      case "habits":
+        if (
+          !Array.isArray(value) ||
+          !value.every((name) => HABIT_NAMES.includes(name as HabitName))
+        )
+          fail(key, `an array of ${HABIT_NAMES.join(" | ")}`);
+        next.habits = [...(value as HabitName[])];
         break;
       default:
         throw new InvalidOptionsError(`unknown mock-llm option "${key}"`);

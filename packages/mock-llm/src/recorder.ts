@@ -18,6 +18,8 @@ export interface MockRequestRecord {
   messagesHash: string;
   fault?: FaultKind;
   stream: boolean;
+  /** The `response_format` type the request asked for, when it asked for one. */
+  responseFormat?: "json_object" | "json_schema";
   promptTokens: number;
   completionTokens: number;
   /** For root and final requests: the strategy played and its step. */

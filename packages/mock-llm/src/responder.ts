@@ -17,7 +17,7 @@ export interface ScriptedReply {
  */
 export function respond(
   messages: PlainMessage[],
-  settings: Pick<MockLlmSettings, "strategy" | "chunkChars">,
+  settings: Pick<MockLlmSettings, "strategy" | "chunkChars" | "habits">,
 ): ScriptedReply {
   const conversation = parseConversation(messages);
   if (conversation.kind === "sub") {

@@ -1,6 +1,7 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import { type ChatDeps, handleChatCompletion } from "./chat-completions.js";
-import { MAX_BODY_BYTES, type Release, sendJson } from "./http-io.js";
-import { createHttp1Server, type MockRequest, type MockResponse } from "./http1-server.js";
+import { type Release, sendJson } from "./http-io.js";
 import { errorBody } from "./openai-format.js";
 import {
   DEFAULT_SETTINGS,
@@ -10,6 +11,7 @@ import {
 } from "./options.js";
 import { createPrng, type Prng } from "./prng.js";
 import { type MockLlmStats, type MockRequestRecord, RequestRecorder } from "./recorder.js";
+import { MAX_BODY_BYTES, readBody } from "./request-body.js";
 
 /** Where OpenAI clients post chat completions (base URL `…/v1`). */
 const CHAT_PATH = "/v1/chat/completions";
@@ -40,7 +42,8 @@ export interface MockLlmServer {
  * Starts an OpenAI-compatible mock LLM on loopback that plays scripted RLM strategies.
  * Endpoints: `POST /v1/chat/completions`, `GET /v1/models`, `GET /health`, and the
  * control routes `GET /_mock/stats`, `GET /_mock/requests`, `POST /_mock/reset`,
- * `GET|POST /_mock/config`. Any Authorization header is accepted.
+ * `GET|POST /_mock/config`. Any Authorization header is accepted. Served by node:http
+ * (keep-alive; a body over 256 MB is answered 413).
  *
  * @throws InvalidOptionsError on invalid options; rejects if the port cannot be bound.
  */
@@ -79,7 +82,7 @@ export async function startMockLlmServer(options: MockLlmOptions = {}): Promise<
     recorder,
     onStop,
   };
-  const route = async (req: MockRequest, res: MockResponse): Promise<void> => {
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     // The usual path as is; anything else through URL (query strings, trailing slashes).
     const path =
       req.url === CHAT_PATH
@@ -87,7 +90,9 @@ export async function startMockLlmServer(options: MockLlmOptions = {}): Promise<
         : new URL(req.url ?? "/", "http://mock").pathname.replace(/\/+$/, "") || "/";
     const method = req.method ?? "GET";
     if (method === "POST" && (path === CHAT_PATH || path === "/chat/completions")) {
-      return handleChatCompletion(req, res, chatDeps);
+      const body = await readBody(req);
+      if (body === undefined) return sendTooLarge(res);
+      return handleChatCompletion(body, res, chatDeps);
     }
     if (method === "GET" && path === "/health") return sendJson(res, 200, { status: "ok" });
     if (method === "GET" && (path === "/v1/models" || path === "/models")) {
@@ -110,7 +115,9 @@ export async function startMockLlmServer(options: MockLlmOptions = {}): Promise<
     }
     if (path === "/_mock/config" && method === "GET") return sendJson(res, 200, settings);
     if (path === "/_mock/config" && method === "POST") {
-      const text = req.body.toString("utf8");
+      const body = await readBody(req);
+      if (body === undefined) return sendTooLarge(res);
+      const text = body.toString("utf8");
       try {
         return sendJson(res, 200, configure(text.trim().length === 0 ? {} : JSON.parse(text)));
       } catch (error) {
@@ -125,17 +132,24 @@ export async function startMockLlmServer(options: MockLlmOptions = {}): Promise<
     );
   };
 
-  const server = await createHttp1Server(
-    (req, res) => {
-      route(req, res).catch((error: unknown) => {
-        const detail = error instanceof Error ? error.message : String(error);
-        if (!res.headersSent) sendJson(res, 500, errorBody(detail, "server_error", null));
-        else res.destroy();
-      });
-    },
-    { port: settings.port, host: settings.host, maxBodyBytes: MAX_BODY_BYTES },
-  );
-  const port = server.port;
+  // Idle keep-alive connections are kept 30 s (node's default is 5 s), as hosted providers
+  // keep them for minutes: with 5 s, the benchmarks' clients reconnected a whole fan-out's
+  // connections between two analyses (100 connects per pair at N=1000, C=100).
+  const server = createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
+    route(req, res).catch((error: unknown) => {
+      const detail = error instanceof Error ? error.message : String(error);
+      if (!res.headersSent) sendJson(res, 500, errorBody(detail, "server_error", null));
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(settings.port, settings.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
   const url = `http://${urlHost(settings.host)}:${port}/v1`;
   let stopped: Promise<void> | undefined;
 
@@ -147,8 +161,9 @@ export async function startMockLlmServer(options: MockLlmOptions = {}): Promise<
         stopping = true;
         for (const release of waiting) release.release();
         waiting.clear();
+        server.close(() => resolve());
         // Idle keep-alive sockets and hanging requests go too.
-        void server.close().then(resolve);
+        server.closeAllConnections();
       });
       return stopped;
     },
@@ -161,6 +176,16 @@ export async function startMockLlmServer(options: MockLlmOptions = {}): Promise<
     configure: (patch) => configure(patch),
     settings: () => settings,
   };
+}
+
+function sendTooLarge(res: ServerResponse): void {
+  sendJson(
+    res,
+    413,
+    errorBody(`The request body is over ${MAX_BODY_BYTES} bytes.`, "invalid_request_error", null),
+    // The rest of the body is not read: the connection cannot take another request.
+    { connection: "close" },
+  );
 }
 
 function urlHost(host: string): string {

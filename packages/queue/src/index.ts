@@ -15,6 +15,8 @@ export {
 export {
   type AnalysisEvent,
   type AnalysisEventEntry,
+  AnalysisEvents,
+  type AnalysisEventsOptions,
   isTerminalEvent,
   type SubscribeOptions,
 } from "./analyses/analysis-events.js";
@@ -48,6 +50,7 @@ export {
 } from "./jobs/job-types.js";
 export { QueueName } from "./jobs/queue-names.js";
 export {
+  bullmqOptions,
   createLlmQueue,
   createRootQueue,
   type LlmQueue,

@@ -8,3 +8,4 @@ export {
 } from "@rlm/llm";
 export { createIsolatedVmSandboxFactory } from "@rlm/sandbox";
 export { type CompletionOptions, Rlm, type RlmOptions, rlmCompletion } from "./rlm.js";
+export { RlmSession, type SessionCompletionOptions } from "./rlm-session.js";

@@ -4,6 +4,7 @@ import {
   type EngineOptions,
   type EngineOptionsInput,
   InvalidOptionsError,
+  type JsonObject,
   type Journal,
   MemoryJournal,
   type ModelClient,
@@ -13,10 +14,12 @@ import {
   type RlmResult,
   resolveEngineOptions,
   type SandboxFactory,
+  schemaValidator,
   validateAnalysisInput,
 } from "@rlm/core";
 import { createOpenAIModelClient, type PriceTable } from "@rlm/llm";
 import { createIsolatedVmSandboxFactory } from "@rlm/sandbox";
+import { RlmSession } from "./rlm-session.js";
 
 /** Options of an `Rlm`: the engine's options plus where the models are. */
 export interface RlmOptions extends EngineOptionsInput {
@@ -56,6 +59,12 @@ export interface CompletionOptions {
    * `analysisId`, unless this is given: pass the first run's start to every run of it.
    */
   clockStartMs?: number;
+  /**
+   * A JSON Schema the answer must match (over the constructor's `outputSchema`): the
+   * model is told it, a FINAL value that does not match goes back to it with the
+   * validator's messages, and `result.output` holds the validated value.
+   */
+  outputSchema?: JsonObject;
 }
 
 /**
@@ -107,6 +116,9 @@ export class Rlm {
     call: CompletionOptions = {},
   ): Promise<RlmResult> {
     validateAnalysisInput(query, context);
+    // Checked (compiled) before anything runs: an invalid schema is the caller's error.
+    if (call.outputSchema !== undefined) schemaValidator(call.outputSchema);
+    const outputSchema = call.outputSchema ?? this.options.outputSchema;
     const machine = new AnalysisMachine({
       analysisId: call.analysisId ?? randomUUID(),
       // The REPL's `Date` starts now, unless the run may replay a journal: then every run
@@ -122,6 +134,7 @@ export class Rlm {
         ...this.options,
         signal: call.signal ?? this.options.signal,
         onEvent: call.onEvent ?? this.options.onEvent,
+        outputSchema,
       },
       runtime: {
         model: this.model,
@@ -135,6 +148,19 @@ export class Rlm {
       machine.dispose();
     }
   }
+
+  /**
+   * A session over `context`: questions that share one REPL (the variables earlier
+   * questions defined, and `history` of their queries and answers) and one loaded copy of
+   * the document. Close it when done.
+   */
+  session(context: RlmContext): RlmSession {
+    validateAnalysisInput("session", context);
+    return new RlmSession(
+      { options: this.options, model: this.model, sandboxFactory: this.sandboxFactory },
+      context,
+    );
+  }
 }
 
 /** Function form: `rlmCompletion(query, context, options)`. */
@@ -143,10 +169,14 @@ export function rlmCompletion(
   context: RlmContext,
   options: RlmOptions & CompletionOptions = {},
 ): Promise<RlmResult> {
-  const { journal, analysisId, ...rest } = options;
+  const { journal, analysisId, signal, onEvent, clockStartMs, outputSchema, ...rest } = options;
   return new Rlm(rest).completion(query, context, {
     ...(journal === undefined ? {} : { journal }),
     ...(analysisId === undefined ? {} : { analysisId }),
+    ...(signal === undefined ? {} : { signal }),
+    ...(onEvent === undefined ? {} : { onEvent }),
+    ...(clockStartMs === undefined ? {} : { clockStartMs }),
+    ...(outputSchema === undefined ? {} : { outputSchema }),
   });
 }
 

@@ -1,4 +1,4 @@
-/** The state of the current cell as the isolate reports it (`control("collect", gen)`). */
+/** The state of the current cell as the isolate reports it (`control("collect", gen)`, a `RawCellSnapshot`). */
 export interface CellSnapshot {
   /** Generation of the cell the isolate is on. */
   gen: number;
@@ -11,6 +11,8 @@ export interface CellSnapshot {
   /** The error text, when the cell failed. */
   error: string | undefined;
   final: { answer: string; via: "FINAL" | "FINAL_VAR" } | undefined;
+  /** Sub-calls started and not answered when the cell ended (a forgotten `await`). */
+  pendingSubCalls: number;
 }
 
 /**
@@ -33,5 +35,9 @@ export function parseCellSnapshot(raw: unknown): CellSnapshot | undefined {
     output: value.output,
     error: typeof value.error === "string" ? value.error : undefined,
     final,
+    pendingSubCalls:
+      typeof value.pendingSubCalls === "number" && value.pendingSubCalls > 0
+        ? Math.floor(value.pendingSubCalls)
+        : 0,
   };
 }

@@ -6,7 +6,7 @@ export type CellBreach = "wall" | "cpu" | "isolate-gone" | "cancelled";
 /** Options of {@link watchCell}. */
 export interface CellWatchdogOptions {
   isolate: ivm.Isolate;
-  /** Wall-clock limit of the cell, in ms. */
+  /** Wall-clock limit of the cell, in ms, not counting time with a sub-call pending. */
   wallMs: number;
   /** CPU limit of the cell, in ms. */
   cpuMs: number;
@@ -27,15 +27,23 @@ export interface CellWatchdog {
   readonly breach: Promise<CellBreach>;
   /** The synchronous part is over: from now on the CPU limit is exact. */
   syncPartDone(): void;
+  /** A sub-call of the cell started: the wall clock stops while any is pending. */
+  subCallStarted(): void;
+  /** A sub-call of the cell ended. */
+  subCallEnded(): void;
   /** Stops the timers (idempotent). */
   stop(): void;
 }
 
 /**
- * Watches one cell: a wall-clock deadline (which covers time awaiting sub-calls), CPU
- * time polled from `isolate.cpuTime` (which covers code that runs after an `await`, where
- * isolated-vm's `timeout` does not reach), and the isolate disappearing on its own (the
- * memory limit). It only reports; the caller decides to dispose.
+ * Watches one cell: a wall-clock deadline, CPU time polled from `isolate.cpuTime` (which
+ * covers code that runs after an `await`, where isolated-vm's `timeout` does not reach),
+ * and the isolate disappearing on its own (the memory limit). It only reports; the caller
+ * decides to dispose.
+ *
+ * The wall clock stands still while a sub-call is pending. Why: it exists to stop runaway
+ * code, and a model's sequential `for … await recursiveLm(…)` over 25 chunks at 3 s each
+ * is waiting, not running away; the analysis's deadline bounds the whole.
  */
 export function watchCell(options: CellWatchdogOptions): CellWatchdog {
   const { isolate } = options;
@@ -45,7 +53,11 @@ export function watchCell(options: CellWatchdogOptions): CellWatchdog {
   const breach = new Promise<CellBreach>((resolve) => {
     report = resolve;
   });
-  const wallTimer = setTimeout(() => report("wall"), options.wallMs);
+  // Wall time left, and since when it runs (undefined while a sub-call is pending).
+  let wallLeftMs = options.wallMs;
+  let wallSince: number | undefined = performance.now();
+  let wallTimer: NodeJS.Timeout | undefined = setTimeout(() => report("wall"), wallLeftMs);
+  let pendingSubCalls = 0;
   const onAbort = () => report("cancelled");
   if (options.signal?.aborted) onAbort();
   options.signal?.addEventListener("abort", onAbort, { once: true });
@@ -58,6 +70,20 @@ export function watchCell(options: CellWatchdogOptions): CellWatchdog {
     breach,
     syncPartDone() {
       cpuLimitNs = BigInt(Math.round(options.cpuMs * 1e6));
+    },
+    subCallStarted() {
+      pendingSubCalls += 1;
+      if (stopped || wallSince === undefined) return;
+      wallLeftMs -= performance.now() - wallSince;
+      wallSince = undefined;
+      clearTimeout(wallTimer);
+      wallTimer = undefined;
+    },
+    subCallEnded() {
+      pendingSubCalls = Math.max(0, pendingSubCalls - 1);
+      if (stopped || pendingSubCalls > 0 || wallSince !== undefined) return;
+      wallSince = performance.now();
+      wallTimer = setTimeout(() => report("wall"), Math.max(0, wallLeftMs));
     },
     stop() {
       if (stopped) return;

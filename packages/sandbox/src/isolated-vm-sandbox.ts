@@ -3,6 +3,7 @@ import {
   type CellResult,
   InvalidOptionsError,
   type DocumentRange,
+  type JsonObject,
   type JsonValue,
   type Sandbox,
   type SandboxLimits,
@@ -14,7 +15,8 @@ import { deriveCellSeed } from "./cell-seed.js";
 import { type CellSnapshot, parseCellSnapshot } from "./cell-snapshot.js";
 import { type CellBreach, type CellWatchdog, watchCell } from "./cell-watchdog.js";
 import { clip, describeHostError, isIvmTimeout, messageOf } from "./host-errors.js";
-import { CELL_FILE_PREFIX, ISOLATE_RUNTIME_SOURCE } from "./isolate-runtime-source.js";
+import { ISOLATE_RUNTIME_BUNDLE } from "./generated/isolate-runtime.js";
+import { CELL_FILE_PREFIX } from "./isolate-protocol.js";
 import type { IsolatedVmDocument } from "./isolated-vm-document.js";
 import { CellSyntaxError, rewriteCell } from "./rewrite-cell.js";
 import { SandboxError } from "./sandbox-errors.js";
@@ -51,7 +53,23 @@ function validateLimits(limits: SandboxLimits): void {
   if (!Number.isInteger(limits.outputChars) || limits.outputChars < 0) {
     throw new InvalidOptionsError("limits.outputChars must be a non-negative integer");
   }
+  if (!Number.isInteger(limits.answerChars) || limits.answerChars < 1) {
+    throw new InvalidOptionsError("limits.answerChars must be a positive integer");
+  }
+  if (!Number.isInteger(limits.maxPendingSubCalls) || limits.maxPendingSubCalls < 1) {
+    throw new InvalidOptionsError("limits.maxPendingSubCalls must be a positive integer");
+  }
+  if (!Number.isInteger(limits.subCallChars) || limits.subCallChars < 1) {
+    throw new InvalidOptionsError("limits.subCallChars must be a positive integer");
+  }
 }
+
+/**
+ * The bootstrap: the runtime's bundle (src/isolate/, see scripts/bundle-isolate.mjs), then
+ * its `boot` with the host references and settings as closure arguments.
+ */
+const BOOTSTRAP_SOURCE = `${ISOLATE_RUNTIME_BUNDLE}
+return rlmIsolateRuntime.boot($0, $1, $2, { outputLimit: $3, answerLimit: $4, pendingSubCallLimit: $5, subCallCharsLimit: $6 });`;
 
 function outcome<T>(
   promise: Promise<T>,
@@ -90,6 +108,8 @@ export class IsolatedVmSandbox implements Sandbox {
   /** Generation of the running cell, 0 between cells: sub-calls are only taken during one. */
   #activeGen = 0;
   #cellSubCalls = 0;
+  /** The running cell's watchdog: its wall clock stops while a sub-call is pending. */
+  #watchdog: CellWatchdog | undefined;
   #notes: string[] = [];
   #droppedNotes = 0;
   #doneWaiter: { gen: number; resolve: () => void } | undefined;
@@ -146,8 +166,11 @@ export class IsolatedVmSandbox implements Sandbox {
         sandbox.#doneRef,
         documentCopy as unknown as ivm.Transferable,
         options.limits.outputChars,
+        options.limits.answerChars,
+        options.limits.maxPendingSubCalls,
+        options.limits.subCallChars,
       ];
-      sandbox.#control = (await context.evalClosure(ISOLATE_RUNTIME_SOURCE, args, {
+      sandbox.#control = (await context.evalClosure(BOOTSTRAP_SOURCE, args, {
         result: { reference: true },
         timeout: tuning.bootstrapTimeoutMs ?? 10_000,
       })) as ivm.Reference<ControlFunction>;
@@ -177,6 +200,18 @@ export class IsolatedVmSandbox implements Sandbox {
       );
     }
     return this.#queue.run(() => this.#read(name));
+  }
+
+  variableNames(): Promise<string[]> {
+    return this.#queue.run(async () => {
+      if (this.disposed || !this.#control) return [];
+      const names: unknown = await this.#control.apply(undefined, ["variables"], {
+        result: { copy: true },
+        timeout: this.#limits.cellCpuMs,
+      });
+      // Built by the runtime, but the model's code shares the isolate: checked.
+      return Array.isArray(names) ? names.filter((name) => typeof name === "string") : [];
+    });
   }
 
   async idle(): Promise<void> {
@@ -212,7 +247,10 @@ export class IsolatedVmSandbox implements Sandbox {
     query: unknown,
     kind: unknown,
     payload: unknown,
+    schemaJson: unknown,
   ): Promise<string> => {
+    const watchdog = this.#watchdog;
+    let started = false;
     try {
       if (this.#activeGen === 0 || gen !== this.#activeGen) {
         throw new Error(
@@ -232,17 +270,23 @@ export class IsolatedVmSandbox implements Sandbox {
         // A substring of the shared document: V8 shares the memory, nothing is copied.
         context = this.#documentText?.slice(documentRange.start, documentRange.end);
       }
+      const schema = schemaOf(schemaJson);
       this.#cellSubCalls += 1;
+      watchdog?.subCallStarted();
+      started = true;
       const value = await this.#onSubCall({
         query,
         context,
         index,
         ...(documentRange ? { documentRange } : {}),
+        ...(schema ? { schema } : {}),
       });
       if (typeof value !== "string") throw new Error("the sub-call answer is not a string");
       return JSON.stringify({ ok: true, value });
     } catch (error) {
       return JSON.stringify({ ok: false, error: messageOf(error) });
+    } finally {
+      if (started) watchdog?.subCallEnded();
     }
   };
 
@@ -313,6 +357,7 @@ export class IsolatedVmSandbox implements Sandbox {
       pollMs: this.#pollMs,
       ...(cell.signal === undefined ? {} : { signal: cell.signal }),
     });
+    this.#watchdog = watchdog;
     try {
       const settled = await this.#settle(gen, source, seed, watchdog, done);
       if (settled.kind === "lost") {
@@ -333,6 +378,7 @@ export class IsolatedVmSandbox implements Sandbox {
             : {}),
         ...(snapshot.final ? { final: snapshot.final } : {}),
         subCalls: this.#cellSubCalls,
+        ...(snapshot.pendingSubCalls > 0 ? { unawaitedSubCalls: snapshot.pendingSubCalls } : {}),
       });
     } catch (error) {
       // Not expected: every path above resolves. Keep the promise contract anyway.
@@ -342,6 +388,7 @@ export class IsolatedVmSandbox implements Sandbox {
       });
     } finally {
       watchdog.stop();
+      this.#watchdog = undefined;
       this.#activeGen = 0;
       this.#doneWaiter = undefined;
     }
@@ -461,7 +508,7 @@ export class IsolatedVmSandbox implements Sandbox {
   #breachText(reason: CellBreach): string {
     switch (reason) {
       case "wall":
-        return `Timeout: cell exceeded the wall-clock limit of ${this.#limits.cellTimeoutMs} ms (time awaiting sub-calls included); the sandbox was discarded`;
+        return `Timeout: cell exceeded the wall-clock limit of ${this.#limits.cellTimeoutMs} ms (time awaiting sub-calls not counted); the sandbox was discarded`;
       case "cpu":
         return `Timeout: cell exceeded ${this.#limits.cellCpuMs} ms of CPU; the sandbox was discarded`;
       case "cancelled":
@@ -532,4 +579,15 @@ export class IsolatedVmSandbox implements Sandbox {
       lines.push(`... and ${this.#droppedNotes} more unhandled rejections`);
     return output === "" ? lines.join("\n") : `${output}\n${lines.join("\n")}`;
   }
+}
+
+/** The schema a sub-call asked for (JSON text from the isolate, "" without one), checked. */
+function schemaOf(schemaJson: unknown): JsonObject | undefined {
+  if (schemaJson === "" || schemaJson === undefined) return undefined;
+  if (typeof schemaJson !== "string") throw new Error("invalid sub-call arguments");
+  const schema: unknown = JSON.parse(schemaJson);
+  if (typeof schema !== "object" || schema === null || Array.isArray(schema)) {
+    throw new Error("the schema must be a JSON Schema object");
+  }
+  return schema as JsonObject;
 }

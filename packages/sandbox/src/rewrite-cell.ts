@@ -1,6 +1,7 @@
-import type { Expression, Node, Pattern, Statement, VariableDeclaration } from "acorn";
+import type { AnyNode, Expression, Node, Pattern, Statement, VariableDeclaration } from "acorn";
+import { base, type RecursiveVisitors, recursive, type WalkerCallback } from "acorn-walk";
 import { CellSyntaxError } from "./cell-syntax-error.js";
-import { type CellParser, defaultCellParser } from "./parse-cell.js";
+import { parseCell } from "./parse-cell.js";
 
 export { CellSyntaxError };
 
@@ -22,38 +23,6 @@ interface Edit {
 
 // Calls whose result is not worth echoing: they print or record things themselves.
 const QUIET_CALLEES = new Set(["print", "FINAL", "FINAL_VAR"]);
-
-function isNode(value: unknown): value is Node {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    typeof (value as { type?: unknown }).type === "string" &&
-    typeof (value as { start?: unknown }).start === "number"
-  );
-}
-
-function children(node: Node): Node[] {
-  const result: Node[] = [];
-  const fields = node as unknown as Record<string, unknown>;
-  // A plain for-in: no entries array per node (cells are rewritten on the critical path).
-  for (const key in fields) {
-    const value = fields[key];
-    if (Array.isArray(value)) {
-      for (const item of value) if (isNode(item)) result.push(item);
-    } else if (isNode(value)) {
-      result.push(value);
-    }
-  }
-  return result;
-}
-
-// Nodes that open a new `var` scope: their vars are not the cell's.
-const VAR_SCOPE_BOUNDARIES = new Set([
-  "FunctionDeclaration",
-  "FunctionExpression",
-  "ArrowFunctionExpression",
-  "StaticBlock",
-]);
 
 function bindingNames(pattern: Pattern, into: string[]): void {
   switch (pattern.type) {
@@ -85,10 +54,13 @@ function bindingNames(pattern: Pattern, into: string[]): void {
  * Turns a declaration into assignments, in place so lines and columns stay where they
  * were: `const a = 1, {b} = o;` becomes `void ((a = 1), ({b} = o));`.
  */
+/** Where a declaration stands: a statement of its own, or a `for` loop's head. */
+type DeclarationPosition = "statement" | "for-init" | "for-left";
+
 function declarationAsAssignments(
   code: string,
   node: VariableDeclaration,
-  position: "statement" | "for-init" | "for-left",
+  position: DeclarationPosition,
   edits: Edit[],
 ): void {
   const keywordEnd = node.start + node.kind.length;
@@ -149,58 +121,61 @@ function isQuietCall(expression: Expression): boolean {
  * All edits are insertions or keyword replacements on the same line, so line numbers in
  * errors match the model's code.
  *
- * @param parser - the parser (tests pass each one; the default is oxc-parser, else acorn).
  * @throws {CellSyntaxError} when the cell does not parse.
  */
-export function rewriteCell(code: string, parser: CellParser = defaultCellParser): RewrittenCell {
-  const program = parser(code);
+export function rewriteCell(code: string): RewrittenCell {
+  const program = parseCell(code);
   const edits: Edit[] = [];
   const names: string[] = [];
   const functionNames: string[] = [];
 
-  const visitNested = (node: Node): void => {
-    if (VAR_SCOPE_BOUNDARIES.has(node.type)) return;
-    if (node.type === "VariableDeclaration") {
-      const declaration = node as VariableDeclaration;
-      if (declaration.kind === "var") {
-        for (const declarator of declaration.declarations) bindingNames(declarator.id, names);
-        declarationAsAssignments(code, declaration, "statement", edits);
-      }
-      for (const declarator of declaration.declarations) {
-        if (declarator.init) visitNested(declarator.init);
-      }
-      return;
-    }
-    if (
-      node.type === "ForStatement" ||
-      node.type === "ForInStatement" ||
-      node.type === "ForOfStatement"
-    ) {
-      const loop = node as Node & { init?: Node | null; left?: Node };
-      const head = loop.init ?? loop.left;
-      for (const child of children(node)) {
-        if (child === head && child.type === "VariableDeclaration") {
-          const declaration = child as VariableDeclaration;
-          if (declaration.kind === "var") {
-            for (const declarator of declaration.declarations) bindingNames(declarator.id, names);
-            declarationAsAssignments(
-              code,
-              declaration,
-              node.type === "ForStatement" ? "for-init" : "for-left",
-              edits,
-            );
-          }
-          for (const declarator of declaration.declarations) {
-            if (declarator.init) visitNested(declarator.init);
-          }
-        } else {
-          visitNested(child);
-        }
-      }
-      return;
-    }
-    for (const child of children(node)) visitNested(child);
+  // `var`s below the top level (in blocks and loop heads, not inside functions) belong to
+  // the cell too: they become assignments to globals like the top-level ones.
+  const rewriteVar = (declaration: VariableDeclaration, position: DeclarationPosition): void => {
+    if (declaration.kind !== "var") return;
+    for (const declarator of declaration.declarations) bindingNames(declarator.id, names);
+    declarationAsAssignments(code, declaration, position, edits);
   };
+  const visitLoopHead = (
+    head: Node,
+    position: "for-init" | "for-left",
+    callback: WalkerCallback<undefined>,
+  ): void => {
+    if (head.type !== "VariableDeclaration") return callback(head as AnyNode, undefined);
+    const declaration = head as VariableDeclaration;
+    rewriteVar(declaration, position);
+    for (const declarator of declaration.declarations) {
+      if (declarator.init) callback(declarator.init, undefined);
+    }
+  };
+  const nestedVars: RecursiveVisitors<undefined> = {
+    // A function's (or a static block's) vars are its own, not the cell's.
+    Function: () => undefined,
+    StaticBlock: () => undefined,
+    VariableDeclaration(node, state, callback) {
+      rewriteVar(node, "statement");
+      for (const declarator of node.declarations) {
+        if (declarator.init) callback(declarator.init, state);
+      }
+    },
+    ForStatement(node, state, callback) {
+      if (node.init) visitLoopHead(node.init, "for-init", callback);
+      if (node.test) callback(node.test, state);
+      if (node.update) callback(node.update, state);
+      callback(node.body, state);
+    },
+    ForInStatement(node, state, callback) {
+      visitLoopHead(node.left, "for-left", callback);
+      callback(node.right, state);
+      callback(node.body, state);
+    },
+    ForOfStatement(node, state, callback) {
+      visitLoopHead(node.left, "for-left", callback);
+      callback(node.right, state);
+      callback(node.body, state);
+    },
+  };
+  const visitNested = (node: Node): void => recursive(node as AnyNode, undefined, nestedVars, base);
 
   const body = program.body as Statement[];
   body.forEach((statement, position) => {

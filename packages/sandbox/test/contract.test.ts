@@ -122,7 +122,9 @@ describe("errors", () => {
     const t = await openSandbox();
     const result = await t.run("print('ran');\nconst = 5;");
     expect(result.output).toBe("");
-    expect(result.error).toMatch(/^SyntaxError: .+ \(line 2\)$/);
+    expect(result.error).toBe(
+      "SyntaxError: Unexpected token (line 2, column 7)\n  const = 5;\n        ^",
+    );
     expect(result.sandboxLost).toBe(false);
   });
 
@@ -148,18 +150,21 @@ describe("FINAL and FINAL_VAR", () => {
     expect((await t.run("1")).final).toBeUndefined();
   });
 
-  it("records FINAL_VAR from a global, and errors clearly when it is undefined", async () => {
+  it("takes FINAL_VAR's variable when the string names one, else the value itself", async () => {
     const t = await openSandbox();
     await t.run("const summary = 'all good'");
     expect((await t.run("FINAL_VAR('summary')")).final).toEqual({
       answer: "all good",
       via: "FINAL_VAR",
     });
+    // A string that could be a name but names no variable is the answer itself: models
+    // write FINAL_VAR(result) where result holds the text "Tuesday" (or "nothing").
     const missing = await t.run("FINAL_VAR('nothing')");
-    expect(missing.final).toBeUndefined();
-    expect(missing.error).toContain('no variable named "nothing"');
-    // A common slip: passing the value instead of the name. A value that cannot be a
-    // variable name is taken as the answer itself.
+    expect(missing.error).toBeUndefined();
+    expect(missing.final).toEqual({ answer: "nothing", via: "FINAL_VAR" });
+    await t.run("const day = 'Tuesday'");
+    expect((await t.run("FINAL_VAR(day)")).final).toEqual({ answer: "Tuesday", via: "FINAL_VAR" });
+    // A common slip: passing the value instead of the name.
     const byValue = await t.run("FINAL_VAR(summary)");
     expect(byValue.error).toBeUndefined();
     expect(byValue.final).toEqual({ answer: "all good", via: "FINAL_VAR" });

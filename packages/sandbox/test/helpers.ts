@@ -14,6 +14,9 @@ export const TEST_LIMITS: SandboxLimits = {
   cellCpuMs: 500,
   memoryMb: 64,
   outputChars: 2000,
+  answerChars: 100_000,
+  maxPendingSubCalls: 200,
+  subCallChars: 2_000_000,
 };
 
 /** Echoes the query: "answer: <query>". */

@@ -118,6 +118,39 @@ describe("recursiveLm", () => {
     expect(short.context).toBe(document.slice(5, 50));
   });
 
+  it("sends chunks joined from lines as ranges of the document, more of them than it may scan for", async () => {
+    // 40 chunks of lines joined with "\n": each leaves out the newline before the next, so
+    // none starts where the last ended; the per-cell budget of scans is 8.
+    const line = (i: number) => `line ${i} ` + "x".repeat(60 + (i % 7));
+    const document = Array.from({ length: 40 * 200 }, (_, i) => line(i)).join("\r\n");
+    const requests: SubCallRequest[] = [];
+    const t = await openSandbox({
+      context: document,
+      limits: { memoryMb: 128 },
+      onSubCall: async (request) => {
+        requests.push(request);
+        return "ok";
+      },
+    });
+    const result = await t.run(
+      [
+        'const lines = context.split("\\r\\n");',
+        "const chunks = [];",
+        'for (let i = 0; i < lines.length; i += 200) chunks.push(lines.slice(i, i + 200).join("\\r\\n"));',
+        "await Promise.all(chunks.map((chunk) => recursiveLm('q', chunk)));",
+        "chunks.length",
+      ].join("\n"),
+    );
+    expect(result.error).toBeUndefined();
+    expect(result.output).toBe("40");
+    expect(requests.every((request) => request.documentRange !== undefined)).toBe(true);
+    for (const request of requests) {
+      expect(request.context).toBe(
+        document.slice(request.documentRange!.start, request.documentRange!.end),
+      );
+    }
+  });
+
   it("turns a rejecting handler into an Error the cell can catch", async () => {
     const t = await openSandbox({
       onSubCall: async () => {
@@ -151,7 +184,31 @@ describe("recursiveLm", () => {
     expect(handler).not.toHaveBeenCalled();
   });
 
-  it("loses the sandbox at the wall-clock limit when a sub-call never answers, without leaking a rejection", async () => {
+  it("does not count time awaiting sub-calls against the wall-clock limit", async () => {
+    // A sequential loop of slow sub-calls: 5 × 150 ms = 750 ms of waiting under a 300 ms
+    // wall-clock limit, which exists to stop runaway code, not waiting.
+    const t = await openSandbox({
+      limits: { cellTimeoutMs: 300 },
+      onSubCall: ({ query }) =>
+        new Promise<string>((resolve) => setTimeout(() => resolve(`answer ${query}`), 150)),
+    });
+    const result = await t.run(
+      "const got = []\nfor (let i = 0; i < 5; i++) got.push(await recursiveLm('q' + i))\nprint(got.length, got[4])",
+    );
+    expect(result.error).toBeUndefined();
+    expect(result.sandboxLost).toBe(false);
+    expect(result.output).toBe("5 answer q4");
+  });
+
+  it("still loses the sandbox at the wall-clock limit when the cell waits on nothing", async () => {
+    const t = await openSandbox({ limits: { cellTimeoutMs: 300 } });
+    const result = await t.run("print(await recursiveLm('fast'))\nawait new Promise(() => {})");
+    expect(result.sandboxLost).toBe(true);
+    expect(result.error).toMatch(/^Timeout: cell exceeded the wall-clock limit of 300 ms/);
+    expect(result.output).toBe("answer: fast");
+  });
+
+  it("stops a cell awaiting a sub-call that never answers when the analysis stops, without leaking a rejection", async () => {
     let release: (answer: string) => void = () => undefined;
     const t = await openSandbox({
       limits: { cellTimeoutMs: 300 },
@@ -160,9 +217,18 @@ describe("recursiveLm", () => {
           release = resolve;
         }),
     });
-    const result = await t.run("print('asked'); await recursiveLm('slow')");
+    const stop = new AbortController();
+    const running = t.sandbox.execute({
+      code: "print('asked'); await recursiveLm('slow')",
+      cellKey: "c1",
+      signal: stop.signal,
+    });
+    // Well past the wall-clock limit: the pending sub-call keeps the cell waiting.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    stop.abort();
+    const result = await running;
     expect(result.sandboxLost).toBe(true);
-    expect(result.error).toMatch(/^Timeout: cell exceeded the wall-clock limit of 300 ms/);
+    expect(result.error).toMatch(/^Cancelled: the analysis was stopped/);
     expect(result.output).toBe("asked");
     release("too late");
     // The late answer goes to a disposed isolate; give it a macrotask to surface if it would.

@@ -1,24 +1,35 @@
+import { RlmError } from "@rlm/core";
 import type { RlmQueueClient } from "@rlm/queue";
 import type { FastifyInstance } from "fastify";
 import { readAnalysisRequest } from "../analysis-request.js";
 import {
   type AnalysisParams,
   type AnalysisQuerystring,
-  analysisJsonBodySchema,
-  analysisParamsSchema,
-  analysisQuerystringSchema,
+  analysisEventsSchema,
+  analysisUploadBodies,
+  cancelAnalysisSchema,
+  createAnalysisSchema,
+  getAnalysisSchema,
 } from "../analysis-schemas.js";
 import { ApiError, ApiErrorCode } from "../api-error.js";
+import type { EventHub } from "../event-hub.js";
 import { streamEvents } from "../event-stream.js";
+import { type IdempotencyFingerprints, requestFingerprint } from "../idempotency.js";
+import { withDocumentedBodies } from "../openapi.js";
+import type { RedisGuard } from "../redis-guard.js";
 import { viewerPath } from "./viewer.js";
 
 /** What the analysis routes need from the server. */
 export interface AnalysisRoutesOptions {
   client: RlmQueueClient;
+  /** Bounds every wait on Redis: 503 within 2 s when it cannot be reached. */
+  guard: RedisGuard;
+  /** Which request each idempotency key was first used with. */
+  fingerprints: IdempotencyFingerprints;
   bodyLimitBytes: number;
   heartbeatMs: number;
-  /** Aborted on server close, ending open event streams (they would hold `close()` up). */
-  shutdown: AbortSignal;
+  /** Every event stream of the process, from one Redis connection. */
+  events: EventHub;
 }
 
 /** Stream entry ids as Redis writes them (`<ms>-<seq>`), for `Last-Event-ID`. */
@@ -26,20 +37,35 @@ const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
 
 /** Registers `/v1/analyses` routes (authentication is the caller's hook). */
 export async function analysisRoutes(app: FastifyInstance, options: AnalysisRoutesOptions) {
-  const { client, bodyLimitBytes } = options;
+  const { client, guard, bodyLimitBytes, fingerprints } = options;
 
   app.post<{ Querystring: AnalysisQuerystring }>(
     "/v1/analyses",
     {
       bodyLimit: bodyLimitBytes,
-      schema: {
-        body: { content: { "application/json": { schema: analysisJsonBodySchema } } },
-        querystring: analysisQuerystringSchema,
-      },
+      schema: createAnalysisSchema,
+      config: { swaggerTransform: withDocumentedBodies(analysisUploadBodies) },
     },
     async (request, reply) => {
       const input = await readAnalysisRequest(request, bodyLimitBytes);
-      const enqueued = await client.enqueueAnalysis(input);
+      const key = input.idempotencyKey;
+      // Hashed before Redis is asked: a large document takes a moment.
+      const fingerprint = key === undefined ? undefined : requestFingerprint(input);
+      // The body is read first, whatever Redis does; only the enqueue waits on Redis.
+      const enqueued = await guard.run(async () => {
+        const bound =
+          key !== undefined && fingerprint !== undefined
+            ? await fingerprints.claim(key, fingerprint)
+            : false;
+        try {
+          return await client.enqueueAnalysis(input);
+        } catch (error) {
+          // Refused as invalid (bad options): the fixed request may reuse the key.
+          if (bound && key !== undefined && isInvalidInput(error)) await fingerprints.release(key);
+          throw error;
+        }
+      });
+      if (enqueued.deduplicated) reply.header("idempotent-replayed", "true");
       request.log.info(
         { analysisId: enqueued.id, deduplicated: enqueued.deduplicated },
         "analysis enqueued",
@@ -58,9 +84,9 @@ export async function analysisRoutes(app: FastifyInstance, options: AnalysisRout
 
   app.get<{ Params: AnalysisParams }>(
     "/v1/analyses/:id",
-    { schema: { params: analysisParamsSchema } },
+    { schema: getAnalysisSchema },
     async (request) => {
-      const view = await client.getAnalysis(request.params.id);
+      const view = await guard.run(() => client.getAnalysis(request.params.id));
       if (!view) throw notFound(request.params.id);
       return view;
     },
@@ -68,21 +94,19 @@ export async function analysisRoutes(app: FastifyInstance, options: AnalysisRout
 
   app.get<{ Params: AnalysisParams }>(
     "/v1/analyses/:id/events",
-    { schema: { params: analysisParamsSchema } },
+    { schema: analysisEventsSchema },
     async (request, reply) => {
       const { id } = request.params;
-      if (!(await client.getAnalysis(id))) throw notFound(id);
+      if (!(await guard.run(() => client.getAnalysis(id)))) throw notFound(id);
       const lastEventId = request.headers["last-event-id"];
       const after =
         typeof lastEventId === "string" && STREAM_ID.test(lastEventId) ? lastEventId : undefined;
       // From here the response is written by hand, as a stream that outlives the handler.
       reply.hijack();
       await streamEvents(reply.raw, {
-        client,
+        subscription: options.events.subscribe(id, after),
         analysisId: id,
-        ...(after !== undefined ? { after } : {}),
         heartbeatMs: options.heartbeatMs,
-        signal: options.shutdown,
         log: request.log,
       });
     },
@@ -90,10 +114,10 @@ export async function analysisRoutes(app: FastifyInstance, options: AnalysisRout
 
   app.delete<{ Params: AnalysisParams }>(
     "/v1/analyses/:id",
-    { schema: { params: analysisParamsSchema } },
+    { schema: cancelAnalysisSchema },
     async (request, reply) => {
       const { id } = request.params;
-      const outcome = await client.cancel(id);
+      const outcome = await guard.run(() => client.cancel(id));
       if (outcome === "not_found") throw notFound(id);
       if (outcome === "already_finished") {
         throw new ApiError(
@@ -106,6 +130,10 @@ export async function analysisRoutes(app: FastifyInstance, options: AnalysisRout
       return reply.code(202).send({ id, outcome });
     },
   );
+}
+
+function isInvalidInput(error: unknown): boolean {
+  return error instanceof RlmError && error.code.startsWith("invalid_");
 }
 
 function notFound(id: string): ApiError {

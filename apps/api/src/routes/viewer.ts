@@ -1,20 +1,15 @@
-import type { RootQueue } from "@rlm/queue";
+import type { RlmQueueClient, RootQueue } from "@rlm/queue";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { type AnalysisParams, analysisParamsSchema } from "../analysis-schemas.js";
 import { ApiError, ApiErrorCode } from "../api-error.js";
-import { listRecentAnalyses } from "../recent-analyses.js";
+import { LIST_FILTERS, type ListFilter, listRecentAnalyses } from "../recent-analyses.js";
 import { loadTrajectory, type TrajectorySource } from "../trajectory-loader.js";
 import { loadViewerAssets } from "../viewer-assets.js";
 import { renderViewerListPage } from "../viewer-list-page.js";
 import { type HtmlPage, renderMissingPage, renderViewerPage } from "../viewer-page.js";
+import { VIEWER_PATH } from "./viewer-paths.js";
 
-/** Where the trajectory viewer is mounted. */
-export const VIEWER_PATH = "/admin/viewer";
-
-/** The viewer page of an analysis, as linked from the API's 202 response. */
-export function viewerPath(analysisId: string): string {
-  return `${VIEWER_PATH}/${encodeURIComponent(analysisId)}`;
-}
+export { VIEWER_PATH, viewerPath } from "./viewer-paths.js";
 
 /** Analyses listed on the viewer's index page. */
 export const RECENT_ANALYSES_LIMIT = 50;
@@ -22,23 +17,43 @@ export const RECENT_ANALYSES_LIMIT = 50;
 /** What the viewer routes read. */
 export interface ViewerRoutesOptions extends TrajectorySource {
   rootQueue: RootQueue;
+  /** Cancels from the page (`client.cancel`, as `DELETE /v1/analyses/:id` does). */
+  client: Pick<RlmQueueClient, "getAnalysis" | "cancel">;
 }
+
+const listQuerySchema = {
+  type: "object",
+  properties: { status: { type: "string", enum: [...LIST_FILTERS] } },
+} as const;
+
+const trajectoryQuerySchema = {
+  type: "object",
+  properties: { download: { type: "string", enum: ["1"] } },
+} as const;
 
 /**
  * Registers the trajectory viewer (authentication is the caller's hook):
  *
- * - `GET /admin/viewer` → recent root analyses, linked to their pages
+ * - `GET /admin/viewer[?status=active|completed|failed|cancelled]` → recent root
+ *   analyses, newest first, linked to their pages
  * - `GET /admin/viewer/:id` → the live trajectory page of one analysis
- * - `GET /admin/api/analyses/:id/trajectory` → the JSON that page polls (ETag, 304)
+ * - `GET /admin/api/analyses/:id/trajectory[?download=1]` → the JSON that page polls
+ *   (ETag, 304), or the same as a file
+ * - `POST /admin/api/analyses/:id/cancel` → `{ id, outcome }`, the page's Cancel button
  */
 export async function viewerRoutes(app: FastifyInstance, options: ViewerRoutesOptions) {
-  app.get(VIEWER_PATH, async (_request, reply) => {
-    const [analyses, assets] = await Promise.all([
-      listRecentAnalyses(options.rootQueue, options.client, RECENT_ANALYSES_LIMIT),
-      loadViewerAssets(),
-    ]);
-    return sendPage(reply, 200, renderViewerListPage(analyses, assets));
-  });
+  app.get<{ Querystring: { status?: ListFilter } }>(
+    VIEWER_PATH,
+    { schema: { querystring: listQuerySchema } },
+    async (request, reply) => {
+      const filter = request.query.status;
+      const [analyses, assets] = await Promise.all([
+        listRecentAnalyses(options.rootQueue, options.client, RECENT_ANALYSES_LIMIT, filter),
+        loadViewerAssets(),
+      ]);
+      return sendPage(reply, 200, renderViewerListPage(analyses, assets, filter));
+    },
+  );
 
   app.get<{ Params: AnalysisParams }>(
     `${VIEWER_PATH}/:id`,
@@ -51,19 +66,55 @@ export async function viewerRoutes(app: FastifyInstance, options: ViewerRoutesOp
     },
   );
 
-  app.get<{ Params: AnalysisParams }>(
+  app.get<{ Params: AnalysisParams; Querystring: { download?: "1" } }>(
     "/admin/api/analyses/:id/trajectory",
-    { schema: { params: analysisParamsSchema } },
+    { schema: { params: analysisParamsSchema, querystring: trajectoryQuerySchema } },
     async (request, reply) => {
       const { id } = request.params;
-      const loaded = await loadTrajectory(options, id, request.headers["if-none-match"]);
+      const download = request.query.download === "1";
+      const ifNoneMatch = download ? undefined : request.headers["if-none-match"];
+      const loaded = await loadTrajectory(options, id, ifNoneMatch);
       if (loaded.kind === "not_found") {
         throw new ApiError(404, ApiErrorCode.notFound, `no analysis ${id}`);
       }
       // private, no-cache: a browser may keep it but must revalidate (a cheap 304).
       reply.header("etag", loaded.etag).header("cache-control", "private, no-cache");
       if (loaded.kind === "not_modified") return reply.code(304).send();
+      if (download) {
+        reply.header("content-disposition", `attachment; filename="${id}.trajectory.json"`);
+      }
       return loaded.trajectory;
+    },
+  );
+
+  app.post<{ Params: AnalysisParams }>(
+    "/admin/api/analyses/:id/cancel",
+    { schema: { params: analysisParamsSchema } },
+    async (request, reply) => {
+      // A form on another site cannot send JSON without a CORS preflight, which this
+      // server does not answer; with the SameSite=Strict cookie that rules out forged
+      // cancels.
+      if (!String(request.headers["content-type"] ?? "").startsWith("application/json")) {
+        throw new ApiError(
+          415,
+          ApiErrorCode.unsupportedMediaType,
+          "send the cancel as application/json",
+        );
+      }
+      const { id } = request.params;
+      const outcome = await options.client.cancel(id);
+      if (outcome === "not_found") {
+        throw new ApiError(404, ApiErrorCode.notFound, `no analysis ${id}`);
+      }
+      if (outcome === "already_finished") {
+        throw new ApiError(
+          409,
+          ApiErrorCode.alreadyFinished,
+          `analysis ${id} has already finished`,
+        );
+      }
+      request.log.info({ analysisId: id, outcome }, "analysis cancel from the viewer");
+      return reply.code(202).send({ id, outcome });
     },
   );
 }

@@ -3,6 +3,7 @@ import type { AnalysisView, RlmQueueClient, SerializableEngineOptions } from "@r
 import type { Logger } from "pino";
 import { exitCodeFor } from "../exit-code.js";
 import { loadContext } from "../load-context.js";
+import { loadOutputSchema } from "../load-output-schema.js";
 import { QueueProgress } from "../queue-progress.js";
 import { redisConnection, requireRedis } from "../redis.js";
 import { budgetsFrom, withoutUndefined } from "../run-settings.js";
@@ -24,6 +25,8 @@ export interface AnalyzeFlags extends FollowFlags {
   maxCostUsd?: number;
   /** Seconds. */
   deadline?: number;
+  /** Path of a JSON Schema file the answer must match. */
+  outputSchema?: string;
 }
 
 /** Options of `rlm attach` (and the following half of `analyze`). */
@@ -55,6 +58,8 @@ const CANCEL_WAIT_MS = 30_000;
 export async function analyzeCommand(flags: AnalyzeFlags): Promise<number> {
   const { env, logger } = setup();
   const context = await loadContext(flags.file);
+  const outputSchema =
+    flags.outputSchema === undefined ? undefined : await loadOutputSchema(flags.outputSchema);
   await requireRedis(env.REDIS_URL);
   const options: SerializableEngineOptions = withoutUndefined({
     rootModel: flags.rootModel ?? env.RLM_ROOT_MODEL,
@@ -63,6 +68,7 @@ export async function analyzeCommand(flags: AnalyzeFlags): Promise<number> {
     maxDepth: flags.maxDepth ?? env.RLM_MAX_DEPTH,
     subConcurrency: env.RLM_SUB_CONCURRENCY,
     budgets: budgetsFrom(flags),
+    outputSchema,
   });
 
   const { RlmQueueClient } = await import("@rlm/queue");

@@ -7,6 +7,7 @@ import { formatMs, oneLine, renderSummary, renderTrajectory } from "../render-re
 import type { SampleReportFacts } from "../sample-report/generate.js";
 import { setup } from "../setup.js";
 import { cancelOnSignals } from "../signals.js";
+import { onStdoutClosed, stdoutClosed } from "../stdout-closed.js";
 import { EXIT } from "../usage-error.js";
 
 /** Options of `rlm demo`. */
@@ -44,12 +45,15 @@ export async function demoCommand(flags: DemoFlags): Promise<number> {
   const { startMockLlmServer } = await import("@rlm/mock-llm");
   const mock = await startMockLlmServer({ latencyMs: flags.latency, seed: "demo" });
   const out = (text: string) => {
-    if (!flags.json) process.stdout.write(text);
+    if (!flags.json && !stdoutClosed()) process.stdout.write(text);
   };
   const controller = new AbortController();
   const release = cancelOnSignals(controller, {
     onFirst: () => process.stderr.write("stopping the demo…\n"),
   });
+  // Nobody reads the rest (`rlm demo | head -1`): stop as on Ctrl-C, so that the worker
+  // drains and the demo's Redis keys are deleted before the process exits.
+  const releasePipe = onStdoutClosed(() => controller.abort(new Error("stdout closed")));
   const outcomes: Outcome[] = [];
   const startedAt = Date.now();
   try {
@@ -81,7 +85,14 @@ export async function demoCommand(flags: DemoFlags): Promise<number> {
       for (const analysis of demoAnalyses(report.facts)) {
         if (controller.signal.aborted) break;
         out(`━━ ${analysis.name}: ${analysis.query}\n`);
-        const result = await runner.run(analysis.query, report.text, analysis.name);
+        let result: RlmResult;
+        try {
+          result = await runner.run(analysis.query, report.text, analysis.name);
+        } catch (error) {
+          // Stopped: a cancelled analysis may end without a result.
+          if (controller.signal.aborted) break;
+          throw error;
+        }
         const correct = result.finishReason === "final" && analysis.check(result.answer);
         outcomes.push({ analysis, result, correct });
         out(`${renderTrajectory(result)}\n${renderSummary(result)}`);
@@ -92,8 +103,10 @@ export async function demoCommand(flags: DemoFlags): Promise<number> {
     }
   } finally {
     release();
+    releasePipe();
     await mock.stop();
   }
+  if (stdoutClosed()) return EXIT.ok;
 
   if (flags.json) {
     const json = outcomes.map(({ analysis, result, correct }) => ({

@@ -1,6 +1,8 @@
 import type { RlmResult } from "@rlm/core";
 import { exitCodeFor } from "../exit-code.js";
 import { loadContext } from "../load-context.js";
+import { loadOutputSchema } from "../load-output-schema.js";
+import { modelClientOptions, proxyForLog } from "../model-client.js";
 import { probeEndpoint } from "../probe-endpoint.js";
 import { ProgressReporter } from "../progress.js";
 import { oneLine, renderSummary, renderTrajectory } from "../render-result.js";
@@ -14,6 +16,8 @@ export interface RunFlags extends ModelFlags {
   file: string;
   query: string;
   json?: boolean;
+  /** Path of a JSON Schema file the answer must match. */
+  outputSchema?: string;
 }
 
 /** Engine errors that mean the caller's input or options were wrong: usage errors. */
@@ -30,10 +34,19 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   const { env, logger } = setup();
   const settings = resolveRunSettings(flags, env);
   const context = await loadContext(flags.file);
-  const { apiKey: _secret, ...shown } = settings;
-  logger.debug({ settings: shown, file: flags.file }, "run settings");
+  const outputSchema =
+    flags.outputSchema === undefined ? undefined : await loadOutputSchema(flags.outputSchema);
+  const { apiKey: _secret, proxy, ...shown } = settings;
+  logger.debug(
+    { settings: { ...shown, ...(proxy ? { proxy: proxyForLog(proxy) } : {}) }, file: flags.file },
+    "run settings",
+  );
 
-  await probeEndpoint(settings.baseURL, settings.apiKey);
+  // The model client alone is light (the SDK and undici): the probe goes through it, so
+  // through the proxy the run will use.
+  const { createOpenAIModelClient } = await import("@rlm/llm");
+  const modelClient = createOpenAIModelClient(modelClientOptions(settings));
+  await probeEndpoint(modelClient);
   logger.debug({ baseURL: settings.baseURL }, "model endpoint reachable");
 
   // Loaded here, not at the top: the engine pulls in isolated-vm, which `--help` and the
@@ -65,8 +78,17 @@ export async function runCommand(flags: RunFlags): Promise<number> {
   });
   let result: RlmResult;
   try {
-    const rlm = new Rlm({ ...settings, signal: controller.signal });
+    // The endpoint's settings are the model client's; the rest is the engine's.
+    const { baseURL: _url, prices: _prices, timeoutMs: _timeout, ...engine } = shown;
+    // On a terminal the root model's answer is streamed, so the status line shows it arriving.
+    const rlm = new Rlm({
+      ...engine,
+      modelClient,
+      signal: controller.signal,
+      streamRootTurns: progress.live,
+    });
     result = await rlm.completion(flags.query, context, {
+      ...(outputSchema === undefined ? {} : { outputSchema }),
       onEvent: (event) => {
         logger.trace({ event }, "engine event");
         progress.onEvent(event);

@@ -28,12 +28,13 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
   await requireRedis(env.REDIS_URL);
 
   // Loaded here: Fastify, Bull Board and the queue client.
-  const { createApiServer, BULL_BOARD_PATH } = await import("@rlm/api");
+  const { createApiServer, BULL_BOARD_PATH, DOCS_PATH, VIEWER_PATH } = await import("@rlm/api");
   const app = createApiServer({
     connection: redisConnection(env.REDIS_URL),
     prefix: env.RLM_PREFIX,
     apiToken,
     bodyLimitBytes: Math.round(env.RLM_MAX_UPLOAD_MB * 1024 * 1024),
+    boardWrite: env.RLM_BOARD_WRITE,
     logger,
   });
   let address: string;
@@ -55,12 +56,24 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
   logger.info(
     {
       url: address,
-      board: `${address}${BULL_BOARD_PATH}`,
       redis: displayRedisUrl(env.REDIS_URL),
       prefix: env.RLM_PREFIX,
       maxUploadMb: env.RLM_MAX_UPLOAD_MB,
+      boardWrite: env.RLM_BOARD_WRITE,
     },
-    `API listening on ${address} (Bull Board at ${address}${BULL_BOARD_PATH})`,
+    `API listening on ${address}`,
+  );
+  // Where a person goes first. A browser sends no Bearer header: `?token=` once sets a
+  // cookie for these pages.
+  const pages = {
+    viewer: `${address}${VIEWER_PATH}`,
+    board: `${address}${BULL_BOARD_PATH}`,
+    docs: `${address}${DOCS_PATH}`,
+  };
+  logger.info(
+    pages,
+    `viewer ${pages.viewer} · Bull Board ${pages.board} · API docs ${pages.docs} ` +
+      "(in a browser, add ?token=<RLM_API_TOKEN> once)",
   );
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {

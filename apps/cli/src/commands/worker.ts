@@ -1,4 +1,6 @@
 import type { RateLimit } from "../env.js";
+import { modelClientOptions, proxyForLog, proxyFromEnv } from "../model-client.js";
+import { logModelRetries } from "../model-retry-log.js";
 import { displayRedisUrl, redisConnection, requireRedis } from "../redis.js";
 import { DEFAULT_BASE_URL, withoutUndefined } from "../run-settings.js";
 import { setup } from "../setup.js";
@@ -51,8 +53,18 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
     subConcurrency: env.RLM_SUB_CONCURRENCY,
   });
 
+  const proxy = proxyFromEnv(env);
+  const endpoint = withoutUndefined({
+    apiKey,
+    baseURL,
+    prices: env.RLM_PRICES,
+    timeoutMs: env.RLM_MODEL_TIMEOUT_S === undefined ? undefined : env.RLM_MODEL_TIMEOUT_S * 1000,
+    proxy,
+  });
+
   // Loaded here: the worker pulls in isolated-vm and BullMQ.
   const { exposedGarbageCollector, startRlmWorker } = await import("@rlm/queue");
+  const { createOpenAIModelClient } = await import("@rlm/llm");
   // bin/rlm.js starts Node with --expose-gc for this.
   const collectGarbage = exposedGarbageCollector();
   const worker = await startRlmWorker({
@@ -60,14 +72,16 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
     prefix: env.RLM_PREFIX,
     roles,
     concurrency,
-    model: {
-      baseURL,
-      apiKey,
-      ...(env.RLM_PRICES === undefined ? {} : { prices: env.RLM_PRICES }),
-      ...(env.RLM_MODEL_TIMEOUT_S === undefined
-        ? {}
-        : { timeoutMs: env.RLM_MODEL_TIMEOUT_S * 1000 }),
-    },
+    // Made here so they go through the proxy and log their retries. Root turns retry 429s
+    // themselves; the LM role hands them to the queue, which pauses as a whole.
+    rootModelClient: createOpenAIModelClient({
+      ...modelClientOptions(endpoint, true),
+      onRetry: logModelRetries(logger),
+    }),
+    llmModelClient: createOpenAIModelClient({
+      ...modelClientOptions(endpoint, false),
+      onRetry: logModelRetries(logger),
+    }),
     defaults,
     ...(limiter === undefined ? {} : { limiter }),
     ...(collectGarbage ? { collectGarbage } : {}),
@@ -84,6 +98,7 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
       redis: displayRedisUrl(redisUrl),
       prefix: env.RLM_PREFIX,
       baseURL,
+      ...(proxy ? { proxy: proxyForLog(proxy) } : {}),
       ...defaults,
     },
     `worker ready: ${roles.map((role) => `${role}×${concurrency[role]}`).join(", ")}`,

@@ -19,7 +19,9 @@ export interface CliRun {
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (!/^(OPENAI_|RLM_|LOG_LEVEL$|REDIS_URL$|PORT$)/.test(key)) env[key] = value;
+    if (!/^(OPENAI_|RLM_|LOG_LEVEL$|REDIS_URL$|PORT$)|^(https?|no)_proxy$/i.test(key)) {
+      env[key] = value;
+    }
   }
   return { ...env, ...extra };
 }

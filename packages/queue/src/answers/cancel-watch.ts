@@ -1,3 +1,5 @@
+import { setMaxListeners } from "node:events";
+
 /** A model call's hold on its analysis's stop (see {@link CancelWatch.hold}). */
 export interface CancelHold {
   /** Aborted once the analysis is seen cancelled or ended. */
@@ -58,6 +60,7 @@ export class CancelWatch {
     let watched = this.#watched.get(analysisId);
     if (!watched) {
       watched = { controller: new AbortController(), holds: 0 };
+      setMaxListeners(0, watched.controller.signal); // one listener per call of a fan-out
       this.#watched.set(analysisId, watched);
       if (this.#cancelled.has(analysisId)) {
         watched.controller.abort(new CancelledCallError(analysisId));

@@ -68,6 +68,7 @@ export async function runCall(
     const response = await services.model.complete({
       model: header.model,
       messages: subCallMessages(call.query, text.length > 0 ? text : undefined),
+      analysisId: header.analysisId,
       ...(header.maxOutputTokens === undefined ? {} : { maxOutputTokens: header.maxOutputTokens }),
       ...(how.signal ? { signal: how.signal } : {}),
     });

@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { newSecret, secretKey, signDelivery, verifyDelivery } from "../src/webhooks/signature.js";
+import { checkWebhookUrl } from "../src/webhooks/webhook-url.js";
+
+describe("Standard Webhooks signatures", () => {
+  // The example of the Standard Webhooks specification's reference libraries.
+  const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  const id = "msg_p5jXN8AQM9LWM0D4loKWxJek";
+  const timestamp = 1614265330;
+  const body = '{"test": 2432232314}';
+
+  it("signs as the specification's reference implementation does", () => {
+    expect(signDelivery(secret, id, timestamp, body)).toEqual({
+      "webhook-id": id,
+      "webhook-timestamp": String(timestamp),
+      "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+    });
+  });
+
+  it("verifies its own signatures and refuses tampering, other secrets and old timestamps", () => {
+    const headers = signDelivery(secret, id, timestamp, body);
+    expect(verifyDelivery(secret, headers, body, 300, timestamp + 10)).toBe(true);
+    expect(verifyDelivery(secret, headers, `${body} `, 300, timestamp + 10)).toBe(false);
+    expect(verifyDelivery(newSecret(), headers, body, 300, timestamp + 10)).toBe(false);
+    expect(verifyDelivery(secret, headers, body, 300, timestamp + 3_600)).toBe(false);
+    const rotated = { ...headers, "webhook-signature": `v1,AAAA ${headers["webhook-signature"]}` };
+    expect(verifyDelivery(secret, rotated, body, 300, timestamp)).toBe(true);
+  });
+
+  it("refuses a secret too short to be one", () => {
+    expect(() => secretKey("whsec_c2hvcnQ=")).toThrow(/at least 16 bytes/);
+    expect(secretKey(newSecret())).toHaveLength(16);
+  });
+});
+
+describe("webhook URLs", () => {
+  const check = (url: string, allowPrivate = false, addresses?: string[]) =>
+    checkWebhookUrl(url, {
+      allowPrivate,
+      ...(addresses ? { resolve: async () => addresses } : {}),
+    });
+
+  it("takes public http(s) URLs", async () => {
+    await expect(
+      check("https://hooks.example.com/rlm", false, ["93.184.215.14"]),
+    ).resolves.toBeInstanceOf(URL);
+    await expect(check("http://[2606:4700::6810:85e5]/x")).resolves.toBeInstanceOf(URL);
+  });
+
+  it("refuses other schemes and credentials", async () => {
+    await expect(check("ftp://example.com/x")).rejects.toThrow(/must be http\(s\)/);
+    await expect(check("file:///etc/passwd")).rejects.toThrow(/must be http\(s\)/);
+    await expect(check("https://user:pw@example.com/")).rejects.toThrow(/credentials/);
+    await expect(check("not a url")).rejects.toMatchObject({ code: "invalid_webhook_url" });
+  });
+
+  it("refuses loopback, private, link-local and mapped addresses unless allowed", async () => {
+    for (const url of [
+      "http://127.0.0.1:8080/",
+      "http://10.1.2.3/",
+      "http://192.168.0.10/",
+      "http://169.254.169.254/latest/meta-data",
+      "http://[::1]/",
+      "http://[fd00::1]/",
+      "http://[::ffff:127.0.0.1]/",
+      "http://0.0.0.0/",
+      "http://100.64.0.1/",
+    ]) {
+      await expect(check(url), url).rejects.toThrow(/RLM_WEBHOOK_ALLOW_PRIVATE=1/);
+    }
+    await expect(
+      check("http://internal.example/", false, ["93.184.215.14", "10.0.0.5"]),
+    ).rejects.toThrow(/private address \(10\.0\.0\.5\)/);
+    await expect(check("http://127.0.0.1:8080/", true)).resolves.toBeInstanceOf(URL);
+  });
+});

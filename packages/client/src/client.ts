@@ -1,0 +1,291 @@
+import createClient, { type Client } from "openapi-fetch";
+import {
+  type AnalysisAccepted,
+  type AnalysisCancel,
+  type AnalysisContext,
+  type AnalysisEvent,
+  type AnalysisOptions,
+  type AnalysisRequest,
+  type AnalysisResult,
+  type AnalysisView,
+  isTerminalEvent,
+  TERMINAL_STATUSES,
+} from "./api-types.js";
+import { ClientErrorCode, RlmApiError } from "./errors.js";
+import { type AnalysisEventMessage, readEventStream } from "./event-stream.js";
+import type { paths } from "./generated/api-types.js";
+import { abortError, sleep, waitSignal } from "./wait-signal.js";
+
+/** Options of `RlmClient`. */
+export interface RlmClientOptions {
+  /** The API's base URL, e.g. `http://localhost:3000` (no `/v1`). */
+  baseUrl: string;
+  /** The API token (`RLM_API_TOKEN` of the server). */
+  token: string;
+  /** A fetch to use instead of the global one (tests, proxies, custom agents). */
+  fetch?: typeof globalThis.fetch;
+}
+
+/** A document uploaded as a multipart file rather than inside a JSON body. */
+export interface AnalysisUpload {
+  query: string;
+  /** The document: a Blob (e.g. from `fs.openAsBlob`) or text. */
+  document: Blob | string;
+  /** File name of the part; `*.json` makes the server parse the document as JSON. */
+  filename?: string;
+  options?: AnalysisOptions;
+  idempotencyKey?: string;
+}
+
+/** How `waitForResult` and `analyze` wait. */
+export interface WaitOptions {
+  /** Give up after this long (the analysis goes on: cancel it to stop it). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Called with each event as it arrives (`wait: "events"` only). */
+  onEvent?: (event: AnalysisEvent) => void;
+  /** Follow the event stream (default), or poll `GET /v1/analyses/:id`. */
+  wait?: "events" | "poll";
+  /** Between polls, and before reconnecting a dropped stream. Default 1 s. */
+  intervalMs?: number;
+}
+
+/** Options of `analyze`: the request's and the wait's. */
+export interface AnalyzeOptions extends WaitOptions {
+  options?: AnalysisOptions;
+  idempotencyKey?: string;
+}
+
+/** What `analyze` returns: the result, and the id of the analysis that made it. */
+export type AnalyzeResult = AnalysisResult & { id: string };
+
+/** Reconnections of a dropped event stream, in a row, before the wait gives up. */
+const MAX_STREAM_RETRIES = 5;
+
+/**
+ * A typed client of the RLM Queue HTTP API. Its types are generated from the API's
+ * OpenAPI document; `api` is the underlying openapi-fetch client for any route.
+ *
+ * ```ts
+ * const rlm = new RlmClient({ baseUrl: "http://localhost:3000", token: process.env.RLM_API_TOKEN! });
+ * const result = await rlm.analyze("How many incidents mention INC-7731?", reportText);
+ * console.log(result.answer, result.usage.costUsd);
+ * ```
+ *
+ * Every failure is an `RlmApiError` with a `code` and a `retryable` flag.
+ */
+export class RlmClient {
+  /** The typed openapi-fetch client (`rlm.api.GET("/v1/analyses/{id}", …)`). */
+  readonly api: Client<paths>;
+
+  constructor(options: RlmClientOptions) {
+    this.api = createClient<paths>({
+      baseUrl: options.baseUrl.replace(/\/+$/, ""),
+      headers: { authorization: `Bearer ${options.token}` },
+      ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
+    });
+  }
+
+  /** Enqueues an analysis (`POST /v1/analyses`, JSON). */
+  async createAnalysis(
+    request: AnalysisRequest,
+    init: { signal?: AbortSignal } = {},
+  ): Promise<AnalysisAccepted> {
+    return expect(
+      await call(() => this.api.POST("/v1/analyses", { body: request, signal: init.signal })),
+    );
+  }
+
+  /** Enqueues an analysis of a document sent as a multipart file (large documents). */
+  async uploadAnalysis(
+    upload: AnalysisUpload,
+    init: { signal?: AbortSignal } = {},
+  ): Promise<AnalysisAccepted> {
+    const form = new FormData();
+    form.append("query", upload.query);
+    if (upload.options !== undefined) form.append("options", JSON.stringify(upload.options));
+    if (upload.idempotencyKey !== undefined) form.append("idempotencyKey", upload.idempotencyKey);
+    const document =
+      typeof upload.document === "string"
+        ? new Blob([upload.document], { type: "text/plain" })
+        : upload.document;
+    form.append("context", document, upload.filename ?? "document.txt");
+    return expect(
+      await call(() =>
+        this.api.POST("/v1/analyses", {
+          body: { query: upload.query, context: document },
+          bodySerializer: () => form,
+          signal: init.signal,
+        }),
+      ),
+    );
+  }
+
+  /** The analysis: status, progress, result or error (`GET /v1/analyses/:id`). */
+  async getAnalysis(id: string, init: { signal?: AbortSignal } = {}): Promise<AnalysisView> {
+    return expect(
+      await call(() =>
+        this.api.GET("/v1/analyses/{id}", { params: { path: { id } }, signal: init.signal }),
+      ),
+    );
+  }
+
+  /** Cancels an analysis and its queued sub-calls (`DELETE /v1/analyses/:id`). */
+  async cancelAnalysis(id: string): Promise<AnalysisCancel> {
+    return expect(
+      await call(() => this.api.DELETE("/v1/analyses/{id}", { params: { path: { id } } })),
+    );
+  }
+
+  /**
+   * The analysis's events over one connection, from the first (or after `after`), until
+   * the terminal one. A dropped connection ends the iteration early or throws; resume
+   * with the last message's id (`waitForResult` does).
+   */
+  async *events(
+    id: string,
+    init: { after?: string; signal?: AbortSignal } = {},
+  ): AsyncGenerator<AnalysisEventMessage> {
+    const { response, error } = await call(() =>
+      this.api.GET("/v1/analyses/{id}/events", {
+        params: {
+          path: { id },
+          ...(init.after !== undefined ? { header: { "last-event-id": init.after } } : {}),
+        },
+        parseAs: "stream",
+        signal: init.signal,
+      }),
+    );
+    if (!response.ok || response.body === null) throw RlmApiError.fromResponse(response, error);
+    try {
+      for await (const message of readEventStream(response.body)) {
+        yield message;
+        if (isTerminalEvent(message.event)) return;
+      }
+    } catch (cause) {
+      if (init.signal?.aborted || cause instanceof RlmApiError) throw cause;
+      throw RlmApiError.network(cause);
+    }
+  }
+
+  /**
+   * Waits until the analysis ends: its result once completed; an `RlmApiError`
+   * `analysis_failed` (with the analysis's error message and `retryable`) or `cancelled`
+   * otherwise, `timeout` past `timeoutMs`, `aborted` when `signal` aborts.
+   */
+  async waitForResult(id: string, options: WaitOptions = {}): Promise<AnalysisResult> {
+    const { signal, dispose } = waitSignal(options);
+    try {
+      const view =
+        options.wait === "poll"
+          ? await this.pollUntilEnded(id, signal, options.intervalMs ?? 1_000)
+          : await this.followUntilEnded(id, signal, options);
+      return settled(view);
+    } catch (error) {
+      throw signal.aborted ? abortError(signal, id, options.timeoutMs) : error;
+    } finally {
+      dispose();
+    }
+  }
+
+  /** Enqueues an analysis of `context` and waits for its result (see `waitForResult`). */
+  async analyze(
+    query: string,
+    context: AnalysisContext,
+    options: AnalyzeOptions = {},
+  ): Promise<AnalyzeResult> {
+    const request: AnalysisRequest = {
+      query,
+      context,
+      ...(options.options !== undefined ? { options: options.options } : {}),
+      ...(options.idempotencyKey !== undefined ? { idempotencyKey: options.idempotencyKey } : {}),
+    };
+    const { id } = await this.createAnalysis(
+      request,
+      options.signal !== undefined ? { signal: options.signal } : {},
+    );
+    return { ...(await this.waitForResult(id, options)), id };
+  }
+
+  private async followUntilEnded(
+    id: string,
+    signal: AbortSignal,
+    options: WaitOptions,
+  ): Promise<AnalysisView> {
+    let after: string | undefined;
+    let failures = 0;
+    for (;;) {
+      try {
+        for await (const message of this.events(id, { signal, ...(after ? { after } : {}) })) {
+          after = message.id ?? after;
+          failures = 0;
+          options.onEvent?.(message.event);
+          if (isTerminalEvent(message.event)) return await this.getAnalysis(id, { signal });
+        }
+      } catch (error) {
+        if (signal.aborted) throw error;
+        if (!(error instanceof RlmApiError) || !error.retryable) throw error;
+        if (++failures > MAX_STREAM_RETRIES) throw error;
+      }
+      // The stream ended early (a server restart) or failed: the view says whether the
+      // analysis ended meanwhile; if not, reconnect after the last event seen.
+      const view = await this.getAnalysis(id, { signal }).catch((error: unknown) => {
+        if (signal.aborted || !(error instanceof RlmApiError) || !error.retryable) throw error;
+        return undefined;
+      });
+      if (view && TERMINAL_STATUSES.includes(view.status)) return view;
+      await sleep(options.intervalMs ?? 1_000, signal);
+    }
+  }
+
+  private async pollUntilEnded(
+    id: string,
+    signal: AbortSignal,
+    intervalMs: number,
+  ): Promise<AnalysisView> {
+    for (;;) {
+      const view = await this.getAnalysis(id, { signal });
+      if (TERMINAL_STATUSES.includes(view.status)) return view;
+      await sleep(intervalMs, signal);
+    }
+  }
+}
+
+/** The outcome of an ended analysis: its result, or the error it ended with. */
+function settled(view: AnalysisView): AnalysisResult {
+  if (view.status === "completed" && view.result) return view.result;
+  if (view.status === "cancelled") {
+    throw new RlmApiError(ClientErrorCode.cancelled, `analysis ${view.id} was cancelled`, {
+      retryable: false,
+      analysisId: view.id,
+    });
+  }
+  const error = view.error ?? view.result?.error;
+  throw new RlmApiError(
+    ClientErrorCode.analysisFailed,
+    error?.message ?? `analysis ${view.id} ended ${view.status} without a result`,
+    { retryable: error?.retryable ?? false, analysisId: view.id },
+  );
+}
+
+/** An openapi-fetch call with network failures as `RlmApiError`s. */
+async function call<T>(request: () => Promise<T>): Promise<T> {
+  try {
+    return await request();
+  } catch (cause) {
+    if (cause instanceof Error && cause.name === "AbortError") throw cause;
+    throw RlmApiError.network(cause);
+  }
+}
+
+/** The data of a documented success, or the error of anything else. */
+function expect<T>(result: { data?: T; error?: unknown; response: Response }): T {
+  if (result.response.ok && result.data !== undefined) return result.data;
+  if (result.response.ok) {
+    throw new RlmApiError(ClientErrorCode.unexpectedResponse, "the answer has no body", {
+      status: result.response.status,
+      retryable: false,
+    });
+  }
+  throw RlmApiError.fromResponse(result.response, result.error);
+}

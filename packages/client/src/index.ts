@@ -1,0 +1,28 @@
+export type {
+  AnalysisAccepted,
+  AnalysisCancel,
+  AnalysisContext,
+  AnalysisError,
+  AnalysisEvent,
+  AnalysisOptions,
+  AnalysisProgress,
+  AnalysisRequest,
+  AnalysisResult,
+  AnalysisStatus,
+  AnalysisView,
+  ErrorBody,
+  HealthBody,
+  UsageSummary,
+} from "./api-types.js";
+export { isTerminalEvent, TERMINAL_STATUSES } from "./api-types.js";
+export {
+  type AnalysisUpload,
+  type AnalyzeOptions,
+  type AnalyzeResult,
+  RlmClient,
+  type RlmClientOptions,
+  type WaitOptions,
+} from "./client.js";
+export { ClientErrorCode, RlmApiError, type RlmApiErrorDetails } from "./errors.js";
+export type { AnalysisEventMessage } from "./event-stream.js";
+export type { components, operations, paths } from "./generated/api-types.js";
