@@ -1,4 +1,4 @@
-import type { EngineOptionsInput, SubCallRecord } from "@rlm/core";
+import type { EngineOptionsInput, JsonObject, SubCallRecord } from "@rlm/core";
 import type { ContextRef } from "../storage/context-ref.js";
 
 /**
@@ -56,6 +56,8 @@ export interface LlmCall {
   contextRef: ContextRef;
   /** When the call left the engine (ms since the epoch, sub-ms), before it was queued. */
   issuedAt: number;
+  /** The JSON Schema the answer must match, for a typed sub-call. */
+  schema?: JsonObject;
 }
 
 /**

@@ -221,6 +221,7 @@ export class LlmJobPuller {
                     const context = await contexts.get(call.contextRef);
                     return typeof context === "string" ? context : JSON.stringify(context);
                   },
+                  ...(call.schema ? { schema: call.schema } : {}),
                 },
                 {
                   canRetry: attemptsLeft > 0,
