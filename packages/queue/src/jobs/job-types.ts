@@ -20,6 +20,8 @@ export interface RootJobData {
    * Absent from jobs enqueued before it existed: the record is read then.
    */
   createdAt?: number;
+  /** Takeovers (see `stalled-grace.ts`) a run of the job has waited for already. */
+  takeoversSeen?: number;
 }
 
 /**
@@ -38,6 +40,8 @@ export interface NestedJobData {
   options: SerializableEngineOptions;
   /** At least 1. */
   depth: number;
+  /** Takeovers (see `stalled-grace.ts`) a run of the job has waited for already. */
+  takeoversSeen?: number;
 }
 
 /** Data of the jobs on `rlm-root`: top analyses and nested sub-analyses. */

@@ -1,4 +1,5 @@
 import { type ConnectionOptions, type DefaultJobOptions, Queue } from "bullmq";
+import { Redis } from "ioredis";
 import type {
   LlmJobData,
   LlmJobResult,
@@ -7,7 +8,7 @@ import type {
 } from "./job-types.js";
 import { DAY_SECONDS, DEFAULT_PREFIX } from "../storage/keys.js";
 import { QueueName } from "./queue-names.js";
-import type { RlmConnection } from "../storage/redis-client.js";
+import { promptReconnect, type RlmConnection } from "../storage/redis-client.js";
 
 /**
  * Where the queue system lives: a Redis connection and one prefix, used both as
@@ -80,7 +81,13 @@ export function bullmqOptions(topology: QueueTopology): {
 } {
   // The cast only bridges a typing gap: ioredis allows `retryStrategy: null`, BullMQ's
   // copy of the options type does not; BullMQ hands the options to ioredis unchanged.
-  const connection = topology.connection as ConnectionOptions;
+  const given = topology.connection as ConnectionOptions;
+  // Options (not a client of the caller's): BullMQ's connections reconnect as promptly as
+  // ours, instead of BullMQ's default backoff of up to 20 s (see `promptReconnect`).
+  const connection =
+    given instanceof Redis || "retryStrategy" in given
+      ? given
+      : { ...given, retryStrategy: promptReconnect };
   return { connection, prefix: topology.prefix ?? DEFAULT_PREFIX };
 }
 
