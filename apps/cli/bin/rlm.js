@@ -18,10 +18,16 @@ const entry = built
   ? [built]
   : ["--import", import.meta.resolve("tsx"), fileURLToPath(new URL("src/main.ts", cliDir))];
 
+// Two malloc arenas unless the user chose: isolated-vm runs each isolate on threads of its
+// own, and glibc's default of one arena per thread (up to 8 per core) kept the memory a
+// large document's cells had freed: with two, a worker's peak over a 100 MB document split
+// into lines was ~20 MiB lower (BENCHMARKS.md, figure 4). A no-op outside glibc.
+const env = { MALLOC_ARENA_MAX: "2", ...process.env };
+
 const child = spawn(
   process.execPath,
   ["--no-node-snapshot", "--expose-gc", ...entry, ...process.argv.slice(2)],
-  { stdio: "inherit" },
+  { stdio: "inherit", env },
 );
 
 // Forward termination requests so the CLI can cancel cleanly and print what it has.
