@@ -30,11 +30,14 @@ const child = spawn(
   { stdio: "inherit", env },
 );
 
-// Forward termination requests so the CLI can cancel cleanly and print what it has.
-// (A terminal's Ctrl-C also reaches the child directly; the CLI ignores the duplicate.)
+// Forward termination requests so the CLI can stop cleanly and print what it has, as
+// SIGUSR2: "a stop was asked", which the CLI takes as a first stop and otherwise ignores.
+// Why not the signal itself: a terminal's Ctrl-C reaches the CLI directly too (same
+// process group), and a forwarded SIGINT arriving late (a busy machine) was taken for a
+// second Ctrl-C, which exits at once (130) instead of draining.
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.on(signal, () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGUSR2");
   });
 }
 
