@@ -233,8 +233,30 @@ export class RlmClient {
         if (signal.aborted || !(error instanceof RlmApiError) || !error.retryable) throw error;
         return undefined;
       });
-      if (view && TERMINAL_STATUSES.includes(view.status)) return view;
+      if (view && TERMINAL_STATUSES.includes(view.status)) {
+        // Ended while the stream was down: the events after the last one seen are still
+        // told (the stream of an ended analysis replays them, then closes).
+        if (options.onEvent) await this.replayFrom(id, after, signal, options.onEvent);
+        return view;
+      }
       await sleep(options.intervalMs ?? 1_000, signal);
+    }
+  }
+
+  /** Tells `onEvent` the events after `after` of an ended analysis (best effort). */
+  private async replayFrom(
+    id: string,
+    after: string | undefined,
+    signal: AbortSignal,
+    onEvent: (event: AnalysisEvent) => void,
+  ): Promise<void> {
+    try {
+      for await (const message of this.events(id, { signal, ...(after ? { after } : {}) })) {
+        onEvent(message.event);
+      }
+    } catch (error) {
+      if (signal.aborted) throw error;
+      // The result is known: a stream that fails again only costs the last events' news.
     }
   }
 

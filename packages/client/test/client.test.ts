@@ -130,13 +130,25 @@ describe("RlmClient", () => {
     checker.checkResponse("/v1/analyses/{id}", "get", 200, await rlm.getAnalysis(result.id));
   });
 
-  it("resumes a dropped event stream after the last event it saw", async () => {
-    // A connection that a proxy cuts after two chunks, once; the rest goes through.
+  /**
+   * A fetch that a proxy cuts after two chunks of the first event stream; with
+   * `reconnectAfterEnd`, the client's next requests wait until the analysis has ended.
+   */
+  function cuttingFetch(reconnectAfterEnd: boolean): {
+    fetch: typeof fetch;
+    requests: () => number;
+  } {
     let eventRequests = 0;
     const cutting: typeof fetch = async (input, init) => {
-      const response = await fetch(input, init);
       const url = input instanceof Request ? input.url : String(input);
-      if (!url.endsWith("/events") || ++eventRequests > 1 || !response.body) return response;
+      const isEvents = url.endsWith("/events") || url.includes("/events?");
+      const id = /analyses\/([^/?]+)/.exec(url)?.[1];
+      // After the cut, nothing of the client's gets through until the analysis has ended.
+      if (reconnectAfterEnd && eventRequests >= 1 && id !== undefined) {
+        await rlm.waitForResult(id, { timeoutMs: 60_000 }).catch(() => undefined);
+      }
+      const response = await fetch(input, init);
+      if (!isEvents || ++eventRequests > 1 || !response.body) return response;
       const reader = response.body.getReader();
       let passed = 0;
       const body = new ReadableStream<Uint8Array>({
@@ -153,15 +165,23 @@ describe("RlmClient", () => {
       });
       return new Response(body, { status: response.status, headers: response.headers });
     };
+    return { fetch: cutting, requests: () => eventRequests };
+  }
+
+  it.each([
+    ["while the analysis runs", false],
+    ["after the analysis ended meanwhile", true],
+  ])("resumes a dropped event stream after the last event it saw (%s)", async (_when, late) => {
+    const cutting = cuttingFetch(late);
     const document = makeDocument({ chars: 50_000, markerCount: 7, seed: 9 });
     const seen: AnalysisEvent[] = [];
-    const result = await new RlmClient({ baseUrl, token, fetch: cutting }).analyze(
+    const result = await new RlmClient({ baseUrl, token, fetch: cutting.fetch }).analyze(
       `How many times does "${document.marker}" appear?`,
       document.text,
       { timeoutMs: 60_000, intervalMs: 20, onEvent: (event) => seen.push(event) },
     );
     expect(result.answer.trim()).toBe("7");
-    expect(eventRequests).toBeGreaterThan(1);
+    expect(cutting.requests()).toBeGreaterThan(1);
     // Every event once, in order: the same as a stream read whole.
     const whole = [];
     for await (const message of rlm.events(result.id)) whole.push(message.event);
