@@ -20,6 +20,15 @@ export interface RootJobData {
    * Absent from jobs enqueued before it existed: the record is read then.
    */
   createdAt?: number;
+  /** For a question of a session: which, and where in it (see `sessions/`). */
+  session?: SessionPlace;
+}
+
+/** A question's place in its session, as its root job carries it. */
+export interface SessionPlace {
+  sessionId: string;
+  /** 0 for the session's first question. */
+  position: number;
 }
 
 /**
