@@ -179,16 +179,23 @@ export class SessionClient {
    * unknown or expired session.
    */
   async get(sessionId: string): Promise<SessionView | null> {
-    const record = await this.store.get(sessionId);
+    let record = await this.store.get(sessionId);
     if (!record) return null;
     const states = await this.store.questionStates(record.questions);
+    // A question that ended since the record was read: what it left is there now (it is
+    // written before the end is reported).
+    const unread = states.some(
+      ({ status }, position) => status && isTerminalStatus(status) && !record?.ends.has(position),
+    );
+    if (unread) record = (await this.store.get(sessionId)) ?? record;
+    const { ends } = record;
     const questions: SessionView["questions"] = [];
     record.questions.forEach((analysisId, position) => {
       const state = states[position];
       // Gone with its retention: the session outlived it (it never does unless Redis
       // evicts keys, which production Redis must not: `noeviction`).
       if (!state?.status) return;
-      const end = record.ends.get(position);
+      const end = ends.get(position);
       const ended = isTerminalStatus(state.status) && end !== undefined;
       questions.push({
         analysisId,

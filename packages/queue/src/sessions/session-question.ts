@@ -62,7 +62,11 @@ export async function openSessionQuestion(
     if (await allEnded(store, earlier)) await promoteQuestion(services.rootQueue, job.id ?? "");
     throw new DelayedError();
   }
-  return { place, prelude: preludeOf(services, record, place) };
+  // Read again: what an earlier question left is written before it is reported ended,
+  // so only a read after its end was seen is sure to hold it.
+  const ended = await store.get(place.sessionId);
+  if (!ended) throw new UnrecoverableError(`session ${place.sessionId} has expired`);
+  return { place, prelude: preludeOf(services, ended, place) };
 }
 
 /** The REPL the question at `place` starts from, from the session's record. */
