@@ -207,6 +207,31 @@ describe("RlmClient", () => {
     expect(again).toMatchObject({ id: accepted.id, deduplicated: true });
   });
 
+  it("creates a session, asks questions in it and reads it", async () => {
+    const document = makeDocument({ chars: 60_000, markerCount: 9, seed: 6 });
+    const session = await rlm.createSession(document.text, { options: { maxIterations: 6 } });
+    checker.checkResponse("/v1/sessions", "post", 201, session);
+    const first = await rlm.ask(session.id, `How many times does "${document.marker}" appear?`, {
+      timeoutMs: 60_000,
+    });
+    expect(first.answer.trim()).toBe("9");
+    const asked = await rlm.askSession(session.id, 'How many times does "Region 3" appear?');
+    expect(asked).toMatchObject({ sessionId: session.id, position: 1, status: "queued" });
+    const second = await rlm.waitForResult(asked.id, { timeoutMs: 60_000 });
+    expect(second.answer.trim()).toBe(String(document.text.split("Region 3").length - 1));
+    const view = await rlm.getSession(session.id);
+    checker.checkResponse("/v1/sessions/{id}", "get", 200, view);
+    expect(view.questions.map(({ analysisId, answer }) => [analysisId, answer])).toEqual([
+      [first.id, first.answer],
+      [asked.id, second.answer],
+    ]);
+    // A document as a file, and the errors of an unknown session.
+    const uploaded = await rlm.uploadSession({ document: new Blob([document.text]) });
+    expect(uploaded.questions).toEqual([]);
+    const missing = await rlm.getSession("se_aaaaaaaaaaaaaaaaaaaa").catch((error) => error);
+    expect(missing).toMatchObject({ code: "not_found", status: 404, retryable: false });
+  });
+
   it("reports a cancelled analysis, and a wait that times out, as RlmApiErrors", async () => {
     mock.configure({ latencyMs: 400 });
     try {

@@ -11,6 +11,8 @@ export const DEFAULT_PREFIX = "rlm";
  * - `{prefix}:events:{id}`          stream: progress events of an analysis
  * - `{prefix}:answers:{id}`         pub/sub channel: sub-call answers, to the analysis's run
  * - `{prefix}:stops`                pub/sub channel: ids of analyses cancelled or ended
+ * - `{prefix}:session:{id}`         hash: a session (its context, its questions in order)
+ * - `{prefix}:session-idem:{key}`   string: idempotency key → session id
  * - `{prefix}:llm:pause`, `{prefix}:llm:window:*`  the provider's pause, the call limiter
  */
 export function redisKeys(prefix: string = DEFAULT_PREFIX) {
@@ -22,6 +24,8 @@ export function redisKeys(prefix: string = DEFAULT_PREFIX) {
     events: (id: string) => `${prefix}:events:${id}`,
     answers: (id: string) => `${prefix}:answers:${id}`,
     stops: () => `${prefix}:stops`,
+    session: (id: string) => `${prefix}:session:${id}`,
+    sessionIdempotency: (key: string) => `${prefix}:session-idem:${key}`,
   } as const;
 }
 
