@@ -17,17 +17,18 @@ interface JsonAnalysisBody {
   context: RlmContext;
   options?: SerializableEngineOptions;
   idempotencyKey?: string;
+  webhook?: { url: string };
 }
 
 /**
  * Turns a `POST /v1/analyses` request into the producer's input, whatever its body:
  *
- * - `application/json`: `{ query, context, options?, idempotencyKey? }`, already
- *   checked by the route's schema;
- * - `multipart/form-data`: fields `query`, `options` (JSON text), `idempotencyKey` and
- *   the document as part `context`;
- * - `text/*`: the body is the document; `query`, `options`, `idempotencyKey` come from
- *   the query string.
+ * - `application/json`: `{ query, context, options?, idempotencyKey?, webhook? }`,
+ *   already checked by the route's schema;
+ * - `multipart/form-data`: fields `query`, `options` and `webhook` (JSON text),
+ *   `idempotencyKey` and the document as part `context`;
+ * - `text/*`: the body is the document; `query`, `options`, `idempotencyKey`, `webhook`
+ *   come from the query string.
  *
  * The `Idempotency-Key` header is accepted too (it must agree with a key in the body).
  * Fields of the last two forms are checked against the same JSON schema as the first.
@@ -39,11 +40,11 @@ export async function readAnalysisRequest(
   let input: EnqueueAnalysisInput;
   if (request.isMultipart()) {
     const { fields, context } = await readMultipartAnalysis(request, limitBytes);
-    input = withContext(validateFields(request, parseOptionsField(fields)), context);
+    input = withContext(validateFields(request, parseJsonFields(fields)), context);
   } else if (typeof request.body === "string") {
-    const { query, options, idempotencyKey } = request.query;
-    const fields: Record<string, unknown> = { query, options, idempotencyKey };
-    input = withContext(validateFields(request, parseOptionsField(fields)), request.body);
+    const { query, options, idempotencyKey, webhook } = request.query;
+    const fields: Record<string, unknown> = { query, options, idempotencyKey, webhook };
+    input = withContext(validateFields(request, parseJsonFields(fields)), request.body);
   } else if (request.body !== undefined && request.body !== null) {
     const { context, ...fields } = request.body as JsonAnalysisBody;
     input = withContext(fields, context);
@@ -64,22 +65,24 @@ function validateFields(request: FastifyRequest, fields: Record<string, unknown>
   return defined as unknown as AnalysisFields;
 }
 
-/** `options` travels as JSON text in forms and query strings. */
-function parseOptionsField(fields: Record<string, unknown>): Record<string, unknown> {
-  const { options } = fields;
-  if (typeof options !== "string") {
-    // A multipart field sent as application/json arrives parsed.
-    checkJsonDepth(options, "options");
-    return fields;
+/** `options` and `webhook` travel as JSON text in forms and query strings. */
+function parseJsonFields(fields: Record<string, unknown>): Record<string, unknown> {
+  const parsed = { ...fields };
+  for (const name of ["options", "webhook"] as const) {
+    const value = fields[name];
+    if (typeof value !== "string") {
+      // A multipart field sent as application/json arrives parsed.
+      checkJsonDepth(value, name);
+      continue;
+    }
+    try {
+      parsed[name] = JSON.parse(value);
+    } catch {
+      throw invalid(`${name} is not valid JSON`);
+    }
+    checkJsonDepth(parsed[name], name);
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(options);
-  } catch {
-    throw invalid("options is not valid JSON");
-  }
-  checkJsonDepth(parsed, "options");
-  return { ...fields, options: parsed };
+  return parsed;
 }
 
 function withContext(

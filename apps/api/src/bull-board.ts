@@ -5,6 +5,7 @@ import {
   bullmqOptions,
   createLlmQueue,
   createRootQueue,
+  createWebhookQueue,
   type QueueTopology,
   type RootQueue,
 } from "@rlm/queue";
@@ -63,7 +64,7 @@ export interface BullBoardHandle {
 }
 
 /**
- * Mounts Bull Board at `/admin/queues` for `rlm-root` and `rlm-llm`, behind the admin
+ * Mounts Bull Board at `/admin/queues` for `rlm-root`, `rlm-llm` and `rlm-webhooks`, behind the admin
  * authentication (Bearer header, or `?token=` then a signed cookie; state-changing
  * requests only from this site's pages or with the header: see `adminAuth`) and the
  * security headers of every page of the API (helmet, the CSP above). Read-only unless
@@ -82,12 +83,14 @@ export function registerBullBoard(
   const readOnlyMode = options.write !== true;
   const rootQueue = createRootQueue(topology);
   const llmQueue = createLlmQueue(topology);
+  const webhookQueue = createWebhookQueue(topology);
   const flows = new FlowProducer(bullmqOptions(topology));
   // An unhandled 'error' event would crash the process; a Redis outage is reported by
   // /health, here it is only worth a log line.
   const logError = (error: Error) => app.log.warn({ err: error }, "bull board queue error");
   rootQueue.on("error", logError);
   llmQueue.on("error", logError);
+  webhookQueue.on("error", logError);
   flows.on("error", logError);
   const adapters = [
     new BullMQAdapter(rootQueue, {
@@ -97,6 +100,13 @@ export function registerBullBoard(
     }),
     new BullMQAdapter(llmQueue, {
       description: "Sub-calls: each job is a batch of plain model calls issued by one cell.",
+      externalJobUrl: viewerLinkOf,
+      readOnlyMode,
+    }),
+    new BullMQAdapter(webhookQueue, {
+      description:
+        "Webhook deliveries: one per analysis that asked for one, waiting for its root job " +
+        "(its child) to end, then tried with backoff until the receiver answers 2xx.",
       externalJobUrl: viewerLinkOf,
       readOnlyMode,
     }),
@@ -121,7 +131,12 @@ export function registerBullBoard(
     rootQueue,
     flows,
     async close() {
-      await Promise.allSettled([rootQueue.close(), llmQueue.close(), flows.close()]);
+      await Promise.allSettled([
+        rootQueue.close(),
+        llmQueue.close(),
+        webhookQueue.close(),
+        flows.close(),
+      ]);
     },
   };
 }

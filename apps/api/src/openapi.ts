@@ -9,6 +9,7 @@ import {
   analysisCancelSchema,
   analysisJsonBodySchema,
   analysisOptionsSchema,
+  webhookSchema,
 } from "./analysis-schemas.js";
 import {
   analysisErrorSchema,
@@ -53,6 +54,7 @@ export const API_COMPONENT_SCHEMAS = [
   analysisViewSchema,
   analysisEventSchema,
   analysisOptionsSchema,
+  webhookSchema,
   analysisJsonBodySchema,
   analysisAcceptedSchema,
   analysisCancelSchema,

@@ -82,14 +82,14 @@ describe("Bull Board at /admin/queues", () => {
     expect(api.statusCode).toBe(401);
   });
 
-  it("serves the board with the Bearer header, showing both queues", async () => {
+  it("serves the board with the Bearer header, showing the three queues", async () => {
     const page = await app.inject({ method: "GET", url: "/admin/queues", headers: AUTH });
     expect(page.statusCode).toBe(200);
     expect(page.headers["content-type"]).toMatch(/text\/html/);
     const api = await app.inject({ method: "GET", url: "/admin/queues/api/queues", headers: AUTH });
     expect(api.statusCode).toBe(200);
     const names = (api.json() as { queues: Array<{ name: string }> }).queues.map((q) => q.name);
-    expect(names.sort()).toEqual(["rlm-llm", "rlm-root"]);
+    expect(names.sort()).toEqual(["rlm-llm", "rlm-root", "rlm-webhooks"]);
   });
 
   it("rejects a wrong ?token= without setting a cookie", async () => {

@@ -94,7 +94,7 @@ describe("the OpenAPI document", () => {
       properties: Record<string, unknown>;
     };
     expect(Object.keys(multipart.properties).sort()).toEqual(
-      ["context", "idempotencyKey", "options", "query"].sort(),
+      ["context", "idempotencyKey", "options", "query", "webhook"].sort(),
     );
   });
 

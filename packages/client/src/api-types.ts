@@ -26,6 +26,8 @@ export type AnalysisCancel = Schemas["AnalysisCancel"];
 export type AnalysisEvent = Schemas["AnalysisEvent"];
 /** Usage of an analysis: tokens and cost, in total and per model. */
 export type UsageSummary = Schemas["UsageSummary"];
+/** Where an analysis's end is POSTed, signed (`webhook` of a request). */
+export type Webhook = Schemas["Webhook"];
 /** `{ error: { code, message, retryable? } }`. */
 export type ErrorBody = Schemas["ErrorBody"];
 /** The `/health` body. */

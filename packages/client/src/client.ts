@@ -10,6 +10,7 @@ import {
   type AnalysisView,
   isTerminalEvent,
   TERMINAL_STATUSES,
+  type Webhook,
 } from "./api-types.js";
 import { ClientErrorCode, RlmApiError } from "./errors.js";
 import { type AnalysisEventMessage, readEventStream } from "./event-stream.js";
@@ -35,6 +36,8 @@ export interface AnalysisUpload {
   filename?: string;
   options?: AnalysisOptions;
   idempotencyKey?: string;
+  /** POST the analysis's end here, signed (the server needs RLM_WEBHOOK_SECRET). */
+  webhook?: Webhook;
 }
 
 /** How `waitForResult` and `analyze` wait. */
@@ -54,6 +57,8 @@ export interface WaitOptions {
 export interface AnalyzeOptions extends WaitOptions {
   options?: AnalysisOptions;
   idempotencyKey?: string;
+  /** Also POST the analysis's end here, signed. */
+  webhook?: Webhook;
 }
 
 /** What `analyze` returns: the result, and the id of the analysis that made it. */
@@ -105,6 +110,7 @@ export class RlmClient {
     form.append("query", upload.query);
     if (upload.options !== undefined) form.append("options", JSON.stringify(upload.options));
     if (upload.idempotencyKey !== undefined) form.append("idempotencyKey", upload.idempotencyKey);
+    if (upload.webhook !== undefined) form.append("webhook", JSON.stringify(upload.webhook));
     const document =
       typeof upload.document === "string"
         ? new Blob([upload.document], { type: "text/plain" })
@@ -199,6 +205,7 @@ export class RlmClient {
       context,
       ...(options.options !== undefined ? { options: options.options } : {}),
       ...(options.idempotencyKey !== undefined ? { idempotencyKey: options.idempotencyKey } : {}),
+      ...(options.webhook !== undefined ? { webhook: options.webhook } : {}),
     };
     const { id } = await this.createAnalysis(
       request,

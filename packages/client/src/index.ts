@@ -13,6 +13,7 @@ export type {
   ErrorBody,
   HealthBody,
   UsageSummary,
+  Webhook,
 } from "./api-types.js";
 export { isTerminalEvent, TERMINAL_STATUSES } from "./api-types.js";
 export {

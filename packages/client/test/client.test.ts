@@ -187,6 +187,19 @@ describe("RlmClient", () => {
     expect(again).toMatchObject({ id: accepted.id, deduplicated: true });
   });
 
+  it("sends a webhook in JSON and multipart requests (this server, without a secret, refuses it)", async () => {
+    const webhook = { url: "https://hooks.example.com/rlm" };
+    const refusals = await Promise.all([
+      rlm.createAnalysis({ query: "q", context: "d", webhook }).catch((error) => error),
+      rlm.uploadAnalysis({ query: "q", document: "d", webhook }).catch((error) => error),
+    ]);
+    for (const refusal of refusals) {
+      expect(refusal).toBeInstanceOf(RlmApiError);
+      expect(refusal).toMatchObject({ status: 400, code: "invalid_request", retryable: false });
+      expect(refusal.message).toMatch(/RLM_WEBHOOK_SECRET/);
+    }
+  });
+
   it("reports a cancelled analysis, and a wait that times out, as RlmApiErrors", async () => {
     mock.configure({ latencyMs: 400 });
     try {

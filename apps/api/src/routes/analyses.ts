@@ -17,6 +17,7 @@ import { streamEvents } from "../event-stream.js";
 import { type IdempotencyFingerprints, requestFingerprint } from "../idempotency.js";
 import { withDocumentedBodies } from "../openapi.js";
 import type { RedisGuard } from "../redis-guard.js";
+import { checkRequestedWebhook, type WebhookOptions } from "../webhooks/webhook-options.js";
 import { viewerPath } from "./viewer.js";
 
 /** What the analysis routes need from the server. */
@@ -30,6 +31,8 @@ export interface AnalysisRoutesOptions {
   heartbeatMs: number;
   /** Every event stream of the process, from one Redis connection. */
   events: EventHub;
+  /** The server's webhooks; undefined: requests with a webhook are refused. */
+  webhooks: WebhookOptions | undefined;
 }
 
 /** Stream entry ids as Redis writes them (`<ms>-<seq>`), for `Last-Event-ID`. */
@@ -48,6 +51,7 @@ export async function analysisRoutes(app: FastifyInstance, options: AnalysisRout
     },
     async (request, reply) => {
       const input = await readAnalysisRequest(request, bodyLimitBytes);
+      if (input.webhook) await checkRequestedWebhook(input.webhook.url, options.webhooks);
       const key = input.idempotencyKey;
       // Hashed before Redis is asked: a large document takes a moment.
       const fingerprint = key === undefined ? undefined : requestFingerprint(input);

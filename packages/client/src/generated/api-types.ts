@@ -50,7 +50,7 @@ export interface paths {
     put?: never;
     /**
      * Enqueue an analysis
-     * @description Stores the document once (content-addressed) and enqueues the root job. The body is JSON, multipart/form-data (a file upload) or text (the document, with the fields in the query string).
+     * @description Stores the document once (content-addressed) and enqueues the root job. The body is JSON, multipart/form-data (a file upload) or text (the document, with the fields in the query string). With `webhook`, the analysis's end is POSTed to its URL, signed (see the Webhook schema); a server without RLM_WEBHOOK_SECRET refuses it (400).
      */
     post: operations["createAnalysis"];
     delete?: never;
@@ -334,12 +334,18 @@ export interface components {
         subCallChars?: number;
       };
     };
+    /** @description When the analysis ends (completed, failed or cancelled), the server POSTs `{ type: "analysis.completed" | "analysis.failed" | "analysis.cancelled", timestamp, data: { id, status, result?, error? } }` to `url`, signed the Standard Webhooks way (`webhook-id`, `webhook-timestamp`, `webhook-signature` with the server's RLM_WEBHOOK_SECRET), retried with exponential backoff for about 10 minutes until the receiver answers 2xx. The same `webhook-id` on every try: deduplicate on it. */
+    Webhook: {
+      /** @description An http(s) URL. Loopback and private addresses are refused unless the server runs with RLM_WEBHOOK_ALLOW_PRIVATE=1. */
+      url: string;
+    };
     AnalysisRequest: {
       /** @description The question. */
       query: string;
       options?: components["schemas"]["AnalysisOptions"];
       /** @description A retry with the same key returns the first analysis instead of a new one. */
       idempotencyKey?: string;
+      webhook?: components["schemas"]["Webhook"];
       /** @description The document: a string, an array of strings, or a JSON object. */
       context:
         | string
@@ -437,6 +443,8 @@ export interface operations {
         idempotencyKey?: string;
         /** @description AnalysisOptions as JSON text (text/plain uploads). */
         options?: string;
+        /** @description Webhook as JSON text (text/plain uploads). */
+        webhook?: string;
       };
       header?: {
         /** @description Same as idempotencyKey in the body (they must agree when both are given). A retry with the same key and the same request returns the first analysis (`deduplicated: true`, header `Idempotent-Replayed: true`); the same key with a different query, context or options is a 422. */
@@ -453,6 +461,8 @@ export interface operations {
           /** @description AnalysisOptions as JSON text. */
           options?: string;
           idempotencyKey?: string;
+          /** @description Webhook as JSON text: {"url": "https://…"}. */
+          webhook?: string;
           /**
            * Format: binary
            * @description The document, as a file or a field. A part named *.json or sent as application/json is parsed as JSON; anything else is UTF-8 text.
