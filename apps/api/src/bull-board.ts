@@ -7,7 +7,6 @@ import {
   createRootQueue,
   createWebhookQueue,
   type QueueTopology,
-  type RootQueue,
 } from "@rlm/queue";
 import { FlowProducer } from "bullmq";
 import type { FastifyInstance, onRequestAsyncHookHandler } from "fastify";
@@ -56,8 +55,6 @@ export interface BullBoardOptions {
 
 /** What `registerBullBoard` opened, for the server to close. */
 export interface BullBoardHandle {
-  /** The board's `rlm-root` queue, shared with the viewer's list of recent analyses. */
-  rootQueue: RootQueue;
   /** Reads an analysis's job tree for the viewer (`FlowProducer.getFlow`). */
   flows: FlowProducer;
   close(): Promise<void>;
@@ -128,7 +125,6 @@ export function registerBullBoard(
     await scope.register(serverAdapter.registerPlugin(), { prefix: BULL_BOARD_PATH });
   });
   return {
-    rootQueue,
     flows,
     async close() {
       await Promise.allSettled([

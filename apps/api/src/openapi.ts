@@ -4,6 +4,7 @@ import type { FastifyInstance } from "fastify";
 import packageJson from "../package.json" with { type: "json" };
 import { adminAuth } from "./admin-auth.js";
 import { analysisEventSchema } from "./analysis-event-schemas.js";
+import { analysisListSchema, analysisSummarySchema } from "./analysis-list-schemas.js";
 import {
   analysisAcceptedSchema,
   analysisCancelSchema,
@@ -58,6 +59,8 @@ export const API_COMPONENT_SCHEMAS = [
   analysisJsonBodySchema,
   analysisAcceptedSchema,
   analysisCancelSchema,
+  analysisSummarySchema,
+  analysisListSchema,
 ] as const;
 
 /**

@@ -180,7 +180,6 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
       client,
       redis: redis.requests,
       prefix,
-      rootQueue: board.rootQueue,
       flows: board.flows,
     });
   });

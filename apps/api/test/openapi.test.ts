@@ -51,6 +51,7 @@ describe("the OpenAPI document", () => {
       expect.arrayContaining([
         "DELETE /v1/analyses/:id",
         "GET /health",
+        "GET /v1/analyses",
         "GET /v1/analyses/:id",
         "GET /v1/analyses/:id/events",
         "GET /v1/openapi.json",

@@ -26,6 +26,10 @@ export type AnalysisCancel = Schemas["AnalysisCancel"];
 export type AnalysisEvent = Schemas["AnalysisEvent"];
 /** Usage of an analysis: tokens and cost, in total and per model. */
 export type UsageSummary = Schemas["UsageSummary"];
+/** One analysis of a list: its state, not its result. */
+export type AnalysisSummary = Schemas["AnalysisSummary"];
+/** A page of `GET /v1/analyses`: `{ data, nextCursor? }`. */
+export type AnalysisList = Schemas["AnalysisList"];
 /** Where an analysis's end is POSTed, signed (`webhook` of a request). */
 export type Webhook = Schemas["Webhook"];
 /** `{ error: { code, message, retryable? } }`. */

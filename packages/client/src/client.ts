@@ -4,17 +4,21 @@ import {
   type AnalysisCancel,
   type AnalysisContext,
   type AnalysisEvent,
+  type AnalysisList,
   type AnalysisOptions,
   type AnalysisRequest,
   type AnalysisResult,
+  type AnalysisStatus,
+  type AnalysisSummary,
   type AnalysisView,
   isTerminalEvent,
   TERMINAL_STATUSES,
   type Webhook,
 } from "./api-types.js";
-import { ClientErrorCode, RlmApiError } from "./errors.js";
+import { RlmApiError } from "./errors.js";
 import { type AnalysisEventMessage, readEventStream } from "./event-stream.js";
 import type { paths } from "./generated/api-types.js";
+import { call, expect, settled, sinceParam } from "./responses.js";
 import { abortError, sleep, waitSignal } from "./wait-signal.js";
 
 /** Options of `RlmClient`. */
@@ -59,6 +63,18 @@ export interface AnalyzeOptions extends WaitOptions {
   idempotencyKey?: string;
   /** Also POST the analysis's end here, signed. */
   webhook?: Webhook;
+}
+
+/** What `listAnalyses` asks for (`GET /v1/analyses`). */
+export interface ListAnalysesQuery {
+  /** Only analyses in this status, or in any of these. */
+  status?: AnalysisStatus | readonly AnalysisStatus[];
+  /** Only analyses created at or after this time (a Date, ISO 8601 text, or epoch ms). */
+  since?: Date | string | number;
+  /** Per page, 1 to 100 (default 20). */
+  limit?: number;
+  /** The `nextCursor` of the page before. */
+  cursor?: string;
 }
 
 /** What `analyze` returns: the result, and the id of the analysis that made it. */
@@ -134,6 +150,45 @@ export class RlmClient {
         this.api.GET("/v1/analyses/{id}", { params: { path: { id } }, signal: init.signal }),
       ),
     );
+  }
+
+  /**
+   * A page of analyses, newest first (`GET /v1/analyses`): `{ data, nextCursor? }`.
+   * Pass `nextCursor` back as `cursor` for the next page; `analyses()` does it for you.
+   */
+  async listAnalyses(
+    query: ListAnalysesQuery = {},
+    init: { signal?: AbortSignal } = {},
+  ): Promise<AnalysisList> {
+    const { status, since, limit, cursor } = query;
+    return expect(
+      await call(() =>
+        this.api.GET("/v1/analyses", {
+          params: {
+            query: {
+              ...(status !== undefined ? { status: [status].flat().join(",") } : {}),
+              ...(since !== undefined ? { since: sinceParam(since) } : {}),
+              ...(limit !== undefined ? { limit } : {}),
+              ...(cursor !== undefined ? { cursor } : {}),
+            },
+          },
+          signal: init.signal,
+        }),
+      ),
+    );
+  }
+
+  /** Every analysis `query` selects, newest first, page after page (see `listAnalyses`). */
+  async *analyses(
+    query: Omit<ListAnalysesQuery, "cursor"> = {},
+    init: { signal?: AbortSignal } = {},
+  ): AsyncGenerator<AnalysisSummary> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.listAnalyses({ ...query, ...(cursor ? { cursor } : {}) }, init);
+      yield* page.data;
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
   }
 
   /** Cancels an analysis and its queued sub-calls (`DELETE /v1/analyses/:id`). */
@@ -256,43 +311,4 @@ export class RlmClient {
       await sleep(intervalMs, signal);
     }
   }
-}
-
-/** The outcome of an ended analysis: its result, or the error it ended with. */
-function settled(view: AnalysisView): AnalysisResult {
-  if (view.status === "completed" && view.result) return view.result;
-  if (view.status === "cancelled") {
-    throw new RlmApiError(ClientErrorCode.cancelled, `analysis ${view.id} was cancelled`, {
-      retryable: false,
-      analysisId: view.id,
-    });
-  }
-  const error = view.error ?? view.result?.error;
-  throw new RlmApiError(
-    ClientErrorCode.analysisFailed,
-    error?.message ?? `analysis ${view.id} ended ${view.status} without a result`,
-    { retryable: error?.retryable ?? false, analysisId: view.id },
-  );
-}
-
-/** An openapi-fetch call with network failures as `RlmApiError`s. */
-async function call<T>(request: () => Promise<T>): Promise<T> {
-  try {
-    return await request();
-  } catch (cause) {
-    if (cause instanceof Error && cause.name === "AbortError") throw cause;
-    throw RlmApiError.network(cause);
-  }
-}
-
-/** The data of a documented success, or the error of anything else. */
-function expect<T>(result: { data?: T; error?: unknown; response: Response }): T {
-  if (result.response.ok && result.data !== undefined) return result.data;
-  if (result.response.ok) {
-    throw new RlmApiError(ClientErrorCode.unexpectedResponse, "the answer has no body", {
-      status: result.response.status,
-      retryable: false,
-    });
-  }
-  throw RlmApiError.fromResponse(result.response, result.error);
 }

@@ -1,6 +1,7 @@
 import { RlmError } from "@rlm/core";
-import type { RlmQueueClient } from "@rlm/queue";
-import type { FastifyInstance } from "fastify";
+import type { AnalysisStatus, RlmQueueClient } from "@rlm/queue";
+import type { FastifyInstance, preValidationAsyncHookHandler } from "fastify";
+import { type ListAnalysesQuerystring, listAnalysesSchema } from "../analysis-list-schemas.js";
 import { readAnalysisRequest } from "../analysis-request.js";
 import {
   type AnalysisParams,
@@ -86,6 +87,26 @@ export async function analysisRoutes(app: FastifyInstance, options: AnalysisRout
     },
   );
 
+  app.get<{ Querystring: ListAnalysesQuerystring }>(
+    "/v1/analyses",
+    { schema: listAnalysesSchema, preValidation: numericLimit },
+    async (request) => {
+      const { status, since, limit, cursor } = request.query;
+      const page = await guard.run(() =>
+        client.listAnalyses({
+          ...(status !== undefined ? { statuses: status.split(",") as AnalysisStatus[] } : {}),
+          ...(since !== undefined ? { sinceMs: parseSince(since) } : {}),
+          ...(limit !== undefined ? { limit } : {}),
+          ...(cursor !== undefined ? { cursor } : {}),
+        }),
+      );
+      return {
+        data: page.analyses,
+        ...(page.nextCursor !== undefined ? { nextCursor: page.nextCursor } : {}),
+      };
+    },
+  );
+
   app.get<{ Params: AnalysisParams }>(
     "/v1/analyses/:id",
     { schema: getAnalysisSchema },
@@ -134,6 +155,30 @@ export async function analysisRoutes(app: FastifyInstance, options: AnalysisRout
       return reply.code(202).send({ id, outcome });
     },
   );
+}
+
+/**
+ * A query string's values are text and the server's validator coerces nothing: `limit`
+ * is read as the number it spells before its schema checks it (anything else fails it).
+ */
+const numericLimit: preValidationAsyncHookHandler = async (request) => {
+  const query = request.query as Record<string, unknown>;
+  if (typeof query.limit === "string" && /^\d{1,6}$/.test(query.limit)) {
+    query.limit = Number(query.limit);
+  }
+};
+
+/** `since`: ISO 8601, or milliseconds since the epoch. */
+function parseSince(since: string): number {
+  const ms = /^\d{1,15}$/.test(since) ? Number(since) : Date.parse(since);
+  if (Number.isNaN(ms)) {
+    throw new ApiError(
+      400,
+      ApiErrorCode.invalidRequest,
+      "since must be an ISO 8601 time (2025-05-01T12:00:00Z) or milliseconds since the epoch",
+    );
+  }
+  return ms;
 }
 
 function isInvalidInput(error: unknown): boolean {

@@ -46,7 +46,11 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    get?: never;
+    /**
+     * List analyses, newest first
+     * @description A page of the analyses enqueued here (still kept: records expire with their retention), newest first, narrowed by status and creation time. Follow `nextCursor` until it is absent; a page looks at up to 1,000 analyses, so with a rare status it may come back short, or empty, with a cursor to go on. Each item is the analysis's state; `GET /v1/analyses/{id}` has its result.
+     */
+    get: operations["listAnalyses"];
     put?: never;
     /**
      * Enqueue an analysis
@@ -372,6 +376,30 @@ export interface components {
        */
       outcome: "cancelled" | "requested";
     };
+    AnalysisSummary: {
+      id: string;
+      status: components["schemas"]["AnalysisStatus"];
+      /** @description The question's first 500 characters. */
+      query: string;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+      progress: components["schemas"]["AnalysisProgress"];
+      cancelRequested: boolean;
+      /**
+       * @description Once ended with a result.
+       * @enum {string}
+       */
+      finishReason?: "final" | "max_iterations" | "budget" | "cancelled" | "error";
+      error?: components["schemas"]["AnalysisError"];
+    };
+    AnalysisList: {
+      /** @description Newest first. May hold fewer than `limit` while more remain. */
+      data: components["schemas"]["AnalysisSummary"][];
+      /** @description Present while older analyses may remain: pass it as `cursor`. */
+      nextCursor?: string;
+    };
   };
   responses: never;
   parameters: never;
@@ -430,6 +458,73 @@ export interface operations {
           "application/json": {
             [key: string]: unknown;
           };
+        };
+      };
+    };
+  };
+  listAnalyses: {
+    parameters: {
+      query?: {
+        /** @description Only analyses in this status, or any of several comma-separated ones (`status=running,waiting`). */
+        status?: string;
+        /** @description Only analyses created at or after this time: ISO 8601 (`2025-05-01T12:00:00Z`) or milliseconds since the epoch. */
+        since?: string;
+        /** @description Analyses per page, 1 to 100 (default 20). */
+        limit?: number;
+        /** @description The `nextCursor` of the page before. */
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of analyses. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["AnalysisList"];
+        };
+      };
+      /** @description The request is malformed; the message names the field. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description No valid bearer token (`Authorization: Bearer <RLM_API_TOKEN>`). */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description The server failed; `retryable` says whether to try again. */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description Redis cannot be reached (`redis_unavailable`, retryable): try again after `Retry-After` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "retry-after"?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
         };
       };
     };
