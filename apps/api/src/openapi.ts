@@ -21,6 +21,7 @@ import {
   tokenUsageSchema,
   usageSummarySchema,
 } from "./analysis-view-schemas.js";
+import { CHAT_COMPONENT_SCHEMAS } from "./chat/chat-schemas.js";
 import { errorBodySchema, healthBodySchema } from "./common-schemas.js";
 import type { TokenVerifier } from "./token-verifier.js";
 
@@ -61,6 +62,7 @@ export const API_COMPONENT_SCHEMAS = [
   analysisCancelSchema,
   analysisSummarySchema,
   analysisListSchema,
+  ...CHAT_COMPONENT_SCHEMAS,
 ] as const;
 
 /**
@@ -120,7 +122,13 @@ export function registerOpenApi(app: FastifyInstance): void {
       },
       security: [{ bearerAuth: [] }],
       tags: [
-        { name: "analyses", description: "Enqueue, follow and cancel analyses." },
+        { name: "analyses", description: "Enqueue, follow, list and cancel analyses." },
+        {
+          name: "openai",
+          description:
+            'OpenAI-compatible: chat completions answered by analyses (model "rlm"), for ' +
+            "OpenAI's clients; errors in OpenAI's shape.",
+        },
         { name: "meta", description: "This document." },
         { name: "health", description: "Liveness for load balancers." },
       ],

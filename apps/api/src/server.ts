@@ -18,6 +18,7 @@ import { openApiRoute, registerDocs, registerOpenApi } from "./openapi.js";
 import { RedisGuard } from "./redis-guard.js";
 import { registerSecurityHeaders } from "./security-headers.js";
 import { analysisRoutes } from "./routes/analyses.js";
+import { chatRoutes } from "./routes/chat-completions.js";
 import { viewerRoutes } from "./routes/viewer.js";
 import { bearerToken, TokenVerifier } from "./token-verifier.js";
 import { describeSchemaErrors, type SchemaError } from "./validation-message.js";
@@ -84,6 +85,7 @@ export interface ApiServerOptions {
  * - `GET /v1/analyses/:id/events` → server-sent events until the terminal event
  * - `DELETE /v1/analyses/:id` → 202 `{ id, outcome }` (cancel)
  * - `GET /v1/analyses?status=&since=&limit=&cursor=` → a page of analyses, newest first
+ * - `POST /v1/chat/completions`, `GET /v1/models` → OpenAI-compatible (model `rlm`)
  * - `GET /health` (no auth) → 200 / 503 by Redis PING
  * - `GET /v1/openapi.json` → the OpenAPI 3.1 document, made from the route schemas
  * - `/docs` → Swagger UI over that document (Bearer, or `?token=` once then a cookie)
@@ -184,17 +186,31 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
     });
   });
   registerDocs(app, verifier);
+  const fingerprints = new IdempotencyFingerprints(redis.requests, prefix);
+  const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   app.register(async (scope) => {
     scope.addHook("onRequest", bearerAuth(verifier));
     openApiRoute(scope);
     await analysisRoutes(scope, {
       client,
       guard,
-      fingerprints: new IdempotencyFingerprints(redis.requests, prefix),
+      fingerprints,
       bodyLimitBytes,
-      heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+      heartbeatMs,
       events,
       webhooks: options.webhooks,
+    });
+  });
+  // OpenAI's clients read OpenAI's error shape: these routes have a scope of their own.
+  app.register(async (scope) => {
+    await chatRoutes(scope, {
+      client,
+      guard,
+      fingerprints,
+      verifier,
+      events,
+      bodyLimitBytes,
+      heartbeatMs,
     });
   });
 

@@ -54,8 +54,10 @@ describe("the OpenAPI document", () => {
         "GET /v1/analyses",
         "GET /v1/analyses/:id",
         "GET /v1/analyses/:id/events",
+        "GET /v1/models",
         "GET /v1/openapi.json",
         "POST /v1/analyses",
+        "POST /v1/chat/completions",
       ]),
     );
     const operationIds = new Set<string>();

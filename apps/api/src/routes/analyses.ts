@@ -1,4 +1,3 @@
-import { RlmError } from "@rlm/core";
 import type { AnalysisStatus, RlmQueueClient } from "@rlm/queue";
 import type { FastifyInstance, preValidationAsyncHookHandler } from "fastify";
 import { type ListAnalysesQuerystring, listAnalysesSchema } from "../analysis-list-schemas.js";
@@ -15,7 +14,8 @@ import {
 import { ApiError, ApiErrorCode } from "../api-error.js";
 import type { EventHub } from "../event-hub.js";
 import { streamEvents } from "../event-stream.js";
-import { type IdempotencyFingerprints, requestFingerprint } from "../idempotency.js";
+import { enqueueFromRequest } from "../analysis-enqueue.js";
+import type { IdempotencyFingerprints } from "../idempotency.js";
 import { withDocumentedBodies } from "../openapi.js";
 import type { RedisGuard } from "../redis-guard.js";
 import { checkRequestedWebhook, type WebhookOptions } from "../webhooks/webhook-options.js";
@@ -53,23 +53,8 @@ export async function analysisRoutes(app: FastifyInstance, options: AnalysisRout
     async (request, reply) => {
       const input = await readAnalysisRequest(request, bodyLimitBytes);
       if (input.webhook) await checkRequestedWebhook(input.webhook.url, options.webhooks);
-      const key = input.idempotencyKey;
-      // Hashed before Redis is asked: a large document takes a moment.
-      const fingerprint = key === undefined ? undefined : requestFingerprint(input);
       // The body is read first, whatever Redis does; only the enqueue waits on Redis.
-      const enqueued = await guard.run(async () => {
-        const bound =
-          key !== undefined && fingerprint !== undefined
-            ? await fingerprints.claim(key, fingerprint)
-            : false;
-        try {
-          return await client.enqueueAnalysis(input);
-        } catch (error) {
-          // Refused as invalid (bad options): the fixed request may reuse the key.
-          if (bound && key !== undefined && isInvalidInput(error)) await fingerprints.release(key);
-          throw error;
-        }
-      });
+      const enqueued = await enqueueFromRequest({ client, guard, fingerprints }, input);
       if (enqueued.deduplicated) reply.header("idempotent-replayed", "true");
       request.log.info(
         { analysisId: enqueued.id, deduplicated: enqueued.deduplicated },
@@ -179,10 +164,6 @@ function parseSince(since: string): number {
     );
   }
   return ms;
-}
-
-function isInvalidInput(error: unknown): boolean {
-  return error instanceof RlmError && error.code.startsWith("invalid_");
 }
 
 function notFound(id: string): ApiError {

@@ -104,6 +104,46 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/models": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The models of the OpenAI-compatible routes
+     * @description Only "rlm": any root model is asked for as "rlm/<root-model>".
+     */
+    get: operations["listModels"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/chat/completions": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * An analysis as an OpenAI chat completion
+     * @description OpenAI-compatible: point an OpenAI client at this server (base URL `<server>/v1`, API key RLM_API_TOKEN, model "rlm" or "rlm/<root-model>"). The conversation becomes an analysis through the queue (its id: `x-rlm-analysis-id`, and `chatcmpl-<id>`); the answer comes back as an ordinary completion with the analysis's usage. With `stream: true`: `chat.completion.chunk` events, progress as SSE comments (`: iteration 2/10 · sub-calls 4/9`), then `data: [DONE]`. An Idempotency-Key header makes a retry wait for the same analysis; without one, an analysis is cancelled when its client goes away before the answer.
+     */
+    post: operations["createChatCompletion"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -399,6 +439,122 @@ export interface components {
       data: components["schemas"]["AnalysisSummary"][];
       /** @description Present while older analyses may remain: pass it as `cursor`. */
       nextCursor?: string;
+    };
+    /** @description The error body of the OpenAI-compatible routes, as OpenAI's clients read it. */
+    OpenAiErrorBody: {
+      error: {
+        message: string;
+        /** @description invalid_request_error, authentication_error or server_error. */
+        type: string;
+        /** @description The request field at fault, if one is. */
+        param: string | null;
+        /** @description model_not_found, invalid_api_key, invalid_request, analysis_cancelled, the analysis's error code when it failed (provider_error…), redis_unavailable, … */
+        code: string | null;
+      };
+    };
+    /** @description OpenAI's chat completion request. The last user message is the query; every other message is the context (a lone earlier message as its text, several as an array of "role: content" strings). Other OpenAI parameters (temperature, max_tokens, …) are accepted and ignored; `tools` and `n` > 1 are refused. */
+    ChatCompletionRequest: {
+      /** @description "rlm" (the workers' root model) or "rlm/<root-model>". */
+      model: string;
+      messages: ({
+        /** @enum {string} */
+        role: "system" | "developer" | "user" | "assistant" | "tool" | "function";
+        /** @description Text, or text parts (`[{ type: "text", text }]`). */
+        content?:
+          | string
+          | ({
+              /** @description Only `text` parts are read. */
+              type: string;
+              text?: string;
+            } & {
+              [key: string]: unknown;
+            })[]
+          | null;
+        name?: string;
+      } & {
+        [key: string]: unknown;
+      })[];
+      stream?: boolean;
+      stream_options?:
+        | ({
+            include_usage?: boolean;
+          } & {
+            [key: string]: unknown;
+          })
+        | null;
+      n?: number | null;
+      /** @description `json_schema`: the answer is JSON valid against `json_schema.schema` (the analysis's outputSchema). */
+      response_format?: {
+        /** @enum {string} */
+        type: "text" | "json_object" | "json_schema";
+        json_schema?: {
+          schema?: {
+            [key: string]: unknown;
+          };
+        } & {
+          [key: string]: unknown;
+        };
+      } & {
+        [key: string]: unknown;
+      };
+    } & {
+      [key: string]: unknown;
+    };
+    ChatCompletion: {
+      /** @description `chatcmpl-<analysis id>`. */
+      id: string;
+      /** @enum {string} */
+      object: "chat.completion";
+      /** @description Seconds since the epoch: when it was enqueued. */
+      created: number;
+      /** @description The model asked for. */
+      model: string;
+      system_fingerprint?: null;
+      choices: {
+        /** @enum {integer} */
+        index: 0;
+        message: {
+          /** @enum {string} */
+          role: "assistant";
+          content: string;
+          refusal: null;
+        };
+        /**
+         * @description `length` when a budget ended the analysis.
+         * @enum {string}
+         */
+        finish_reason: "stop" | "length";
+        logprobs: null;
+      }[];
+      /** @description The whole analysis's tokens: every root turn and sub-call. */
+      usage: {
+        prompt_tokens: number;
+        completion_tokens: number;
+        total_tokens: number;
+        prompt_tokens_details?: {
+          cached_tokens?: number;
+        };
+      };
+      /** @description The analysis that answered (an extension: OpenAI's clients ignore it). */
+      rlm?: {
+        /** @description GET /v1/analyses/{id}, the viewer. */
+        analysis_id: string;
+        /** @enum {string} */
+        finish_reason: "final" | "max_iterations" | "budget";
+        iterations: number;
+        cost_usd: number | null;
+      };
+    };
+    ModelList: {
+      /** @enum {string} */
+      object: "list";
+      data: {
+        id: string;
+        /** @enum {string} */
+        object: "model";
+        created: number;
+        owned_by: string;
+      }[];
     };
   };
   responses: never;
@@ -866,6 +1022,146 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+    };
+  };
+  listModels: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The models. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ModelList"];
+        };
+      };
+      /** @description No valid API key (`Authorization: Bearer <RLM_API_TOKEN>`). */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["OpenAiErrorBody"];
+        };
+      };
+    };
+  };
+  createChatCompletion: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A retry with the same key and request waits for the same analysis. */
+        "idempotency-key"?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["ChatCompletionRequest"];
+      };
+    };
+    responses: {
+      /** @description The completion, or (`stream: true`) its chunks as server-sent events. */
+      200: {
+        headers: {
+          /** @description The analysis that answers. */
+          "x-rlm-analysis-id"?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ChatCompletion"];
+          "text/event-stream": string;
+        };
+      };
+      /** @description The request is malformed (the message says how), or asks for what RLM cannot do. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["OpenAiErrorBody"];
+        };
+      };
+      /** @description No valid API key (`Authorization: Bearer <RLM_API_TOKEN>`). */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["OpenAiErrorBody"];
+        };
+      };
+      /** @description No such model: use "rlm" or "rlm/<root-model>". */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["OpenAiErrorBody"];
+        };
+      };
+      /** @description The analysis was cancelled (DELETE /v1/analyses/{id}, the viewer). */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["OpenAiErrorBody"];
+        };
+      };
+      /** @description The body is larger than the server allows (`RLM_MAX_UPLOAD_MB`). */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["OpenAiErrorBody"];
+        };
+      };
+      /** @description The body is not JSON. */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["OpenAiErrorBody"];
+        };
+      };
+      /** @description The Idempotency-Key was first used with a different request. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["OpenAiErrorBody"];
+        };
+      };
+      /** @description The analysis failed (code: its error's) or the server did; `x-should-retry` says whether to try again. */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["OpenAiErrorBody"];
+        };
+      };
+      /** @description Redis cannot be reached: try again after `Retry-After` seconds. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["OpenAiErrorBody"];
         };
       };
     };
