@@ -49,10 +49,10 @@ describe("bearer authentication", () => {
   });
 
   it("answers 401 for an unknown /v1 path without a token, 404 with it", async () => {
-    const anonymous = await app.inject({ method: "GET", url: "/v1/analyses" });
+    const anonymous = await app.inject({ method: "GET", url: "/v1/nothing-here" });
     expect(anonymous.statusCode).toBe(401);
     expect(anonymous.headers["www-authenticate"]).toMatch(/^Bearer/);
-    const known = await app.inject({ method: "GET", url: "/v1/analyses", headers: AUTH });
+    const known = await app.inject({ method: "GET", url: "/v1/nothing-here", headers: AUTH });
     expect(known.statusCode).toBe(404);
     expect(known.json().error.code).toBe("not_found");
     // Outside /v1 an unknown path is a 404 for anyone.
