@@ -236,11 +236,9 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
   // Event streams are hijacked responses the HTTP server would wait on for ever.
   app.addHook("preClose", async () => events.close());
   app.addHook("onClose", async () => {
-    await Promise.allSettled([
-      ownsClient ? client.close() : Promise.resolve(),
-      board.close(),
-      deliveries?.close(),
-    ]);
+    // First: deliveries in flight read records through the client.
+    await deliveries?.close().catch(() => undefined);
+    await Promise.allSettled([ownsClient ? client.close() : Promise.resolve(), board.close()]);
     // Last: the client and the board's queues share the request connection.
     await redis.close();
   });
