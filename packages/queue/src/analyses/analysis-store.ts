@@ -2,6 +2,7 @@ import { RlmError, type RlmResult } from "@rlm/core";
 import type { Redis } from "ioredis";
 import { type AnalysisEvent, EVENTS_MAX_LEN } from "./analysis-events.js";
 import { newAnalysisId } from "./analysis-id.js";
+import { AnalysisIndex } from "./analysis-index.js";
 import {
   type AnalysisError,
   type AnalysisProgress,
@@ -35,6 +36,8 @@ export interface CreateAnalysisInput {
   /** Iteration budget, shown in progress from the start. */
   maxIterations: number;
   idempotencyKey?: string;
+  /** Where the analysis's end is POSTed (kept with the record: a re-added job needs it). */
+  webhook?: { url: string };
 }
 
 /** A change to a record, applied by `AnalysisStore.transition`. */
@@ -101,16 +104,19 @@ export class AnalysisStore {
   private readonly redis: Redis;
   private readonly keys: RedisKeys;
   private readonly ttlSeconds: number;
+  private readonly index: AnalysisIndex;
 
   constructor(options: AnalysisStoreOptions) {
     this.redis = options.redis;
     this.keys = redisKeys(options.prefix ?? DEFAULT_PREFIX);
     this.ttlSeconds = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
+    this.index = new AnalysisIndex(options);
   }
 
   /**
-   * Creates a `queued` record with a new id, unless `idempotencyKey` is bound to an
-   * analysis already: then returns that id with `created: false`.
+   * Creates a `queued` record with a new id and lists it (`AnalysisIndex`), unless
+   * `idempotencyKey` is bound to an analysis already: then returns that id with
+   * `created: false`.
    */
   async create(
     input: CreateAnalysisInput,
@@ -129,6 +135,7 @@ export class AnalysisStore {
       ["updatedAt", String(now)],
       ["progress", JSON.stringify(initialProgress(input.maxIterations))],
       ["cancelRequested", "0"],
+      ...(input.webhook ? [["webhook", JSON.stringify(input.webhook)]] : []),
     ].flat();
     const reply = await luaScripts.analysisCreate.run(this.redis, keys, [
       id,
@@ -136,6 +143,7 @@ export class AnalysisStore {
       ...fields,
     ]);
     const [storedId, created] = reply as [string, number];
+    if (created === 1) await this.index.add(storedId, now);
     return { id: storedId, created: created === 1, createdAt: now };
   }
 
@@ -160,7 +168,15 @@ export class AnalysisStore {
   async transition(id: string, change: AnalysisChange): Promise<TransitionOutcome> {
     const fields: string[] = [];
     if (change.status !== undefined) fields.push("status", change.status);
-    if (change.result !== undefined) fields.push("result", JSON.stringify(change.result));
+    if (change.result !== undefined) {
+      // finishReason beside the result: a list reads it without the whole result.
+      fields.push(
+        "result",
+        JSON.stringify(change.result),
+        "finishReason",
+        change.result.finishReason,
+      );
+    }
     if (change.error !== undefined) fields.push("error", JSON.stringify(change.error));
     if (change.cancelRequested !== undefined) {
       fields.push("cancelRequested", change.cancelRequested ? "1" : "0");
@@ -291,6 +307,7 @@ function parseRecord(id: string, hash: Record<string, string>): AnalysisRecord {
     };
     if (hash.result) record.result = JSON.parse(hash.result) as RlmResult;
     if (hash.error) record.error = JSON.parse(hash.error) as AnalysisError;
+    if (hash.webhook) record.webhook = JSON.parse(hash.webhook) as { url: string };
     return record;
   } catch (error) {
     throw new RlmError(QueueErrorCode.corruptRecord, `analysis record ${id} is not readable`, {

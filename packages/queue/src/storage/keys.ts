@@ -8,6 +8,8 @@ export const DEFAULT_PREFIX = "rlm";
  * - `{prefix}:journal:{analysisId}` hash: journal records, field = scope + key
  * - `{prefix}:analysis:{id}`        hash: the analysis record
  * - `{prefix}:idem:{key}`           string: idempotency key → analysis id
+ * - `{prefix}:analyses`             sorted set: every top analysis by creation time (ms),
+ *                                   for listing; members trimmed past retention
  * - `{prefix}:events:{id}`          stream: progress events of an analysis
  * - `{prefix}:answers:{id}`         pub/sub channel: sub-call answers, to the analysis's run
  * - `{prefix}:stops`                pub/sub channel: ids of analyses cancelled or ended
@@ -21,6 +23,7 @@ export function redisKeys(prefix: string = DEFAULT_PREFIX) {
     journal: (analysisId: string) => `${prefix}:journal:${analysisId}`,
     analysis: (id: string) => `${prefix}:analysis:${id}`,
     idempotency: (key: string) => `${prefix}:idem:${key}`,
+    analysesIndex: () => `${prefix}:analyses`,
     events: (id: string) => `${prefix}:events:${id}`,
     answers: (id: string) => `${prefix}:answers:${id}`,
     stops: () => `${prefix}:stops`,
