@@ -1,4 +1,10 @@
-import { CancelledError, RlmError, type RlmResult, resolveEngineOptions } from "@rlm/core";
+import {
+  CancelledError,
+  RlmError,
+  type RlmResult,
+  resolveEngineOptions,
+  SpanAttributes,
+} from "@rlm/core";
 import {
   type AnalysisEventEntry,
   AnalysisEvents,
@@ -17,6 +23,13 @@ import { ContextStore } from "../storage/context-store.js";
 import { AnalysisFailedError, QueueErrorCode } from "../errors.js";
 import { jobNames } from "../jobs/job-names.js";
 import { type EnqueueAnalysisInput, mergeOptions, validateInput } from "./enqueue-input.js";
+import {
+  inProducerSpan,
+  JobSpanAttributes,
+  JobSpanNames,
+  traceCarrier,
+} from "../observing/job-trace.js";
+import { notify, type Observer, type ProducerObservation } from "../observing/observations.js";
 
 export type { EnqueueAnalysisInput } from "./enqueue-input.js";
 import type { RootJobData, SerializableEngineOptions } from "../jobs/job-types.js";
@@ -39,6 +52,8 @@ export interface RlmQueueClientOptions extends QueueTopology {
   retentionSeconds?: number;
   /** Retry and retention of root jobs. */
   rootJobs?: QueueJobSettings;
+  /** Told of each analysis enqueued and each cancelled while queued (for metrics). */
+  observe?: Observer<ProducerObservation>;
 }
 
 /** What `enqueueAnalysis` returns. */
@@ -78,6 +93,7 @@ export class RlmQueueClient {
   private readonly analyses: AnalysisStore;
   private readonly analysisEvents: AnalysisEvents;
   private readonly defaultOptions: SerializableEngineOptions;
+  private readonly observe: Observer<ProducerObservation> | undefined;
 
   constructor(options: RlmQueueClientOptions) {
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
@@ -92,10 +108,15 @@ export class RlmQueueClient {
     this.analyses = new AnalysisStore({ redis, prefix: this.prefix, ttlSeconds });
     this.analysisEvents = new AnalysisEvents({ redis, prefix: this.prefix, ttlSeconds });
     this.queue = createRootQueue(
-      { connection: options.connection, prefix: this.prefix },
+      {
+        connection: options.connection,
+        prefix: this.prefix,
+        ...(options.telemetry ? { telemetry: options.telemetry } : {}),
+      },
       options.rootJobs,
     );
     this.defaultOptions = options.defaultOptions ?? {};
+    this.observe = options.observe;
   }
 
   /**
@@ -107,6 +128,21 @@ export class RlmQueueClient {
    * record but failed before adding the job, the retry adds it.
    */
   async enqueueAnalysis(input: EnqueueAnalysisInput): Promise<EnqueuedAnalysis> {
+    // The analysis's spans, in every worker, are children of this one, itself a child of
+    // the caller's (the API's request, say): one trace per analysis.
+    return inProducerSpan(
+      JobSpanNames.enqueue,
+      { [JobSpanAttributes.system]: "bullmq" },
+      async (span) => {
+        const enqueued = await this.#enqueue(input);
+        span.setAttribute(SpanAttributes.analysisId, enqueued.id);
+        if (enqueued.deduplicated) span.setAttribute("rlm.deduplicated", true);
+        return enqueued;
+      },
+    );
+  }
+
+  async #enqueue(input: EnqueueAnalysisInput): Promise<EnqueuedAnalysis> {
     validateInput(input);
     const options = mergeOptions(this.defaultOptions, input.options ?? {});
     const resolved = resolveEngineOptions(options);
@@ -125,6 +161,7 @@ export class RlmQueueClient {
       ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
     });
     if (!created) return this.deduplicated(id);
+    const trace = traceCarrier();
     const data: RootJobData = {
       analysisId: id,
       query: input.query,
@@ -132,8 +169,10 @@ export class RlmQueueClient {
       options,
       depth: 0,
       createdAt,
+      ...(trace ? { trace } : {}),
     };
     await this.queue.add(jobNames.analysis(id, input.query), data, { jobId: id });
+    notify(this.observe, { type: "analysis_enqueued", analysisId: id, deduplicated: false });
     return { id, status: "queued", deduplicated: false };
   }
 
@@ -200,7 +239,10 @@ export class RlmQueueClient {
         status: "cancelled",
         event: { type: "cancelled", reason: "cancelled while queued" },
       });
-      if (outcome === "updated") return "cancelled";
+      if (outcome === "updated") {
+        notify(this.observe, { type: "analysis_ended", analysisId: id, status: "cancelled" });
+        return "cancelled";
+      }
     }
     const status = await this.analyses.getStatus(id);
     return status !== null && isTerminalStatus(status) ? "already_finished" : "requested";
@@ -244,6 +286,7 @@ export class RlmQueueClient {
       };
       await this.queue.add(jobNames.analysis(id, record.query), data, { jobId: id });
     }
+    notify(this.observe, { type: "analysis_enqueued", analysisId: id, deduplicated: true });
     return { id, status: record.status, deduplicated: true };
   }
 

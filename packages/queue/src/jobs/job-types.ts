@@ -1,4 +1,5 @@
 import type { EngineOptionsInput, SubCallRecord } from "@rlm/core";
+import type { TraceCarrier } from "../observing/job-trace.js";
 import type { ContextRef } from "../storage/context-ref.js";
 
 /**
@@ -20,6 +21,8 @@ export interface RootJobData {
    * Absent from jobs enqueued before it existed: the record is read then.
    */
   createdAt?: number;
+  /** The span the analysis was enqueued under (its runs' spans are its children). */
+  trace?: TraceCarrier;
 }
 
 /**
@@ -38,6 +41,8 @@ export interface NestedJobData {
   options: SerializableEngineOptions;
   /** At least 1. */
   depth: number;
+  /** The sub-call's span in its parent's run (the nested runs' spans are its children). */
+  trace?: TraceCarrier;
 }
 
 /** Data of the jobs on `rlm-root`: top analyses and nested sub-analyses. */
@@ -56,6 +61,8 @@ export interface LlmCall {
   contextRef: ContextRef;
   /** When the call left the engine (ms since the epoch, sub-ms), before it was queued. */
   issuedAt: number;
+  /** The sub-call's span in the root's run (the call's span is its child). */
+  trace?: TraceCarrier;
 }
 
 /**

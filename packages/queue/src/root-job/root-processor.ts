@@ -1,4 +1,4 @@
-import { DocumentLoadError, RlmError } from "@rlm/core";
+import { DocumentLoadError, RlmError, SpanAttributes } from "@rlm/core";
 import { type Job, UnrecoverableError, WaitingChildrenError } from "bullmq";
 import { AnalysisReporter } from "../analyses/analysis-reporter.js";
 import { firstStart } from "../jobs/first-start.js";
@@ -10,6 +10,7 @@ import {
   subCallJobResult,
 } from "../jobs/job-types.js";
 import { RedisJournal } from "../storage/redis-journal.js";
+import { inJobSpan, JobSpanAttributes, JobSpanNames } from "../observing/job-trace.js";
 import { driveRun } from "./drive-run.js";
 import { buildRun, type RootRun } from "./root-run.js";
 import type { RootProcessorServices } from "./root-services.js";
@@ -34,11 +35,34 @@ export function createRootProcessor(services: RootProcessorServices) {
     slots.jobTaken();
     const unhold = services.heldLocks?.hold(job, token);
     try {
-      return await processRun(services, slots, job, token);
+      // One span per run of the job, under the span the analysis (or the sub-call of a
+      // nested one) was enqueued under: one trace per analysis, across processes.
+      return await inJobSpan(
+        JobSpanNames.run,
+        job.data.trace,
+        runAttributes(services, job),
+        (span) =>
+          processRun(services, slots, job, token, () =>
+            span.setAttribute(JobSpanAttributes.rebuilt, true),
+          ),
+        (error) => error instanceof WaitingChildrenError,
+      );
     } finally {
       unhold?.();
       slots.jobFreed();
     }
+  };
+}
+
+function runAttributes(services: RootProcessorServices, job: Job<RootQueueJobData>) {
+  return {
+    [SpanAttributes.analysisId]: job.data.analysisId,
+    [SpanAttributes.depth]: job.data.depth,
+    [JobSpanAttributes.system]: "bullmq",
+    [JobSpanAttributes.destination]: job.queueName,
+    [JobSpanAttributes.operation]: "process",
+    [JobSpanAttributes.messageId]: job.id ?? "",
+    ...(services.workerName ? { [JobSpanAttributes.worker]: services.workerName } : {}),
   };
 }
 
@@ -47,6 +71,7 @@ async function processRun(
   slots: RootSlots,
   job: Job<RootQueueJobData>,
   token: string | undefined,
+  markRebuilt: () => void,
 ): Promise<RootQueueJobResult> {
   const data = job.data;
   const reporter = isNestedJobData(data)
@@ -82,7 +107,10 @@ async function processRun(
       if (reporter) await reporter.waiting();
       throw new WaitingChildrenError();
     }
-    if (rebuilt && services.stats) services.stats.rebuilt += 1;
+    if (rebuilt) {
+      markRebuilt();
+      if (services.stats) services.stats.rebuilt += 1;
+    }
     run = await buildRun(
       services,
       job,
@@ -146,7 +174,9 @@ async function startCheck(
   if (reporter) {
     const state = await reporter.start();
     if (state === "running") return "go";
-    if (state === "cancel_requested") return { result: await finishCancelled(job, reporter) };
+    if (state === "cancel_requested") {
+      return { result: await finishCancelled(job, reporter, services.observe) };
+    }
     const record = await services.store.get(data.analysisId).catch(() => null);
     const finishReason = record?.result?.finishReason ?? "cancelled";
     return { result: { analysisId: data.analysisId, finishReason } };
