@@ -56,7 +56,9 @@ const tracer = trace.getTracer("@rlm/core");
 /**
  * Runs `fn` in a new span, a child of `parent` (by default the active context), and
  * active while `fn` runs: spans started inside, here or in a model client, are its
- * children. An error thrown by `fn` marks the span failed and is thrown on.
+ * children. An error thrown by `fn` marks the span failed and is thrown on; a
+ * cancellation (code `cancelled`: the analysis was cancelled, stopped by a budget, or its
+ * run gave its job up) only marks it `rlm.cancelled`.
  */
 export async function inSpan<T>(
   name: string,
@@ -68,7 +70,9 @@ export async function inSpan<T>(
   try {
     return await context.with(trace.setSpan(parent, span), () => fn(span));
   } catch (error) {
-    failSpan(span, error);
+    if ((error as { code?: unknown } | null)?.code === "cancelled") {
+      span.setAttribute("rlm.cancelled", true);
+    } else failSpan(span, error);
     throw error;
   } finally {
     span.end();
