@@ -129,6 +129,16 @@ const envSchema = z.object({
   NO_PROXY: z.string().optional(),
   /** `serve`: let Bull Board retry, clean and promote jobs (read-only otherwise). */
   RLM_BOARD_WRITE: flag.default(false),
+  /**
+   * `serve`, `worker`: traces exported over OTLP/HTTP to this collector (`/v1/traces` is
+   * appended); unset, no OpenTelemetry SDK is started. The exporter reads the other
+   * `OTEL_EXPORTER_OTLP_*` variables (headers, timeout) itself.
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
+  /** The traces' own endpoint, used as is (wins over the one above). */
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl.optional(),
+  /** `true`: no SDK, whatever the endpoint. */
+  OTEL_SDK_DISABLED: flag.default(false),
 });
 
 /** A request rate: `max` requests per `durationMs`. */
