@@ -62,7 +62,3 @@ export function registerRequestTracing(app: FastifyInstance): void {
   });
 }
 
-/** Marks the request's span with the analysis it is about. */
-export function traceAnalysisId(id: string): void {
-  trace.getActiveSpan()?.setAttribute("rlm.analysis.id", id);
-}
