@@ -61,4 +61,3 @@ export function registerRequestTracing(app: FastifyInstance): void {
     context.with(active, done);
   });
 }
-
