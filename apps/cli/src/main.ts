@@ -130,11 +130,23 @@ function buildProgram(): Command {
       positiveSeconds,
       30,
     )
+    .option(
+      "--metrics-port <port>",
+      "serve Prometheus metrics at http://<metrics-host>:<port>/metrics (0 picks a free one)",
+      port,
+    )
+    .option(
+      "--metrics-host <host>",
+      "interface of the metrics endpoint (no authentication: keep it where only the scraper reaches)",
+      nonEmpty,
+      "0.0.0.0",
+    )
     .addHelpText(
       "after",
       "\nNeeds OPENAI_API_KEY (and OPENAI_BASE_URL for a non-OpenAI endpoint) and Redis at\n" +
         "REDIS_URL. A second SIGTERM/SIGINT exits at once; unfinished jobs are picked up by\n" +
-        "another worker from their journal.",
+        "another worker from their journal. Traces go over OTLP/HTTP to\n" +
+        "OTEL_EXPORTER_OTLP_ENDPOINT when it is set.",
     )
     .action(async (flags: WorkerFlags) => {
       const { workerCommand } = await import("./commands/worker.js");
@@ -148,7 +160,9 @@ function buildProgram(): Command {
     .option("--host <host>", "interface to listen on", nonEmpty, "0.0.0.0")
     .addHelpText(
       "after",
-      "\nNeeds RLM_API_TOKEN (clients send `Authorization: Bearer <token>`) and Redis at REDIS_URL.",
+      "\nNeeds RLM_API_TOKEN (clients send `Authorization: Bearer <token>`) and Redis at REDIS_URL.\n" +
+        "Prometheus metrics at /metrics (same token); traces over OTLP/HTTP to\n" +
+        "OTEL_EXPORTER_OTLP_ENDPOINT when it is set.",
     )
     .action(async (flags: ServeFlags) => {
       const { serveCommand } = await import("./commands/serve.js");
