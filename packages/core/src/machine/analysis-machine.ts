@@ -64,6 +64,8 @@ export class AnalysisMachine {
   private readonly cellKeyPrefix: string;
 
   private phase: Phase = { name: "start" };
+  /** True once `dispose` was called: the run is over here, whatever its steps still do. */
+  private released = false;
   private iteration = 1;
   private readonly messages: ChatMessage[] = [];
   private readonly history: ReplHistoryEntry[] = [];
@@ -188,6 +190,7 @@ export class AnalysisMachine {
 
   /** Releases the sandbox (and the document, when this machine loaded it). */
   dispose(): void {
+    this.released = true;
     this.session.dispose();
     if (this.ownsControl) {
       // Anything still running for this analysis (an orphaned nested call, say) stops.
@@ -416,6 +419,10 @@ export class AnalysisMachine {
       this.replayBudgetStop(journaled);
     } else {
       const executed = await this.session.execute(code, cellKey);
+      // Released while the cell ran (its run gave its job up, to be rebuilt elsewhere): the
+      // cell lost its sandbox to that, not to its own code, so nothing of it is journaled;
+      // the rebuilt run runs it again, its sub-calls answered from the journal.
+      if (this.released) throw new RunReleasedError();
       result = TurnFeedback.withHints(code, executed.result);
       // The cell ran to its end before (it is journaled), yet asked for a call the
       // journal does not hold: its code is not deterministic. Detected and reported.
@@ -673,6 +680,13 @@ export class AnalysisMachine {
     } catch {
       // A failing progress listener must not break the analysis.
     }
+  }
+}
+
+/** A step that was still going when its machine was released: its outcome is nobody's. */
+class RunReleasedError extends RlmError {
+  constructor() {
+    super("run_released", "the run was released while a cell ran", { retryable: true });
   }
 }
 
