@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { EnqueueAnalysisInput } from "@rlm/queue";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@rlm/queue";
 import { ApiError, ApiErrorCode } from "./api-error.js";
 
 /**
@@ -45,7 +45,7 @@ function sortedKeys(value: unknown): unknown {
  */
 export class IdempotencyFingerprints {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly ttlSeconds = IDEMPOTENCY_TTL_SECONDS,
   ) {}

@@ -132,8 +132,9 @@ function buildProgram(): Command {
     .addHelpText(
       "after",
       "\nNeeds OPENAI_API_KEY (and OPENAI_BASE_URL for a non-OpenAI endpoint) and Redis at\n" +
-        "REDIS_URL. A second SIGTERM/SIGINT exits at once; unfinished jobs are picked up by\n" +
-        "another worker from their journal.",
+        "REDIS_URL (or a Redis Cluster: REDIS_CLUSTER_NODES=host:port,…). A second\n" +
+        "SIGTERM/SIGINT exits at once; unfinished jobs are picked up by another worker from\n" +
+        "their journal.",
     )
     .action(async (flags: WorkerFlags) => {
       const { workerCommand } = await import("./commands/worker.js");
@@ -147,7 +148,8 @@ function buildProgram(): Command {
     .option("--host <host>", "interface to listen on", nonEmpty, "0.0.0.0")
     .addHelpText(
       "after",
-      "\nNeeds RLM_API_TOKEN (clients send `Authorization: Bearer <token>`) and Redis at REDIS_URL.",
+      "\nNeeds RLM_API_TOKEN (clients send `Authorization: Bearer <token>`) and Redis at REDIS_URL\n" +
+        "(or a Redis Cluster: REDIS_CLUSTER_NODES=host:port,…).",
     )
     .action(async (flags: ServeFlags) => {
       const { serveCommand } = await import("./commands/serve.js");

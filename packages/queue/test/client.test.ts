@@ -10,7 +10,7 @@ import { ContextStore } from "../src/storage/context-store.js";
 import type { RootJobData, RootJobResult } from "../src/jobs/job-types.js";
 import { redisKeys } from "../src/storage/keys.js";
 import { QueueName } from "../src/jobs/queue-names.js";
-import { createRootQueue, type RootQueue } from "../src/jobs/queues.js";
+import { bullmqOptions, createRootQueue, type RootQueue } from "../src/jobs/queues.js";
 import { deleteKeysUnder, newRedis, REDIS_OPTIONS, uniquePrefix, within } from "./redis-helpers.js";
 
 const prefix = uniquePrefix("client");
@@ -179,7 +179,7 @@ describe("RlmQueueClient.waitForResult", () => {
         await reporter.complete(fakeResult(`read ${String(context).length} chars`));
         return { analysisId: job.data.analysisId, finishReason: "final" };
       },
-      { connection: REDIS_OPTIONS, prefix, autorun: false },
+      { ...bullmqOptions({ connection: REDIS_OPTIONS, prefix }), autorun: false },
     );
     try {
       // Enqueue and start waiting before the worker runs: the wait must see the whole run.

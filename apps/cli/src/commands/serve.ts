@@ -1,4 +1,4 @@
-import { displayRedisUrl, redisConnection, requireRedis } from "../redis.js";
+import { displayRedis, queueConnection, redisTarget, requireRedis } from "../redis.js";
 import { setup } from "../setup.js";
 import { stopOnSignals } from "../signals.js";
 import { EXIT, UsageError } from "../usage-error.js";
@@ -25,12 +25,15 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
   if (apiToken === undefined) {
     throw new UsageError("no API token: set RLM_API_TOKEN (clients send it as a Bearer token)");
   }
-  await requireRedis(env.REDIS_URL);
+  const target = redisTarget(env);
+  await requireRedis(target);
 
   // Loaded here: Fastify, Bull Board and the queue client.
   const { createApiServer, BULL_BOARD_PATH, DOCS_PATH, VIEWER_PATH } = await import("@rlm/api");
+  // A cluster client is shared by the server's connections (each a duplicate of it).
+  const redis = queueConnection(target);
   const app = createApiServer({
-    connection: redisConnection(env.REDIS_URL),
+    connection: redis.connection,
     prefix: env.RLM_PREFIX,
     apiToken,
     bodyLimitBytes: Math.round(env.RLM_MAX_UPLOAD_MB * 1024 * 1024),
@@ -45,6 +48,7 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
     });
   } catch (error) {
     await app.close();
+    await redis.close();
     const code = (error as { code?: unknown }).code;
     if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
       throw new UsageError(
@@ -56,7 +60,7 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
   logger.info(
     {
       url: address,
-      redis: displayRedisUrl(env.REDIS_URL),
+      redis: displayRedis(target),
       prefix: env.RLM_PREFIX,
       maxUploadMb: env.RLM_MAX_UPLOAD_MB,
       boardWrite: env.RLM_BOARD_WRITE,
@@ -94,6 +98,7 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
     logger.warn({ timeoutMs: CLOSE_TIMEOUT_MS }, "API server did not close in time; exiting");
     process.exit(EXIT.ok);
   }
+  await redis.close();
   logger.info({ signal }, "API server closed");
   return EXIT.ok;
 }

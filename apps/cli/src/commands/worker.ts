@@ -1,7 +1,7 @@
 import type { RateLimit } from "../env.js";
 import { modelClientOptions, proxyForLog, proxyFromEnv } from "../model-client.js";
 import { logModelRetries } from "../model-retry-log.js";
-import { displayRedisUrl, redisConnection, requireRedis } from "../redis.js";
+import { displayRedis, queueConnection, redisTarget, requireRedis } from "../redis.js";
 import { DEFAULT_BASE_URL, withoutUndefined } from "../run-settings.js";
 import { setup } from "../setup.js";
 import { stopOnSignals } from "../signals.js";
@@ -34,8 +34,8 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
   if (apiKey === undefined) {
     throw new UsageError("no API key: set OPENAI_API_KEY (the workers make the model calls)");
   }
-  const redisUrl = env.REDIS_URL;
-  await requireRedis(redisUrl);
+  const target = redisTarget(env);
+  await requireRedis(target);
 
   const roles = flags.queues;
   const concurrency = {
@@ -67,8 +67,9 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
   const { createOpenAIModelClient } = await import("@rlm/llm");
   // bin/rlm.js starts Node with --expose-gc for this.
   const collectGarbage = exposedGarbageCollector();
+  const redis = queueConnection(target);
   const worker = await startRlmWorker({
-    connection: redisConnection(redisUrl),
+    connection: redis.connection,
     prefix: env.RLM_PREFIX,
     roles,
     concurrency,
@@ -95,7 +96,7 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
       ...(limiter && roles.includes("llm")
         ? { rateLimit: `${limiter.max} per ${limiter.durationMs / 1000} s` }
         : {}),
-      redis: displayRedisUrl(redisUrl),
+      redis: displayRedis(target),
       prefix: env.RLM_PREFIX,
       baseURL,
       ...(proxy ? { proxy: proxyForLog(proxy) } : {}),
@@ -113,6 +114,7 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
   logger.info({ signal, timeoutMs }, "draining: no new jobs, waiting for jobs in progress");
   const startedAt = Date.now();
   await worker.close({ timeoutMs });
+  await redis.close();
   logger.info({ signal, durationMs: Date.now() - startedAt }, "worker drained, exiting");
   return EXIT.ok;
 }

@@ -1,5 +1,4 @@
 import { RlmError, type RlmResult } from "@rlm/core";
-import type { Redis } from "ioredis";
 import { type AnalysisEvent, EVENTS_MAX_LEN } from "./analysis-events.js";
 import { newAnalysisId } from "./analysis-id.js";
 import {
@@ -14,10 +13,11 @@ import { QueueErrorCode } from "../errors.js";
 import type { SerializableEngineOptions } from "../jobs/job-types.js";
 import { DEFAULT_PREFIX, DEFAULT_TTL_SECONDS, type RedisKeys, redisKeys } from "../storage/keys.js";
 import { luaScripts } from "../storage/lua-scripts.js";
+import type { RedisClient } from "../storage/redis-client.js";
 
 /** Options of an `AnalysisStore`. */
 export interface AnalysisStoreOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** Key prefix (default `rlm`). */
   prefix?: string;
   /**
@@ -98,7 +98,7 @@ export function initialProgress(maxIterations: number): AnalysisProgress {
  * change goes through a guarded script: terminal statuses are final.
  */
 export class AnalysisStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly keys: RedisKeys;
   private readonly ttlSeconds: number;
 
@@ -111,14 +111,17 @@ export class AnalysisStore {
   /**
    * Creates a `queued` record with a new id, unless `idempotencyKey` is bound to an
    * analysis already: then returns that id with `created: false`.
+   *
+   * The record is written first and the key bound to it after (SET NX): the key and the
+   * record are in different slots on a cluster, so no one script can do both, and in
+   * this order a bound key always names a record. Of two producers racing with one key,
+   * the one whose bind loses deletes the record it had just made.
    */
   async create(
     input: CreateAnalysisInput,
   ): Promise<{ id: string; created: boolean; createdAt: number }> {
     const id = newAnalysisId();
     const now = Date.now();
-    const keys = [this.keys.analysis(id)];
-    if (input.idempotencyKey !== undefined) keys.push(this.keys.idempotency(input.idempotencyKey));
     const fields = [
       ["id", id],
       ["status", "queued" satisfies AnalysisStatus],
@@ -130,13 +133,27 @@ export class AnalysisStore {
       ["progress", JSON.stringify(initialProgress(input.maxIterations))],
       ["cancelRequested", "0"],
     ].flat();
-    const reply = await luaScripts.analysisCreate.run(this.redis, keys, [
-      id,
-      this.ttlSeconds,
-      ...fields,
-    ]);
-    const [storedId, created] = reply as [string, number];
-    return { id: storedId, created: created === 1, createdAt: now };
+    await luaScripts.analysisCreate.run(
+      this.redis,
+      [this.keys.analysis(id)],
+      [this.ttlSeconds, ...fields],
+    );
+    if (input.idempotencyKey === undefined) return { id, created: true, createdAt: now };
+    const bound = await this.bindIdempotencyKey(input.idempotencyKey, id);
+    if (bound === id) return { id, created: true, createdAt: now };
+    await this.redis.unlink(this.keys.analysis(id));
+    return { id: bound, created: false, createdAt: now };
+  }
+
+  /** Binds `key` to `id` unless it is bound already; returns the id it is bound to. */
+  private async bindIdempotencyKey(key: string, id: string): Promise<string> {
+    const name = this.keys.idempotency(key);
+    for (;;) {
+      if ((await this.redis.set(name, id, "EX", this.ttlSeconds, "NX")) === "OK") return id;
+      // Bound; unless it expired since, in which case the next SET NX takes it.
+      const existing = await this.redis.get(name);
+      if (existing !== null) return existing;
+    }
   }
 
   /** The analysis id an idempotency key is bound to, if any. */

@@ -1,5 +1,5 @@
 import type { SubCallRecord } from "@rlm/core";
-import type { Redis } from "ioredis";
+import { duplicateClient, type RedisClient } from "../storage/redis-client.js";
 import { redisKeys } from "../storage/keys.js";
 
 /** Journaled answers announced for one analysis: [journal field, record] pairs. */
@@ -17,15 +17,15 @@ export type AnnouncedAnswers = Array<[journalKey: string, record: SubCallRecord]
  * source of truth, and whoever waits reads it again now and then.
  */
 export class AnswerChannel {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #keys: ReturnType<typeof redisKeys>;
   readonly #answers = new Map<string, (answers: AnnouncedAnswers) => void>();
   readonly #stopListeners = new Set<(analysisId: string) => void>();
-  #subscriber: Redis | undefined;
+  #subscriber: RedisClient | undefined;
   #subscribed: Promise<void> | undefined;
   #closed = false;
 
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: RedisClient, prefix: string) {
     this.#redis = redis;
     this.#keys = redisKeys(prefix);
   }
@@ -68,7 +68,7 @@ export class AnswerChannel {
       const connection = this.#connection();
       await Promise.all([
         connection.subscribe(this.#keys.stops()),
-        connection.psubscribe(`${globEscaped(this.answersChannel(""))}*`),
+        connection.psubscribe(this.#keys.answersPattern()),
       ]);
     })().catch(() => {
       this.#subscribed = undefined; // the next caller tries again
@@ -87,11 +87,10 @@ export class AnswerChannel {
   }
 
   /** The subscriber connection, opened when first needed (a subscriber can do nothing else). */
-  #connection(): Redis {
+  #connection(): RedisClient {
     if (!this.#subscriber) {
       // Commands wait for the connection (a caller's client may disable the offline queue).
-      const subscriber = this.#redis.duplicate({ enableOfflineQueue: true });
-      subscriber.on("error", () => undefined);
+      const subscriber = duplicateClient(this.#redis, { enableOfflineQueue: true });
       subscriber.on("message", (channel: string, message: string) =>
         this.#received(channel, message),
       );
@@ -120,9 +119,4 @@ export class AnswerChannel {
     }
     deliver(answers);
   }
-}
-
-/** `text` matched literally in a Redis glob pattern. */
-function globEscaped(text: string): string {
-  return text.replace(/[*?[\]\\]/g, (char) => `\\${char}`);
 }

@@ -5,13 +5,13 @@ import type {
   RootQueueJobData,
   RootQueueJobResult,
 } from "./job-types.js";
-import { DAY_SECONDS, DEFAULT_PREFIX } from "../storage/keys.js";
+import { DAY_SECONDS, DEFAULT_PREFIX, queuePrefix } from "../storage/keys.js";
 import { QueueName } from "./queue-names.js";
 import type { RlmConnection } from "../storage/redis-client.js";
 
 /**
- * Where the queue system lives: a Redis connection and one prefix, used both as
- * BullMQ's `prefix` and for this package's own keys.
+ * Where the queue system lives: a Redis connection (one Redis or a cluster) and one
+ * prefix, that of this package's own keys; BullMQ's is made from it (`queuePrefix`).
  */
 export interface QueueTopology {
   connection: RlmConnection;
@@ -73,7 +73,10 @@ export function defaultJobOptions(
   };
 }
 
-/** `{ connection, prefix }` for any BullMQ class (Worker, QueueEvents, FlowProducer). */
+/**
+ * `{ connection, prefix }` for any BullMQ class (Worker, QueueEvents, FlowProducer):
+ * the prefix is `queuePrefix(prefix)`, whose hash tag keeps both queues in one slot.
+ */
 export function bullmqOptions(topology: QueueTopology): {
   connection: ConnectionOptions;
   prefix: string;
@@ -81,7 +84,7 @@ export function bullmqOptions(topology: QueueTopology): {
   // The cast only bridges a typing gap: ioredis allows `retryStrategy: null`, BullMQ's
   // copy of the options type does not; BullMQ hands the options to ioredis unchanged.
   const connection = topology.connection as ConnectionOptions;
-  return { connection, prefix: topology.prefix ?? DEFAULT_PREFIX };
+  return { connection, prefix: queuePrefix(topology.prefix ?? DEFAULT_PREFIX) };
 }
 
 /** The `rlm-root` queue: top analyses and nested sub-analyses. */

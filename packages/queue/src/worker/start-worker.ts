@@ -3,7 +3,6 @@ import type { ModelClient } from "@rlm/core";
 import { createOpenAIModelClient } from "@rlm/llm";
 import { createIsolatedVmSandboxFactory, releaseBufferNow } from "@rlm/sandbox";
 import { Worker } from "bullmq";
-import { Redis } from "ioredis";
 import { AnalysisReporter } from "../analyses/analysis-reporter.js";
 import { AnalysisStore } from "../analyses/analysis-store.js";
 import { AnswerBus } from "../answers/answer-bus.js";
@@ -29,7 +28,7 @@ import type { RootRunStats } from "../root-job/root-services.js";
 import { RootSlots } from "../root-job/root-slots.js";
 import { ContextStore } from "../storage/context-store.js";
 import { DAY_SECONDS, DEFAULT_PREFIX } from "../storage/keys.js";
-import { closeRedis, openRedis } from "../storage/redis-client.js";
+import { closeRedis, isRedisClient, openRedis } from "../storage/redis-client.js";
 import type { CallLane } from "../sub-calls/call-lane.js";
 import { DEFAULT_SUB_CALL_BATCHING } from "../sub-calls/overflow-jobs.js";
 import { HeldLocks } from "../jobs/held-locks.js";
@@ -41,9 +40,9 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
   const topology = { connection: options.connection, prefix };
   const roles = options.roles ?? ["root", "llm"];
   // Auto-pipelining: the journal writes and reads a fan-out issues in one tick leave as
-  // one socket write instead of one each.
+  // one socket write instead of one each (`openCluster` turns it on for a cluster).
   const redisClient = openRedis(
-    options.connection instanceof Redis
+    isRedisClient(options.connection)
       ? options.connection
       : { enableAutoPipelining: true, ...options.connection },
   );

@@ -6,9 +6,9 @@
   costs one command instead of a write and a publish each.
 
   Input:
-    KEYS[1] the analysis's journal hash ({prefix}:journal:{analysisId})
+    KEYS[1] the analysis's journal hash (<prefix>:journal:{<analysisId>})
     ARGV[1] TTL of the hash, seconds (0: left alone)
-    ARGV[2] the channel to announce on ({prefix}:answers:{analysisId}), or '' for none
+    ARGV[2] the channel to announce on (<prefix>:answers:{<analysisId>}), or '' for none
     ARGV[3..] field, record JSON pairs
 
   Output:
