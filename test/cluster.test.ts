@@ -1,0 +1,201 @@
+import type { AddressInfo } from "node:net";
+import { createApiServer } from "@rlm/api";
+import { redisKeys } from "@rlm/queue";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LuaScript } from "../packages/queue/src/storage/lua-script.js";
+import { keysUnder } from "../packages/queue/test/redis-helpers.js";
+import { luaScripts } from "../packages/queue/src/storage/lua-scripts.js";
+import { readSse } from "../apps/api/test/sse-reader.js";
+import { cleanEnv, runCli } from "../apps/cli/test/support/run-cli.js";
+import { makeDocument } from "./support/documents.js";
+import {
+  cancelStopsRunning,
+  fanOutAcrossTwoWorkers,
+  idempotencyKeyDeduplicates,
+  passesBudgetsDown,
+  survivesSigkills,
+} from "./support/queue-scenarios.js";
+import { queueTestbed } from "./support/queue-testbed.js";
+import {
+  canStartRedisCluster,
+  startRedisCluster,
+  type TestRedisCluster,
+} from "./support/redis-cluster.js";
+
+// The cluster leg: a real Redis Cluster of three masters on loopback ports, and the queue
+// path on it (worker processes started and killed, the mock LLM over HTTP, the API, the
+// CLI), with the checks the same scenarios make on one Redis. Skipped only where
+// redis-server cannot be run (.ci/run installs it).
+describe.skipIf(!canStartRedisCluster())("on a Redis Cluster of three masters", () => {
+  let cluster: TestRedisCluster;
+  // Registered first: the cluster starts before the testbed's hooks and stops after them.
+  beforeAll(async () => {
+    cluster = await startRedisCluster();
+  }, 30_000);
+  afterAll(async () => {
+    await cluster?.destroy();
+  });
+  const bed = queueTestbed("cluster", { latencyMs: 20, strategy: "map-reduce" }, () => cluster);
+
+  it("fans 50 sub-calls out across two worker processes, each call made once", async () => {
+    await fanOutAcrossTwoWorkers(bed);
+  });
+
+  it("survives SIGKILL of workers mid-analysis with the same answer and no completed call repeated", async () => {
+    await survivesSigkills(bed);
+  });
+
+  it("passes what is left of the budgets down to a nested analysis (depth 2)", async () => {
+    await passesBudgetsDown(bed);
+  });
+
+  it("cancel stops a running analysis and its children", async () => {
+    await cancelStopsRunning(bed);
+  });
+
+  it("an idempotency key, in a slot of its own, gives the same analysis", async () => {
+    await idempotencyKeyDeduplicates(bed);
+  });
+
+  it("spreads ten analyses' documents and journals over more than one master, each analysis's keys in one slot", async () => {
+    await bed.worker();
+    const analyses = await Promise.all(
+      Array.from({ length: 10 }, async (_, index) => {
+        const document = makeDocument({ chars: 40_000, markerCount: index + 1, seed: 100 + index });
+        const { id } = await bed.client.enqueueAnalysis({
+          query: `How many times does "${document.marker}" appear?`,
+          context: document.text,
+        });
+        const result = await bed.client.waitForResult(id, { timeoutMs: 60_000 });
+        expect(result.answer.trim()).toBe(String(index + 1));
+        return id;
+      }),
+    );
+    const redis = cluster.shared;
+    const keys = redisKeys(bed.prefix);
+    const documentMasters = new Set<number>();
+    const journalMasters = new Set<number>();
+    for (const id of analyses) {
+      const contextRef = JSON.parse((await redis.hget(keys.analysis(id), "contextRef")) ?? "{}");
+      const documentKey = keys.context(contextRef.sha256);
+      expect(await redis.exists(documentKey)).toBe(1);
+      expect(await redis.hlen(keys.journal(id))).toBeGreaterThan(0);
+      documentMasters.add(await cluster.masterOf(documentKey));
+      journalMasters.add(await cluster.masterOf(keys.journal(id)));
+      // Record, events, journal and answers channel of one analysis: one slot.
+      const slots = await Promise.all(
+        [keys.analysis(id), keys.events(id), keys.journal(id), keys.answers(id)].map((key) =>
+          redis.call("CLUSTER", "KEYSLOT", key),
+        ),
+      );
+      expect(new Set(slots).size).toBe(1);
+    }
+    expect(documentMasters.size).toBeGreaterThan(1);
+    expect(journalMasters.size).toBeGreaterThan(1);
+  });
+
+  it("every Lua script touches keys of one slot only (run strict, as #!lua, with the keys its callers give)", async () => {
+    const keys = redisKeys(bed.prefix);
+    const id = "an_aaaaaaaaaaaaaaaaaaaa";
+    const now = Date.now();
+    const status = JSON.stringify({ type: "status", status: "running" });
+    const progress = JSON.stringify({ subCallsDone: 1 });
+    // KEYS and ARGV as the package's callers build them, one case per script.
+    const cases: Record<keyof typeof luaScripts, [string[], Array<string | number>]> = {
+      admitCall: [[keys.llmWindow()], [100, 1_000]],
+      analysisCreate: [[keys.analysis(id)], [60, "id", id, "status", "queued", "progress", "{}"]],
+      analysisProgress: [
+        [keys.analysis(id), keys.events(id)],
+        [now, 60, "{}", progress, 100, "1"],
+      ],
+      analysisReport: [
+        [keys.analysis(id), keys.events(id)],
+        [now, 60, 100, "event", "status", status, "progress", "{}", progress],
+      ],
+      analysisTransition: [
+        [keys.analysis(id), keys.events(id), keys.journal(id)],
+        [now, 60, "", "status", status, 100, keys.stops(), "", "", "status", "running"],
+      ],
+      contextTouch: [[keys.context("0".repeat(64))], [60]],
+      journalAnswers: [[keys.journal(id)], [60, keys.answers(id), "sub:1", '{"kind":"sub"}']],
+      journalPut: [[keys.journal(id)], ["root:1", '{"kind":"root"}', 60]],
+    };
+    expect(Object.keys(cases).sort()).toEqual(Object.keys(luaScripts).sort());
+    for (const [name, [scriptKeys, args]] of Object.entries(cases)) {
+      const script = luaScripts[name as keyof typeof luaScripts];
+      // With a shebang Redis refuses a script that reaches a key of another slot than its
+      // KEYS' (without one, only a key on another node: the check would depend on luck).
+      const strict = new LuaScript(script.name, `#!lua\n${script.source}`);
+      await expect(strict.run(cluster.shared, scriptKeys, args), name).resolves.toBeDefined();
+    }
+  });
+
+  it("serves an analysis's events over SSE to its end, and Bull Board and the viewer see its job", async () => {
+    bed.mock.configure({ chunkChars: 20_000 });
+    await bed.worker();
+    const app = createApiServer({
+      connection: cluster.shared,
+      prefix: bed.prefix,
+      apiToken: "cluster-token",
+      logger: false,
+    });
+    try {
+      await app.listen({ host: "127.0.0.1", port: 0 });
+      const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+      const headers = { authorization: "Bearer cluster-token" };
+      const document = makeDocument({ chars: 60_000, markerCount: 4, seed: 33 });
+      const posted = await fetch(`${base}/v1/analyses`, {
+        method: "POST",
+        headers: { ...headers, "content-type": "application/json" },
+        body: JSON.stringify({
+          query: `How many times does "${document.marker}" appear?`,
+          context: document.text,
+        }),
+      });
+      expect(posted.status).toBe(202);
+      const { id } = (await posted.json()) as { id: string };
+      const messages = await readSse(await fetch(`${base}/v1/analyses/${id}/events`, { headers }));
+      const events = messages.flatMap((message) => (message.event ? [message.event] : []));
+      expect(events[0]).toBe("status");
+      expect(events.at(-1)).toBe("completed");
+      // Its fan-out's progress came through too.
+      const done = messages.flatMap((message) =>
+        message.event === "progress"
+          ? [(message.data as { progress: { subCallsDone: number } }).progress.subCallsDone]
+          : [],
+      );
+      expect(Math.max(...done)).toBeGreaterThan(0);
+      const view = (await (await fetch(`${base}/v1/analyses/${id}`, { headers })).json()) as {
+        result?: { answer: string };
+      };
+      expect(view.result?.answer.trim()).toBe("4");
+      const board = await fetch(`${base}/admin/queues/api/queues`, { headers });
+      expect(board.status).toBe(200);
+      const queues = ((await board.json()) as { queues: Array<{ name: string; counts: object }> })
+        .queues;
+      expect(queues.map((queue) => queue.name).sort()).toEqual(["rlm-llm", "rlm-root"]);
+      const trajectory = await fetch(`${base}/admin/api/analyses/${id}/trajectory`, { headers });
+      expect(trajectory.status).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("rlm demo runs its three analyses through the queue on the cluster", async () => {
+    const run = await runCli(
+      ["demo", "--latency", "5"],
+      cleanEnv({ REDIS_CLUSTER_NODES: cluster.nodesSetting }),
+      120_000,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const mode = run.stdout.split("\n")[0] ?? "";
+    expect(mode).toMatch(/^mode: queue \(Redis at cluster 127\.0\.0\.1:\d+,/);
+    expect(run.stdout).toMatch(/✓ count\s+final/);
+    expect(run.stdout).toMatch(/✓ needle\s+final/);
+    expect(run.stdout).toMatch(/✓ summary\s+final/);
+    // Its throw-away prefix is gone from every master.
+    const prefix = mode.match(/key prefix (rlm-demo-\d+)/)?.[1];
+    expect(prefix).toBeDefined();
+    expect(await keysUnder(cluster.shared, prefix ?? "")).toEqual([]);
+  });
+});
