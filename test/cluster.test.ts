@@ -1,6 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { createApiServer } from "@rlm/api";
-import { redisKeys } from "@rlm/queue";
+import { type RlmWorker, redisKeys, startRlmWorker, type WorkerRole } from "@rlm/queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LuaScript } from "../packages/queue/src/storage/lua-script.js";
 import { keysUnder } from "../packages/queue/test/redis-helpers.js";
@@ -55,6 +55,48 @@ describe.skipIf(!canStartRedisCluster())("on a Redis Cluster of three masters", 
 
   it("an idempotency key, in a slot of its own, gives the same analysis", async () => {
     await idempotencyKeyDeduplicates(bed);
+  });
+
+  it("answers made in another worker reach the run live, by sharded pub/sub", async () => {
+    const started: RlmWorker[] = [];
+    const start = async (roles: WorkerRole[]) => {
+      const worker = await startRlmWorker({
+        connection: cluster.shared,
+        prefix: bed.prefix,
+        roles,
+        model: { baseURL: bed.mock.url, apiKey: "test-key" },
+        defaults: { rootModel: "mock-root", subModel: "mock-sub" },
+      });
+      started.push(worker);
+      return worker;
+    };
+    try {
+      // Every call in the other process: each answer comes back over the channel.
+      const roots = await start(["root"]);
+      await start(["llm"]);
+      bed.mock.configure({ chunkChars: 20_000 });
+      const document = makeDocument({ chars: 400_000, markerCount: 17, seed: 17 });
+      const before = bed.mock.requests().length;
+      const { id } = await bed.client.enqueueAnalysis({
+        query: `How many times does "${document.marker}" appear?`,
+        context: document.text,
+      });
+      const result = await bed.client.waitForResult(id, { timeoutMs: 60_000 });
+      expect(result.answer.trim()).toBe("17");
+      const subRequests = bed.mock
+        .requests()
+        .slice(before)
+        .filter((request) => request.kind === "sub");
+      expect(subRequests.length).toBeGreaterThan(10);
+      expect(roots.runStats()).toMatchObject({
+        liveAnswers: subRequests.length,
+        callsHere: 0,
+        rebuilt: 0,
+        parked: 0,
+      });
+    } finally {
+      for (const worker of started) await worker.close({ timeoutMs: 5_000 });
+    }
   });
 
   it("spreads ten analyses' documents and journals over more than one master, each analysis's keys in one slot", async () => {
@@ -117,7 +159,7 @@ describe.skipIf(!canStartRedisCluster())("on a Redis Cluster of three masters", 
         [now, 60, "", "status", status, 100, keys.stops(), "", "", "status", "running"],
       ],
       contextTouch: [[keys.context("0".repeat(64))], [60]],
-      journalAnswers: [[keys.journal(id)], [60, keys.answers(id), "sub:1", '{"kind":"sub"}']],
+      journalAnswers: [[keys.journal(id)], [60, keys.answers(id), "1", "sub:1", '{"kind":"sub"}']],
       journalPut: [[keys.journal(id)], ["root:1", '{"kind":"root"}', 60]],
     };
     expect(Object.keys(cases).sort()).toEqual(Object.keys(luaScripts).sort());

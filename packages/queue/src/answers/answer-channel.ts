@@ -1,6 +1,7 @@
 import type { SubCallRecord } from "@rlm/core";
-import { duplicateClient, type RedisClient } from "../storage/redis-client.js";
+import { Cluster } from "ioredis";
 import { redisKeys } from "../storage/keys.js";
+import { duplicateClient, type RedisClient } from "../storage/redis-client.js";
 
 /** Journaled answers announced for one analysis: [journal field, record] pairs. */
 export type AnnouncedAnswers = Array<[journalKey: string, record: SubCallRecord]>;
@@ -10,13 +11,20 @@ export type AnnouncedAnswers = Array<[journalKey: string, record: SubCallRecord]
  * the answers of each analysis on its own channel (`{prefix}:answers:{id}`, announced by
  * the script that journals them), and the ids of analyses that were cancelled or ended on
  * one channel for every worker (`{prefix}:stops`, announced by the record's transition).
- * A process subscribes once, to every analysis's answers (a pattern), and reads only
- * those of the analyses it runs: no subscription command per analysis.
+ *
+ * On one Redis a process subscribes once, to every analysis's answers (a pattern), and
+ * reads only those of the analyses it runs: no subscription command per analysis. On a
+ * Redis Cluster a classic PUBLISH is copied to every node over the cluster bus, so the
+ * answers go by sharded pub/sub instead (SPUBLISH, `sharded`): a message stays on the
+ * shard of its analysis's slot and reaches only the processes subscribed to that
+ * analysis, each with an SSUBSCRIBE while it runs it. The stops (an id each) stay classic.
  *
  * A message can be lost (a run not subscribed yet, a reconnect): the journal stays the
  * source of truth, and whoever waits reads it again now and then.
  */
 export class AnswerChannel {
+  /** True on a cluster: answers are announced with SPUBLISH (see the class). */
+  readonly sharded: boolean;
   readonly #redis: RedisClient;
   readonly #keys: ReturnType<typeof redisKeys>;
   readonly #answers = new Map<string, (answers: AnnouncedAnswers) => void>();
@@ -28,6 +36,7 @@ export class AnswerChannel {
   constructor(redis: RedisClient, prefix: string) {
     this.#redis = redis;
     this.#keys = redisKeys(prefix);
+    this.sharded = redis instanceof Cluster;
   }
 
   /** The channel the answers of `analysisId` are announced on. */
@@ -47,10 +56,17 @@ export class AnswerChannel {
     if (this.#closed) return { ready: Promise.resolve(), stop: () => undefined };
     const channel = this.answersChannel(analysisId);
     this.#answers.set(channel, deliver);
+    const ready = this.sharded ? this.#shardSubscribe(channel) : this.#listening();
     return {
-      ready: this.#listening(),
+      ready,
       stop: () => {
-        if (this.#answers.get(channel) === deliver) this.#answers.delete(channel);
+        if (this.#answers.get(channel) !== deliver) return;
+        this.#answers.delete(channel);
+        if (this.sharded && !this.#closed) {
+          this.#connection()
+            .sunsubscribe(channel)
+            .catch(() => undefined);
+        }
       },
     };
   }
@@ -61,19 +77,28 @@ export class AnswerChannel {
     await this.#listening();
   }
 
-  /** Subscribes the process, once: the stops channel and every analysis's answers. */
+  /** Subscribes the process, once: the stops channel, and on one Redis every analysis's answers. */
   #listening(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#subscribed ??= (async () => {
       const connection = this.#connection();
       await Promise.all([
         connection.subscribe(this.#keys.stops()),
-        connection.psubscribe(this.#keys.answersPattern()),
+        this.sharded ? undefined : connection.psubscribe(this.#keys.answersPattern()),
       ]);
     })().catch(() => {
       this.#subscribed = undefined; // the next caller tries again
     });
     return this.#subscribed;
+  }
+
+  /** A cluster: the process's subscription to one analysis's answers, on its shard. */
+  async #shardSubscribe(channel: string): Promise<void> {
+    try {
+      await this.#connection().ssubscribe(channel);
+    } catch {
+      // Not confirmed (a node unreachable a moment): the run reads the journal meanwhile.
+    }
   }
 
   async close(): Promise<void> {
@@ -89,12 +114,19 @@ export class AnswerChannel {
   /** The subscriber connection, opened when first needed (a subscriber can do nothing else). */
   #connection(): RedisClient {
     if (!this.#subscriber) {
-      // Commands wait for the connection (a caller's client may disable the offline queue).
-      const subscriber = duplicateClient(this.#redis, { enableOfflineQueue: true });
+      // Commands wait for the connection (a caller's client may disable the offline
+      // queue); a cluster's sharded subscriptions go through one connection per master.
+      const subscriber = duplicateClient(this.#redis, {
+        enableOfflineQueue: true,
+        ...(this.sharded ? { shardedSubscribers: true } : {}),
+      });
       subscriber.on("message", (channel: string, message: string) =>
         this.#received(channel, message),
       );
       subscriber.on("pmessage", (_pattern: string, channel: string, message: string) =>
+        this.#received(channel, message),
+      );
+      subscriber.on("smessage", (channel: string, message: string) =>
         this.#received(channel, message),
       );
       this.#subscriber = subscriber;

@@ -93,7 +93,12 @@ export class AnswerWriter {
     const stored = (await luaScripts.journalAnswers.run(
       this.options.redis,
       [this.#keys.journal(analysisId)],
-      [this.options.ttlSeconds ?? DEFAULT_TTL_SECONDS, announce, ...args],
+      [
+        this.options.ttlSeconds ?? DEFAULT_TTL_SECONDS,
+        announce,
+        channel?.sharded ? "1" : "",
+        ...args,
+      ],
     )) as unknown[];
     entries.forEach((entry, index) => {
       const json = stored[index];

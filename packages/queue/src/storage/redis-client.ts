@@ -116,6 +116,8 @@ export interface DuplicateOverrides {
   enableOfflineQueue?: boolean;
   maxRetriesPerRequest?: number | null;
   connectTimeout?: number;
+  /** A cluster's SSUBSCRIBE through one subscriber per master (ignored for one Redis). */
+  shardedSubscribers?: boolean;
 }
 
 /**
@@ -127,16 +129,20 @@ export function duplicateClient(
   client: RedisClient,
   overrides: DuplicateOverrides = {},
 ): RedisClient {
+  const { enableOfflineQueue, shardedSubscribers, ...nodeOverrides } = overrides;
   let copy: RedisClient;
   if (client instanceof Cluster) {
-    const { enableOfflineQueue, ...nodeOverrides } = overrides;
     copy = client.duplicate(undefined, {
       ...client.options,
       ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
+      ...(shardedSubscribers === undefined ? {} : { shardedSubscribers }),
       redisOptions: { ...client.options.redisOptions, ...nodeOverrides },
     });
   } else {
-    copy = client.duplicate(overrides);
+    copy = client.duplicate({
+      ...nodeOverrides,
+      ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
+    });
   }
   copy.on("error", () => {});
   return copy;
