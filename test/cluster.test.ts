@@ -1,12 +1,20 @@
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { type MockLlmServer, startMockLlmServer } from "@rlm/mock-llm";
 import { createApiServer } from "@rlm/api";
-import { type RlmWorker, redisKeys, startRlmWorker, type WorkerRole } from "@rlm/queue";
+import {
+  redisKeys,
+  RlmQueueClient,
+  type RlmWorker,
+  startRlmWorker,
+  type WorkerRole,
+} from "@rlm/queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LuaScript } from "../packages/queue/src/storage/lua-script.js";
 import { keysUnder } from "../packages/queue/test/redis-helpers.js";
 import { luaScripts } from "../packages/queue/src/storage/lua-scripts.js";
 import { readSse } from "../apps/api/test/sse-reader.js";
-import { cleanEnv, runCli } from "../apps/cli/test/support/run-cli.js";
+import { cleanEnv, lines, REPO_ROOT, runCli, trackCli } from "../apps/cli/test/support/run-cli.js";
 import { makeDocument } from "./support/documents.js";
 import {
   cancelStopsRunning,
@@ -21,6 +29,9 @@ import {
   startRedisCluster,
   type TestRedisCluster,
 } from "./support/redis-cluster.js";
+
+const REPORT = join(REPO_ROOT, "apps", "cli", "assets", "sample-report.txt");
+const NEEDLE_QUERY = 'What is the "vault access code" for the Rotterdam hub?';
 
 // The cluster leg: a real Redis Cluster of three masters on loopback ports, and the queue
 // path on it (worker processes started and killed, the mock LLM over HTTP, the API, the
@@ -58,11 +69,14 @@ describe.skipIf(!canStartRedisCluster())("on a Redis Cluster of three masters", 
   });
 
   it("answers made in another worker reach the run live, by sharded pub/sub", async () => {
+    // A prefix of its own: no analysis left by an earlier test is run here.
+    const prefix = `${bed.prefix}-live`;
+    const client = new RlmQueueClient({ connection: cluster.shared, prefix });
     const started: RlmWorker[] = [];
     const start = async (roles: WorkerRole[]) => {
       const worker = await startRlmWorker({
         connection: cluster.shared,
-        prefix: bed.prefix,
+        prefix,
         roles,
         model: { baseURL: bed.mock.url, apiKey: "test-key" },
         defaults: { rootModel: "mock-root", subModel: "mock-sub" },
@@ -77,11 +91,11 @@ describe.skipIf(!canStartRedisCluster())("on a Redis Cluster of three masters", 
       bed.mock.configure({ chunkChars: 20_000 });
       const document = makeDocument({ chars: 400_000, markerCount: 17, seed: 17 });
       const before = bed.mock.requests().length;
-      const { id } = await bed.client.enqueueAnalysis({
+      const { id } = await client.enqueueAnalysis({
         query: `How many times does "${document.marker}" appear?`,
         context: document.text,
       });
-      const result = await bed.client.waitForResult(id, { timeoutMs: 60_000 });
+      const result = await client.waitForResult(id, { timeoutMs: 60_000 });
       expect(result.answer.trim()).toBe("17");
       const subRequests = bed.mock
         .requests()
@@ -96,6 +110,8 @@ describe.skipIf(!canStartRedisCluster())("on a Redis Cluster of three masters", 
       });
     } finally {
       for (const worker of started) await worker.close({ timeoutMs: 5_000 });
+      await client.close();
+      await cluster.deleteKeys(prefix);
     }
   });
 
@@ -239,5 +255,69 @@ describe.skipIf(!canStartRedisCluster())("on a Redis Cluster of three masters", 
     const prefix = mode.match(/key prefix (rlm-demo-\d+)/)?.[1];
     expect(prefix).toBeDefined();
     expect(await keysUnder(cluster.shared, prefix ?? "")).toEqual([]);
+  });
+});
+
+// Credentials go to every node as REDIS_URL's do (an ACL user and TLS by the same road:
+// `rediss://user:pass@`). The real CLI against a cluster whose nodes require a password.
+describe.skipIf(!canStartRedisCluster())("on a Redis Cluster that requires a password", () => {
+  const password = "cluster-secret-7Q";
+  let cluster: TestRedisCluster;
+  let mock: MockLlmServer;
+  const prefix = `rlmt-cluster-auth-${process.pid}`;
+  const nodes = (secret: string) =>
+    cluster.nodes
+      .map(({ host, port }, index) =>
+        index === 0 ? `redis://:${secret}@${host}:${port}` : `${host}:${port}`,
+      )
+      .join(",");
+  const env = (secret: string, extra: Record<string, string> = {}) =>
+    cleanEnv({ REDIS_CLUSTER_NODES: nodes(secret), RLM_PREFIX: prefix, ...extra });
+
+  beforeAll(async () => {
+    cluster = await startRedisCluster({ password });
+    mock = await startMockLlmServer({ latencyMs: 2 });
+  }, 30_000);
+  afterAll(async () => {
+    await mock?.stop();
+    await cluster?.destroy();
+  });
+
+  it("rlm worker and rlm analyze run on it; a wrong password is one line, exit 2", async () => {
+    const worker = trackCli(
+      ["worker", "--concurrency", "2", "--rate-limit", "500/s"],
+      env(password, {
+        OPENAI_API_KEY: "test-key",
+        OPENAI_BASE_URL: mock.url,
+        RLM_ROOT_MODEL: "mock-root",
+        RLM_SUB_MODEL: "mock-sub",
+      }),
+    );
+    try {
+      await worker.waitFor("stderr", /worker ready/, 30_000);
+      const ready = lines(worker.stderr).find((line) => line.includes("worker ready")) ?? "{}";
+      expect(JSON.parse(ready).redis).toMatch(/^cluster 127\.0\.0\.1:\d+,/);
+      expect(worker.stderr).not.toContain(password);
+      const run = await runCli(
+        ["analyze", "--file", REPORT, "--query", NEEDLE_QUERY],
+        env(password),
+        60_000,
+      );
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toMatch(/finish reason\s+final/);
+      const refused = await runCli(["analyze", "--file", REPORT, "--query", "q"], env("wrong"));
+      expect(refused.code).toBe(2);
+      expect(refused.stderr.trim()).toMatch(
+        /^error: cannot reach Redis at cluster 127\.0\.0\.1:\d+,.*: authentication failed$/,
+      );
+      expect(refused.stderr).not.toContain("wrong");
+      // SIGTERM drains the worker and closes its cluster connections.
+      worker.child.kill("SIGTERM");
+      await worker.waitFor("stderr", /worker drained/, 30_000);
+    } finally {
+      if (worker.child.exitCode === null && worker.child.signalCode === null) {
+        worker.child.kill("SIGKILL");
+      }
+    }
   });
 });

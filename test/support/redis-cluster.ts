@@ -14,10 +14,14 @@ const run = promisify(execFile);
 /** Masters of the test cluster. */
 const MASTERS = 3;
 
-/** True when `redis-server` and `redis-cli` can be run here (the cluster leg needs both). */
+/**
+ * True when `redis-server` (7.0 or newer: `--cluster-port`, sharded pub/sub) and
+ * `redis-cli` can be run here; the cluster leg needs both (.ci/run installs them).
+ */
 export function canStartRedisCluster(): boolean {
-  const ok = (command: string) => spawnSync(command, ["--version"]).status === 0;
-  return ok("redis-server") && ok("redis-cli");
+  const server = spawnSync("redis-server", ["--version"], { encoding: "utf8" });
+  const major = Number(/v=(\d+)\./.exec(server.stdout ?? "")?.[1] ?? 0);
+  return server.status === 0 && major >= 7 && spawnSync("redis-cli", ["--version"]).status === 0;
 }
 
 /** A real Redis Cluster of three masters on loopback ports, for the cluster leg of the tests. */
@@ -41,8 +45,13 @@ export interface TestRedisCluster extends TestRedis {
  * `redis-cli --cluster create … --cluster-replicas 0`; resolves once every node says
  * `cluster_state:ok` (about 2 s). Each node's cluster bus gets a free port of its own
  * (`--cluster-port`): the default, port + 10000, may be out of range or taken.
+ * `password`: every node requires it (`requirepass`, the default user's).
  */
-export async function startRedisCluster(): Promise<TestRedisCluster> {
+export async function startRedisCluster(
+  options: { password?: string } = {},
+): Promise<TestRedisCluster> {
+  const { password } = options;
+  const auth = password === undefined ? [] : ["-a", password, "--no-auth-warning"];
   const dir = await mkdtemp(join(tmpdir(), "rlm-cluster-"));
   const ports = await freePorts(2 * MASTERS);
   const clientPorts = ports.slice(0, MASTERS);
@@ -61,13 +70,17 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
             ...["--cluster-enabled", "yes", "--cluster-port", String(ports[MASTERS + index])],
             ...["--cluster-config-file", join(dir, `nodes-${port}.conf`), "--dir", dir],
             ...["--save", "", "--appendonly", "no"],
+            ...(password === undefined
+              ? []
+              : ["--requirepass", password, "--masterauth", password]),
           ],
           { stdio: "ignore" },
         ),
       );
     });
-    await Promise.all(clientPorts.map((port) => waitForPing(port)));
+    await Promise.all(clientPorts.map((port) => waitForPing(port, password)));
     await run("redis-cli", [
+      ...auth,
       "--cluster",
       "create",
       ...clientPorts.map((port) => `127.0.0.1:${port}`),
@@ -75,13 +88,13 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
       "0",
       "--cluster-yes",
     ]);
-    await Promise.all(clientPorts.map((port) => waitForClusterOk(port)));
+    await Promise.all(clientPorts.map((port) => waitForClusterOk(port, auth)));
   } catch (error) {
     await stop();
     throw error;
   }
   const nodes = clientPorts.map((port) => ({ host: "127.0.0.1", port }));
-  const client = () => openCluster({ nodes });
+  const client = () => openCluster({ nodes, ...(password === undefined ? {} : { password }) });
   const shared = client();
   return {
     nodes,
@@ -89,7 +102,10 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
     shared,
     client,
     connection: () => shared,
-    workerEnv: () => ({ TEST_CLUSTER_NODES: nodes.map((n) => `${n.host}:${n.port}`).join(",") }),
+    workerEnv: () => ({
+      TEST_CLUSTER_NODES: nodes.map((n) => `${n.host}:${n.port}`).join(","),
+      ...(password === undefined ? {} : { TEST_CLUSTER_PASSWORD: password }),
+    }),
     deleteKeys: (prefix) => deleteKeysUnder(shared, prefix),
     async masterOf(key: string) {
       const slot = Number(await shared.call("CLUSTER", "KEYSLOT", key));
@@ -137,7 +153,7 @@ async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
-async function waitForPing(port: number): Promise<void> {
+async function waitForPing(port: number, password: string | undefined): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     const redis = new Redis({
@@ -145,6 +161,7 @@ async function waitForPing(port: number): Promise<void> {
       host: "127.0.0.1",
       lazyConnect: true,
       maxRetriesPerRequest: 0,
+      ...(password === undefined ? {} : { password }),
     });
     // A refused connection while the server starts is expected: not an "unhandled" error.
     redis.on("error", () => undefined);
@@ -160,10 +177,10 @@ async function waitForPing(port: number): Promise<void> {
   }
 }
 
-async function waitForClusterOk(port: number): Promise<void> {
+async function waitForClusterOk(port: number, auth: string[]): Promise<void> {
   const deadline = Date.now() + 15_000;
   for (;;) {
-    const { stdout } = await run("redis-cli", ["-p", String(port), "cluster", "info"]);
+    const { stdout } = await run("redis-cli", [...auth, "-p", String(port), "cluster", "info"]);
     if (stdout.includes("cluster_state:ok")) return;
     if (Date.now() > deadline) throw new Error("the cluster did not reach cluster_state:ok");
     await new Promise((resolve) => setTimeout(resolve, 100));

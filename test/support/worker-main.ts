@@ -4,13 +4,15 @@
 import { openCluster, startRlmWorker } from "@rlm/queue";
 
 const env = process.env;
-// TEST_CLUSTER_NODES (host:port,…): a Redis Cluster, as REDIS_CLUSTER_NODES in the CLI.
+// TEST_CLUSTER_NODES (host:port,…) and TEST_CLUSTER_PASSWORD: a Redis Cluster, as
+// REDIS_CLUSTER_NODES in the CLI.
 const cluster = env.TEST_CLUSTER_NODES
   ? openCluster({
       nodes: env.TEST_CLUSTER_NODES.split(",").map((node) => {
         const [host = "", port = ""] = node.split(":");
         return { host, port: Number(port) };
       }),
+      ...(env.TEST_CLUSTER_PASSWORD ? { password: env.TEST_CLUSTER_PASSWORD } : {}),
     })
   : undefined;
 const worker = await startRlmWorker({

@@ -17,7 +17,8 @@ export type AnnouncedAnswers = Array<[journalKey: string, record: SubCallRecord]
  * Redis Cluster a classic PUBLISH is copied to every node over the cluster bus, so the
  * answers go by sharded pub/sub instead (SPUBLISH, `sharded`): a message stays on the
  * shard of its analysis's slot and reaches only the processes subscribed to that
- * analysis, each with an SSUBSCRIBE while it runs it. The stops (an id each) stay classic.
+ * analysis, each with an SSUBSCRIBE while it runs it (Redis 7+: `sharded` is the
+ * worker's choice, see `shardedPubSub`). The stops (an id each) stay classic.
  *
  * A message can be lost (a run not subscribed yet, a reconnect): the journal stays the
  * source of truth, and whoever waits reads it again now and then.
@@ -33,10 +34,10 @@ export class AnswerChannel {
   #subscribed: Promise<void> | undefined;
   #closed = false;
 
-  constructor(redis: RedisClient, prefix: string) {
+  constructor(redis: RedisClient, prefix: string, options: { sharded?: boolean } = {}) {
     this.#redis = redis;
     this.#keys = redisKeys(prefix);
-    this.sharded = redis instanceof Cluster;
+    this.sharded = options.sharded ?? false;
   }
 
   /** The channel the answers of `analysisId` are announced on. */
@@ -151,4 +152,16 @@ export class AnswerChannel {
     }
     deliver(answers);
   }
+}
+
+/**
+ * Whether answers should go by sharded pub/sub: on a Redis Cluster of Redis 7 or newer
+ * (SPUBLISH came with 7.0; an older cluster keeps classic PUBLISH, which works, copied to
+ * every node). Every process of a system asks the same cluster, so all choose alike.
+ */
+export async function shardedPubSub(redis: RedisClient): Promise<boolean> {
+  if (!(redis instanceof Cluster)) return false;
+  const info = await redis.info("server");
+  const major = Number(/^redis_version:(\d+)/m.exec(info)?.[1] ?? 0);
+  return major >= 7;
 }

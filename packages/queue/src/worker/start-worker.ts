@@ -6,7 +6,7 @@ import { Worker } from "bullmq";
 import { AnalysisReporter } from "../analyses/analysis-reporter.js";
 import { AnalysisStore } from "../analyses/analysis-store.js";
 import { AnswerBus } from "../answers/answer-bus.js";
-import { AnswerChannel } from "../answers/answer-channel.js";
+import { AnswerChannel, shardedPubSub } from "../answers/answer-channel.js";
 import { AnswerWriter } from "../answers/answer-writer.js";
 import { CancelWatch } from "../answers/cancel-watch.js";
 import { DocumentCache } from "../documents/document-cache.js";
@@ -65,7 +65,7 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
     heldLocks.beforeBlocking(bytes),
   );
   // The live way back, and the stop notices: one subscriber connection per process.
-  const channel = new AnswerChannel(redis, prefix);
+  const channel = new AnswerChannel(redis, prefix, { sharded: await shardedPubSub(redis) });
   const bus = new AnswerBus(channel);
   const writer = new AnswerWriter({ redis, prefix, bus, channel });
   const cancelWatch = new CancelWatch({
