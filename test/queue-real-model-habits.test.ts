@@ -1,3 +1,4 @@
+import { createLlmQueue } from "@rlm/queue";
 import { describe, expect, it } from "vitest";
 import { makeDocument } from "./support/documents.js";
 import { queueTestbed } from "./support/queue-testbed.js";
@@ -60,5 +61,42 @@ describe("real-model habits through the queue", () => {
         message.content.includes("Your FINAL answer was not taken"),
       ),
     ).toBe(true);
+  });
+
+  it("typed sub-calls through the queue: response_format where taken, else by prompt with a retry", async () => {
+    // One worker for the calls the root's process makes itself, one for the LM jobs.
+    bed.mock.configure({ habits: ["typed-sub-calls"] });
+    await bed.worker({ TEST_LLM_CONCURRENCY: "2" });
+    await bed.worker({ TEST_ROLES: "llm" });
+    const first = await bed.client.enqueueAnalysis({ query, context: document.text });
+    const typed = await bed.client.waitForResult(first.id, { timeoutMs: 60_000 });
+    expect(typed.answer.trim()).toBe(String(document.markerCount));
+    const subs = bed.mock.requests().filter((request) => request.kind === "sub");
+    expect(subs).toHaveLength(chunks);
+    expect(subs.every((request) => request.responseFormat === "json_schema")).toBe(true);
+    // Some of the calls went as LM jobs (carrying their schema) to the other worker.
+    const llmQueue = createLlmQueue({
+      connection: { host: "127.0.0.1", port: 6379 },
+      prefix: bed.prefix,
+    });
+    const jobs = (await llmQueue.getJobs(["completed"], 0, 100)).filter(
+      (job) => job.data.analysisId === first.id,
+    );
+    await llmQueue.close();
+    expect(jobs.length).toBeGreaterThan(0);
+    expect(
+      jobs.every((job) => job.data.calls.every((call) => call.schema?.type === "object")),
+    ).toBe(true);
+
+    bed.mock.reset();
+    bed.mock.configure({ habits: ["typed-sub-calls", "loose-json"], rejectResponseFormat: true });
+    const second = await bed.client.enqueueAnalysis({ query, context: `${document.text}\n` });
+    const prompted = await bed.client.waitForResult(second.id, { timeoutMs: 60_000 });
+    expect(prompted.answer.trim()).toBe(String(document.markerCount));
+    const answered = bed.mock
+      .requests()
+      .filter((request) => request.kind === "sub" && request.status === 200);
+    // Each chunk: a loose answer refused by the schema, then the corrected one.
+    expect(answered).toHaveLength(2 * chunks);
   });
 });

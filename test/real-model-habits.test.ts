@@ -126,6 +126,17 @@ describe("real-model habits, in process", () => {
     }
   });
 
+  it("FINAL_VAR in code with a value (a word naming no variable) answers with that value", async () => {
+    mock.configure({ strategy: "needle", habits: ["final-var-value"] });
+    const result = await rlm().completion(
+      'What is the "vault access code" for the Rotterdam hub?',
+      document.text,
+    );
+    expect(result.replHistory.at(-1)?.code).toContain("FINAL_VAR(lastWord)");
+    expect(result.finishReason).toBe("final");
+    expect(result.answer).toBe("ZETA");
+  });
+
   it("a text FINAL_VAR of a missing variable is told the variables that exist", async () => {
     play(["missing-final-var"], "peek-grep");
     const result = await rlm().completion(countQuery, document.text);

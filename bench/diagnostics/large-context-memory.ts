@@ -38,7 +38,12 @@ if (process.env.WARM) {
   await client.waitForResult(warm.id, { timeoutMs: 60_000 });
 }
 const idle = await worker.stats();
-await mock.reset({ latencyMs: 200, strategy: "map-reduce", chunkChars });
+await mock.reset({
+  latencyMs: 200,
+  strategy: "map-reduce",
+  chunkChars,
+  habits: process.env.HABITS ? (process.env.HABITS.split(",") as never) : [],
+});
 const t0 = Date.now();
 const { id } = await client.enqueueAnalysis({
   query: querySubject(document),

@@ -46,7 +46,11 @@ const server = net.createServer((socket) => {
           model: string;
           messages: Array<{ role: string; content: string }>;
         };
-        const reply = respond(request.messages, { strategy: "map-reduce", chunkChars: 10_000 });
+        const reply = respond(request.messages, {
+          strategy: "map-reduce",
+          chunkChars: 10_000,
+          habits: [],
+        });
         wire = answerWire(request.model, reply.content);
       }
       const wait = latencyMs - (performance.now() - arrived);

@@ -22,7 +22,7 @@ export function playedModel(options: {
     async complete(request: ModelRequest) {
       const arrived = performance.now();
       const messages = request.messages.map(({ role, content }) => ({ role, content }));
-      const reply = respond(messages, options);
+      const reply = respond(messages, { ...options, habits: [] });
       client.calls.push({ kind: reply.kind, at: arrived });
       const wait = client.latencyMs - (performance.now() - arrived);
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));

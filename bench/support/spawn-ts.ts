@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { builtEntry } from "./built-entry.js";
 
 /** A TypeScript entry point running in its own Node process (isolated-vm needs the flag). */
 export interface TsProcess {
@@ -13,11 +14,13 @@ export interface TsProcess {
 export async function spawnTs(
   file: string,
   env: Record<string, string> = {},
-  options: { ipc?: boolean; execArgv?: string[] } = {},
+  options: { ipc?: boolean; execArgv?: string[]; built?: boolean } = {},
 ): Promise<TsProcess> {
+  // Built (see built-entry.ts): as the product runs, without tsx's compiler in memory.
+  const entry = options.built ? [await builtEntry(file)] : ["--import", "tsx", file];
   const child = spawn(
     process.execPath,
-    ["--no-node-snapshot", ...(options.execArgv ?? []), "--import", "tsx", file],
+    ["--no-node-snapshot", ...(options.execArgv ?? []), ...entry],
     {
       env: { ...process.env, ...env },
       stdio: options.ipc ? ["ignore", "pipe", "pipe", "ipc"] : ["ignore", "pipe", "pipe"],

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 // A bench worker process: `startRlmWorker` configured from env, answering IPC requests
 // for its peak RSS and live-REPL cache statistics, so the bench reads them per process.
 import type { ModelClient } from "@rlm/core";
@@ -73,12 +74,28 @@ const worker = await startRlmWorker({
   ...(collectGarbage ? { collectGarbage } : {}),
 });
 
-// Peak RSS: resourceUsage().maxRSS is the kernel's high-water mark (KiB), so no sampling is missed.
+/**
+ * Peak RSS: the kernel's high-water mark of this process's memory (VmHWM), so no sampling
+ * is missed. Not `resourceUsage().maxRSS`: Linux carries that over from before `exec`,
+ * where the forked child still counted the parent's pages, and a bench process holding a
+ * 100 MB document made its next worker start at "216 MB".
+ */
+function peakRssBytes(): number {
+  try {
+    const status = readFileSync("/proc/self/status", "utf8");
+    const kib = /^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1];
+    if (kib !== undefined) return Number(kib) * 1024;
+  } catch {
+    // Not Linux: the portable figure.
+  }
+  return process.resourceUsage().maxRSS * 1024;
+}
+
 process.on("message", (message: { type: string; id: number }) => {
   if (message.type === "stats") {
     process.send?.({
       id: message.id,
-      maxRssBytes: process.resourceUsage().maxRSS * 1024,
+      maxRssBytes: peakRssBytes(),
       rssBytes: process.memoryUsage().rss,
       live: worker.runStats(),
       clientCalls: clientCalls

@@ -42,6 +42,8 @@ export class WorkerProcess {
       BENCH_MODEL_URL: settings.modelUrl,
       BENCH_ROOT_CONCURRENCY: String(settings.rootConcurrency ?? 8),
       BENCH_LLM_CONCURRENCY: String(settings.llmConcurrency ?? 32),
+      // As `rlm worker` runs (apps/cli/bin/rlm.js sets it unless the user did).
+      MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? "2",
     };
     if (settings.traceClientCalls) env.BENCH_TRACE_CLIENT = "1";
     // BENCH_EAGER=0 in the bench's environment turns it off everywhere (A/B runs).
@@ -52,6 +54,7 @@ export class WorkerProcess {
     if (settings.clusterNodes !== undefined) env.BENCH_CLUSTER_NODES = settings.clusterNodes;
     const started = await spawnTs(MAIN, env, {
       ipc: true,
+      built: true,
       // The flags `rlm worker` runs with (apps/cli/bin/rlm.js), plus any asked for.
       execArgv: ["--expose-gc", ...(settings.execArgv ?? [])],
     });

@@ -16,7 +16,7 @@ const cluster = env.TEST_CLUSTER_NODES
     })
   : undefined;
 const worker = await startRlmWorker({
-  connection: cluster ?? { host: "127.0.0.1", port: 6379 },
+  connection: cluster ?? { host: "127.0.0.1", port: Number(env.TEST_REDIS_PORT ?? 6379) },
   prefix: env.TEST_PREFIX ?? "rlm-test",
   roles: (env.TEST_ROLES ?? "root,llm").split(",") as Array<"root" | "llm">,
   concurrency: {
@@ -27,7 +27,7 @@ const worker = await startRlmWorker({
     baseURL: env.TEST_MODEL_URL ?? "",
     apiKey: "test-key",
     timeoutMs: 5_000,
-    maxAttempts: 4,
+    maxAttempts: Number(env.TEST_MAX_ATTEMPTS ?? 4),
   },
   defaults: { rootModel: "mock-root", subModel: "mock-sub" },
   ...(env.TEST_BATCH_CALLS ? { batching: { maxCalls: Number(env.TEST_BATCH_CALLS) } } : {}),

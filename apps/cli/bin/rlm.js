@@ -18,17 +18,26 @@ const entry = built
   ? [built]
   : ["--import", import.meta.resolve("tsx"), fileURLToPath(new URL("src/main.ts", cliDir))];
 
+// Two malloc arenas unless the user chose: isolated-vm runs each isolate on threads of its
+// own, and glibc's default of one arena per thread (up to 8 per core) kept the memory a
+// large document's cells had freed: with two, a worker's peak over a 100 MB document split
+// into lines was ~20 MiB lower (BENCHMARKS.md, figure 4). A no-op outside glibc.
+const env = { MALLOC_ARENA_MAX: "2", ...process.env };
+
 const child = spawn(
   process.execPath,
   ["--no-node-snapshot", "--expose-gc", ...entry, ...process.argv.slice(2)],
-  { stdio: "inherit" },
+  { stdio: "inherit", env },
 );
 
-// Forward termination requests so the CLI can cancel cleanly and print what it has.
-// (A terminal's Ctrl-C also reaches the child directly; the CLI ignores the duplicate.)
+// Forward termination requests so the CLI can stop cleanly and print what it has, as
+// SIGUSR2: "a stop was asked", which the CLI takes as a first stop and otherwise ignores.
+// Why not the signal itself: a terminal's Ctrl-C reaches the CLI directly too (same
+// process group), and a forwarded SIGINT arriving late (a busy machine) was taken for a
+// second Ctrl-C, which exits at once (130) instead of draining.
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.on(signal, () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGUSR2");
   });
 }
 

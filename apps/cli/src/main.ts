@@ -23,6 +23,7 @@ import {
   rateLimit,
   workerRoles,
 } from "./parse-flags.js";
+import { listenForForwardedStops } from "./signals.js";
 import { watchStdout } from "./stdout-closed.js";
 import { EXIT, UsageError } from "./usage-error.js";
 
@@ -224,6 +225,8 @@ function exitCodeForError(error: unknown): number {
 
 // `rlm … | head` closes stdout early; that is the reader's choice, not a failure.
 watchStdout(() => Number(process.exitCode ?? EXIT.ok));
+// Before any command's handlers: what bin/rlm.js forwards (see there).
+listenForForwardedStops();
 
 await main(process.argv.slice(2));
 

@@ -1,9 +1,9 @@
 /**
  * Cancels a run on SIGINT/SIGTERM: the first signal aborts `controller` (the engine then
  * finishes with `finishReason: "cancelled"` and the CLI still prints what it has); a
- * second one exits at once. A repeat within `graceMs` is ignored because a terminal's
- * Ctrl-C reaches this process twice: once from the terminal (same process group as the
- * `bin/rlm.js` wrapper) and once forwarded by the wrapper.
+ * second one exits at once. A repeat within `graceMs` is ignored (two signals sent at once,
+ * by a process manager say). The wrapper's forwarded copy never counts as a second (see
+ * `listenForForwardedStops`).
  *
  * @returns a function that removes the handlers.
  */
@@ -34,8 +34,8 @@ export function cancelOnSignals(
 
 /**
  * For long-running commands (`worker`, `serve`): the first SIGINT/SIGTERM calls
- * `onFirst` (a graceful stop); a repeat within `graceMs` is the duplicate of a
- * terminal's Ctrl-C and is ignored; any later one exits at once with 130.
+ * `onFirst` (a graceful stop); a repeat within `graceMs` is ignored; any later one exits
+ * at once with 130. The wrapper's forwarded copy never counts as a second.
  *
  * @returns a function that removes the handlers.
  */
@@ -64,4 +64,26 @@ export function stopOnSignals(
     process.off("SIGINT", handler);
     process.off("SIGTERM", handler);
   };
+}
+
+/**
+ * `bin/rlm.js` forwards the SIGINT or SIGTERM it receives as SIGUSR2: "a stop was asked".
+ * Here it becomes a SIGTERM for the command's own handlers when no stop was signalled
+ * yet, and is ignored otherwise. Why: a terminal's Ctrl-C reaches this process directly
+ * too (same process group), and a forwarded SIGINT that arrived late on a busy machine was
+ * taken for a second Ctrl-C, which exits at once (130) instead of draining. Installed
+ * first, before any command's handlers; a SIGINT/SIGTERM that no command handles still
+ * exits (130), as it would without this.
+ */
+export function listenForForwardedStops(): void {
+  let signalled = false;
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      signalled = true;
+      if (process.listenerCount(signal) === 1) process.exit(130);
+    });
+  }
+  process.on("SIGUSR2", () => {
+    if (!signalled) process.emit("SIGTERM", "SIGTERM");
+  });
 }

@@ -41,7 +41,8 @@ export type HabitName =
   | "untyped-final"
   | "line-chunks"
   | "loose-json"
-  | "typed-sub-calls";
+  | "typed-sub-calls"
+  | "final-var-value";
 
 export const HABIT_NAMES: readonly HabitName[] = [
   "final-in-plan",
@@ -56,4 +57,5 @@ export const HABIT_NAMES: readonly HabitName[] = [
   "line-chunks",
   "loose-json",
   "typed-sub-calls",
+  "final-var-value",
 ];

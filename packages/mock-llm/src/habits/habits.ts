@@ -175,6 +175,25 @@ const typedSubCalls: Habit = {
   recoveredBy: () => true,
 };
 
+/**
+ * FINAL_VAR given a value rather than a name, in code: the needle's last word, a string
+ * that could be a variable's name but names none (an engine that looks it up fails).
+ */
+const finalVarValue: Habit = {
+  name: "final-var-value",
+  kind: "style",
+  rewrite(intended) {
+    const final = 'FINAL(hits[0] ?? "not found");';
+    if (!intended.includes(final)) return undefined;
+    return intended.replace(
+      final,
+      'const lastWord = (hits[0] ?? "").match(/[A-Za-z]+/g)?.pop() ?? "none";\nFINAL_VAR(lastWord);',
+    );
+  },
+  madeIn: () => false,
+  recoveredBy: () => true,
+};
+
 /** A text FINAL_VAR naming a variable that does not exist. */
 const missingFinalVar: Habit = {
   name: "missing-final-var",
@@ -201,6 +220,7 @@ const ALL: Record<Exclude<HabitName, "untyped-final" | "loose-json">, Habit> = {
   "missing-final-var": missingFinalVar,
   "line-chunks": lineChunks,
   "typed-sub-calls": typedSubCalls,
+  "final-var-value": finalVarValue,
 };
 
 /** The habits of the given names, in a fixed order. */

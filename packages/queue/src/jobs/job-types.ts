@@ -1,4 +1,4 @@
-import type { EngineOptionsInput, SubCallRecord } from "@rlm/core";
+import type { EngineOptionsInput, JsonObject, SubCallRecord } from "@rlm/core";
 import type { ContextRef } from "../storage/context-ref.js";
 
 /**
@@ -20,6 +20,8 @@ export interface RootJobData {
    * Absent from jobs enqueued before it existed: the record is read then.
    */
   createdAt?: number;
+  /** Takeovers (see `stalled-grace.ts`) a run of the job has waited for already. */
+  takeoversSeen?: number;
 }
 
 /**
@@ -38,6 +40,8 @@ export interface NestedJobData {
   options: SerializableEngineOptions;
   /** At least 1. */
   depth: number;
+  /** Takeovers (see `stalled-grace.ts`) a run of the job has waited for already. */
+  takeoversSeen?: number;
 }
 
 /** Data of the jobs on `rlm-root`: top analyses and nested sub-analyses. */
@@ -56,6 +60,8 @@ export interface LlmCall {
   contextRef: ContextRef;
   /** When the call left the engine (ms since the epoch, sub-ms), before it was queued. */
   issuedAt: number;
+  /** The JSON Schema the answer must match, for a typed sub-call. */
+  schema?: JsonObject;
 }
 
 /**

@@ -7,7 +7,7 @@ import type {
 } from "./job-types.js";
 import { DAY_SECONDS, DEFAULT_PREFIX, queuePrefix } from "../storage/keys.js";
 import { QueueName } from "./queue-names.js";
-import type { RlmConnection } from "../storage/redis-client.js";
+import { isRedisClient, promptReconnect, type RlmConnection } from "../storage/redis-client.js";
 
 /**
  * Where the queue system lives: a Redis connection (one Redis or a cluster) and one
@@ -83,7 +83,14 @@ export function bullmqOptions(topology: QueueTopology): {
 } {
   // The cast only bridges a typing gap: ioredis allows `retryStrategy: null`, BullMQ's
   // copy of the options type does not; BullMQ hands the options to ioredis unchanged.
-  const connection = topology.connection as ConnectionOptions;
+  const given = topology.connection as ConnectionOptions;
+  // Options (not a client of the caller's): BullMQ's connections reconnect as promptly as
+  // ours, instead of BullMQ's default backoff of up to 20 s (see `promptReconnect`). A
+  // cluster client comes from `openCluster`, which sets the same.
+  const connection =
+    isRedisClient(topology.connection) || "retryStrategy" in given
+      ? given
+      : { ...given, retryStrategy: promptReconnect };
   return { connection, prefix: queuePrefix(topology.prefix ?? DEFAULT_PREFIX) };
 }
 

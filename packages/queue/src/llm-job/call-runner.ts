@@ -1,9 +1,9 @@
 import {
-  answeredSubCall,
+  completedSubCall,
+  completeSubCall,
   failedSubCall,
   type ModelClient,
   type SubCallRecord,
-  subCallMessages,
   toRlmError,
 } from "@rlm/core";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -65,14 +65,23 @@ export async function runCall(
   const startedAt = Date.now();
   let record: SubCallRecord;
   try {
-    const response = await services.model.complete({
-      model: header.model,
-      messages: subCallMessages(call.query, text.length > 0 ? text : undefined),
-      analysisId: header.analysisId,
-      ...(header.maxOutputTokens === undefined ? {} : { maxOutputTokens: header.maxOutputTokens }),
-      ...(how.signal ? { signal: how.signal } : {}),
+    // One model call, or for a typed call up to two more (see `completeSubCall`).
+    const completion = await completeSubCall({
+      client: services.model,
+      call: (request) => services.model.complete(request),
+      request: {
+        model: header.model,
+        analysisId: header.analysisId,
+        ...(header.maxOutputTokens === undefined
+          ? {}
+          : { maxOutputTokens: header.maxOutputTokens }),
+        ...(how.signal ? { signal: how.signal } : {}),
+      },
+      query: call.query,
+      text: text.length > 0 ? text : undefined,
+      ...(call.schema ? { schema: call.schema } : {}),
     });
-    record = answeredSubCall(identity, response, Date.now() - startedAt);
+    record = completedSubCall(identity, completion, Date.now() - startedAt);
   } catch (error) {
     if (how.signal?.aborted) return { kind: "cancelled" };
     const failure = toRlmError(error);

@@ -1,6 +1,7 @@
 import type { Job, Worker } from "bullmq";
 import { setTimeout as sleep } from "node:timers/promises";
 import { firstStart } from "../jobs/first-start.js";
+import { graceForEarlierHolder, wasTakenOver } from "../jobs/stalled-grace.js";
 import type { LlmJobData, LlmJobResult } from "../jobs/job-types.js";
 import type { ContextStore } from "../storage/context-store.js";
 import { RedisJournal } from "../storage/redis-journal.js";
@@ -188,6 +189,9 @@ export class LlmJobPuller {
       else await slots.take();
     };
     if (!firstStart(job)) {
+      // Taken over from a worker whose lock lapsed: that worker may be alive and about to
+      // journal answers it holds (Redis was away); they land before the memo is read.
+      if (wasTakenOver(job)) await graceForEarlierHolder();
       // Run before (a retry, a crash): the memo of every call, in one round trip. On a
       // first start its calls are new: the root adds a call only when the journal lacks it.
       const journal = new RedisJournal({
@@ -221,6 +225,7 @@ export class LlmJobPuller {
                     const context = await contexts.get(call.contextRef);
                     return typeof context === "string" ? context : JSON.stringify(context);
                   },
+                  ...(call.schema ? { schema: call.schema } : {}),
                 },
                 {
                   canRetry: attemptsLeft > 0,

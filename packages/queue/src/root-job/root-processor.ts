@@ -2,6 +2,7 @@ import { DocumentLoadError, RlmError } from "@rlm/core";
 import { type Job, UnrecoverableError, WaitingChildrenError } from "bullmq";
 import { AnalysisReporter } from "../analyses/analysis-reporter.js";
 import { firstStart } from "../jobs/first-start.js";
+import { graceForEarlierHolder } from "../jobs/stalled-grace.js";
 import {
   isNestedJobData,
   type NestedJobData,
@@ -81,6 +82,14 @@ async function processRun(
     if (waitsForChildren && (await job.moveToWaitingChildren(token))) {
       if (reporter) await reporter.waiting();
       throw new WaitingChildrenError();
+    }
+    // Taken over from a worker whose lock lapsed since a run here last saw the job: that
+    // worker may be alive and about to journal what it holds (Redis was away). Once per
+    // takeover, not at each later resume.
+    const takeovers = job.stalledCounter;
+    if (rebuilt && takeovers > (data.takeoversSeen ?? 0)) {
+      await graceForEarlierHolder();
+      await job.updateData({ ...data, takeoversSeen: takeovers }).catch(() => undefined);
     }
     if (rebuilt && services.stats) services.stats.rebuilt += 1;
     run = await buildRun(

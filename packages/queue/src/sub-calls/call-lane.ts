@@ -1,4 +1,4 @@
-import type { SubCallRecord } from "@rlm/core";
+import type { JsonObject, SubCallRecord } from "@rlm/core";
 import type { AnswerListener, Listening } from "../answers/answer-bus.js";
 
 /** What every plain call of one run shares: its analysis, model and depth. */
@@ -16,6 +16,8 @@ export interface PlainCall {
   query: string;
   /** The sub-context text ("" for none). */
   text: () => string | Promise<string>;
+  /** The JSON Schema the answer must match (`recursiveLm(q, text, { schema })`). */
+  schema?: JsonObject;
 }
 
 /**

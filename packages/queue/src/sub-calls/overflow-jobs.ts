@@ -120,6 +120,7 @@ export class OverflowJobs {
             query: entry.task.query,
             contextRef: await settings.contextRef(entry.task),
             issuedAt: entry.issuedAt,
+            ...(entry.task.schema ? { schema: entry.task.schema } : {}),
           })),
         );
         const jobId = childJobId(

@@ -224,6 +224,7 @@ export class QueueSubCallExecutor implements SubCallExecutor, AnswerListener {
       query: task.query,
       // As the queued path reads it back from the context store: no context is "".
       text: () => subContextText(context) ?? "",
+      ...(task.schema ? { schema: task.schema } : {}),
     });
     if (!here) {
       this.callsQueued += 1;
