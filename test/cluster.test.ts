@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { type MockLlmServer, startMockLlmServer } from "@rlm/mock-llm";
@@ -283,7 +284,7 @@ describe.skipIf(!canStartRedisCluster())("on a Redis Cluster that requires a pas
     await cluster?.destroy();
   });
 
-  it("rlm worker and rlm analyze run on it; a wrong password is one line, exit 2", async () => {
+  it("rlm worker, analyze and serve run on it; a wrong password is one line, exit 2", async () => {
     const worker = trackCli(
       ["worker", "--concurrency", "2", "--rate-limit", "500/s"],
       env(password, {
@@ -311,6 +312,31 @@ describe.skipIf(!canStartRedisCluster())("on a Redis Cluster that requires a pas
         /^error: cannot reach Redis at cluster 127\.0\.0\.1:\d+,.*: authentication failed$/,
       );
       expect(refused.stderr).not.toContain("wrong");
+      // rlm serve on the same cluster: health, an analysis through the API to its end.
+      const serve = trackCli(
+        ["serve", "--port", "0", "--host", "127.0.0.1"],
+        env(password, { RLM_API_TOKEN: "serve-token" }),
+      );
+      try {
+        const [, url] = await serve.waitFor("stderr", /API listening on (http:\/\/[\d.:]+)/);
+        expect((await fetch(`${url}/health`)).status).toBe(200);
+        const headers = { authorization: "Bearer serve-token" };
+        const posted = await fetch(`${url}/v1/analyses`, {
+          method: "POST",
+          headers: { ...headers, "content-type": "application/json" },
+          body: JSON.stringify({ query: NEEDLE_QUERY, context: await readFile(REPORT, "utf8") }),
+        });
+        expect(posted.status).toBe(202);
+        const { id } = (await posted.json()) as { id: string };
+        const messages = await readSse(await fetch(`${url}/v1/analyses/${id}/events`, { headers }));
+        expect(messages.at(-1)?.event).toBe("completed");
+        serve.child.kill("SIGTERM");
+        await serve.waitFor("stderr", /API server closed/, 15_000);
+      } finally {
+        if (serve.child.exitCode === null && serve.child.signalCode === null) {
+          serve.child.kill("SIGKILL");
+        }
+      }
       // SIGTERM drains the worker and closes its cluster connections.
       worker.child.kill("SIGTERM");
       await worker.waitFor("stderr", /worker drained/, 30_000);
