@@ -38,7 +38,7 @@ function sortedKeys(value: unknown): unknown {
 
 /**
  * The fingerprint of the first request made with each idempotency key, stored beside
- * the key (`{prefix}:idem-body:{key}`, next to the producer's `{prefix}:idem:{key}`).
+ * the key (`<prefix>:idem-body:<key>`, next to the producer's `<prefix>:idem:{<key>}`).
  * The producer alone returns the first analysis for a known key whatever the body; this
  * makes a key reused for a different request a 422 instead of a silent wrong answer
  * (as the IETF Idempotency-Key draft asks).

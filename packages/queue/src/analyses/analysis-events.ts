@@ -6,7 +6,7 @@ import { DEFAULT_PREFIX, DEFAULT_TTL_SECONDS, type RedisKeys, redisKeys } from "
 /** Events kept per analysis stream (approximate: `MAXLEN ~`). */
 export const EVENTS_MAX_LEN = 10_000;
 
-/** A progress event of an analysis, as published to `{prefix}:events:{id}`. */
+/** A progress event of an analysis, as published to `<prefix>:events:{<id>}`. */
 export type AnalysisEvent =
   | { type: "status"; status: AnalysisStatus }
   | { type: "progress"; progress: AnalysisProgress }

@@ -94,7 +94,7 @@ export function initialProgress(maxIterations: number): AnalysisProgress {
 }
 
 /**
- * Analysis records (`{prefix}:analysis:{id}`) and idempotency keys. Every status
+ * Analysis records (`<prefix>:analysis:{<id>}`) and idempotency keys. Every status
  * change goes through a guarded script: terminal statuses are final.
  */
 export class AnalysisStore {

@@ -8,9 +8,9 @@ export type AnnouncedAnswers = Array<[journalKey: string, record: SubCallRecord]
 
 /**
  * The Redis pub/sub side of the live way back, on one subscriber connection per process:
- * the answers of each analysis on its own channel (`{prefix}:answers:{id}`, announced by
+ * the answers of each analysis on its own channel (`<prefix>:answers:{<id>}`, announced by
  * the script that journals them), and the ids of analyses that were cancelled or ended on
- * one channel for every worker (`{prefix}:stops`, announced by the record's transition).
+ * one channel for every worker (`<prefix>:stops`, announced by the record's transition).
  *
  * On one Redis a process subscribes once, to every analysis's answers (a pattern), and
  * reads only those of the analyses it runs: no subscription command per analysis. On a

@@ -7,20 +7,21 @@ export const DEFAULT_PREFIX = "rlm";
  * Every Redis key and channel this package uses, in one place, laid out for a Redis
  * Cluster: the part in braces (a hash tag) decides the slot, so the keys a script or
  * a MULTI touches together share one, and unrelated ones spread over the shards. On one
- * Redis the braces change nothing: both run the same code on the same keys.
+ * Redis the braces change nothing: both run the same code on the same keys. (Below,
+ * `<…>` stands for a value; braces are literal.)
  *
- * - `{prefix}:{{prefix}}:<queue>:…`  BullMQ's keys (`queuePrefix`): both queues in one
+ * - `<prefix>:{<prefix>}:<queue>:…`  BullMQ's keys (`queuePrefix`): both queues in one
  *                                     slot, since a root job's LM jobs are its children
- * - `{prefix}:ctx:{<sha256>}`         string: a document (raw UTF-8 or JSON), by content
- * - `{prefix}:analysis:{<id>}`        hash: the analysis record (status, cancel flag…)
- * - `{prefix}:events:{<id>}`          stream: progress events of an analysis
- * - `{prefix}:journal:{<id>}`         hash: journal records, field = scope + key; nested
+ * - `<prefix>:ctx:{<sha256>}`         string: a document (raw UTF-8 or JSON), by content
+ * - `<prefix>:analysis:{<id>}`        hash: the analysis record (status, cancel flag…)
+ * - `<prefix>:events:{<id>}`          stream: progress events of an analysis
+ * - `<prefix>:journal:{<id>}`         hash: journal records, field = scope + key; nested
  *                                     analyses write their parent's (one per tree)
- * - `{prefix}:answers:{<id>}`         pub/sub channel: sub-call answers, to the analysis's run
- * - `{prefix}:idem:{<key>}`           string: idempotency key → analysis id
- * - `{prefix}:stops`                  pub/sub channel: ids of analyses cancelled or ended
- * - `{prefix}:llm:pause`              string: the provider's pause (its TTL)
- * - `{prefix}:llm:window:{{prefix}:llm}:<n>`  the call limiter's counter of window n
+ * - `<prefix>:answers:{<id>}`         pub/sub channel: sub-call answers, to the analysis's run
+ * - `<prefix>:idem:{<key>}`           string: idempotency key → analysis id
+ * - `<prefix>:stops`                  pub/sub channel: ids of analyses cancelled or ended
+ * - `<prefix>:llm:pause`              string: the provider's pause (its TTL)
+ * - `<prefix>:llm:window:{<prefix>:llm}:<n>`  the call limiter's counter of window n
  *
  * An analysis's record, events and journal share the slot of its id, so each analysis
  * lives on one shard and different analyses on different ones; documents spread by hash.
@@ -47,11 +48,11 @@ export function redisKeys(prefix: string = DEFAULT_PREFIX) {
 export type RedisKeys = ReturnType<typeof redisKeys>;
 
 /**
- * BullMQ's `prefix` for the system's queues: `{prefix}:{{prefix}}`, a hash tag so that
+ * BullMQ's `prefix` for the system's queues: `<prefix>:{<prefix>}`, a hash tag so that
  * every key of both queues is in one slot on a cluster, as BullMQ requires (its scripts
  * touch several keys of a queue, and a child job's script its parent's, across the two
  * queues). The tag names the prefix, so two systems sharing a cluster use two slots;
- * the key still starts with `{prefix}:`.
+ * the key still starts with `<prefix>:`.
  */
 export function queuePrefix(prefix: string = DEFAULT_PREFIX): string {
   checkPrefix(prefix);

@@ -18,7 +18,7 @@ export interface RedisJournalOptions {
 }
 
 /**
- * The `Journal` of one analysis in Redis: one hash `{prefix}:journal:{analysisId}` whose
+ * The `Journal` of one analysis in Redis: one hash `<prefix>:journal:{<analysisId>}` whose
  * fields are the scope prefix plus the engine's key and whose values are record JSON.
  * Nested analyses use `scope()` views on the same hash, so one key holds the whole tree.
  */
