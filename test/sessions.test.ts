@@ -149,4 +149,31 @@ describe("sessions against the mock LLM over HTTP", () => {
       session.close();
     }
   });
+
+  it("a model that reuses the earlier questions' variables finds them (session-aware)", async () => {
+    mock.configure({ habits: ["session-aware"] });
+    const document = makeDocument({ chars: 120_000, markerCount: 11, seed: 8 });
+    const rlm = new Rlm({ baseURL: mock.url, apiKey: "k", rootModel: "mock-root" });
+    const session = rlm.session(document.text);
+    try {
+      const counts = [];
+      for (const term of [document.marker, "Region 2"]) {
+        const result = await session.completion(`How many times does "${term}" appear?`);
+        expect(result.answer.trim()).toBe(String(document.text.split(term).length - 1));
+        counts.push(result.answer.trim());
+      }
+      const third = await session.completion('How many times does "shipment" appear?');
+      // The third question's peek ran on the REPL the first two left: `text` reused, not
+      // declared again, `count` as the second question left it, two questions in history.
+      const peek = third.replHistory[0];
+      expect(peek?.code).not.toContain("const text");
+      expect(peek?.error).toBeUndefined();
+      expect(peek?.output).toContain("question 3 of a session; history: 2");
+      expect(peek?.output).toContain(`earlier count: ${counts[1]}`);
+      expect(peek?.output).toContain(`last answer: ${JSON.stringify(counts[1])}`);
+    } finally {
+      session.close();
+      mock.configure({ habits: [] });
+    }
+  });
 });

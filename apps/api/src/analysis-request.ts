@@ -1,5 +1,5 @@
 import type { RlmContext } from "@rlm/core";
-import type { EnqueueAnalysisInput, SerializableEngineOptions } from "@rlm/queue";
+import type { EnqueueAnalysisInput } from "@rlm/queue";
 import type { FastifyRequest } from "fastify";
 import {
   type AnalysisQuerystring,
@@ -10,14 +10,6 @@ import { ApiError, ApiErrorCode } from "./api-error.js";
 import { checkJsonDepth } from "./body-parsers.js";
 import { readMultipartAnalysis } from "./multipart-analysis.js";
 import { describeSchemaErrors, type SchemaError } from "./validation-message.js";
-
-/** The validated `application/json` body. */
-interface JsonAnalysisBody {
-  query: string;
-  context: RlmContext;
-  options?: SerializableEngineOptions;
-  idempotencyKey?: string;
-}
 
 /**
  * Turns a `POST /v1/analyses` request into the producer's input, whatever its body:
@@ -36,32 +28,64 @@ export async function readAnalysisRequest(
   request: FastifyRequest<{ Querystring: AnalysisQuerystring }>,
   limitBytes: number,
 ): Promise<EnqueueAnalysisInput> {
-  let input: EnqueueAnalysisInput;
+  const { fields, context } = await readDocumentRequest(request, limitBytes, analysisFieldsSchema);
+  return withHeaderKey(
+    { ...(fields as AnalysisFields), context },
+    request.headers["idempotency-key"],
+  );
+}
+
+/** What the fields of a request with a document are checked against (`type: object`). */
+export interface DocumentFieldsSchema {
+  readonly properties: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * A document and the fields beside it, from a JSON, multipart or text body, as
+ * `readAnalysisRequest` reads them: in a text body, the fields `fieldsSchema` names come
+ * from the query string. Fields of multipart and text bodies are checked against
+ * `fieldsSchema` here (a JSON body was checked by the route's schema); `options` may
+ * come as JSON text.
+ */
+export async function readDocumentRequest(
+  request: FastifyRequest,
+  limitBytes: number,
+  fieldsSchema: DocumentFieldsSchema,
+): Promise<{ fields: Record<string, unknown>; context: RlmContext }> {
   if (request.isMultipart()) {
     const { fields, context } = await readMultipartAnalysis(request, limitBytes);
-    input = withContext(validateFields(request, parseOptionsField(fields)), context);
-  } else if (typeof request.body === "string") {
-    const { query, options, idempotencyKey } = request.query;
-    const fields: Record<string, unknown> = { query, options, idempotencyKey };
-    input = withContext(validateFields(request, parseOptionsField(fields)), request.body);
-  } else if (request.body !== undefined && request.body !== null) {
-    const { context, ...fields } = request.body as JsonAnalysisBody;
-    input = withContext(fields, context);
-  } else {
-    throw invalid("a request body is required");
+    return withContext(validateFields(request, parseOptionsField(fields), fieldsSchema), context);
   }
-  return withHeaderKey(input, request.headers["idempotency-key"]);
+  if (typeof request.body === "string") {
+    const query = (request.query ?? {}) as Record<string, unknown>;
+    const fields = Object.fromEntries(
+      Object.keys(fieldsSchema.properties).map((name) => [name, query[name]]),
+    );
+    return withContext(
+      validateFields(request, parseOptionsField(fields), fieldsSchema),
+      request.body,
+    );
+  }
+  if (request.body !== undefined && request.body !== null) {
+    const { context, ...fields } = request.body as { context?: RlmContext };
+    return withContext(fields, context);
+  }
+  throw invalid("a request body is required");
 }
 
 type AnalysisFields = Omit<EnqueueAnalysisInput, "context">;
 
-function validateFields(request: FastifyRequest, fields: Record<string, unknown>): AnalysisFields {
+function validateFields(
+  request: FastifyRequest,
+  fields: Record<string, unknown>,
+  schema: DocumentFieldsSchema,
+): Record<string, unknown> {
   const defined = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
-  const validate = request.compileValidationSchema(analysisFieldsSchema);
+  const validate = request.compileValidationSchema(schema);
   if (!validate(defined)) {
     throw invalid(describeSchemaErrors((validate.errors ?? []) as SchemaError[], "body"));
   }
-  return defined as unknown as AnalysisFields;
+  return defined;
 }
 
 /** `options` travels as JSON text in forms and query strings. */
@@ -83,20 +107,24 @@ function parseOptionsField(fields: Record<string, unknown>): Record<string, unkn
 }
 
 function withContext(
-  fields: AnalysisFields,
+  fields: Record<string, unknown>,
   context: RlmContext | undefined,
-): EnqueueAnalysisInput {
+): { fields: Record<string, unknown>; context: RlmContext } {
   if (context === undefined) throw invalid("context is required");
   if (typeof context === "string" && context.length === 0) {
     throw invalid("context must not be empty");
   }
-  return { ...fields, context };
+  return { fields, context };
 }
 
-function withHeaderKey(
-  input: EnqueueAnalysisInput,
+/**
+ * The `Idempotency-Key` header into the input: it must be given once, 1 to 256
+ * characters, and agree with a key in the body.
+ */
+export function withHeaderKey<T extends { idempotencyKey?: string }>(
+  input: T,
   header: string | string[] | undefined,
-): EnqueueAnalysisInput {
+): T {
   if (header === undefined) return input;
   if (Array.isArray(header)) throw invalid("Idempotency-Key must be given once");
   if (header.length === 0 || header.length > MAX_IDEMPOTENCY_KEY_LENGTH) {

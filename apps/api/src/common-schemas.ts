@@ -39,7 +39,7 @@ export const errorBodySchema = {
 const ERROR_MEANINGS = {
   400: "The request is malformed; the message names the field.",
   401: "No valid bearer token (`Authorization: Bearer <RLM_API_TOKEN>`).",
-  404: "No such analysis (or it has expired).",
+  404: "No such analysis or session (or it has expired).",
   409: "The analysis has already finished.",
   413: "The body is larger than the server allows (`RLM_MAX_UPLOAD_MB`).",
   415: "The content type is not JSON, multipart/form-data or text, or its charset is not UTF-8.",

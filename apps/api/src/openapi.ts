@@ -20,6 +20,14 @@ import {
   usageSummarySchema,
 } from "./analysis-view-schemas.js";
 import { errorBodySchema, healthBodySchema } from "./common-schemas.js";
+import {
+  sessionCreatedSchema,
+  sessionJsonBodySchema,
+  sessionQuestionAcceptedSchema,
+  sessionQuestionBodySchema,
+  sessionQuestionSchema,
+  sessionViewSchema,
+} from "./session-schemas.js";
 import type { TokenVerifier } from "./token-verifier.js";
 
 // Adding a route: write its whole Fastify `schema` (operationId, summary, tags, params,
@@ -56,6 +64,12 @@ export const API_COMPONENT_SCHEMAS = [
   analysisJsonBodySchema,
   analysisAcceptedSchema,
   analysisCancelSchema,
+  sessionJsonBodySchema,
+  sessionQuestionBodySchema,
+  sessionQuestionSchema,
+  sessionViewSchema,
+  sessionCreatedSchema,
+  sessionQuestionAcceptedSchema,
 ] as const;
 
 /**
@@ -116,6 +130,12 @@ export function registerOpenApi(app: FastifyInstance): void {
       security: [{ bearerAuth: [] }],
       tags: [
         { name: "analyses", description: "Enqueue, follow and cancel analyses." },
+        {
+          name: "sessions",
+          description:
+            "Questions over one stored document whose REPL carries over: each question " +
+            "starts from the variables the earlier ones defined, and `history`.",
+        },
         { name: "meta", description: "This document." },
         { name: "health", description: "Liveness for load balancers." },
       ],

@@ -18,6 +18,7 @@ import { openApiRoute, registerDocs, registerOpenApi } from "./openapi.js";
 import { RedisGuard } from "./redis-guard.js";
 import { registerSecurityHeaders } from "./security-headers.js";
 import { analysisRoutes } from "./routes/analyses.js";
+import { sessionRoutes } from "./routes/sessions.js";
 import { viewerRoutes } from "./routes/viewer.js";
 import { bearerToken, TokenVerifier } from "./token-verifier.js";
 import { describeSchemaErrors, type SchemaError } from "./validation-message.js";
@@ -75,6 +76,8 @@ export interface ApiServerOptions {
  * - `GET /v1/analyses/:id` → the analysis view
  * - `GET /v1/analyses/:id/events` → server-sent events until the terminal event
  * - `DELETE /v1/analyses/:id` → 202 `{ id, outcome }` (cancel)
+ * - `POST /v1/sessions` → 201 the session (JSON, multipart or text body, as analyses);
+ *   `POST /v1/sessions/:id/analyses` → 202 the question's analysis; `GET /v1/sessions/:id`
  * - `GET /health` (no auth) → 200 / 503 by Redis PING
  * - `GET /v1/openapi.json` → the OpenAPI 3.1 document, made from the route schemas
  * - `/docs` → Swagger UI over that document (Bearer, or `?token=` once then a cookie)
@@ -172,14 +175,16 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
   app.register(async (scope) => {
     scope.addHook("onRequest", bearerAuth(verifier));
     openApiRoute(scope);
+    const fingerprints = new IdempotencyFingerprints(redis.requests, prefix);
     await analysisRoutes(scope, {
       client,
       guard,
-      fingerprints: new IdempotencyFingerprints(redis.requests, prefix),
+      fingerprints,
       bodyLimitBytes,
       heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
       events,
     });
+    await sessionRoutes(scope, { client, guard, fingerprints, bodyLimitBytes });
   });
 
   app.decorate("openEventStreams", () => events.size);

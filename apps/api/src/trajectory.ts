@@ -16,7 +16,10 @@ import type {
 // Journal keys as `journalKeys` (core) builds them, relative to a scope.
 const ROOT_KEY = /^root:(\d+)$/;
 const CELL_KEY = /^cell:(\d+):(\d+)$/;
-const SUB_KEY = /^sub:(\d+)\.(\d+):[^:/]+:\d+$/;
+// A question of a session keys its cells `q<n>/<iteration>.<block>` (core's
+// `cellKeyPrefix`): the slash there is not a nested scope's.
+const SUB_KEY = /^sub:(?:q\d+\/)?(\d+)\.(\d+):[^:/]+:\d+$/;
+const SESSION_CELL = /^sub:q\d+\//;
 const FINAL_KEY = "root:final";
 
 /** What besides the record and the journal the trajectory is built from (all optional). */
@@ -132,7 +135,8 @@ function buildScope(
   };
   /** The sub-call key a nested step hangs under, or undefined for a step of this scope. */
   const ownerOf = (key: string): string | undefined => {
-    const slash = key.indexOf("/", prefix.length);
+    const from = prefix.length + (SESSION_CELL.exec(key.slice(prefix.length))?.[0].length ?? 0);
+    const slash = key.indexOf("/", from);
     return slash === -1 ? undefined : key.slice(prefix.length, slash);
   };
 

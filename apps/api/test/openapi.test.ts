@@ -55,6 +55,9 @@ describe("the OpenAPI document", () => {
         "GET /v1/analyses/:id/events",
         "GET /v1/openapi.json",
         "POST /v1/analyses",
+        "GET /v1/sessions/:id",
+        "POST /v1/sessions",
+        "POST /v1/sessions/:id/analyses",
       ]),
     );
     const operationIds = new Set<string>();
@@ -96,6 +99,17 @@ describe("the OpenAPI document", () => {
     expect(Object.keys(multipart.properties).sort()).toEqual(
       ["context", "idempotencyKey", "options", "query"].sort(),
     );
+  });
+
+  it("documents the three bodies of POST /v1/sessions, and JSON for its questions", () => {
+    const body = checker.operation("/v1/sessions", "post").requestBody;
+    expect(Object.keys(body?.content ?? {}).sort()).toEqual([
+      "application/json",
+      "multipart/form-data",
+      "text/plain",
+    ]);
+    const question = checker.operation("/v1/sessions/{id}/analyses", "post").requestBody;
+    expect(Object.keys(question?.content ?? {})).toEqual(["application/json"]);
   });
 
   it("matches the answers the server gives (accepted, view, cancel, errors, health)", async () => {

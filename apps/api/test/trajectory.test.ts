@@ -123,6 +123,27 @@ describe("buildTrajectory", () => {
     expect(third!.cells[0]!.subCalls[0]).toMatchObject({ answer: "running a", pending: false });
   });
 
+  it("places a session question's sub-calls (cell keys q<n>/…) under their cells, nested ones too", () => {
+    const hash = "b".repeat(16);
+    const plain = `sub:q2/1.0:${hash}:0`;
+    const nested = `sub:q2/1.0:${"c".repeat(16)}:0`;
+    const trajectory = buildTrajectory(view("an_question"), [
+      { key: "root:1", record: rootRecord("Reusing text.") },
+      { key: "cell:1:0", record: cellRecord("print(history.length)", "2") },
+      { key: plain, record: subRecord("How many?", "3") },
+      { key: nested, record: subRecord("Summarize", "short") },
+      { key: `${nested}/root:1`, record: rootRecord("Nested turn.") },
+      { key: `${nested}/cell:1:0`, record: cellRecord("print(1)", "1") },
+      { key: `${nested}/sub:1.0:${hash}:0`, record: subRecord("Deeper?", "yes") },
+    ]);
+    const cell = trajectory.root.iterations[0]!.cells[0]!;
+    expect(cell.subCalls.map((sub) => sub.key).sort()).toEqual([plain, nested].sort());
+    expect(cell.subCalls.find((sub) => sub.key === plain)).toMatchObject({ answer: "3" });
+    const inner = cell.subCalls.find((sub) => sub.key === nested)!.nested;
+    expect(inner?.prefix).toBe(`${nested}/`);
+    expect(inner?.iterations[0]?.cells[0]?.subCalls[0]).toMatchObject({ answer: "yes" });
+  });
+
   it("shows no steps for an analysis that has not started", () => {
     const trajectory = buildTrajectory(view("an_empty", { status: "queued" }), []);
     expect(trajectory.root).toEqual({ prefix: "", iterations: [] });

@@ -26,6 +26,18 @@ export type AnalysisCancel = Schemas["AnalysisCancel"];
 export type AnalysisEvent = Schemas["AnalysisEvent"];
 /** Usage of an analysis: tokens and cost, in total and per model. */
 export type UsageSummary = Schemas["UsageSummary"];
+/** The JSON body of `POST /v1/sessions`: `{ context, options?, idempotencyKey? }`. */
+export type SessionRequest = Schemas["SessionRequest"];
+/** The body of `POST /v1/sessions/:id/analyses`: `{ query, options?, idempotencyKey? }`. */
+export type SessionQuestionRequest = Schemas["SessionQuestionRequest"];
+/** `GET /v1/sessions/:id`: the session and its questions, oldest first. */
+export type SessionView = Schemas["SessionView"];
+/** The 201 of `POST /v1/sessions`. */
+export type SessionCreated = Schemas["SessionCreated"];
+/** One question of a session: its analysis, status and (once ended) answer. */
+export type SessionQuestion = Schemas["SessionQuestion"];
+/** The 202 of `POST /v1/sessions/:id/analyses`. */
+export type SessionQuestionAccepted = Schemas["SessionQuestionAccepted"];
 /** `{ error: { code, message, retryable? } }`. */
 export type ErrorBody = Schemas["ErrorBody"];
 /** The `/health` body. */

@@ -9,11 +9,23 @@ import {
   type AnalysisResult,
   type AnalysisView,
   isTerminalEvent,
+  type SessionCreated,
+  type SessionQuestionAccepted,
+  type SessionView,
   TERMINAL_STATUSES,
 } from "./api-types.js";
-import { ClientErrorCode, RlmApiError } from "./errors.js";
+import { RlmApiError } from "./errors.js";
 import { type AnalysisEventMessage, readEventStream } from "./event-stream.js";
 import type { paths } from "./generated/api-types.js";
+import { call, expect, settled } from "./responses.js";
+import {
+  askSession,
+  createSession,
+  getSession,
+  type SessionRequestOptions,
+  type SessionUpload,
+  uploadSession,
+} from "./session-calls.js";
 import { abortError, sleep, waitSignal } from "./wait-signal.js";
 
 /** Options of `RlmClient`. */
@@ -207,6 +219,59 @@ export class RlmClient {
     return { ...(await this.waitForResult(id, options)), id };
   }
 
+  /**
+   * Creates a session over `context` (`POST /v1/sessions`): the document is stored once,
+   * and each question asked in it starts from the REPL the earlier ones left (their
+   * variables, and `history`: their queries and answers). `options` apply to every
+   * question, under its own.
+   */
+  async createSession(
+    context: AnalysisContext,
+    init: SessionRequestOptions = {},
+  ): Promise<SessionCreated> {
+    return createSession(this.api, context, init);
+  }
+
+  /** Creates a session over a document sent as a multipart file (large documents). */
+  async uploadSession(
+    upload: SessionUpload,
+    init: { signal?: AbortSignal } = {},
+  ): Promise<SessionCreated> {
+    return uploadSession(this.api, upload, init);
+  }
+
+  /** The session: its questions, their status and answers (`GET /v1/sessions/:id`). */
+  async getSession(id: string, init: { signal?: AbortSignal } = {}): Promise<SessionView> {
+    return getSession(this.api, id, init);
+  }
+
+  /**
+   * Asks a question in a session (`POST /v1/sessions/:id/analyses`): it is enqueued as an
+   * analysis (follow it by its `id` as any other) that runs once the session's earlier
+   * questions have ended.
+   */
+  async askSession(
+    sessionId: string,
+    query: string,
+    init: SessionRequestOptions = {},
+  ): Promise<SessionQuestionAccepted> {
+    return askSession(this.api, sessionId, query, init);
+  }
+
+  /** Asks a question in a session and waits for its result (see `waitForResult`). */
+  async ask(
+    sessionId: string,
+    query: string,
+    options: AnalyzeOptions = {},
+  ): Promise<AnalyzeResult> {
+    const { id } = await this.askSession(sessionId, query, {
+      ...(options.options !== undefined ? { options: options.options } : {}),
+      ...(options.idempotencyKey !== undefined ? { idempotencyKey: options.idempotencyKey } : {}),
+      ...(options.signal !== undefined ? { signal: options.signal } : {}),
+    });
+    return { ...(await this.waitForResult(id, options)), id };
+  }
+
   private async followUntilEnded(
     id: string,
     signal: AbortSignal,
@@ -233,8 +298,30 @@ export class RlmClient {
         if (signal.aborted || !(error instanceof RlmApiError) || !error.retryable) throw error;
         return undefined;
       });
-      if (view && TERMINAL_STATUSES.includes(view.status)) return view;
+      if (view && TERMINAL_STATUSES.includes(view.status)) {
+        // Ended while the stream was down: the events after the last one seen are still
+        // told (the stream of an ended analysis replays them, then closes).
+        if (options.onEvent) await this.replayFrom(id, after, signal, options.onEvent);
+        return view;
+      }
       await sleep(options.intervalMs ?? 1_000, signal);
+    }
+  }
+
+  /** Tells `onEvent` the events after `after` of an ended analysis (best effort). */
+  private async replayFrom(
+    id: string,
+    after: string | undefined,
+    signal: AbortSignal,
+    onEvent: (event: AnalysisEvent) => void,
+  ): Promise<void> {
+    try {
+      for await (const message of this.events(id, { signal, ...(after ? { after } : {}) })) {
+        onEvent(message.event);
+      }
+    } catch (error) {
+      if (signal.aborted) throw error;
+      // The result is known: a stream that fails again only costs the last events' news.
     }
   }
 
@@ -249,43 +336,4 @@ export class RlmClient {
       await sleep(intervalMs, signal);
     }
   }
-}
-
-/** The outcome of an ended analysis: its result, or the error it ended with. */
-function settled(view: AnalysisView): AnalysisResult {
-  if (view.status === "completed" && view.result) return view.result;
-  if (view.status === "cancelled") {
-    throw new RlmApiError(ClientErrorCode.cancelled, `analysis ${view.id} was cancelled`, {
-      retryable: false,
-      analysisId: view.id,
-    });
-  }
-  const error = view.error ?? view.result?.error;
-  throw new RlmApiError(
-    ClientErrorCode.analysisFailed,
-    error?.message ?? `analysis ${view.id} ended ${view.status} without a result`,
-    { retryable: error?.retryable ?? false, analysisId: view.id },
-  );
-}
-
-/** An openapi-fetch call with network failures as `RlmApiError`s. */
-async function call<T>(request: () => Promise<T>): Promise<T> {
-  try {
-    return await request();
-  } catch (cause) {
-    if (cause instanceof Error && cause.name === "AbortError") throw cause;
-    throw RlmApiError.network(cause);
-  }
-}
-
-/** The data of a documented success, or the error of anything else. */
-function expect<T>(result: { data?: T; error?: unknown; response: Response }): T {
-  if (result.response.ok && result.data !== undefined) return result.data;
-  if (result.response.ok) {
-    throw new RlmApiError(ClientErrorCode.unexpectedResponse, "the answer has no body", {
-      status: result.response.status,
-      retryable: false,
-    });
-  }
-  throw RlmApiError.fromResponse(result.response, result.error);
 }

@@ -12,6 +12,12 @@ export type {
   AnalysisView,
   ErrorBody,
   HealthBody,
+  SessionCreated,
+  SessionQuestion,
+  SessionQuestionAccepted,
+  SessionQuestionRequest,
+  SessionRequest,
+  SessionView,
   UsageSummary,
 } from "./api-types.js";
 export { isTerminalEvent, TERMINAL_STATUSES } from "./api-types.js";
@@ -24,5 +30,6 @@ export {
   type WaitOptions,
 } from "./client.js";
 export { ClientErrorCode, RlmApiError, type RlmApiErrorDetails } from "./errors.js";
+export type { SessionRequestOptions, SessionUpload } from "./session-calls.js";
 export type { AnalysisEventMessage } from "./event-stream.js";
 export type { components, operations, paths } from "./generated/api-types.js";

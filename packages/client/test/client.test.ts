@@ -130,13 +130,25 @@ describe("RlmClient", () => {
     checker.checkResponse("/v1/analyses/{id}", "get", 200, await rlm.getAnalysis(result.id));
   });
 
-  it("resumes a dropped event stream after the last event it saw", async () => {
-    // A connection that a proxy cuts after two chunks, once; the rest goes through.
+  /**
+   * A fetch that a proxy cuts after two chunks of the first event stream; with
+   * `reconnectAfterEnd`, the client's next requests wait until the analysis has ended.
+   */
+  function cuttingFetch(reconnectAfterEnd: boolean): {
+    fetch: typeof fetch;
+    requests: () => number;
+  } {
     let eventRequests = 0;
     const cutting: typeof fetch = async (input, init) => {
-      const response = await fetch(input, init);
       const url = input instanceof Request ? input.url : String(input);
-      if (!url.endsWith("/events") || ++eventRequests > 1 || !response.body) return response;
+      const isEvents = url.endsWith("/events") || url.includes("/events?");
+      const id = /analyses\/([^/?]+)/.exec(url)?.[1];
+      // After the cut, nothing of the client's gets through until the analysis has ended.
+      if (reconnectAfterEnd && eventRequests >= 1 && id !== undefined) {
+        await rlm.waitForResult(id, { timeoutMs: 60_000 }).catch(() => undefined);
+      }
+      const response = await fetch(input, init);
+      if (!isEvents || ++eventRequests > 1 || !response.body) return response;
       const reader = response.body.getReader();
       let passed = 0;
       const body = new ReadableStream<Uint8Array>({
@@ -153,15 +165,23 @@ describe("RlmClient", () => {
       });
       return new Response(body, { status: response.status, headers: response.headers });
     };
+    return { fetch: cutting, requests: () => eventRequests };
+  }
+
+  it.each([
+    ["while the analysis runs", false],
+    ["after the analysis ended meanwhile", true],
+  ])("resumes a dropped event stream after the last event it saw (%s)", async (_when, late) => {
+    const cutting = cuttingFetch(late);
     const document = makeDocument({ chars: 50_000, markerCount: 7, seed: 9 });
     const seen: AnalysisEvent[] = [];
-    const result = await new RlmClient({ baseUrl, token, fetch: cutting }).analyze(
+    const result = await new RlmClient({ baseUrl, token, fetch: cutting.fetch }).analyze(
       `How many times does "${document.marker}" appear?`,
       document.text,
       { timeoutMs: 60_000, intervalMs: 20, onEvent: (event) => seen.push(event) },
     );
     expect(result.answer.trim()).toBe("7");
-    expect(eventRequests).toBeGreaterThan(1);
+    expect(cutting.requests()).toBeGreaterThan(1);
     // Every event once, in order: the same as a stream read whole.
     const whole = [];
     for await (const message of rlm.events(result.id)) whole.push(message.event);
@@ -185,6 +205,31 @@ describe("RlmClient", () => {
       idempotencyKey: `upload-${prefix}`,
     });
     expect(again).toMatchObject({ id: accepted.id, deduplicated: true });
+  });
+
+  it("creates a session, asks questions in it and reads it", async () => {
+    const document = makeDocument({ chars: 60_000, markerCount: 9, seed: 6 });
+    const session = await rlm.createSession(document.text, { options: { maxIterations: 6 } });
+    checker.checkResponse("/v1/sessions", "post", 201, session);
+    const first = await rlm.ask(session.id, `How many times does "${document.marker}" appear?`, {
+      timeoutMs: 60_000,
+    });
+    expect(first.answer.trim()).toBe("9");
+    const asked = await rlm.askSession(session.id, 'How many times does "Region 3" appear?');
+    expect(asked).toMatchObject({ sessionId: session.id, position: 1, status: "queued" });
+    const second = await rlm.waitForResult(asked.id, { timeoutMs: 60_000 });
+    expect(second.answer.trim()).toBe(String(document.text.split("Region 3").length - 1));
+    const view = await rlm.getSession(session.id);
+    checker.checkResponse("/v1/sessions/{id}", "get", 200, view);
+    expect(view.questions.map(({ analysisId, answer }) => [analysisId, answer])).toEqual([
+      [first.id, first.answer],
+      [asked.id, second.answer],
+    ]);
+    // A document as a file, and the errors of an unknown session.
+    const uploaded = await rlm.uploadSession({ document: new Blob([document.text]) });
+    expect(uploaded.questions).toEqual([]);
+    const missing = await rlm.getSession("se_aaaaaaaaaaaaaaaaaaaa").catch((error) => error);
+    expect(missing).toMatchObject({ code: "not_found", status: 404, retryable: false });
   });
 
   it("reports a cancelled analysis, and a wait that times out, as RlmApiErrors", async () => {

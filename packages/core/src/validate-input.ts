@@ -13,6 +13,11 @@ export function validateAnalysisInput(
   if (typeof query !== "string" || query.trim() === "") {
     throw invalid("query must be a non-empty string");
   }
+  validateContext(context);
+}
+
+/** Rejects a context that cannot be analysed (see `validateAnalysisInput`); for a session's. */
+export function validateContext(context: unknown): asserts context is RlmContext {
   if (typeof context === "string") {
     // A document of only white space has nothing to analyse.
     if (context.trim() === "") throw invalid("context must not be empty");

@@ -6,6 +6,7 @@ import {
   TEXT_CLOSE,
   TEXT_OPEN,
 } from "@rlm/core";
+import type { SessionQuestionNote } from "./habits/habit.js";
 import type { RequestKind } from "./options.js";
 
 /** A chat message reduced to what the mock reads: a role and plain text. */
@@ -29,6 +30,8 @@ export interface RootConversation {
   feedback: string[];
   /** The JSON Schema the analysis's answer must match, when its prompt gives one. */
   outputSchema?: Record<string, unknown>;
+  /** For a later question of a session: what its prompt says it starts from. */
+  session?: SessionQuestionNote;
 }
 
 /** A plain sub-call: a question and the text it is about. */
@@ -102,6 +105,7 @@ export function parseConversation(messages: PlainMessage[]): Conversation {
     const last = users[users.length - 1]?.content ?? "";
     const assistantReplies = messages.filter((m) => m.role === "assistant").map((m) => m.content);
     const outputSchema = schemaIn(firstUser);
+    const session = sessionIn(firstUser);
     return {
       kind: users.length > 1 && isFinalAnswerPrompt(last) ? "final" : "root",
       query: between(firstUser, QUERY_OPEN, QUERY_CLOSE) ?? firstUser.trim(),
@@ -110,6 +114,7 @@ export function parseConversation(messages: PlainMessage[]): Conversation {
       assistantReplies,
       feedback: users.slice(1).map((m) => m.content),
       ...(outputSchema ? { outputSchema } : {}),
+      ...(session ? { session } : {}),
     };
   }
   // The first user message holds the question and its text; later ones (an engine asking
@@ -166,4 +171,19 @@ function schemaIn(text: string): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * "This is question N of a session …" in the first prompt, with the variables it says
+ * are kept ("… still there: a, b, c.", a list that may end with "…").
+ */
+function sessionIn(text: string): SessionQuestionNote | undefined {
+  const match = /This is question (\d+) of a session\b[^\n]*/.exec(text);
+  if (!match?.[1]) return undefined;
+  const listed = /still there: ([^\n]*)\.$/.exec(match[0])?.[1] ?? "";
+  const variables = listed
+    .split(", ")
+    .map((name) => name.trim())
+    .filter((name) => /^[\w$]+$/.test(name));
+  return { question: Number(match[1]), variables };
 }

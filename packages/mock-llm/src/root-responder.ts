@@ -114,7 +114,11 @@ export function planRootReply(
   }
   const intended = strategyScript(strategy, input)[turn - 1];
   if (intended === undefined) return finish("final");
-  const context = { turn, query: conversation.query };
+  const context = {
+    turn,
+    query: conversation.query,
+    ...(conversation.session ? { session: conversation.session } : {}),
+  };
   let reply = intended;
   for (const habit of habits) {
     if (habit.kind === "style") reply = habit.rewrite(reply, context) ?? reply;

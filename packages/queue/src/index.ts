@@ -11,6 +11,25 @@ export {
   type RlmQueueClientOptions,
 } from "./client/rlm-queue-client.js";
 
+// Sessions: questions over one stored document whose REPL carries over.
+export {
+  type AskSessionInput,
+  type CreatedSession,
+  type CreateSessionInput,
+  type EnqueuedQuestion,
+  SessionClient,
+} from "./sessions/session-client.js";
+export {
+  isSessionId,
+  newSessionId,
+  type SessionPlace,
+  type SessionQuestionEnd,
+  type SessionQuestionView,
+  type SessionRecord,
+  type SessionView,
+} from "./sessions/session-types.js";
+export { SessionStore, type SessionStoreOptions } from "./sessions/session-store.js";
+
 // Analyses: records, events, and what a worker reports about them.
 export {
   type AnalysisEvent,

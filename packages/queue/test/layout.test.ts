@@ -68,6 +68,7 @@ describe("packages/queue's layout", () => {
         "jobs",
         "llm-job",
         "root-job",
+        "sessions",
         "storage",
         "sub-calls",
         "worker",

@@ -100,6 +100,63 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/sessions": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Create a session over a document
+     * @description Stores the document once (content-addressed) for the questions asked in the session. The body is JSON, multipart/form-data (a file upload) or text (the document, with the fields in the query string), as for POST /v1/analyses.
+     */
+    post: operations["createSession"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/sessions/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A session: its questions, their status and answers */
+    get: operations["getSession"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/sessions/{id}/analyses": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Ask a question in a session
+     * @description Enqueues the question as an analysis (follow it at /v1/analyses/{id}). It runs once the session's earlier questions have ended, and its REPL starts from the state they left: their variables, and `history` (their queries and answers).
+     */
+    post: operations["askSession"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -366,6 +423,71 @@ export interface components {
        */
       outcome: "cancelled" | "requested";
     };
+    SessionRequest: {
+      options?: components["schemas"]["AnalysisOptions"];
+      /** @description A retry with the same key returns the first session instead of a new one. */
+      idempotencyKey?: string;
+      /** @description The document: a string, an array of strings, or a JSON object. */
+      context:
+        | string
+        | unknown[]
+        | {
+            [key: string]: unknown;
+          };
+    };
+    SessionQuestionRequest: {
+      /** @description The question. */
+      query: string;
+      options?: components["schemas"]["AnalysisOptions"];
+      /** @description Within the session, a retry with the same key returns the first question instead of asking it again. */
+      idempotencyKey?: string;
+    };
+    SessionQuestion: {
+      /** @description Its analysis: /v1/analyses/{analysisId}. */
+      analysisId: string;
+      /** @description 0 for the session's first question. */
+      position: number;
+      query: string;
+      status: components["schemas"]["AnalysisStatus"];
+      /** @description Once it has ended with an answer. */
+      answer?: string;
+      /** @enum {string} */
+      finishReason?: "final" | "max_iterations" | "budget" | "cancelled" | "error";
+    };
+    SessionView: {
+      id: string;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+      /** @description Oldest first. */
+      questions: components["schemas"]["SessionQuestion"][];
+    };
+    SessionCreated: {
+      id: string;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+      /** @description Oldest first. */
+      questions: components["schemas"]["SessionQuestion"][];
+      /** @description True when the idempotency key was known: no session was created. */
+      deduplicated: boolean;
+    };
+    SessionQuestionAccepted: {
+      /** @description The question's analysis id. */
+      id: string;
+      status: components["schemas"]["AnalysisStatus"];
+      /** @description True when the idempotency key was known: nothing new was asked. */
+      deduplicated: boolean;
+      sessionId: string;
+      /** @description 0 for the session's first question. */
+      position: number;
+      links: {
+        /** @description The trajectory viewer's page. */
+        viewer: string;
+      };
+    };
   };
   responses: never;
   parameters: never;
@@ -582,7 +704,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorBody"];
         };
       };
-      /** @description No such analysis (or it has expired). */
+      /** @description No such analysis or session (or it has expired). */
       404: {
         headers: {
           [name: string]: unknown;
@@ -652,7 +774,7 @@ export interface operations {
           "application/json": components["schemas"]["ErrorBody"];
         };
       };
-      /** @description No such analysis (or it has expired). */
+      /** @description No such analysis or session (or it has expired). */
       404: {
         headers: {
           [name: string]: unknown;
@@ -734,8 +856,289 @@ export interface operations {
           "application/json": components["schemas"]["ErrorBody"];
         };
       };
-      /** @description No such analysis (or it has expired). */
+      /** @description No such analysis or session (or it has expired). */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description The server failed; `retryable` says whether to try again. */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description Redis cannot be reached (`redis_unavailable`, retryable): try again after `Retry-After` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "retry-after"?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+    };
+  };
+  createSession: {
+    parameters: {
+      query?: {
+        /** @description As in the JSON body (text/plain uploads). */
+        idempotencyKey?: string;
+        /** @description AnalysisOptions as JSON text (text/plain uploads). */
+        options?: string;
+      };
+      header?: {
+        /** @description Same as idempotencyKey in the body (they must agree when both are given). A retry with the same key and the same request returns the first session (`deduplicated: true`, header `Idempotent-Replayed: true`); the same key with a different request is a 422. */
+        "idempotency-key"?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["SessionRequest"];
+        "multipart/form-data": {
+          /** @description AnalysisOptions as JSON text. */
+          options?: string;
+          idempotencyKey?: string;
+          /**
+           * Format: binary
+           * @description The document, as a file or a field. A part named *.json or sent as application/json is parsed as JSON; anything else is UTF-8 text.
+           */
+          context: Blob | string;
+        };
+        "text/plain": string;
+      };
+    };
+    responses: {
+      /** @description Created (or found by its idempotency key). */
+      201: {
+        headers: {
+          /** @description The session: /v1/sessions/{id}. */
+          location?: string;
+          /** @description `true` when the idempotency key was known: no session was created. */
+          "idempotent-replayed"?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["SessionCreated"];
+        };
+      };
+      /** @description The request is malformed; the message names the field. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description No valid bearer token (`Authorization: Bearer <RLM_API_TOKEN>`). */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description The body is larger than the server allows (`RLM_MAX_UPLOAD_MB`). */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description The content type is not JSON, multipart/form-data or text, or its charset is not UTF-8. */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description The Idempotency-Key was first used with a different request (`idempotency_key_reused`). */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description The server failed; `retryable` says whether to try again. */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description Redis cannot be reached (`redis_unavailable`, retryable): try again after `Retry-After` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "retry-after"?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+    };
+  };
+  getSession: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The session id (`se_…`). */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The session. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["SessionView"];
+        };
+      };
+      /** @description The request is malformed; the message names the field. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description No valid bearer token (`Authorization: Bearer <RLM_API_TOKEN>`). */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description No such analysis or session (or it has expired). */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description The server failed; `retryable` says whether to try again. */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description Redis cannot be reached (`redis_unavailable`, retryable): try again after `Retry-After` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "retry-after"?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+    };
+  };
+  askSession: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description Same as idempotencyKey in the body (they must agree when both are given). A retry with the same key and the same request returns the first question (`deduplicated: true`, header `Idempotent-Replayed: true`); the same key with a different request is a 422. */
+        "idempotency-key"?: string;
+      };
+      path: {
+        /** @description The session id (`se_…`). */
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["SessionQuestionRequest"];
+      };
+    };
+    responses: {
+      /** @description Enqueued (or found by its idempotency key). */
+      202: {
+        headers: {
+          /** @description The question's analysis: /v1/analyses/{id}. */
+          location?: string;
+          /** @description `true` when the idempotency key was known: nothing new was asked. */
+          "idempotent-replayed"?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["SessionQuestionAccepted"];
+        };
+      };
+      /** @description The request is malformed; the message names the field. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description No valid bearer token (`Authorization: Bearer <RLM_API_TOKEN>`). */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description No such analysis or session (or it has expired). */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description The content type is not JSON, multipart/form-data or text, or its charset is not UTF-8. */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description The Idempotency-Key was first used with a different request (`idempotency_key_reused`). */
+      422: {
         headers: {
           [name: string]: unknown;
         };

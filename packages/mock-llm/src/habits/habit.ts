@@ -23,6 +23,16 @@ export interface HabitContext {
   turn: number;
   /** The analysis's query. */
   query: string;
+  /** For a later question of a session: its number and the variables its prompt says are kept. */
+  session?: SessionQuestionNote;
+}
+
+/** What the prompt of a later question of a session says (see `rootUserPrompt`). */
+export interface SessionQuestionNote {
+  /** 2 for the session's second question. */
+  question: number;
+  /** The variables the earlier questions left defined, as the prompt lists them. */
+  variables: string[];
 }
 
 /**
@@ -42,7 +52,8 @@ export type HabitName =
   | "line-chunks"
   | "loose-json"
   | "typed-sub-calls"
-  | "final-var-value";
+  | "final-var-value"
+  | "session-aware";
 
 export const HABIT_NAMES: readonly HabitName[] = [
   "final-in-plan",
@@ -58,4 +69,5 @@ export const HABIT_NAMES: readonly HabitName[] = [
   "loose-json",
   "typed-sub-calls",
   "final-var-value",
+  "session-aware",
 ];

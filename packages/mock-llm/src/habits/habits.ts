@@ -207,6 +207,37 @@ const missingFinalVar: Habit = {
   recoveredBy: (feedback) => /The variables defined are: /.test(feedback),
 };
 
+/** The variables the scripts answer from, printed by a later question that finds them kept. */
+const RESULT_VARIABLES = ["count", "total", "hits", "overview"] as const;
+
+/**
+ * A later question of a session starts from what the earlier ones left, as a model told
+ * so would: its peek prints `history` (how many questions came before, the last answer)
+ * and the earlier results the prompt says are kept, and reuses `text` instead of building
+ * it again. A REPL that did not keep them fails the peek (a ReferenceError the model sees).
+ */
+const sessionAware: Habit = {
+  name: "session-aware",
+  kind: "style",
+  rewrite(intended, context) {
+    const session = context.session;
+    const peek = PEEK_CODE.exec(intended);
+    if (!session || context.turn !== 1 || !peek?.[1]) return undefined;
+    const declaration = peek[1];
+    const recall = [
+      `print("question", ${session.question}, "of a session; history:", history.length);`,
+      'print("last answer:", JSON.stringify(history[history.length - 1]?.answer ?? null));',
+      ...RESULT_VARIABLES.filter((name) => session.variables.includes(name)).map(
+        (name) => `print("earlier ${name}:", JSON.stringify(${name}));`,
+      ),
+    ];
+    const kept = session.variables.includes("text") ? recall : [declaration, ...recall];
+    return intended.replace(declaration, () => kept.join("\n"));
+  },
+  madeIn: () => false,
+  recoveredBy: () => true,
+};
+
 // `untyped-final` is played where final replies are typed (see typed-final.ts), and
 // `loose-json` by sub-calls (response-format.ts).
 const ALL: Record<Exclude<HabitName, "untyped-final" | "loose-json">, Habit> = {
@@ -221,6 +252,7 @@ const ALL: Record<Exclude<HabitName, "untyped-final" | "loose-json">, Habit> = {
   "line-chunks": lineChunks,
   "typed-sub-calls": typedSubCalls,
   "final-var-value": finalVarValue,
+  "session-aware": sessionAware,
 };
 
 /** The habits of the given names, in a fixed order. */

@@ -16,6 +16,7 @@ import {
 import { ContextStore } from "../storage/context-store.js";
 import { AnalysisFailedError, QueueErrorCode } from "../errors.js";
 import { jobNames } from "../jobs/job-names.js";
+import { SessionClient } from "../sessions/session-client.js";
 import { type EnqueueAnalysisInput, mergeOptions, validateInput } from "./enqueue-input.js";
 
 export type { EnqueueAnalysisInput } from "./enqueue-input.js";
@@ -72,6 +73,8 @@ export type CancelOutcome =
  */
 export class RlmQueueClient {
   readonly prefix: string;
+  /** Sessions: questions over one stored document whose REPL carries over. */
+  readonly sessions: SessionClient;
   private readonly connection: OwnedRedis;
   private readonly queue: RootQueue;
   private readonly contexts: ContextStore;
@@ -96,6 +99,15 @@ export class RlmQueueClient {
       options.rootJobs,
     );
     this.defaultOptions = options.defaultOptions ?? {};
+    this.sessions = new SessionClient({
+      redis,
+      prefix: this.prefix,
+      queue: this.queue,
+      contexts: this.contexts,
+      analyses: this.analyses,
+      defaultOptions: this.defaultOptions,
+      ttlSeconds,
+    });
   }
 
   /**

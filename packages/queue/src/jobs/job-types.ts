@@ -22,6 +22,15 @@ export interface RootJobData {
   createdAt?: number;
   /** Takeovers (see `stalled-grace.ts`) a run of the job has waited for already. */
   takeoversSeen?: number;
+  /** For a question of a session: which, and where in it (see `sessions/`). */
+  session?: SessionPlace;
+}
+
+/** A question's place in its session, as its root job carries it. */
+export interface SessionPlace {
+  sessionId: string;
+  /** 0 for the session's first question. */
+  position: number;
 }
 
 /**

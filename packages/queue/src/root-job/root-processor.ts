@@ -10,6 +10,11 @@ import {
   type RootQueueJobResult,
   subCallJobResult,
 } from "../jobs/job-types.js";
+import {
+  afterSessionEnd,
+  openSessionQuestion,
+  type SessionStart,
+} from "../sessions/session-question.js";
 import { RedisJournal } from "../storage/redis-journal.js";
 import { driveRun } from "./drive-run.js";
 import { buildRun, type RootRun } from "./root-run.js";
@@ -50,6 +55,12 @@ async function processRun(
   token: string | undefined,
 ): Promise<RootQueueJobResult> {
   const data = job.data;
+  // A question of a session waits (its job delayed) until the earlier ones have ended,
+  // and starts from the REPL they left.
+  const session: SessionStart | undefined =
+    isNestedJobData(data) || data.session === undefined
+      ? undefined
+      : await openSessionQuestion(services, job, data.session, token);
   const reporter = isNestedJobData(data)
     ? undefined
     : new AnalysisReporter({
@@ -73,6 +84,8 @@ async function processRun(
   });
   if (started !== "go") {
     if (sources) await releaseSources(services, job, sources);
+    // A question that ended without running (cancelled first): the next one need not wait.
+    if (session) await afterSessionEnd(services, session.place);
     return started.result;
   }
   let run: RootRun;
@@ -98,6 +111,7 @@ async function processRun(
       reporter,
       sources ?? readRunSources(services, job),
       rebuilt,
+      session,
     );
   } catch (error) {
     // A context that expired will not come back: no point in retrying.

@@ -12,6 +12,7 @@ import type { AnalysisReporter } from "../analyses/analysis-reporter.js";
 import type { LoadedDocument } from "../documents/document-cache.js";
 import { DocumentSlices } from "../documents/document-slices.js";
 import { isNestedJobData, type RootQueueJobData } from "../jobs/job-types.js";
+import type { SessionStart } from "../sessions/session-question.js";
 import { RedisJournal } from "../storage/redis-journal.js";
 import { QueueSubCallExecutor } from "../sub-calls/queue-sub-call-executor.js";
 import { progressListener } from "./progress-listener.js";
@@ -30,6 +31,8 @@ export interface RootRun {
   executor: QueueSubCallExecutor;
   /** When the analysis began (see `RunSources.startedAt`). */
   startedAt: number;
+  /** For a question of a session: its place, and the REPL it started from. */
+  session?: SessionStart;
   /** The step in progress, if any. */
   step: Promise<StepOutcome> | undefined;
   /** Resolves once the progress and events heard so far are written. */
@@ -41,6 +44,7 @@ export interface RootRun {
 /**
  * Builds a run from what `sources` read. `rebuilt`: an earlier run of the job may have
  * journaled steps (the machine reads them) and added children (the executor checks).
+ * `session`: the question's place in its session, and what its REPL starts from.
  */
 export async function buildRun(
   services: RootProcessorServices,
@@ -48,6 +52,7 @@ export async function buildRun(
   reporter: AnalysisReporter | undefined,
   sources: Promise<RunSources>,
   rebuilt: boolean,
+  session?: SessionStart,
 ): Promise<RootRun> {
   const data = job.data;
   const nested = isNestedJobData(data) ? data : undefined;
@@ -169,11 +174,13 @@ export async function buildRun(
     // from its seed), as journals written before it expect.
     startedAt,
     ...(nested ? {} : { clockStartMs: startedAt }),
+    ...(session ? { session: session.prelude } : {}),
   });
   return {
     machine,
     executor,
     startedAt,
+    ...(session ? { session } : {}),
     step: undefined,
     eventsWritten: () => progress?.written() ?? Promise.resolve(),
     release: () => {

@@ -9,6 +9,7 @@ import {
   type SubCallJobResult,
   subCallJobResult,
 } from "../jobs/job-types.js";
+import { afterSessionEnd, recordSessionEnd } from "../sessions/session-question.js";
 import type { RootRun } from "./root-run.js";
 import type { RootProcessorServices } from "./root-services.js";
 
@@ -23,16 +24,20 @@ export async function recordOutcome(
   services: RootProcessorServices,
   job: Job<RootQueueJobData>,
   reporter: AnalysisReporter | undefined,
-  run: Pick<RootRun, "startedAt" | "eventsWritten">,
+  run: Pick<RootRun, "startedAt" | "eventsWritten" | "machine" | "session">,
   ended: RlmResult,
 ): Promise<RootQueueJobResult> {
   const result: RlmResult = { ...ended, durationMs: Math.max(0, Date.now() - run.startedAt) };
   const data = job.data;
   if (!isNestedJobData(data)) {
+    // A question of a session leaves what the next ones start from before it is
+    // reported ended: an ended question always has it.
+    if (run.session) await recordSessionEnd(services, run.session, run.machine, result, data.query);
     // The last iteration's events go out first: the stream ends with them, then the
     // terminal event.
     await run.eventsWritten();
     if (reporter) await report(reporter, result);
+    if (run.session) await afterSessionEnd(services, run.session.place);
     // Its calls still queued or running in this process are not wanted any more (a
     // budget ran out mid fan-out, say); the other processes are told by the record.
     services.cancelWatch?.cancel(data.analysisId);

@@ -20,6 +20,8 @@ export const DEFAULT_PREFIX = "rlm";
  * - `<prefix>:answers:{<id>}`         pub/sub channel: sub-call answers, to the analysis's run
  * - `<prefix>:idem:{<key>}`           string: idempotency key → analysis id
  * - `<prefix>:stops`                  pub/sub channel: ids of analyses cancelled or ended
+ * - `<prefix>:session:{<id>}`         hash: a session (its context, its questions in order)
+ * - `<prefix>:session-idem:{<key>}`   string: idempotency key → session id
  * - `<prefix>:llm:pause`              string: the provider's pause (its TTL)
  * - `<prefix>:llm:window:{<prefix>:llm}:<n>`  the call limiter's counter of window n
  *
@@ -41,6 +43,8 @@ export function redisKeys(prefix: string = DEFAULT_PREFIX) {
     llmPause: () => `${prefix}:llm:pause`,
     /** The stem of the limiter's window counters: `admit-call.lua` appends `:<window>`. */
     llmWindow: () => `${prefix}:llm:window:{${prefix}:llm}`,
+    session: (id: string) => `${prefix}:session:{${id}}`,
+    sessionIdempotency: (key: string) => `${prefix}:session-idem:{${key}}`,
   } as const;
 }
 

@@ -15,6 +15,9 @@ export const luaScripts = {
   contextTouch: load("context-touch"),
   journalAnswers: load("journal-answers"),
   journalPut: load("journal-put"),
+  sessionAppend: load("session-append"),
+  sessionCreate: load("session-create"),
+  sessionEnd: load("session-end"),
 } as const;
 
 function load(name: string): LuaScript {
