@@ -69,6 +69,36 @@ describe.skipIf(!canStartRedisCluster())("on a Redis Cluster of three masters", 
     await idempotencyKeyDeduplicates(bed);
   });
 
+  it("a session's questions run in order, the second's REPL rebuilt in another process from the first's journal", async () => {
+    // The mock's session-aware habit: a later question's peek uses `text`, `history` and
+    // the earlier `total`, so a REPL that did not carry over fails with a ReferenceError.
+    bed.mock.configure({ chunkChars: 20_000, habits: ["session-aware"] });
+    const document = makeDocument({ chars: 100_000, markerCount: 13, seed: 12 });
+    const countOf = (term: string) => document.text.split(term).length - 1;
+    const ask = (term: string) => ({ query: `How many times does "${term}" appear?` });
+    // The session and its idempotency key lie in two slots: bound in two steps.
+    const input = { context: document.text, idempotencyKey: "session-1" };
+    const session = await bed.client.sessions.create(input);
+    const again = await bed.client.sessions.create(input);
+    expect([again.id, again.deduplicated]).toEqual([session.id, true]);
+    const first = await bed.worker();
+    const q1 = await bed.client.sessions.ask(session.id, ask(document.marker));
+    const one = await bed.client.waitForResult(q1.id, { timeoutMs: 60_000 });
+    expect(one.answer.trim()).toBe(String(countOf(document.marker)));
+    first.kill("SIGKILL");
+    await first.exited;
+    await bed.worker();
+    const q2 = await bed.client.sessions.ask(session.id, ask("warehouse"));
+    const two = await bed.client.waitForResult(q2.id, { timeoutMs: 60_000 });
+    expect(two.answer.trim()).toBe(String(countOf("warehouse")));
+    const peek = two.replHistory[0];
+    expect(peek?.error).toBeUndefined();
+    expect(peek?.output).toContain("question 2 of a session; history: 1");
+    expect(peek?.output).toContain(`earlier total: ${countOf(document.marker)}`);
+    const view = await bed.client.sessions.get(session.id);
+    expect(view?.questions.map((question) => question.status)).toEqual(["completed", "completed"]);
+  });
+
   it("answers made in another worker reach the run live, by sharded pub/sub", async () => {
     // A prefix of its own: no analysis left by an earlier test is run here.
     const prefix = `${bed.prefix}-live`;
@@ -156,6 +186,7 @@ describe.skipIf(!canStartRedisCluster())("on a Redis Cluster of three masters", 
   it("every Lua script touches keys of one slot only (run strict, as #!lua, with the keys its callers give)", async () => {
     const keys = redisKeys(bed.prefix);
     const id = "an_aaaaaaaaaaaaaaaaaaaa";
+    const session = "se_aaaaaaaaaaaaaaaaaaaa";
     const now = Date.now();
     const status = JSON.stringify({ type: "status", status: "running" });
     const progress = JSON.stringify({ subCallsDone: 1 });
@@ -178,6 +209,9 @@ describe.skipIf(!canStartRedisCluster())("on a Redis Cluster of three masters", 
       contextTouch: [[keys.context("0".repeat(64))], [60]],
       journalAnswers: [[keys.journal(id)], [60, keys.answers(id), "1", "sub:1", '{"kind":"sub"}']],
       journalPut: [[keys.journal(id)], ["root:1", '{"kind":"root"}', 60]],
+      sessionCreate: [[keys.session(session)], [60, "id", session, "count", "0"]],
+      sessionAppend: [[keys.session(session)], [id, 60, now]],
+      sessionEnd: [[keys.session(session)], [0, "{}", 60, now]],
     };
     expect(Object.keys(cases).sort()).toEqual(Object.keys(luaScripts).sort());
     for (const [name, [scriptKeys, args]] of Object.entries(cases)) {

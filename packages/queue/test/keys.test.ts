@@ -20,6 +20,12 @@ describe("key layout", () => {
     expect(own.every((key) => key.startsWith("team-a:"))).toBe(true);
   });
 
+  it("puts a session in the slot of its id, and its idempotency key in its own", () => {
+    const session = "se_aaaaaaaaaaaaaaaaaaaa";
+    expect(hashTag(keys.session(session))).toBe(session);
+    expect(hashTag(keys.sessionIdempotency("chat-9"))).toBe("chat-9");
+  });
+
   it("spreads documents by their hash and idempotency keys by themselves", () => {
     const sha = "0123456789abcdef".repeat(4);
     expect(hashTag(keys.context(sha))).toBe(sha);

@@ -12,6 +12,7 @@ import type { ContextRef } from "../storage/context-ref.js";
 import { QueueErrorCode } from "../errors.js";
 import type { SerializableEngineOptions } from "../jobs/job-types.js";
 import { DEFAULT_PREFIX, DEFAULT_TTL_SECONDS, type RedisKeys, redisKeys } from "../storage/keys.js";
+import { bindKey } from "../storage/bind-key.js";
 import { luaScripts } from "../storage/lua-scripts.js";
 import type { RedisClient } from "../storage/redis-client.js";
 
@@ -139,21 +140,11 @@ export class AnalysisStore {
       [this.ttlSeconds, ...fields],
     );
     if (input.idempotencyKey === undefined) return { id, created: true, createdAt: now };
-    const bound = await this.bindIdempotencyKey(input.idempotencyKey, id);
+    const key = this.keys.idempotency(input.idempotencyKey);
+    const bound = await bindKey(this.redis, key, id, this.ttlSeconds);
     if (bound === id) return { id, created: true, createdAt: now };
     await this.redis.unlink(this.keys.analysis(id));
     return { id: bound, created: false, createdAt: now };
-  }
-
-  /** Binds `key` to `id` unless it is bound already; returns the id it is bound to. */
-  private async bindIdempotencyKey(key: string, id: string): Promise<string> {
-    const name = this.keys.idempotency(key);
-    for (;;) {
-      if ((await this.redis.set(name, id, "EX", this.ttlSeconds, "NX")) === "OK") return id;
-      // Bound; unless it expired since, in which case the next SET NX takes it.
-      const existing = await this.redis.get(name);
-      if (existing !== null) return existing;
-    }
   }
 
   /** The analysis id an idempotency key is bound to, if any. */
