@@ -14,12 +14,12 @@ import { describeSchemaErrors, type SchemaError } from "./validation-message.js"
 /**
  * Turns a `POST /v1/analyses` request into the producer's input, whatever its body:
  *
- * - `application/json`: `{ query, context, options?, idempotencyKey? }`, already
- *   checked by the route's schema;
- * - `multipart/form-data`: fields `query`, `options` (JSON text), `idempotencyKey` and
- *   the document as part `context`;
- * - `text/*`: the body is the document; `query`, `options`, `idempotencyKey` come from
- *   the query string.
+ * - `application/json`: `{ query, context, options?, idempotencyKey?, webhook? }`,
+ *   already checked by the route's schema;
+ * - `multipart/form-data`: fields `query`, `options` and `webhook` (JSON text),
+ *   `idempotencyKey` and the document as part `context`;
+ * - `text/*`: the body is the document; `query`, `options`, `idempotencyKey`, `webhook`
+ *   come from the query string.
  *
  * The `Idempotency-Key` header is accepted too (it must agree with a key in the body).
  * Fields of the last two forms are checked against the same JSON schema as the first.
@@ -54,7 +54,7 @@ export async function readDocumentRequest(
 ): Promise<{ fields: Record<string, unknown>; context: RlmContext }> {
   if (request.isMultipart()) {
     const { fields, context } = await readMultipartAnalysis(request, limitBytes);
-    return withContext(validateFields(request, parseOptionsField(fields), fieldsSchema), context);
+    return withContext(validateFields(request, parseJsonFields(fields), fieldsSchema), context);
   }
   if (typeof request.body === "string") {
     const query = (request.query ?? {}) as Record<string, unknown>;
@@ -62,7 +62,7 @@ export async function readDocumentRequest(
       Object.keys(fieldsSchema.properties).map((name) => [name, query[name]]),
     );
     return withContext(
-      validateFields(request, parseOptionsField(fields), fieldsSchema),
+      validateFields(request, parseJsonFields(fields), fieldsSchema),
       request.body,
     );
   }
@@ -88,22 +88,24 @@ function validateFields(
   return defined;
 }
 
-/** `options` travels as JSON text in forms and query strings. */
-function parseOptionsField(fields: Record<string, unknown>): Record<string, unknown> {
-  const { options } = fields;
-  if (typeof options !== "string") {
-    // A multipart field sent as application/json arrives parsed.
-    checkJsonDepth(options, "options");
-    return fields;
+/** `options` and `webhook` travel as JSON text in forms and query strings. */
+function parseJsonFields(fields: Record<string, unknown>): Record<string, unknown> {
+  const parsed = { ...fields };
+  for (const name of ["options", "webhook"] as const) {
+    const value = fields[name];
+    if (typeof value !== "string") {
+      // A multipart field sent as application/json arrives parsed.
+      checkJsonDepth(value, name);
+      continue;
+    }
+    try {
+      parsed[name] = JSON.parse(value);
+    } catch {
+      throw invalid(`${name} is not valid JSON`);
+    }
+    checkJsonDepth(parsed[name], name);
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(options);
-  } catch {
-    throw invalid("options is not valid JSON");
-  }
-  checkJsonDepth(parsed, "options");
-  return { ...fields, options: parsed };
+  return parsed;
 }
 
 function withContext(

@@ -60,6 +60,31 @@ export const analysisOptionsSchema = {
   },
 } as const;
 
+/** Where an analysis's end is POSTed, signed (Standard Webhooks). */
+export const webhookSchema = {
+  $id: "Webhook",
+  type: "object",
+  required: ["url"],
+  additionalProperties: false,
+  description:
+    "When the analysis ends (completed, failed or cancelled), the server POSTs " +
+    '`{ type: "analysis.completed" | "analysis.failed" | "analysis.cancelled", ' +
+    "timestamp, data: { id, status, result?, error? } }` to `url`, signed the Standard " +
+    "Webhooks way (`webhook-id`, `webhook-timestamp`, `webhook-signature` with the " +
+    "server's RLM_WEBHOOK_SECRET), retried with exponential backoff for about 10 minutes " +
+    "until the receiver answers 2xx. The same `webhook-id` on every try: deduplicate on it.",
+  properties: {
+    url: {
+      type: "string",
+      minLength: 1,
+      maxLength: 2048,
+      description:
+        "An http(s) URL. Loopback and private addresses are refused unless the server " +
+        "runs with RLM_WEBHOOK_ALLOW_PRIVATE=1.",
+    },
+  },
+} as const;
+
 /** Same bound as the producer's (`RlmQueueClient`): keys are stored in Redis key names. */
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 256;
 
@@ -97,6 +122,7 @@ export const analysisFieldsSchema = {
       ...idempotencyKeySchema,
       description: "A retry with the same key returns the first analysis instead of a new one.",
     },
+    webhook: { $ref: "Webhook#" },
   },
 } as const;
 
@@ -119,6 +145,7 @@ export const analysisQuerystringSchema = {
     query: { type: "string", description: "The question (text/plain uploads)." },
     idempotencyKey: { type: "string", description: "As in the JSON body (text/plain uploads)." },
     options: { type: "string", description: "AnalysisOptions as JSON text (text/plain uploads)." },
+    webhook: { type: "string", description: "Webhook as JSON text (text/plain uploads)." },
   },
 } as const;
 
@@ -150,6 +177,7 @@ export interface AnalysisQuerystring {
   query?: string;
   idempotencyKey?: string;
   options?: string;
+  webhook?: string;
 }
 
 /** The 202 of `POST /v1/analyses`. */
@@ -206,6 +234,7 @@ export const analysisUploadBodies = {
         query: { type: "string", minLength: 1 },
         options: { type: "string", description: "AnalysisOptions as JSON text." },
         idempotencyKey: { type: "string" },
+        webhook: { type: "string", description: 'Webhook as JSON text: {"url": "https://…"}.' },
         context: {
           type: "string",
           format: "binary",
@@ -220,8 +249,8 @@ export const analysisUploadBodies = {
     schema: {
       type: "string",
       description:
-        "The document itself (any text/* type); query, options and idempotencyKey go " +
-        "in the query string.",
+        "The document itself (any text/* type); query, options, idempotencyKey and " +
+        "webhook go in the query string.",
     },
   },
 } as const;
@@ -235,7 +264,8 @@ export const createAnalysisSchema = {
   description:
     "Stores the document once (content-addressed) and enqueues the root job. The body is " +
     "JSON, multipart/form-data (a file upload) or text (the document, with the fields in " +
-    "the query string).",
+    "the query string). With `webhook`, the analysis's end is POSTed to its URL, signed " +
+    "(see the Webhook schema); a server without RLM_WEBHOOK_SECRET refuses it (400).",
   tags,
   headers: {
     type: "object",

@@ -85,7 +85,7 @@ export const analysisErrorSchema = {
   },
 } as const;
 
-const finishReasonSchema = {
+export const finishReasonSchema = {
   type: "string",
   enum: ["final", "max_iterations", "budget", "cancelled", "error"],
 } as const;

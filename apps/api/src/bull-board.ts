@@ -5,8 +5,8 @@ import {
   bullmqOptions,
   createLlmQueue,
   createRootQueue,
+  createWebhookQueue,
   type QueueTopology,
-  type RootQueue,
 } from "@rlm/queue";
 import { FlowProducer } from "bullmq";
 import type { FastifyInstance, onRequestAsyncHookHandler } from "fastify";
@@ -55,15 +55,13 @@ export interface BullBoardOptions {
 
 /** What `registerBullBoard` opened, for the server to close. */
 export interface BullBoardHandle {
-  /** The board's `rlm-root` queue, shared with the viewer's list of recent analyses. */
-  rootQueue: RootQueue;
   /** Reads an analysis's job tree for the viewer (`FlowProducer.getFlow`). */
   flows: FlowProducer;
   close(): Promise<void>;
 }
 
 /**
- * Mounts Bull Board at `/admin/queues` for `rlm-root` and `rlm-llm`, behind the admin
+ * Mounts Bull Board at `/admin/queues` for `rlm-root`, `rlm-llm` and `rlm-webhooks`, behind the admin
  * authentication (Bearer header, or `?token=` then a signed cookie; state-changing
  * requests only from this site's pages or with the header: see `adminAuth`) and the
  * security headers of every page of the API (helmet, the CSP above). Read-only unless
@@ -82,12 +80,14 @@ export function registerBullBoard(
   const readOnlyMode = options.write !== true;
   const rootQueue = createRootQueue(topology);
   const llmQueue = createLlmQueue(topology);
+  const webhookQueue = createWebhookQueue(topology);
   const flows = new FlowProducer(bullmqOptions(topology));
   // An unhandled 'error' event would crash the process; a Redis outage is reported by
   // /health, here it is only worth a log line.
   const logError = (error: Error) => app.log.warn({ err: error }, "bull board queue error");
   rootQueue.on("error", logError);
   llmQueue.on("error", logError);
+  webhookQueue.on("error", logError);
   flows.on("error", logError);
   const adapters = [
     new BullMQAdapter(rootQueue, {
@@ -97,6 +97,13 @@ export function registerBullBoard(
     }),
     new BullMQAdapter(llmQueue, {
       description: "Sub-calls: each job is a batch of plain model calls issued by one cell.",
+      externalJobUrl: viewerLinkOf,
+      readOnlyMode,
+    }),
+    new BullMQAdapter(webhookQueue, {
+      description:
+        "Webhook deliveries: one per analysis that asked for one, waiting for its root job " +
+        "(its child) to end, then tried with backoff until the receiver answers 2xx.",
       externalJobUrl: viewerLinkOf,
       readOnlyMode,
     }),
@@ -118,10 +125,14 @@ export function registerBullBoard(
     await scope.register(serverAdapter.registerPlugin(), { prefix: BULL_BOARD_PATH });
   });
   return {
-    rootQueue,
     flows,
     async close() {
-      await Promise.allSettled([rootQueue.close(), llmQueue.close(), flows.close()]);
+      await Promise.allSettled([
+        rootQueue.close(),
+        llmQueue.close(),
+        webhookQueue.close(),
+        flows.close(),
+      ]);
     },
   };
 }

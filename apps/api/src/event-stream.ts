@@ -86,7 +86,7 @@ export function formatEvent(entry: AnalysisEventEntry): string {
 }
 
 /** Writes with backpressure; false when the client is gone. */
-async function write(res: ServerResponse, chunk: string): Promise<boolean> {
+export async function write(res: ServerResponse, chunk: string): Promise<boolean> {
   if (res.writableEnded || res.destroyed) return false;
   if (res.write(chunk)) return true;
   // Wait for the socket to drain, or for it to close.

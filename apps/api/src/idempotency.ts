@@ -11,7 +11,7 @@ export const IDEMPOTENCY_TTL_SECONDS = 7 * 86_400;
 
 /**
  * A SHA-256 of what a POST asks for: query, options (keys sorted, so the same options
- * in another order are the same request) and document, whatever the body's form (JSON,
+ * in another order are the same request), webhook URL and document, whatever the body's form (JSON,
  * multipart or text give the same fingerprint for the same analysis). The document is
  * hashed as given, without a copy; a JSON one as its JSON text.
  */
@@ -19,7 +19,10 @@ export function requestFingerprint(input: EnqueueAnalysisInput): string {
   const { context } = input;
   const kind = typeof context === "string" ? "string" : "json";
   // JSON text holds no raw newline: the header ends unambiguously at the first one.
-  const header = JSON.stringify([input.query, sortedKeys(input.options ?? {}), kind]);
+  const fields = [input.query, sortedKeys(input.options ?? {}), kind];
+  // A webhook only when there is one: fingerprints of requests without stay as they were.
+  if (input.webhook !== undefined) fields.push(input.webhook.url);
+  const header = JSON.stringify(fields);
   return createHash("sha256")
     .update(`${header}\n`)
     .update(typeof context === "string" ? context : JSON.stringify(context))

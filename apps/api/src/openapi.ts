@@ -4,11 +4,13 @@ import type { FastifyInstance } from "fastify";
 import packageJson from "../package.json" with { type: "json" };
 import { adminAuth } from "./admin-auth.js";
 import { analysisEventSchema } from "./analysis-event-schemas.js";
+import { analysisListSchema, analysisSummarySchema } from "./analysis-list-schemas.js";
 import {
   analysisAcceptedSchema,
   analysisCancelSchema,
   analysisJsonBodySchema,
   analysisOptionsSchema,
+  webhookSchema,
 } from "./analysis-schemas.js";
 import {
   analysisErrorSchema,
@@ -19,6 +21,7 @@ import {
   tokenUsageSchema,
   usageSummarySchema,
 } from "./analysis-view-schemas.js";
+import { CHAT_COMPONENT_SCHEMAS } from "./chat/chat-schemas.js";
 import { errorBodySchema, healthBodySchema } from "./common-schemas.js";
 import {
   sessionCreatedSchema,
@@ -61,6 +64,7 @@ export const API_COMPONENT_SCHEMAS = [
   analysisViewSchema,
   analysisEventSchema,
   analysisOptionsSchema,
+  webhookSchema,
   analysisJsonBodySchema,
   analysisAcceptedSchema,
   analysisCancelSchema,
@@ -70,6 +74,9 @@ export const API_COMPONENT_SCHEMAS = [
   sessionViewSchema,
   sessionCreatedSchema,
   sessionQuestionAcceptedSchema,
+  analysisSummarySchema,
+  analysisListSchema,
+  ...CHAT_COMPONENT_SCHEMAS,
 ] as const;
 
 /**
@@ -129,12 +136,18 @@ export function registerOpenApi(app: FastifyInstance): void {
       },
       security: [{ bearerAuth: [] }],
       tags: [
-        { name: "analyses", description: "Enqueue, follow and cancel analyses." },
+        { name: "analyses", description: "Enqueue, follow, list and cancel analyses." },
         {
           name: "sessions",
           description:
             "Questions over one stored document whose REPL carries over: each question " +
             "starts from the variables the earlier ones defined, and `history`.",
+        },
+        {
+          name: "openai",
+          description:
+            'OpenAI-compatible: chat completions answered by analyses (model "rlm"), for ' +
+            "OpenAI's clients; errors in OpenAI's shape.",
         },
         { name: "meta", description: "This document." },
         { name: "health", description: "Liveness for load balancers." },

@@ -19,9 +19,13 @@ import { RedisGuard } from "./redis-guard.js";
 import { registerSecurityHeaders } from "./security-headers.js";
 import { analysisRoutes } from "./routes/analyses.js";
 import { sessionRoutes } from "./routes/sessions.js";
+import { chatRoutes } from "./routes/chat-completions.js";
 import { viewerRoutes } from "./routes/viewer.js";
 import { bearerToken, TokenVerifier } from "./token-verifier.js";
 import { describeSchemaErrors, type SchemaError } from "./validation-message.js";
+import { startWebhookDeliveries, type WebhookDeliveries } from "./webhooks/delivery-worker.js";
+import { secretKey } from "./webhooks/signature.js";
+import type { WebhookOptions } from "./webhooks/webhook-options.js";
 
 /** Default largest request body: 200 MB, for whole documents uploaded in one request. */
 export const DEFAULT_BODY_LIMIT_BYTES = 200 * 1024 * 1024;
@@ -66,6 +70,11 @@ export interface ApiServerOptions {
    * `rlm serve`. Default false: the board is read-only.
    */
   boardWrite?: boolean;
+  /**
+   * Webhooks (`webhook: { url }` in a POST): the signing secret and the delivery
+   * worker's settings. Without it, a request with a webhook is refused (400).
+   */
+  webhooks?: WebhookOptions;
 }
 
 /**
@@ -78,6 +87,8 @@ export interface ApiServerOptions {
  * - `DELETE /v1/analyses/:id` → 202 `{ id, outcome }` (cancel)
  * - `POST /v1/sessions` → 201 the session (JSON, multipart or text body, as analyses);
  *   `POST /v1/sessions/:id/analyses` → 202 the question's analysis; `GET /v1/sessions/:id`
+ * - `GET /v1/analyses?status=&since=&limit=&cursor=` → a page of analyses, newest first
+ * - `POST /v1/chat/completions`, `GET /v1/models` → OpenAI-compatible (model `rlm`)
  * - `GET /health` (no auth) → 200 / 503 by Redis PING
  * - `GET /v1/openapi.json` → the OpenAPI 3.1 document, made from the route schemas
  * - `/docs` → Swagger UI over that document (Bearer, or `?token=` once then a cookie)
@@ -85,8 +96,11 @@ export interface ApiServerOptions {
  * - `GET /admin/viewer`, `GET /admin/viewer/:id` → the trajectory viewer (same auth)
  * - `GET /admin/api/analyses/:id/trajectory` → the JSON the viewer polls (same auth)
  *
+ * With `webhooks`, the server also runs the `rlm-webhooks` delivery worker.
+ *
  * Errors are `{ error: { code, message } }`. `close()` closes everything the server
- * opened: its client, the board's queues, the viewer's and the health connections.
+ * opened: its client, the board's queues, the delivery worker, the viewer's and the
+ * health connections.
  */
 export function createApiServer(options: ApiServerOptions): FastifyInstance {
   const verifier = new TokenVerifier(options.apiToken);
@@ -94,6 +108,8 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
   if (!Number.isSafeInteger(bodyLimitBytes) || bodyLimitBytes <= 0) {
     throw new Error("bodyLimitBytes must be a positive integer");
   }
+  // A secret that cannot sign fails the start, not the first delivery.
+  if (options.webhooks) secretKey(options.webhooks.secret);
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   // Every request's commands go through fail-fast connections: a Redis outage is a 503
   // within 2 s, never a hang (see `FAIL_FAST_OPTIONS` and `RedisGuard`).
@@ -122,7 +138,9 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
   });
 
   const ownsClient = options.client === undefined;
-  const client = options.client ?? new RlmQueueClient(topology);
+  const webhookJobs = options.webhooks?.jobs;
+  const client =
+    options.client ?? new RlmQueueClient({ ...topology, ...(webhookJobs ? { webhookJobs } : {}) });
   const events = new EventHub({
     connection: options.connection,
     waker: redis.requests,
@@ -167,32 +185,63 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
       client,
       redis: redis.requests,
       prefix,
-      rootQueue: board.rootQueue,
       flows: board.flows,
     });
   });
   registerDocs(app, verifier);
+  const fingerprints = new IdempotencyFingerprints(redis.requests, prefix);
+  const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   app.register(async (scope) => {
     scope.addHook("onRequest", bearerAuth(verifier));
     openApiRoute(scope);
-    const fingerprints = new IdempotencyFingerprints(redis.requests, prefix);
     await analysisRoutes(scope, {
       client,
       guard,
       fingerprints,
       bodyLimitBytes,
-      heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+      heartbeatMs,
       events,
+      webhooks: options.webhooks,
     });
     await sessionRoutes(scope, { client, guard, fingerprints, bodyLimitBytes });
+  });
+  // OpenAI's clients read OpenAI's error shape: these routes have a scope of their own.
+  app.register(async (scope) => {
+    await chatRoutes(scope, {
+      client,
+      guard,
+      fingerprints,
+      verifier,
+      events,
+      bodyLimitBytes,
+      heartbeatMs,
+    });
   });
 
   app.decorate("openEventStreams", () => events.size);
   // The first requests must not find the connections still connecting (a 503 for nothing).
   app.addHook("onReady", async () => redis.connected(STARTUP_CONNECT_MS));
+  let deliveries: WebhookDeliveries | undefined;
+  const webhooks = options.webhooks;
+  if (webhooks && webhooks.deliver !== false) {
+    app.addHook("onReady", async () => {
+      deliveries = startWebhookDeliveries({
+        connection: options.connection,
+        prefix,
+        secret: webhooks.secret,
+        allowPrivate: webhooks.allowPrivate === true,
+        ...(webhooks.timeoutMs !== undefined ? { timeoutMs: webhooks.timeoutMs } : {}),
+        ...(webhooks.concurrency !== undefined ? { concurrency: webhooks.concurrency } : {}),
+        getAnalysis: (id) => client.getAnalysis(id),
+        log: app.log,
+      });
+    });
+  }
   // Event streams are hijacked responses the HTTP server would wait on for ever.
   app.addHook("preClose", async () => events.close());
   app.addHook("onClose", async () => {
+    // First: deliveries in flight read records through the client.
+    await deliveries?.close().catch(() => undefined);
     await Promise.allSettled([ownsClient ? client.close() : Promise.resolve(), board.close()]);
     // Last: the client and the board's queues share the request connection.
     await redis.close();

@@ -49,10 +49,10 @@ describe("bearer authentication", () => {
   });
 
   it("answers 401 for an unknown /v1 path without a token, 404 with it", async () => {
-    const anonymous = await app.inject({ method: "GET", url: "/v1/analyses" });
+    const anonymous = await app.inject({ method: "GET", url: "/v1/nothing-here" });
     expect(anonymous.statusCode).toBe(401);
     expect(anonymous.headers["www-authenticate"]).toMatch(/^Bearer/);
-    const known = await app.inject({ method: "GET", url: "/v1/analyses", headers: AUTH });
+    const known = await app.inject({ method: "GET", url: "/v1/nothing-here", headers: AUTH });
     expect(known.statusCode).toBe(404);
     expect(known.json().error.code).toBe("not_found");
     // Outside /v1 an unknown path is a 404 for anyone.
@@ -82,14 +82,14 @@ describe("Bull Board at /admin/queues", () => {
     expect(api.statusCode).toBe(401);
   });
 
-  it("serves the board with the Bearer header, showing both queues", async () => {
+  it("serves the board with the Bearer header, showing the three queues", async () => {
     const page = await app.inject({ method: "GET", url: "/admin/queues", headers: AUTH });
     expect(page.statusCode).toBe(200);
     expect(page.headers["content-type"]).toMatch(/text\/html/);
     const api = await app.inject({ method: "GET", url: "/admin/queues/api/queues", headers: AUTH });
     expect(api.statusCode).toBe(200);
     const names = (api.json() as { queues: Array<{ name: string }> }).queues.map((q) => q.name);
-    expect(names.sort()).toEqual(["rlm-llm", "rlm-root"]);
+    expect(names.sort()).toEqual(["rlm-llm", "rlm-root", "rlm-webhooks"]);
   });
 
   it("rejects a wrong ?token= without setting a cookie", async () => {

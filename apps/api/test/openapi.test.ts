@@ -51,13 +51,16 @@ describe("the OpenAPI document", () => {
       expect.arrayContaining([
         "DELETE /v1/analyses/:id",
         "GET /health",
+        "GET /v1/analyses",
         "GET /v1/analyses/:id",
         "GET /v1/analyses/:id/events",
+        "GET /v1/models",
         "GET /v1/openapi.json",
         "POST /v1/analyses",
         "GET /v1/sessions/:id",
         "POST /v1/sessions",
         "POST /v1/sessions/:id/analyses",
+        "POST /v1/chat/completions",
       ]),
     );
     const operationIds = new Set<string>();
@@ -97,7 +100,7 @@ describe("the OpenAPI document", () => {
       properties: Record<string, unknown>;
     };
     expect(Object.keys(multipart.properties).sort()).toEqual(
-      ["context", "idempotencyKey", "options", "query"].sort(),
+      ["context", "idempotencyKey", "options", "query", "webhook"].sort(),
     );
   });
 

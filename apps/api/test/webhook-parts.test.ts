@@ -1,6 +1,11 @@
+import { once } from "node:events";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
+import { postDelivery } from "../src/webhooks/post-delivery.js";
 import { newSecret, secretKey, signDelivery, verifyDelivery } from "../src/webhooks/signature.js";
 import { checkWebhookUrl } from "../src/webhooks/webhook-url.js";
+import { WebhookReceiver } from "./webhook-receiver.js";
 
 describe("Standard Webhooks signatures", () => {
   // The example of the Standard Webhooks specification's reference libraries.
@@ -72,5 +77,48 @@ describe("webhook URLs", () => {
       check("http://internal.example/", false, ["93.184.215.14", "10.0.0.5"]),
     ).rejects.toThrow(/private address \(10\.0\.0\.5\)/);
     await expect(check("http://127.0.0.1:8080/", true)).resolves.toBeInstanceOf(URL);
+  });
+});
+
+describe("a delivery's connection", () => {
+  it("goes only to public addresses, checked as the name is looked up, unless allowed", async () => {
+    const receiver = await WebhookReceiver.start();
+    try {
+      // A name, not an address: the check is the connection's own lookup (no rebinding).
+      const url = new URL(`http://localhost:${receiver.port}/hook`);
+      const post = (allowPrivate: boolean) =>
+        postDelivery({ url, body: "{}", headers: {}, timeoutMs: 5_000, allowPrivate });
+      await expect(post(false)).rejects.toMatchObject({
+        code: "invalid_webhook_url",
+        retryable: false,
+        message: expect.stringMatching(/loopback address/),
+      });
+      expect(receiver.received).toHaveLength(0);
+      await expect(post(true)).resolves.toEqual({ status: 204 });
+      expect(receiver.received).toHaveLength(1);
+    } finally {
+      await receiver.stop();
+    }
+  });
+
+  it("gives up on a receiver that does not answer in time", async () => {
+    // Takes the connection and the request, and never answers.
+    const silent = createServer(() => {}).listen(0, "127.0.0.1");
+    await once(silent, "listening");
+    const { port } = silent.address() as AddressInfo;
+    try {
+      await expect(
+        postDelivery({
+          url: new URL(`http://127.0.0.1:${port}/`),
+          body: "{}",
+          headers: {},
+          timeoutMs: 300,
+          allowPrivate: true,
+        }),
+      ).rejects.toThrow(/no answer within 300 ms/);
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
   });
 });

@@ -67,6 +67,16 @@ const keyPrefix = z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, {
   error: "expected letters, digits and _ . : - only",
 });
 
+/** Standard Webhooks' secret: `whsec_` and the base64 of at least 16 random bytes. */
+const webhookSecret = z
+  .string()
+  .refine(
+    (value) =>
+      /^whsec_[A-Za-z0-9+/]+={0,2}$/.test(value) &&
+      Buffer.from(value.slice("whsec_".length), "base64").length >= 16,
+    { error: "expected whsec_ and the base64 of 16 bytes or more (openssl rand -base64 32)" },
+  );
+
 const rateLimit = z.string().transform((value, ctx) => {
   const parsed = parseRateLimit(value);
   if (parsed === undefined) {
@@ -149,6 +159,10 @@ const envSchema = z.object({
   NO_PROXY: z.string().optional(),
   /** `serve`: let Bull Board retry, clean and promote jobs (read-only otherwise). */
   RLM_BOARD_WRITE: flag.default(false),
+  /** `serve`: signs webhook deliveries; without it, requests with a webhook are refused. */
+  RLM_WEBHOOK_SECRET: webhookSecret.optional(),
+  /** `serve`: let webhooks call loopback and private addresses. */
+  RLM_WEBHOOK_ALLOW_PRIVATE: flag.default(false),
 });
 
 /** A request rate: `max` requests per `durationMs`. */

@@ -98,6 +98,8 @@ describe("env and flags", () => {
     expect(env.PORT).toBe(3000);
     expect(env.RLM_MAX_UPLOAD_MB).toBe(200);
     expect(env.RLM_BOARD_WRITE).toBe(false);
+    expect(env.RLM_WEBHOOK_SECRET).toBeUndefined();
+    expect(env.RLM_WEBHOOK_ALLOW_PRIVATE).toBe(false);
   });
 
   it("parses the queue variables", () => {
@@ -110,6 +112,8 @@ describe("env and flags", () => {
       PORT: "8080",
       RLM_MAX_UPLOAD_MB: "0.5",
       RLM_BOARD_WRITE: "1",
+      RLM_WEBHOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+      RLM_WEBHOOK_ALLOW_PRIVATE: "yes",
     });
     expect(env).toMatchObject({
       RLM_PREFIX: "team-a",
@@ -119,6 +123,8 @@ describe("env and flags", () => {
       PORT: 8080,
       RLM_MAX_UPLOAD_MB: 0.5,
       RLM_BOARD_WRITE: true,
+      RLM_WEBHOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+      RLM_WEBHOOK_ALLOW_PRIVATE: true,
     });
     for (const bad of [
       { REDIS_URL: "http://x" },
@@ -127,6 +133,10 @@ describe("env and flags", () => {
       { PORT: "70000" },
       { RLM_MAX_UPLOAD_MB: "-1" },
       { RLM_BOARD_WRITE: "maybe" },
+      { RLM_WEBHOOK_SECRET: "not-a-secret" },
+      // whsec_ and too few bytes to sign with.
+      { RLM_WEBHOOK_SECRET: "whsec_c2hvcnQ=" },
+      { RLM_WEBHOOK_ALLOW_PRIVATE: "perhaps" },
     ]) {
       expect(() => loadEnv(bad)).toThrow(Object.keys(bad)[0]);
     }

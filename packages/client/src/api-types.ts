@@ -38,6 +38,12 @@ export type SessionCreated = Schemas["SessionCreated"];
 export type SessionQuestion = Schemas["SessionQuestion"];
 /** The 202 of `POST /v1/sessions/:id/analyses`. */
 export type SessionQuestionAccepted = Schemas["SessionQuestionAccepted"];
+/** One analysis of a list: its state, not its result. */
+export type AnalysisSummary = Schemas["AnalysisSummary"];
+/** A page of `GET /v1/analyses`: `{ data, nextCursor? }`. */
+export type AnalysisList = Schemas["AnalysisList"];
+/** Where an analysis's end is POSTed, signed (`webhook` of a request). */
+export type Webhook = Schemas["Webhook"];
 /** `{ error: { code, message, retryable? } }`. */
 export type ErrorBody = Schemas["ErrorBody"];
 /** The `/health` body. */

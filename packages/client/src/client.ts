@@ -4,20 +4,24 @@ import {
   type AnalysisCancel,
   type AnalysisContext,
   type AnalysisEvent,
+  type AnalysisList,
   type AnalysisOptions,
   type AnalysisRequest,
   type AnalysisResult,
+  type AnalysisStatus,
+  type AnalysisSummary,
   type AnalysisView,
   isTerminalEvent,
   type SessionCreated,
   type SessionQuestionAccepted,
   type SessionView,
   TERMINAL_STATUSES,
+  type Webhook,
 } from "./api-types.js";
 import { RlmApiError } from "./errors.js";
 import { type AnalysisEventMessage, readEventStream } from "./event-stream.js";
 import type { paths } from "./generated/api-types.js";
-import { call, expect, settled } from "./responses.js";
+import { call, expect, settled, sinceParam } from "./responses.js";
 import {
   askSession,
   createSession,
@@ -47,6 +51,8 @@ export interface AnalysisUpload {
   filename?: string;
   options?: AnalysisOptions;
   idempotencyKey?: string;
+  /** POST the analysis's end here, signed (the server needs RLM_WEBHOOK_SECRET). */
+  webhook?: Webhook;
 }
 
 /** How `waitForResult` and `analyze` wait. */
@@ -66,6 +72,20 @@ export interface WaitOptions {
 export interface AnalyzeOptions extends WaitOptions {
   options?: AnalysisOptions;
   idempotencyKey?: string;
+  /** Also POST the analysis's end here, signed. */
+  webhook?: Webhook;
+}
+
+/** What `listAnalyses` asks for (`GET /v1/analyses`). */
+export interface ListAnalysesQuery {
+  /** Only analyses in this status, or in any of these. */
+  status?: AnalysisStatus | readonly AnalysisStatus[];
+  /** Only analyses created at or after this time (a Date, ISO 8601 text, or epoch ms). */
+  since?: Date | string | number;
+  /** Per page, 1 to 100 (default 20). */
+  limit?: number;
+  /** The `nextCursor` of the page before. */
+  cursor?: string;
 }
 
 /** What `analyze` returns: the result, and the id of the analysis that made it. */
@@ -117,6 +137,7 @@ export class RlmClient {
     form.append("query", upload.query);
     if (upload.options !== undefined) form.append("options", JSON.stringify(upload.options));
     if (upload.idempotencyKey !== undefined) form.append("idempotencyKey", upload.idempotencyKey);
+    if (upload.webhook !== undefined) form.append("webhook", JSON.stringify(upload.webhook));
     const document =
       typeof upload.document === "string"
         ? new Blob([upload.document], { type: "text/plain" })
@@ -140,6 +161,45 @@ export class RlmClient {
         this.api.GET("/v1/analyses/{id}", { params: { path: { id } }, signal: init.signal }),
       ),
     );
+  }
+
+  /**
+   * A page of analyses, newest first (`GET /v1/analyses`): `{ data, nextCursor? }`.
+   * Pass `nextCursor` back as `cursor` for the next page; `analyses()` does it for you.
+   */
+  async listAnalyses(
+    query: ListAnalysesQuery = {},
+    init: { signal?: AbortSignal } = {},
+  ): Promise<AnalysisList> {
+    const { status, since, limit, cursor } = query;
+    return expect(
+      await call(() =>
+        this.api.GET("/v1/analyses", {
+          params: {
+            query: {
+              ...(status !== undefined ? { status: [status].flat().join(",") } : {}),
+              ...(since !== undefined ? { since: sinceParam(since) } : {}),
+              ...(limit !== undefined ? { limit } : {}),
+              ...(cursor !== undefined ? { cursor } : {}),
+            },
+          },
+          signal: init.signal,
+        }),
+      ),
+    );
+  }
+
+  /** Every analysis `query` selects, newest first, page after page (see `listAnalyses`). */
+  async *analyses(
+    query: Omit<ListAnalysesQuery, "cursor"> = {},
+    init: { signal?: AbortSignal } = {},
+  ): AsyncGenerator<AnalysisSummary> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.listAnalyses({ ...query, ...(cursor ? { cursor } : {}) }, init);
+      yield* page.data;
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
   }
 
   /** Cancels an analysis and its queued sub-calls (`DELETE /v1/analyses/:id`). */
@@ -211,6 +271,7 @@ export class RlmClient {
       context,
       ...(options.options !== undefined ? { options: options.options } : {}),
       ...(options.idempotencyKey !== undefined ? { idempotencyKey: options.idempotencyKey } : {}),
+      ...(options.webhook !== undefined ? { webhook: options.webhook } : {}),
     };
     const { id } = await this.createAnalysis(
       request,

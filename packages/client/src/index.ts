@@ -4,11 +4,13 @@ export type {
   AnalysisContext,
   AnalysisError,
   AnalysisEvent,
+  AnalysisList,
   AnalysisOptions,
   AnalysisProgress,
   AnalysisRequest,
   AnalysisResult,
   AnalysisStatus,
+  AnalysisSummary,
   AnalysisView,
   ErrorBody,
   HealthBody,
@@ -19,12 +21,14 @@ export type {
   SessionRequest,
   SessionView,
   UsageSummary,
+  Webhook,
 } from "./api-types.js";
 export { isTerminalEvent, TERMINAL_STATUSES } from "./api-types.js";
 export {
   type AnalysisUpload,
   type AnalyzeOptions,
   type AnalyzeResult,
+  type ListAnalysesQuery,
   RlmClient,
   type RlmClientOptions,
   type WaitOptions,

@@ -232,6 +232,46 @@ describe("RlmClient", () => {
     expect(missing).toMatchObject({ code: "not_found", status: 404, retryable: false });
   });
 
+  it("sends a webhook in JSON and multipart requests (this server, without a secret, refuses it)", async () => {
+    const webhook = { url: "https://hooks.example.com/rlm" };
+    const refusals = await Promise.all([
+      rlm.createAnalysis({ query: "q", context: "d", webhook }).catch((error) => error),
+      rlm.uploadAnalysis({ query: "q", document: "d", webhook }).catch((error) => error),
+    ]);
+    for (const refusal of refusals) {
+      expect(refusal).toBeInstanceOf(RlmApiError);
+      expect(refusal).toMatchObject({ status: 400, code: "invalid_request", retryable: false });
+      expect(refusal.message).toMatch(/RLM_WEBHOOK_SECRET/);
+    }
+  });
+
+  it("lists analyses page by page, by status and creation time", async () => {
+    const startedAt = new Date(Date.now() - 1);
+    const made = [];
+    for (let i = 0; i < 3; i += 1) {
+      made.push((await rlm.createAnalysis({ query: `listed ${i}`, context: "a b c" })).id);
+    }
+    const page = await rlm.listAnalyses({ since: startedAt, limit: 2 });
+    checker.checkResponse("/v1/analyses", "get", 200, page);
+    expect(page.data).toHaveLength(2);
+    expect(page.nextCursor).toEqual(expect.any(String));
+    const recent = [];
+    for await (const analysis of rlm.analyses({ since: startedAt, limit: 2 })) {
+      recent.push(analysis.id);
+    }
+    expect(new Set(recent)).toEqual(new Set(made));
+    // Everything the earlier tests ran, found by status across pages.
+    const completed = [];
+    for await (const analysis of rlm.analyses({ status: ["completed"], limit: 1 })) {
+      expect(analysis.status).toBe("completed");
+      completed.push(analysis);
+    }
+    expect(completed.length).toBeGreaterThanOrEqual(3);
+    const bad = await rlm.listAnalyses({ limit: 500 }).catch((error) => error);
+    expect(bad).toMatchObject({ status: 400, code: "invalid_request" });
+    for (const id of made) await rlm.cancelAnalysis(id).catch(() => undefined);
+  });
+
   it("reports a cancelled analysis, and a wait that times out, as RlmApiErrors", async () => {
     mock.configure({ latencyMs: 400 });
     try {

@@ -10,6 +10,7 @@ export {
   RlmQueueClient,
   type RlmQueueClientOptions,
 } from "./client/rlm-queue-client.js";
+export type { AnalysisWebhook } from "./client/root-jobs.js";
 
 // Sessions: questions over one stored document whose REPL carries over.
 export {
@@ -40,6 +41,14 @@ export {
   type SubscribeOptions,
 } from "./analyses/analysis-events.js";
 export { isAnalysisId, newAnalysisId } from "./analyses/analysis-id.js";
+export {
+  type AnalysisPage,
+  type AnalysisSummary,
+  DEFAULT_PAGE_SIZE,
+  type ListAnalysesQuery,
+  MAX_PAGE_SIZE,
+  SUMMARY_QUERY_CHARS,
+} from "./analyses/analysis-index.js";
 export { AnalysisReporter, type AnalysisReporterOptions } from "./analyses/analysis-reporter.js";
 export {
   type AnalysisError,
@@ -77,6 +86,14 @@ export {
   type QueueTopology,
   type RootQueue,
 } from "./jobs/queues.js";
+export {
+  createWebhookQueue,
+  WEBHOOK_JOB_DEFAULTS,
+  type WebhookJobData,
+  type WebhookJobResult,
+  webhookJobId,
+  type WebhookQueue,
+} from "./jobs/webhook-jobs.js";
 
 // Storage: the journal, stored contexts, keys and connections (one Redis or a cluster).
 export {

@@ -1,6 +1,6 @@
-import { RlmError } from "@rlm/core";
-import type { RlmQueueClient } from "@rlm/queue";
-import type { FastifyInstance } from "fastify";
+import type { AnalysisStatus, RlmQueueClient } from "@rlm/queue";
+import type { FastifyInstance, preValidationAsyncHookHandler } from "fastify";
+import { type ListAnalysesQuerystring, listAnalysesSchema } from "../analysis-list-schemas.js";
 import { readAnalysisRequest } from "../analysis-request.js";
 import {
   type AnalysisParams,
@@ -14,9 +14,11 @@ import {
 import { ApiError, ApiErrorCode } from "../api-error.js";
 import type { EventHub } from "../event-hub.js";
 import { streamEvents } from "../event-stream.js";
-import { type IdempotencyFingerprints, requestFingerprint } from "../idempotency.js";
+import { enqueueFromRequest } from "../analysis-enqueue.js";
+import type { IdempotencyFingerprints } from "../idempotency.js";
 import { withDocumentedBodies } from "../openapi.js";
 import type { RedisGuard } from "../redis-guard.js";
+import { checkRequestedWebhook, type WebhookOptions } from "../webhooks/webhook-options.js";
 import { viewerPath } from "./viewer.js";
 
 /** What the analysis routes need from the server. */
@@ -30,6 +32,8 @@ export interface AnalysisRoutesOptions {
   heartbeatMs: number;
   /** Every event stream of the process, from one Redis connection. */
   events: EventHub;
+  /** The server's webhooks; undefined: requests with a webhook are refused. */
+  webhooks: WebhookOptions | undefined;
 }
 
 /** Stream entry ids as Redis writes them (`<ms>-<seq>`), for `Last-Event-ID`. */
@@ -48,23 +52,9 @@ export async function analysisRoutes(app: FastifyInstance, options: AnalysisRout
     },
     async (request, reply) => {
       const input = await readAnalysisRequest(request, bodyLimitBytes);
-      const key = input.idempotencyKey;
-      // Hashed before Redis is asked: a large document takes a moment.
-      const fingerprint = key === undefined ? undefined : requestFingerprint(input);
+      if (input.webhook) await checkRequestedWebhook(input.webhook.url, options.webhooks);
       // The body is read first, whatever Redis does; only the enqueue waits on Redis.
-      const enqueued = await guard.run(async () => {
-        const bound =
-          key !== undefined && fingerprint !== undefined
-            ? await fingerprints.claim(key, fingerprint)
-            : false;
-        try {
-          return await client.enqueueAnalysis(input);
-        } catch (error) {
-          // Refused as invalid (bad options): the fixed request may reuse the key.
-          if (bound && key !== undefined && isInvalidInput(error)) await fingerprints.release(key);
-          throw error;
-        }
-      });
+      const enqueued = await enqueueFromRequest({ client, guard, fingerprints }, input);
       if (enqueued.deduplicated) reply.header("idempotent-replayed", "true");
       request.log.info(
         { analysisId: enqueued.id, deduplicated: enqueued.deduplicated },
@@ -79,6 +69,26 @@ export async function analysisRoutes(app: FastifyInstance, options: AnalysisRout
           deduplicated: enqueued.deduplicated,
           links: { viewer: viewerPath(enqueued.id) },
         });
+    },
+  );
+
+  app.get<{ Querystring: ListAnalysesQuerystring }>(
+    "/v1/analyses",
+    { schema: listAnalysesSchema, preValidation: numericLimit },
+    async (request) => {
+      const { status, since, limit, cursor } = request.query;
+      const page = await guard.run(() =>
+        client.listAnalyses({
+          ...(status !== undefined ? { statuses: status.split(",") as AnalysisStatus[] } : {}),
+          ...(since !== undefined ? { sinceMs: parseSince(since) } : {}),
+          ...(limit !== undefined ? { limit } : {}),
+          ...(cursor !== undefined ? { cursor } : {}),
+        }),
+      );
+      return {
+        data: page.analyses,
+        ...(page.nextCursor !== undefined ? { nextCursor: page.nextCursor } : {}),
+      };
     },
   );
 
@@ -132,8 +142,28 @@ export async function analysisRoutes(app: FastifyInstance, options: AnalysisRout
   );
 }
 
-function isInvalidInput(error: unknown): boolean {
-  return error instanceof RlmError && error.code.startsWith("invalid_");
+/**
+ * A query string's values are text and the server's validator coerces nothing: `limit`
+ * is read as the number it spells before its schema checks it (anything else fails it).
+ */
+const numericLimit: preValidationAsyncHookHandler = async (request) => {
+  const query = request.query as Record<string, unknown>;
+  if (typeof query.limit === "string" && /^\d{1,6}$/.test(query.limit)) {
+    query.limit = Number(query.limit);
+  }
+};
+
+/** `since`: ISO 8601, or milliseconds since the epoch. */
+function parseSince(since: string): number {
+  const ms = /^\d{1,15}$/.test(since) ? Number(since) : Date.parse(since);
+  if (Number.isNaN(ms)) {
+    throw new ApiError(
+      400,
+      ApiErrorCode.invalidRequest,
+      "since must be an ISO 8601 time (2025-05-01T12:00:00Z) or milliseconds since the epoch",
+    );
+  }
+  return ms;
 }
 
 function notFound(id: string): ApiError {

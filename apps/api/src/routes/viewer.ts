@@ -1,4 +1,4 @@
-import type { RlmQueueClient, RootQueue } from "@rlm/queue";
+import type { RlmQueueClient } from "@rlm/queue";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { type AnalysisParams, analysisParamsSchema } from "../analysis-schemas.js";
 import { ApiError, ApiErrorCode } from "../api-error.js";
@@ -16,9 +16,8 @@ export const RECENT_ANALYSES_LIMIT = 50;
 
 /** What the viewer routes read. */
 export interface ViewerRoutesOptions extends TrajectorySource {
-  rootQueue: RootQueue;
-  /** Cancels from the page (`client.cancel`, as `DELETE /v1/analyses/:id` does). */
-  client: Pick<RlmQueueClient, "getAnalysis" | "cancel">;
+  /** Cancels from the page (`client.cancel`, as `DELETE /v1/analyses/:id` does); lists. */
+  client: Pick<RlmQueueClient, "getAnalysis" | "cancel" | "listAnalyses">;
 }
 
 const listQuerySchema = {
@@ -48,7 +47,7 @@ export async function viewerRoutes(app: FastifyInstance, options: ViewerRoutesOp
     async (request, reply) => {
       const filter = request.query.status;
       const [analyses, assets] = await Promise.all([
-        listRecentAnalyses(options.rootQueue, options.client, RECENT_ANALYSES_LIMIT, filter),
+        listRecentAnalyses(options.client, RECENT_ANALYSES_LIMIT, filter),
         loadViewerAssets(),
       ]);
       return sendPage(reply, 200, renderViewerListPage(analyses, assets, filter));

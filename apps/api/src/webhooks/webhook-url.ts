@@ -4,7 +4,14 @@ import ipaddr from "ipaddr.js";
 /** Why a webhook URL is refused, as a message a caller can act on. */
 export class WebhookUrlError extends Error {
   readonly code = "invalid_webhook_url";
-  readonly retryable = false;
+  /** True when the host did not resolve: DNS may answer later; every other refusal stands. */
+  readonly retryable: boolean;
+
+  constructor(message: string, options: { retryable?: boolean } = {}) {
+    super(message);
+    this.name = "WebhookUrlError";
+    this.retryable = options.retryable ?? false;
+  }
 }
 
 /**
@@ -37,19 +44,26 @@ export async function checkWebhookUrl(
   const addresses = ipaddr.isValid(host)
     ? [host]
     : await (options.resolve ?? resolveAll)(host).catch(() => {
-        throw new WebhookUrlError(`webhook.url's host ${host} does not resolve`);
+        throw new WebhookUrlError(`webhook.url's host ${host} does not resolve`, {
+          retryable: true,
+        });
       });
-  for (const address of addresses) {
-    // Only globally routed unicast: loopback, private, link-local, CGNAT, multicast,
-    // documentation and the rest are refused (IPv4-mapped IPv6 read as its IPv4).
-    const range = ipaddr.process(address).range();
-    if (range !== "unicast") {
-      throw new WebhookUrlError(
-        `webhook.url's host ${host} is a ${range} address (${address}); private targets need RLM_WEBHOOK_ALLOW_PRIVATE=1`,
-      );
-    }
-  }
+  for (const address of addresses) refusePrivate(host, address);
   return url;
+}
+
+/**
+ * Throws unless `address` is globally routed unicast: loopback, private, link-local,
+ * CGNAT, multicast, documentation and the rest are refused (IPv4-mapped IPv6 read as its
+ * IPv4). Also the check of the address a delivery's connection is about to use.
+ */
+export function refusePrivate(host: string, address: string): void {
+  const range = ipaddr.process(address).range();
+  if (range !== "unicast") {
+    throw new WebhookUrlError(
+      `webhook.url's host ${host} is a ${range} address (${address}); private targets need RLM_WEBHOOK_ALLOW_PRIVATE=1`,
+    );
+  }
 }
 
 async function resolveAll(host: string): Promise<string[]> {

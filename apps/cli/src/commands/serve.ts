@@ -38,6 +38,15 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
     apiToken,
     bodyLimitBytes: Math.round(env.RLM_MAX_UPLOAD_MB * 1024 * 1024),
     boardWrite: env.RLM_BOARD_WRITE,
+    // The delivery worker runs here: deliveries wait in Redis while no API runs.
+    ...(env.RLM_WEBHOOK_SECRET === undefined
+      ? {}
+      : {
+          webhooks: {
+            secret: env.RLM_WEBHOOK_SECRET,
+            allowPrivate: env.RLM_WEBHOOK_ALLOW_PRIVATE,
+          },
+        }),
     logger,
   });
   let address: string;
@@ -64,6 +73,7 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
       prefix: env.RLM_PREFIX,
       maxUploadMb: env.RLM_MAX_UPLOAD_MB,
       boardWrite: env.RLM_BOARD_WRITE,
+      webhooks: env.RLM_WEBHOOK_SECRET === undefined ? "off" : "on",
     },
     `API listening on ${address}`,
   );

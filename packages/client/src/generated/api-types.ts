@@ -46,11 +46,15 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    get?: never;
+    /**
+     * List analyses, newest first
+     * @description A page of the analyses enqueued here (still kept: records expire with their retention), newest first, narrowed by status and creation time. Follow `nextCursor` until it is absent; a page looks at up to 1,000 analyses, so with a rare status it may come back short, or empty, with a cursor to go on. Each item is the analysis's state; `GET /v1/analyses/{id}` has its result.
+     */
+    get: operations["listAnalyses"];
     put?: never;
     /**
      * Enqueue an analysis
-     * @description Stores the document once (content-addressed) and enqueues the root job. The body is JSON, multipart/form-data (a file upload) or text (the document, with the fields in the query string).
+     * @description Stores the document once (content-addressed) and enqueues the root job. The body is JSON, multipart/form-data (a file upload) or text (the document, with the fields in the query string). With `webhook`, the analysis's end is POSTed to its URL, signed (see the Webhook schema); a server without RLM_WEBHOOK_SECRET refuses it (400).
      */
     post: operations["createAnalysis"];
     delete?: never;
@@ -151,6 +155,46 @@ export interface paths {
      * @description Enqueues the question as an analysis (follow it at /v1/analyses/{id}). It runs once the session's earlier questions have ended, and its REPL starts from the state they left: their variables, and `history` (their queries and answers).
      */
     post: operations["askSession"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/models": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The models of the OpenAI-compatible routes
+     * @description Only "rlm": any root model is asked for as "rlm/<root-model>".
+     */
+    get: operations["listModels"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/chat/completions": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * An analysis as an OpenAI chat completion
+     * @description OpenAI-compatible: point an OpenAI client at this server (base URL `<server>/v1`, API key RLM_API_TOKEN, model "rlm" or "rlm/<root-model>"). The conversation becomes an analysis through the queue (its id: `x-rlm-analysis-id`, and `chatcmpl-<id>`); the answer comes back as an ordinary completion with the analysis's usage. With `stream: true`: `chat.completion.chunk` events, progress as SSE comments (`: iteration 2/10 · sub-calls 4/9`), then `data: [DONE]`. An Idempotency-Key header makes a retry wait for the same analysis; without one, an analysis is cancelled when its client goes away before the answer.
+     */
+    post: operations["createChatCompletion"];
     delete?: never;
     options?: never;
     head?: never;
@@ -391,12 +435,18 @@ export interface components {
         subCallChars?: number;
       };
     };
+    /** @description When the analysis ends (completed, failed or cancelled), the server POSTs `{ type: "analysis.completed" | "analysis.failed" | "analysis.cancelled", timestamp, data: { id, status, result?, error? } }` to `url`, signed the Standard Webhooks way (`webhook-id`, `webhook-timestamp`, `webhook-signature` with the server's RLM_WEBHOOK_SECRET), retried with exponential backoff for about 10 minutes until the receiver answers 2xx. The same `webhook-id` on every try: deduplicate on it. */
+    Webhook: {
+      /** @description An http(s) URL. Loopback and private addresses are refused unless the server runs with RLM_WEBHOOK_ALLOW_PRIVATE=1. */
+      url: string;
+    };
     AnalysisRequest: {
       /** @description The question. */
       query: string;
       options?: components["schemas"]["AnalysisOptions"];
       /** @description A retry with the same key returns the first analysis instead of a new one. */
       idempotencyKey?: string;
+      webhook?: components["schemas"]["Webhook"];
       /** @description The document: a string, an array of strings, or a JSON object. */
       context:
         | string
@@ -488,6 +538,146 @@ export interface components {
         viewer: string;
       };
     };
+    AnalysisSummary: {
+      id: string;
+      status: components["schemas"]["AnalysisStatus"];
+      /** @description The question's first 500 characters. */
+      query: string;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+      progress: components["schemas"]["AnalysisProgress"];
+      cancelRequested: boolean;
+      /**
+       * @description Once ended with a result.
+       * @enum {string}
+       */
+      finishReason?: "final" | "max_iterations" | "budget" | "cancelled" | "error";
+      error?: components["schemas"]["AnalysisError"];
+    };
+    AnalysisList: {
+      /** @description Newest first. May hold fewer than `limit` while more remain. */
+      data: components["schemas"]["AnalysisSummary"][];
+      /** @description Present while older analyses may remain: pass it as `cursor`. */
+      nextCursor?: string;
+    };
+    /** @description The error body of the OpenAI-compatible routes, as OpenAI's clients read it. */
+    OpenAiErrorBody: {
+      error: {
+        message: string;
+        /** @description invalid_request_error, authentication_error or server_error. */
+        type: string;
+        /** @description The request field at fault, if one is. */
+        param: string | null;
+        /** @description model_not_found, invalid_api_key, invalid_request, analysis_cancelled, the analysis's error code when it failed (provider_error…), redis_unavailable, … */
+        code: string | null;
+      };
+    };
+    /** @description OpenAI's chat completion request. The last user message is the query; every other message is the context (a lone earlier message as its text, several as an array of "role: content" strings). Other OpenAI parameters (temperature, max_tokens, …) are accepted and ignored; `tools` and `n` > 1 are refused. */
+    ChatCompletionRequest: {
+      /** @description "rlm" (the workers' root model) or "rlm/<root-model>". */
+      model: string;
+      messages: ({
+        /** @enum {string} */
+        role: "system" | "developer" | "user" | "assistant" | "tool" | "function";
+        /** @description Text, or text parts (`[{ type: "text", text }]`). */
+        content?:
+          | string
+          | ({
+              /** @description Only `text` parts are read. */
+              type: string;
+              text?: string;
+            } & {
+              [key: string]: unknown;
+            })[]
+          | null;
+        name?: string;
+      } & {
+        [key: string]: unknown;
+      })[];
+      stream?: boolean;
+      stream_options?:
+        | ({
+            include_usage?: boolean;
+          } & {
+            [key: string]: unknown;
+          })
+        | null;
+      n?: number | null;
+      /** @description `json_schema`: the answer is JSON valid against `json_schema.schema` (the analysis's outputSchema). */
+      response_format?: {
+        /** @enum {string} */
+        type: "text" | "json_object" | "json_schema";
+        json_schema?: {
+          schema?: {
+            [key: string]: unknown;
+          };
+        } & {
+          [key: string]: unknown;
+        };
+      } & {
+        [key: string]: unknown;
+      };
+    } & {
+      [key: string]: unknown;
+    };
+    ChatCompletion: {
+      /** @description `chatcmpl-<analysis id>`. */
+      id: string;
+      /** @enum {string} */
+      object: "chat.completion";
+      /** @description Seconds since the epoch: when it was enqueued. */
+      created: number;
+      /** @description The model asked for. */
+      model: string;
+      system_fingerprint?: null;
+      choices: {
+        /** @enum {integer} */
+        index: 0;
+        message: {
+          /** @enum {string} */
+          role: "assistant";
+          content: string;
+          refusal: null;
+        };
+        /**
+         * @description `length` when a budget ended the analysis.
+         * @enum {string}
+         */
+        finish_reason: "stop" | "length";
+        logprobs: null;
+      }[];
+      /** @description The whole analysis's tokens: every root turn and sub-call. */
+      usage: {
+        prompt_tokens: number;
+        completion_tokens: number;
+        total_tokens: number;
+        prompt_tokens_details?: {
+          cached_tokens?: number;
+        };
+      };
+      /** @description The analysis that answered (an extension: OpenAI's clients ignore it). */
+      rlm?: {
+        /** @description GET /v1/analyses/{id}, the viewer. */
+        analysis_id: string;
+        /** @enum {string} */
+        finish_reason: "final" | "max_iterations" | "budget";
+        iterations: number;
+        cost_usd: number | null;
+      };
+    };
+    ModelList: {
+      /** @enum {string} */
+      object: "list";
+      data: {
+        id: string;
+        /** @enum {string} */
+        object: "model";
+        created: number;
+        owned_by: string;
+      }[];
+    };
   };
   responses: never;
   parameters: never;
@@ -550,6 +740,73 @@ export interface operations {
       };
     };
   };
+  listAnalyses: {
+    parameters: {
+      query?: {
+        /** @description Only analyses in this status, or any of several comma-separated ones (`status=running,waiting`). */
+        status?: string;
+        /** @description Only analyses created at or after this time: ISO 8601 (`2025-05-01T12:00:00Z`) or milliseconds since the epoch. */
+        since?: string;
+        /** @description Analyses per page, 1 to 100 (default 20). */
+        limit?: number;
+        /** @description The `nextCursor` of the page before. */
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A page of analyses. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["AnalysisList"];
+        };
+      };
+      /** @description The request is malformed; the message names the field. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description No valid bearer token (`Authorization: Bearer <RLM_API_TOKEN>`). */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description The server failed; `retryable` says whether to try again. */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+      /** @description Redis cannot be reached (`redis_unavailable`, retryable): try again after `Retry-After` seconds. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again. */
+          "retry-after"?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+    };
+  };
   createAnalysis: {
     parameters: {
       query?: {
@@ -559,6 +816,8 @@ export interface operations {
         idempotencyKey?: string;
         /** @description AnalysisOptions as JSON text (text/plain uploads). */
         options?: string;
+        /** @description Webhook as JSON text (text/plain uploads). */
+        webhook?: string;
       };
       header?: {
         /** @description Same as idempotencyKey in the body (they must agree when both are given). A retry with the same key and the same request returns the first analysis (`deduplicated: true`, header `Idempotent-Replayed: true`); the same key with a different query, context or options is a 422. */
@@ -575,6 +834,8 @@ export interface operations {
           /** @description AnalysisOptions as JSON text. */
           options?: string;
           idempotencyKey?: string;
+          /** @description Webhook as JSON text: {"url": "https://…"}. */
+          webhook?: string;
           /**
            * Format: binary
            * @description The document, as a file or a field. A part named *.json or sent as application/json is parsed as JSON; anything else is UTF-8 text.
@@ -1164,6 +1425,146 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["ErrorBody"];
+        };
+      };
+    };
+  };
+  listModels: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The models. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ModelList"];
+        };
+      };
+      /** @description No valid API key (`Authorization: Bearer <RLM_API_TOKEN>`). */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["OpenAiErrorBody"];
+        };
+      };
+    };
+  };
+  createChatCompletion: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A retry with the same key and request waits for the same analysis. */
+        "idempotency-key"?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["ChatCompletionRequest"];
+      };
+    };
+    responses: {
+      /** @description The completion, or (`stream: true`) its chunks as server-sent events. */
+      200: {
+        headers: {
+          /** @description The analysis that answers. */
+          "x-rlm-analysis-id"?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ChatCompletion"];
+          "text/event-stream": string;
+        };
+      };
+      /** @description The request is malformed (the message says how), or asks for what RLM cannot do. */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["OpenAiErrorBody"];
+        };
+      };
+      /** @description No valid API key (`Authorization: Bearer <RLM_API_TOKEN>`). */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["OpenAiErrorBody"];
+        };
+      };
+      /** @description No such model: use "rlm" or "rlm/<root-model>". */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["OpenAiErrorBody"];
+        };
+      };
+      /** @description The analysis was cancelled (DELETE /v1/analyses/{id}, the viewer). */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["OpenAiErrorBody"];
+        };
+      };
+      /** @description The body is larger than the server allows (`RLM_MAX_UPLOAD_MB`). */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["OpenAiErrorBody"];
+        };
+      };
+      /** @description The body is not JSON. */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["OpenAiErrorBody"];
+        };
+      };
+      /** @description The Idempotency-Key was first used with a different request. */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["OpenAiErrorBody"];
+        };
+      };
+      /** @description The analysis failed (code: its error's) or the server did; `x-should-retry` says whether to try again. */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["OpenAiErrorBody"];
+        };
+      };
+      /** @description Redis cannot be reached: try again after `Retry-After` seconds. */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["OpenAiErrorBody"];
         };
       };
     };

@@ -1,6 +1,8 @@
-import { RlmError, type RlmResult } from "@rlm/core";
+import type { RlmResult } from "@rlm/core";
 import { type AnalysisEvent, EVENTS_MAX_LEN } from "./analysis-events.js";
 import { newAnalysisId } from "./analysis-id.js";
+import { AnalysisIndex } from "./analysis-index.js";
+import { parseAnalysisRecord } from "./analysis-record.js";
 import {
   type AnalysisError,
   type AnalysisProgress,
@@ -9,7 +11,6 @@ import {
   isTerminalStatus,
 } from "./analysis-types.js";
 import type { ContextRef } from "../storage/context-ref.js";
-import { QueueErrorCode } from "../errors.js";
 import type { SerializableEngineOptions } from "../jobs/job-types.js";
 import { DEFAULT_PREFIX, DEFAULT_TTL_SECONDS, type RedisKeys, redisKeys } from "../storage/keys.js";
 import { bindKey } from "../storage/bind-key.js";
@@ -36,6 +37,8 @@ export interface CreateAnalysisInput {
   /** Iteration budget, shown in progress from the start. */
   maxIterations: number;
   idempotencyKey?: string;
+  /** Where the analysis's end is POSTed (kept with the record: a re-added job needs it). */
+  webhook?: { url: string };
 }
 
 /** A change to a record, applied by `AnalysisStore.transition`. */
@@ -102,16 +105,19 @@ export class AnalysisStore {
   private readonly redis: RedisClient;
   private readonly keys: RedisKeys;
   private readonly ttlSeconds: number;
+  private readonly index: AnalysisIndex;
 
   constructor(options: AnalysisStoreOptions) {
     this.redis = options.redis;
     this.keys = redisKeys(options.prefix ?? DEFAULT_PREFIX);
     this.ttlSeconds = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
+    this.index = new AnalysisIndex(options);
   }
 
   /**
-   * Creates a `queued` record with a new id, unless `idempotencyKey` is bound to an
-   * analysis already: then returns that id with `created: false`.
+   * Creates a `queued` record with a new id and lists it (`AnalysisIndex`), unless
+   * `idempotencyKey` is bound to an analysis already: then returns that id with
+   * `created: false`.
    *
    * The record is written first and the key bound to it after (SET NX): the key and the
    * record are in different slots on a cluster, so no one script can do both, and in
@@ -133,18 +139,23 @@ export class AnalysisStore {
       ["updatedAt", String(now)],
       ["progress", JSON.stringify(initialProgress(input.maxIterations))],
       ["cancelRequested", "0"],
+      ...(input.webhook ? [["webhook", JSON.stringify(input.webhook)]] : []),
     ].flat();
     await luaScripts.analysisCreate.run(
       this.redis,
       [this.keys.analysis(id)],
       [this.ttlSeconds, ...fields],
     );
-    if (input.idempotencyKey === undefined) return { id, created: true, createdAt: now };
-    const key = this.keys.idempotency(input.idempotencyKey);
-    const bound = await bindKey(this.redis, key, id, this.ttlSeconds);
-    if (bound === id) return { id, created: true, createdAt: now };
-    await this.redis.unlink(this.keys.analysis(id));
-    return { id: bound, created: false, createdAt: now };
+    if (input.idempotencyKey !== undefined) {
+      const key = this.keys.idempotency(input.idempotencyKey);
+      const bound = await bindKey(this.redis, key, id, this.ttlSeconds);
+      if (bound !== id) {
+        await this.redis.unlink(this.keys.analysis(id));
+        return { id: bound, created: false, createdAt: now };
+      }
+    }
+    await this.index.add(id, now);
+    return { id, created: true, createdAt: now };
   }
 
   /** The analysis id an idempotency key is bound to, if any. */
@@ -156,7 +167,7 @@ export class AnalysisStore {
   async get(id: string): Promise<AnalysisRecord | null> {
     const hash = await this.redis.hgetall(this.keys.analysis(id));
     if (hash.status === undefined) return null;
-    return parseRecord(id, hash);
+    return parseAnalysisRecord(id, hash);
   }
 
   /** The status alone (cheap, for polling). */
@@ -168,7 +179,15 @@ export class AnalysisStore {
   async transition(id: string, change: AnalysisChange): Promise<TransitionOutcome> {
     const fields: string[] = [];
     if (change.status !== undefined) fields.push("status", change.status);
-    if (change.result !== undefined) fields.push("result", JSON.stringify(change.result));
+    if (change.result !== undefined) {
+      // finishReason beside the result: a list reads it without the whole result.
+      fields.push(
+        "result",
+        JSON.stringify(change.result),
+        "finishReason",
+        change.result.finishReason,
+      );
+    }
     if (change.error !== undefined) fields.push("error", JSON.stringify(change.error));
     if (change.cancelRequested !== undefined) {
       fields.push("cancelRequested", change.cancelRequested ? "1" : "0");
@@ -281,28 +300,5 @@ export class AnalysisStore {
       .expire(this.keys.analysis(id), seconds)
       .expire(this.keys.events(id), seconds)
       .exec();
-  }
-}
-
-function parseRecord(id: string, hash: Record<string, string>): AnalysisRecord {
-  try {
-    const record: AnalysisRecord = {
-      id,
-      status: hash.status as AnalysisStatus,
-      query: hash.query ?? "",
-      contextRef: JSON.parse(hash.contextRef ?? "null") as ContextRef,
-      options: JSON.parse(hash.options ?? "{}") as SerializableEngineOptions,
-      createdAt: Number(hash.createdAt),
-      updatedAt: Number(hash.updatedAt),
-      progress: JSON.parse(hash.progress ?? "null") as AnalysisProgress,
-      cancelRequested: hash.cancelRequested === "1",
-    };
-    if (hash.result) record.result = JSON.parse(hash.result) as RlmResult;
-    if (hash.error) record.error = JSON.parse(hash.error) as AnalysisError;
-    return record;
-  } catch (error) {
-    throw new RlmError(QueueErrorCode.corruptRecord, `analysis record ${id} is not readable`, {
-      cause: error,
-    });
   }
 }

@@ -49,6 +49,8 @@ export interface AnalysisRecord {
   result?: RlmResult;
   error?: AnalysisError;
   cancelRequested: boolean;
+  /** Where its end is POSTed, when the producer asked for a webhook. */
+  webhook?: { url: string };
 }
 
 /** What a producer sees of an analysis (`getAnalysis`, `GET /v1/analyses/:id`). */

@@ -9,9 +9,17 @@ export interface EnqueueAnalysisInput {
   options?: SerializableEngineOptions;
   /** The same key always returns the same analysis (for the retention period). */
   idempotencyKey?: string;
+  /**
+   * POST the analysis's end here (an http(s) URL): a delivery job on `rlm-webhooks`,
+   * added with the analysis, that its processor (the API's) runs once the analysis has
+   * ended. Which hosts may be called is the processor's policy, not checked here.
+   */
+  webhook?: { url: string };
 }
 
 const MAX_IDEMPOTENCY_KEY_LENGTH = 256;
+/** Longest webhook URL (browsers and proxies agree on about this much). */
+export const MAX_WEBHOOK_URL_LENGTH = 2_048;
 
 /** Checks an enqueue's input: throws `invalid_input` with a message a person can act on. */
 export function validateInput(input: EnqueueAnalysisInput): void {
@@ -27,6 +35,20 @@ export function validateInput(input: EnqueueAnalysisInput): void {
     throw new InvalidInputError(
       `idempotencyKey must be a string of 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`,
     );
+  }
+  if (input.webhook !== undefined) validateWebhook(input.webhook);
+}
+
+function validateWebhook(webhook: unknown): void {
+  const url = (webhook as { url?: unknown } | null)?.url;
+  if (typeof url !== "string" || url.length > MAX_WEBHOOK_URL_LENGTH || !URL.canParse(url)) {
+    throw new InvalidInputError(
+      `webhook.url must be a URL of at most ${MAX_WEBHOOK_URL_LENGTH} characters`,
+    );
+  }
+  const { protocol } = new URL(url);
+  if (protocol !== "http:" && protocol !== "https:") {
+    throw new InvalidInputError(`webhook.url must be http(s), not ${protocol}`);
   }
 }
 

@@ -5,6 +5,11 @@ import {
   isTerminalEvent,
   type SubscribeOptions,
 } from "../analyses/analysis-events.js";
+import {
+  AnalysisIndex,
+  type AnalysisPage,
+  type ListAnalysesQuery,
+} from "../analyses/analysis-index.js";
 import { AnalysisStore } from "../analyses/analysis-store.js";
 import {
   type AnalysisRecord,
@@ -15,9 +20,9 @@ import {
 } from "../analyses/analysis-types.js";
 import { ContextStore } from "../storage/context-store.js";
 import { AnalysisFailedError, QueueErrorCode } from "../errors.js";
-import { jobNames } from "../jobs/job-names.js";
 import { SessionClient } from "../sessions/session-client.js";
 import { type EnqueueAnalysisInput, mergeOptions, validateInput } from "./enqueue-input.js";
+import { RootJobs } from "./root-jobs.js";
 
 export type { EnqueueAnalysisInput } from "./enqueue-input.js";
 import type { RootJobData, SerializableEngineOptions } from "../jobs/job-types.js";
@@ -40,6 +45,8 @@ export interface RlmQueueClientOptions extends QueueTopology {
   retentionSeconds?: number;
   /** Retry and retention of root jobs. */
   rootJobs?: QueueJobSettings;
+  /** Retries (8 tries from 5 s, doubling: about 10 minutes) and retention of webhook deliveries. */
+  webhookJobs?: QueueJobSettings;
 }
 
 /** What `enqueueAnalysis` returns. */
@@ -77,6 +84,8 @@ export class RlmQueueClient {
   readonly sessions: SessionClient;
   private readonly connection: OwnedRedis;
   private readonly queue: RootQueue;
+  private readonly rootJobs: RootJobs;
+  private readonly index: AnalysisIndex;
   private readonly contexts: ContextStore;
   private readonly analyses: AnalysisStore;
   private readonly analysisEvents: AnalysisEvents;
@@ -94,10 +103,10 @@ export class RlmQueueClient {
     });
     this.analyses = new AnalysisStore({ redis, prefix: this.prefix, ttlSeconds });
     this.analysisEvents = new AnalysisEvents({ redis, prefix: this.prefix, ttlSeconds });
-    this.queue = createRootQueue(
-      { connection: options.connection, prefix: this.prefix },
-      options.rootJobs,
-    );
+    this.index = new AnalysisIndex({ redis, prefix: this.prefix, ttlSeconds });
+    const topology = { connection: options.connection, prefix: this.prefix };
+    this.queue = createRootQueue(topology, options.rootJobs);
+    this.rootJobs = new RootJobs(this.queue, topology, options.rootJobs, options.webhookJobs);
     this.defaultOptions = options.defaultOptions ?? {};
     this.sessions = new SessionClient({
       redis,
@@ -112,7 +121,8 @@ export class RlmQueueClient {
 
   /**
    * Validates the input, stores the context once (content-addressed), creates the
-   * analysis record and adds the root job (job id = analysis id) to `rlm-root`.
+   * analysis record and adds the root job (job id = analysis id) to `rlm-root`, with
+   * its webhook's delivery job as its parent when `webhook` is given (see `RootJobs`).
    * Throws `invalid_input` for a bad query/context/key, `invalid_options` for bad options.
    *
    * Safe to retry with the same `idempotencyKey`: if an earlier call created the
@@ -135,6 +145,7 @@ export class RlmQueueClient {
       options,
       maxIterations: resolved.maxIterations,
       ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+      ...(input.webhook !== undefined ? { webhook: { url: input.webhook.url } } : {}),
     });
     if (!created) return this.deduplicated(id);
     const data: RootJobData = {
@@ -145,8 +156,17 @@ export class RlmQueueClient {
       depth: 0,
       createdAt,
     };
-    await this.queue.add(jobNames.analysis(id, input.query), data, { jobId: id });
+    await this.rootJobs.add(data, input.webhook && { url: input.webhook.url });
     return { id, status: "queued", deduplicated: false };
+  }
+
+  /**
+   * Top analyses, newest first, a page at a time (`AnalysisIndex`): by status, created
+   * since a time, `limit` (1–100, default 20) per page, `nextCursor` to go on. Throws
+   * `invalid_input` for a bad limit or cursor.
+   */
+  async listAnalyses(query: ListAnalysesQuery = {}): Promise<AnalysisPage> {
+    return this.index.page(query);
   }
 
   /** The analysis as the API shows it, or null for an unknown (or expired) id. */
@@ -233,6 +253,7 @@ export class RlmQueueClient {
 
   /** Closes the queue and the connection this client opened (a shared one is left open). */
   async close(): Promise<void> {
+    await this.rootJobs.close();
     await this.queue.close();
     await closeRedis(this.connection);
   }
@@ -254,7 +275,9 @@ export class RlmQueueClient {
         depth: 0,
         createdAt: record.createdAt,
       };
-      await this.queue.add(jobNames.analysis(id, record.query), data, { jobId: id });
+      // Listed again too: the first call may have died before the record was listed.
+      await this.index.add(id, record.createdAt);
+      await this.rootJobs.add(data, record.webhook);
     }
     return { id, status: record.status, deduplicated: true };
   }

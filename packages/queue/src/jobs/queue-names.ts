@@ -6,6 +6,8 @@
 export const QueueName = {
   root: "rlm-root",
   llm: "rlm-llm",
+  /** Webhook deliveries: one job per analysis that asked for one, parent of its root job. */
+  webhooks: "rlm-webhooks",
 } as const;
 
 /** One of the queue names. */

@@ -19,6 +19,8 @@ export const DEFAULT_PREFIX = "rlm";
  *                                     analyses write their parent's (one per tree)
  * - `<prefix>:answers:{<id>}`         pub/sub channel: sub-call answers, to the analysis's run
  * - `<prefix>:idem:{<key>}`           string: idempotency key → analysis id
+ * - `<prefix>:analyses`               sorted set: every top analysis by creation time (ms),
+ *                                     for listing; written apart from the records' scripts
  * - `<prefix>:stops`                  pub/sub channel: ids of analyses cancelled or ended
  * - `<prefix>:session:{<id>}`         hash: a session (its context, its questions in order)
  * - `<prefix>:session-idem:{<key>}`   string: idempotency key → session id
@@ -39,6 +41,7 @@ export function redisKeys(prefix: string = DEFAULT_PREFIX) {
     answers: (id: string) => `${prefix}:answers:{${id}}`,
     /** The pattern every analysis's answers channel matches (PSUBSCRIBE). */
     answersPattern: () => `${globEscaped(prefix)}:answers:{*}`,
+    analysesIndex: () => `${prefix}:analyses`,
     stops: () => `${prefix}:stops`,
     llmPause: () => `${prefix}:llm:pause`,
     /** The stem of the limiter's window counters: `admit-call.lua` appends `:<window>`. */
