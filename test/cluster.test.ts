@@ -12,9 +12,11 @@ import {
 } from "@rlm/queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LuaScript } from "../packages/queue/src/storage/lua-script.js";
-import { keysUnder } from "../packages/queue/test/redis-helpers.js";
+import { keysUnder, within } from "../packages/queue/test/redis-helpers.js";
 import { luaScripts } from "../packages/queue/src/storage/lua-scripts.js";
 import { readSse } from "../apps/api/test/sse-reader.js";
+import { WebhookReceiver } from "../apps/api/test/webhook-receiver.js";
+import { newSecret, verifyDelivery } from "../apps/api/src/webhooks/signature.js";
 import { cleanEnv, lines, REPO_ROOT, runCli, trackCli } from "../apps/cli/test/support/run-cli.js";
 import { makeDocument } from "./support/documents.js";
 import {
@@ -223,14 +225,19 @@ describe.skipIf(!canStartRedisCluster())("on a Redis Cluster of three masters", 
     }
   });
 
-  it("serves an analysis's events over SSE to its end, and Bull Board and the viewer see its job", async () => {
+  it("serves an analysis's events over SSE to its end, delivers its webhook, and Bull Board and the viewer see its job", async () => {
     bed.mock.configure({ chunkChars: 20_000 });
     await bed.worker();
+    // The delivery job (rlm-webhooks) is the root job's parent: a flow across two queues,
+    // which BullMQ runs only when both are in one slot.
+    const receiver = await WebhookReceiver.start();
+    const secret = newSecret();
     const app = createApiServer({
       connection: cluster.shared,
       prefix: bed.prefix,
       apiToken: "cluster-token",
       logger: false,
+      webhooks: { secret, allowPrivate: true },
     });
     try {
       await app.listen({ host: "127.0.0.1", port: 0 });
@@ -243,6 +250,7 @@ describe.skipIf(!canStartRedisCluster())("on a Redis Cluster of three masters", 
         body: JSON.stringify({
           query: `How many times does "${document.marker}" appear?`,
           context: document.text,
+          webhook: { url: `http://127.0.0.1:${receiver.port}/hook` },
         }),
       });
       expect(posted.status).toBe(202);
@@ -262,15 +270,27 @@ describe.skipIf(!canStartRedisCluster())("on a Redis Cluster of three masters", 
         result?: { answer: string };
       };
       expect(view.result?.answer.trim()).toBe("4");
+      const delivery = await within(receiver.next(), 30_000, "the webhook");
+      const signed = delivery.headers as Record<string, string>;
+      expect(verifyDelivery(secret, signed, delivery.body)).toBe(true);
+      expect(JSON.parse(delivery.body)).toMatchObject({
+        type: "analysis.completed",
+        data: { id, status: "completed" },
+      });
       const board = await fetch(`${base}/admin/queues/api/queues`, { headers });
       expect(board.status).toBe(200);
       const queues = ((await board.json()) as { queues: Array<{ name: string; counts: object }> })
         .queues;
-      expect(queues.map((queue) => queue.name).sort()).toEqual(["rlm-llm", "rlm-root"]);
+      expect(queues.map((queue) => queue.name).sort()).toEqual([
+        "rlm-llm",
+        "rlm-root",
+        "rlm-webhooks",
+      ]);
       const trajectory = await fetch(`${base}/admin/api/analyses/${id}/trajectory`, { headers });
       expect(trajectory.status).toBe(200);
     } finally {
       await app.close();
+      await receiver.stop();
     }
   });
 
