@@ -8,6 +8,7 @@ export { LINGER_MS } from "./request-drain.js";
 export { REDIS_RETRY_AFTER_SECONDS } from "./redis-guard.js";
 export type { HealthBody } from "./health.js";
 export { DOCS_PATH, OPENAPI_PATH } from "./openapi.js";
+export { METRICS_PATH } from "./metrics/api-metrics.js";
 export { type ApiServerOptions, createApiServer, DEFAULT_BODY_LIMIT_BYTES } from "./server.js";
 export { VIEWER_PATH, viewerPath } from "./routes/viewer.js";
 export { buildTrajectory } from "./trajectory.js";

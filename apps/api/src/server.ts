@@ -1,6 +1,8 @@
 import multipart from "@fastify/multipart";
 import { DEFAULT_PREFIX, type RlmConnection, RlmQueueClient } from "@rlm/queue";
+import type { Telemetry } from "bullmq";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { Registry } from "prom-client";
 import { adminAuth } from "./admin-auth.js";
 import { openApiRedis } from "./api-redis.js";
 import { ApiErrorCode, errorBody } from "./api-error.js";
@@ -14,6 +16,8 @@ import { DEFAULT_HEARTBEAT_MS } from "./event-stream.js";
 import { registerHealth } from "./health.js";
 import { IdempotencyFingerprints } from "./idempotency.js";
 import { lingerOnEarlyAnswers } from "./request-drain.js";
+import { apiMetrics, metricsRoute } from "./metrics/api-metrics.js";
+import { registerRequestTracing } from "./request-tracing.js";
 import { openApiRoute, registerDocs, registerOpenApi } from "./openapi.js";
 import { RedisGuard } from "./redis-guard.js";
 import { registerSecurityHeaders } from "./security-headers.js";
@@ -75,6 +79,17 @@ export interface ApiServerOptions {
    * worker's settings. Without it, a request with a webhook is refused (400).
    */
   webhooks?: WebhookOptions;
+  /**
+   * The prom-client registry `/metrics` serves; the server adds its own metrics to it
+   * (`rlm serve` gives one with Node's process metrics). Default: a new one.
+   */
+  metricsRegistry?: Registry;
+  /**
+   * BullMQ telemetry (bullmq-otel's `BullMQOtel`) for the queue analyses are added to:
+   * a producer span per job. Request spans need none: they go through
+   * `@opentelemetry/api` and are recorded once the process registers an SDK.
+   */
+  telemetry?: Telemetry;
 }
 
 /**
@@ -91,6 +106,7 @@ export interface ApiServerOptions {
  * - `POST /v1/chat/completions`, `GET /v1/models` → OpenAI-compatible (model `rlm`)
  * - `GET /health` (no auth) → 200 / 503 by Redis PING
  * - `GET /v1/openapi.json` → the OpenAPI 3.1 document, made from the route schemas
+ * - `GET /metrics` → Prometheus metrics (Bearer, like the rest)
  * - `/docs` → Swagger UI over that document (Bearer, or `?token=` once then a cookie)
  * - `/admin/queues` → Bull Board (Bearer, or `?token=` once then an HttpOnly cookie)
  * - `GET /admin/viewer`, `GET /admin/viewer/:id` → the trajectory viewer (same auth)
@@ -137,10 +153,17 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
       new Error(describeSchemaErrors(errors as SchemaError[], dataVar)),
   });
 
+  const metrics = apiMetrics(topology, options.metricsRegistry);
   const ownsClient = options.client === undefined;
   const webhookJobs = options.webhooks?.jobs;
   const client =
-    options.client ?? new RlmQueueClient({ ...topology, ...(webhookJobs ? { webhookJobs } : {}) });
+    options.client ??
+    new RlmQueueClient({
+      ...topology,
+      observe: metrics.analyses.producer,
+      ...(options.telemetry ? { telemetry: options.telemetry } : {}),
+      ...(webhookJobs ? { webhookJobs } : {}),
+    });
   const events = new EventHub({
     connection: options.connection,
     waker: redis.requests,
@@ -166,6 +189,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
       .code(404)
       .send(errorBody(ApiErrorCode.notFound, `no route ${request.method} ${path}`));
   });
+  registerRequestTracing(app);
   // JSON and any text (markdown, CSV, logs are documents): UTF-8 only, depth-bounded.
   registerBodyParsers(app, bodyLimitBytes);
   lingerOnEarlyAnswers(app);
@@ -194,6 +218,7 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
   app.register(async (scope) => {
     scope.addHook("onRequest", bearerAuth(verifier));
     openApiRoute(scope);
+    metricsRoute(scope, metrics);
     await analysisRoutes(scope, {
       client,
       guard,
@@ -242,7 +267,11 @@ export function createApiServer(options: ApiServerOptions): FastifyInstance {
   app.addHook("onClose", async () => {
     // First: deliveries in flight read records through the client.
     await deliveries?.close().catch(() => undefined);
-    await Promise.allSettled([ownsClient ? client.close() : Promise.resolve(), board.close()]);
+    await Promise.allSettled([
+      ownsClient ? client.close() : Promise.resolve(),
+      board.close(),
+      metrics.close(),
+    ]);
     // Last: the client and the board's queues share the request connection.
     await redis.close();
   });

@@ -163,6 +163,16 @@ const envSchema = z.object({
   RLM_WEBHOOK_SECRET: webhookSecret.optional(),
   /** `serve`: let webhooks call loopback and private addresses. */
   RLM_WEBHOOK_ALLOW_PRIVATE: flag.default(false),
+  /**
+   * `serve`, `worker`: traces exported over OTLP/HTTP to this collector (`/v1/traces` is
+   * appended); unset, no OpenTelemetry SDK is started. The exporter reads the other
+   * `OTEL_EXPORTER_OTLP_*` variables (headers, timeout) itself.
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
+  /** The traces' own endpoint, used as is (wins over the one above). */
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl.optional(),
+  /** `true`: no SDK, whatever the endpoint. */
+  OTEL_SDK_DISABLED: flag.default(false),
 });
 
 /** A request rate: `max` requests per `durationMs`. */

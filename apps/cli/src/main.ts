@@ -130,12 +130,23 @@ function buildProgram(): Command {
       positiveSeconds,
       30,
     )
+    .option(
+      "--metrics-port <port>",
+      "serve Prometheus metrics at http://<metrics-host>:<port>/metrics (0 picks a free one)",
+      port,
+    )
+    .option(
+      "--metrics-host <host>",
+      "interface of the metrics endpoint (no authentication: keep it where only the scraper reaches)",
+      nonEmpty,
+      "0.0.0.0",
+    )
     .addHelpText(
       "after",
       "\nNeeds OPENAI_API_KEY (and OPENAI_BASE_URL for a non-OpenAI endpoint) and Redis at\n" +
         "REDIS_URL (or a Redis Cluster: REDIS_CLUSTER_NODES=host:port,…). A second\n" +
         "SIGTERM/SIGINT exits at once; unfinished jobs are picked up by another worker from\n" +
-        "their journal.",
+        "their journal. Traces go over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT when it is set.",
     )
     .action(async (flags: WorkerFlags) => {
       const { workerCommand } = await import("./commands/worker.js");
@@ -150,7 +161,8 @@ function buildProgram(): Command {
     .addHelpText(
       "after",
       "\nNeeds RLM_API_TOKEN (clients send `Authorization: Bearer <token>`) and Redis at REDIS_URL\n" +
-        "(or a Redis Cluster: REDIS_CLUSTER_NODES=host:port,…).",
+        "(or a Redis Cluster: REDIS_CLUSTER_NODES=host:port,…). Prometheus metrics at /metrics\n" +
+        "(same token); traces over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT when it is set.",
     )
     .action(async (flags: ServeFlags) => {
       const { serveCommand } = await import("./commands/serve.js");

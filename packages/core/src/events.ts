@@ -18,6 +18,11 @@ export type RlmEvent =
       block: number;
       durationMs: number;
       error?: string;
+      /**
+       * True when the cell lost its isolate (a memory limit, a runaway cell): the next
+       * cell runs in a new one, rebuilt by replaying the cells before it.
+       */
+      sandboxLost?: true;
     }
   | {
       type: "subcall_start";

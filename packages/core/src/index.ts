@@ -27,6 +27,7 @@ export * from "./sandbox.js";
 export * from "./sub-call.js";
 export * from "./usage.js";
 export * from "./sub-call-records.js";
+export { failSpan, inSpan, SpanAttributes, SpanNames, setUsageAttributes } from "./tracing.js";
 export * from "./validate-input.js";
 export { schemaValidator } from "./structured/json-schema.js";
 export { parseStructuredAnswer, type StructuredAnswer } from "./structured/structured-answer.js";

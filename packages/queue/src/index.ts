@@ -123,6 +123,17 @@ export {
   type RedisJournalOptions,
 } from "./storage/redis-journal.js";
 
+// Observing: what workers and producers tell an app's metrics, and the trace context
+// jobs carry.
+export { JobSpanAttributes, JobSpanNames, type TraceCarrier } from "./observing/job-trace.js";
+export type {
+  AnalysisEnded,
+  CallTryOutcome,
+  Observer,
+  ProducerObservation,
+  WorkerObservation,
+} from "./observing/observations.js";
+
 // Workers.
 export { type CollectGarbage, exposedGarbageCollector } from "./documents/large-document.js";
 export type { WorkerEngineDefaults } from "./root-job/root-services.js";

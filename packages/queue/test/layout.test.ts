@@ -67,6 +67,7 @@ describe("packages/queue's layout", () => {
         "index.ts",
         "jobs",
         "llm-job",
+        "observing",
         "root-job",
         "sessions",
         "storage",

@@ -1,3 +1,4 @@
+import { startTracing } from "../observability/tracing.js";
 import { displayRedis, queueConnection, redisTarget, requireRedis } from "../redis.js";
 import { setup } from "../setup.js";
 import { stopOnSignals } from "../signals.js";
@@ -28,8 +29,15 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
   const target = redisTarget(env);
   await requireRedis(target);
 
+  // Traces when OTEL_EXPORTER_OTLP_ENDPOINT is set: a span per /v1 request, the analysis
+  // it enqueues in its trace.
+  const tracing = await startTracing(env, "rlm-api");
   // Loaded here: Fastify, Bull Board and the queue client.
-  const { createApiServer, BULL_BOARD_PATH, DOCS_PATH, VIEWER_PATH } = await import("@rlm/api");
+  const { createApiServer, BULL_BOARD_PATH, DOCS_PATH, METRICS_PATH, VIEWER_PATH } =
+    await import("@rlm/api");
+  const { collectDefaultMetrics, Registry } = await import("prom-client");
+  const metricsRegistry = new Registry();
+  collectDefaultMetrics({ register: metricsRegistry });
   // A cluster client is shared by the server's connections (each a duplicate of it).
   const redis = queueConnection(target);
   const app = createApiServer({
@@ -48,6 +56,8 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
           },
         }),
     logger,
+    metricsRegistry,
+    ...(tracing ? { telemetry: tracing.telemetry } : {}),
   });
   let address: string;
   try {
@@ -58,6 +68,7 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
   } catch (error) {
     await app.close();
     await redis.close();
+    await tracing?.shutdown();
     const code = (error as { code?: unknown }).code;
     if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
       throw new UsageError(
@@ -74,6 +85,8 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
       maxUploadMb: env.RLM_MAX_UPLOAD_MB,
       boardWrite: env.RLM_BOARD_WRITE,
       webhooks: env.RLM_WEBHOOK_SECRET === undefined ? "off" : "on",
+      metrics: `${address}${METRICS_PATH}`,
+      ...(tracing ? { traces: tracing.endpoint } : {}),
     },
     `API listening on ${address}`,
   );
@@ -104,6 +117,8 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
     }),
   ]);
   clearTimeout(timer);
+  // The last requests' spans are still in the batch: sent before the process exits.
+  await tracing?.shutdown();
   if (!closed) {
     logger.warn({ timeoutMs: CLOSE_TIMEOUT_MS }, "API server did not close in time; exiting");
     process.exit(EXIT.ok);

@@ -1,4 +1,13 @@
+import type { ModelClient } from "@rlm/core";
 import type { RateLimit } from "../env.js";
+import { type MetricsServer, startMetricsServer } from "../observability/metrics-server.js";
+import {
+  type ModelRole,
+  observedModelClient,
+  observeRetries,
+} from "../observability/observed-model-client.js";
+import { startTracing, type Tracing } from "../observability/tracing.js";
+import type { WorkerMetrics } from "../observability/worker-metrics.js";
 import { modelClientOptions, proxyForLog, proxyFromEnv } from "../model-client.js";
 import { logModelRetries } from "../model-retry-log.js";
 import { displayRedis, queueConnection, redisTarget, requireRedis } from "../redis.js";
@@ -14,6 +23,8 @@ export interface WorkerFlags {
   queues: ("root" | "llm")[];
   rateLimit?: RateLimit;
   drainTimeout: number;
+  metricsPort?: number;
+  metricsHost: string;
 }
 
 /** Jobs in progress at once when neither flag nor env says otherwise (the library's defaults). */
@@ -62,9 +73,34 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
     proxy,
   });
 
+  // Traces (when OTEL_EXPORTER_OTLP_ENDPOINT is set) and metrics (--metrics-port), before
+  // anything that makes a span or counts.
+  const tracing = await startTracing(env, "rlm-worker");
+  const metrics =
+    flags.metricsPort === undefined
+      ? undefined
+      : new (await import("../observability/worker-metrics.js")).WorkerMetrics();
+  const metricsServer = metrics && (await listenForScrapes(metrics, flags, tracing));
+
   // Loaded here: the worker pulls in isolated-vm and BullMQ.
   const { exposedGarbageCollector, startRlmWorker } = await import("@rlm/queue");
   const { createOpenAIModelClient } = await import("@rlm/llm");
+  // Made here so they go through the proxy, log their retries and, when observed, count
+  // their calls and trace them. Root turns retry 429s themselves; the LM role hands them
+  // to the queue, which pauses as a whole.
+  const modelClient = (role: ModelRole): ModelClient => {
+    const log = logModelRetries(logger);
+    const observe = tracing || metrics ? observeRetries(role, metrics?.modelCalls) : undefined;
+    const client = createOpenAIModelClient({
+      ...modelClientOptions(endpoint, role === "root"),
+      onRetry: (retry) => {
+        log(retry);
+        observe?.(retry);
+      },
+    });
+    if (!tracing && !metrics) return client;
+    return observedModelClient(client, role, metrics?.modelCalls, new URL(baseURL).host);
+  };
   // bin/rlm.js starts Node with --expose-gc for this.
   const collectGarbage = exposedGarbageCollector();
   const redis = queueConnection(target);
@@ -73,20 +109,15 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
     prefix: env.RLM_PREFIX,
     roles,
     concurrency,
-    // Made here so they go through the proxy and log their retries. Root turns retry 429s
-    // themselves; the LM role hands them to the queue, which pauses as a whole.
-    rootModelClient: createOpenAIModelClient({
-      ...modelClientOptions(endpoint, true),
-      onRetry: logModelRetries(logger),
-    }),
-    llmModelClient: createOpenAIModelClient({
-      ...modelClientOptions(endpoint, false),
-      onRetry: logModelRetries(logger),
-    }),
+    rootModelClient: modelClient("root"),
+    llmModelClient: modelClient("sub"),
     defaults,
     ...(limiter === undefined ? {} : { limiter }),
     ...(collectGarbage ? { collectGarbage } : {}),
+    ...(metrics ? { observe: metrics.observe } : {}),
+    ...(tracing ? { telemetry: tracing.telemetry } : {}),
   });
+  metrics?.attach(worker);
 
   const served = Object.fromEntries(roles.map((role) => [role, concurrency[role]]));
   logger.info(
@@ -100,6 +131,8 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
       prefix: env.RLM_PREFIX,
       baseURL,
       ...(proxy ? { proxy: proxyForLog(proxy) } : {}),
+      ...(metricsServer ? { metrics: metricsServer.url } : {}),
+      ...(tracing ? { traces: tracing.endpoint } : {}),
       ...defaults,
     },
     `worker ready: ${roles.map((role) => `${role}×${concurrency[role]}`).join(", ")}`,
@@ -115,6 +148,26 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
   const startedAt = Date.now();
   await worker.close({ timeoutMs });
   await redis.close();
+  await metricsServer?.close();
+  // The spans of the last jobs are still in the batch: sent before the process exits.
+  await tracing?.shutdown();
   logger.info({ signal, durationMs: Date.now() - startedAt }, "worker drained, exiting");
   return EXIT.ok;
+}
+
+/** The metrics endpoint, or a usage error (exit 2) when its port cannot be had. */
+async function listenForScrapes(
+  metrics: WorkerMetrics,
+  flags: WorkerFlags,
+  tracing: Tracing | undefined,
+): Promise<MetricsServer> {
+  const port = flags.metricsPort ?? 0;
+  try {
+    return await startMetricsServer(metrics.registry, port, flags.metricsHost);
+  } catch (error) {
+    await tracing?.shutdown();
+    throw new UsageError(
+      `cannot serve metrics on ${flags.metricsHost}:${port}: ${(error as Error).message}`,
+    );
+  }
 }

@@ -20,7 +20,7 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (
-      !/^(OPENAI_|RLM_|LOG_LEVEL$|REDIS_URL$|REDIS_CLUSTER_NODES$|PORT$)|^(https?|no)_proxy$/i.test(
+      !/^(OPENAI_|RLM_|OTEL_|LOG_LEVEL$|REDIS_URL$|REDIS_CLUSTER_NODES$|PORT$)|^(https?|no)_proxy$/i.test(
         key,
       )
     ) {

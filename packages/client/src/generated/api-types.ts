@@ -39,6 +39,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/metrics": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Prometheus metrics
+     * @description The API's metrics in Prometheus's text format: analyses enqueued and cancelled while queued, and the queues' depths read from Redis at each scrape (`rlm_queue_jobs` by state, `rlm_queue_workers`, `rlm_queue_jobs_finished_total`). What happens in the workers (model calls, tokens, cost, analyses ended) is on each worker's own `rlm worker --metrics-port`. Takes the Bearer token like every route but /health: give it to the scraper (`authorization.credentials` in Prometheus).
+     */
+    get: operations["getMetrics"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/analyses": {
     parameters: {
       query?: never;
@@ -736,6 +756,35 @@ export interface operations {
           "application/json": {
             [key: string]: unknown;
           };
+        };
+      };
+    };
+  };
+  getMetrics: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Metrics in the Prometheus text exposition format 0.0.4. */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "text/plain": string;
+        };
+      };
+      /** @description No valid bearer token (`Authorization: Bearer <RLM_API_TOKEN>`). */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ErrorBody"];
         };
       };
     };

@@ -30,6 +30,7 @@ import { SandboxSession, isDeferred } from "./sandbox-session.js";
 import type { LiveSandbox, SessionPrelude, SessionQuestion } from "./session-prelude.js";
 import { SubCallRouter } from "./sub-call-router.js";
 import { TurnFeedback } from "./turn-feedback.js";
+import { failSpan, inSpan, SpanAttributes, SpanNames, setUsageAttributes } from "../tracing.js";
 
 export type StepOutcome = { done: false } | { done: true; result: RlmResult };
 
@@ -127,12 +128,17 @@ export class AnalysisMachine {
     });
   }
 
-  /** Runs the machine to the end. */
+  /** Runs the machine to the end (in one span: see `SpanNames.analysis`). */
   async run(): Promise<RlmResult> {
-    for (;;) {
-      const outcome = await this.step();
-      if (outcome.done) return outcome.result;
-    }
+    return inSpan(SpanNames.analysis, this.spanAttributes(), async (span) => {
+      for (;;) {
+        const outcome = await this.step();
+        if (!outcome.done) continue;
+        setUsageAttributes(span, outcome.result.usage, Object.keys(outcome.result.usage.byModel));
+        if (outcome.result.error) failSpan(span, outcome.result.error);
+        return outcome.result;
+      }
+    });
   }
 
   /** Advances by one transition: a root model call, one code cell, or the final prompt. */
@@ -379,8 +385,27 @@ export class AnalysisMachine {
    * Runs block `block` of this iteration's reply (the turns' and the last reply's cells
    * alike), then journals it, adds it to the history and tells the listeners.
    */
-  private async runCell(code: string, block: number): Promise<CellResult> {
+  private runCell(code: string, block: number): Promise<CellResult> {
     const cellKey = `${this.cellKeyPrefix}${this.iteration}.${block}`;
+    const attributes = {
+      ...this.spanAttributes(),
+      [SpanAttributes.iteration]: this.iteration,
+      [SpanAttributes.cellBlock]: block,
+      [SpanAttributes.cellKey]: cellKey,
+    };
+    return inSpan(SpanNames.cell, attributes, async (span) => {
+      const result = await this.runCellIn(code, block, cellKey);
+      if (span.isRecording()) {
+        span.setAttribute(SpanAttributes.subCalls, result.subCalls);
+        if (result.sandboxLost) span.setAttribute(SpanAttributes.sandboxLost, true);
+        // The model's code failed: the analysis goes on (the model reads the error).
+        if (result.error !== undefined) failSpan(span, new Error(result.error));
+      }
+      return result;
+    });
+  }
+
+  private async runCellIn(code: string, block: number, cellKey: string): Promise<CellResult> {
     // A cell that lost its isolate when it first ran is not run again on replay: its
     // outcome (timeouts depend on timing) is taken from the journal, so a resumed
     // analysis follows the same path as the original.
@@ -440,6 +465,7 @@ export class AnalysisMachine {
       block,
       durationMs: result.durationMs,
       ...(result.error === undefined ? {} : { error: result.error }),
+      ...(result.sandboxLost ? { sandboxLost: true } : {}),
     });
   }
 
@@ -447,10 +473,32 @@ export class AnalysisMachine {
    * A root-model turn: from the journal when it was already answered, else from the model
    * (`sent` is told once the request is on its way).
    */
-  private async callRoot(key: string, sent?: () => void): Promise<RootCallRecord> {
+  private callRoot(key: string, sent?: () => void): Promise<RootCallRecord> {
+    const attributes = {
+      ...this.spanAttributes(),
+      [SpanAttributes.iteration]: this.iteration,
+      [SpanAttributes.turn]: key,
+      [SpanAttributes.requestModel]: this.options.rootModel,
+    };
+    return inSpan(SpanNames.rootTurn, attributes, async (span) => {
+      const record = await this.askRoot(key, sent, () => {
+        span.setAttribute(SpanAttributes.replayed, true);
+      });
+      setUsageAttributes(span, record.usage, [record.model]);
+      return record;
+    });
+  }
+
+  /** `callRoot` without its span; `replayed` is told when the journal had the turn. */
+  private async askRoot(
+    key: string,
+    sent: (() => void) | undefined,
+    replayed: () => void,
+  ): Promise<RootCallRecord> {
     const existing = await this.journal.lookUp(key);
     if (existing?.kind === "root") {
       this.usage.recordReplayed({ [existing.model]: existing.usage }, 1);
+      replayed();
       return existing;
     }
     this.journal.markPast();
@@ -610,6 +658,11 @@ export class AnalysisMachine {
       this.iteration > this.options.maxIterations
         ? { name: "final_prompt" }
         : { name: "root_call" };
+  }
+
+  /** What every span of this analysis carries. */
+  private spanAttributes(): Record<string, string | number> {
+    return { [SpanAttributes.analysisId]: this.analysisId, [SpanAttributes.depth]: this.depth };
   }
 
   private emit(event: RlmEvent): void {

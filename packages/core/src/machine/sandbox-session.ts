@@ -19,6 +19,7 @@ import {
   type SessionPrelude,
 } from "./session-prelude.js";
 import type { SubCallRouter } from "./sub-call-router.js";
+import { inSpan, SpanAttributes, SpanNames } from "../tracing.js";
 
 /** What a session is built from. */
 export interface SandboxSessionOptions {
@@ -179,14 +180,21 @@ export class SandboxSession {
     });
     this.#live = live;
     const sandbox = live.sandbox;
-    await this.#replayPrelude(sandbox);
-    for (const cell of this.#executedCells) {
-      // Replaying for a rebuild: these calls were counted when they first ran.
-      const calls = this.#options.router.forCell(cell.cellKey, true);
-      this.#activeHandler = calls.handler;
-      await sandbox.execute(cell);
-      await calls.drain();
-    }
+    const replay = async () => {
+      await this.#replayPrelude(sandbox);
+      for (const cell of this.#executedCells) {
+        // Replaying for a rebuild: these calls were counted when they first ran.
+        const calls = this.#options.router.forCell(cell.cellKey, true);
+        this.#activeHandler = calls.handler;
+        await sandbox.execute(cell);
+        await calls.drain();
+      }
+    };
+    const earlier = this.#options.prelude?.earlier ?? [];
+    const cells = earlier.reduce((sum, question) => sum + question.cells.length, 0);
+    const replayed = cells + this.#executedCells.length;
+    if (replayed === 0) await replay();
+    else await inSpan(SpanNames.replRebuild, { [SpanAttributes.replayedCells]: replayed }, replay);
     return sandbox;
   }
 

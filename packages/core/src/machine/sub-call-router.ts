@@ -1,3 +1,4 @@
+import { context, type Span } from "@opentelemetry/api";
 import type { RlmEvent } from "../events.js";
 import type { SubCallRecord } from "../journal.js";
 import { journalKeys } from "../journal.js";
@@ -10,6 +11,7 @@ import {
   subContextText,
 } from "../sub-call.js";
 import { NO_USAGE } from "../sub-call-records.js";
+import { failSpan, inSpan, SpanAttributes, SpanNames, setUsageAttributes } from "../tracing.js";
 import type { UsageTracker } from "../usage.js";
 import { answerOf, asSub } from "./cell-records.js";
 import type { JournalPolicy } from "./journal-policy.js";
@@ -63,10 +65,14 @@ export class SubCallRouter {
    * they first ran, so not again.
    */
   forCell(cellKey: string, rebuilding: boolean): CellCalls {
+    // isolated-vm calls `recursiveLm` outside the cell's async context (an
+    // AsyncLocalStorage value set around a cell is gone in its calls, checked), so the
+    // cell's trace context is taken here, where it is still the active one.
+    const cellContext = context.active();
     const occurrences = new Map<string, number>();
     const inFlight = new Set<Promise<string>>();
     let misses = 0;
-    const handle = async (request: SubCallRequest): Promise<string> => {
+    const handle = async (request: SubCallRequest, span?: Span): Promise<string> => {
       const { control, journal } = this.#deps;
       // Each call goes on in a task of its own. The sandbox hands over a burst of calls
       // (a Promise.all over chunks) in one go, and node writes a request to its socket
@@ -79,21 +85,33 @@ export class SubCallRouter {
       const occurrence = occurrences.get(argumentsHash) ?? 0;
       occurrences.set(argumentsHash, occurrence + 1);
       const key = journalKeys.subCall(cellKey, argumentsHash, occurrence);
+      span?.setAttribute(SpanAttributes.subCallKey, key);
       const existing = await journal.lookUp(key, rebuilding);
       if (existing?.kind === "sub") {
         this.#remember(argumentsHash, key, existing);
         if (rebuilding) return answerOf(existing);
       }
+      let carriedOut = false;
       const outcome =
         existing?.kind === "sub"
           ? await this.#replay(key, request, existing)
           : await this.#answer(key, request, argumentsHash, () => {
+              carriedOut = true;
               misses += 1;
             });
+      if (span)
+        traceOutcome(span, outcome, existing ? "journal" : carriedOut ? "executed" : "same_as");
       return answerOf(outcome);
     };
+    const attributes = {
+      [SpanAttributes.depth]: this.#deps.depth,
+      [SpanAttributes.nested]: this.#deps.nested,
+    };
     const handler: SubCallHandler = (request) => {
-      const call = handle(request);
+      // A rebuild's calls were traced when they first ran.
+      const call = rebuilding
+        ? handle(request)
+        : inSpan(SpanNames.subCall, attributes, (span) => handle(request, span), cellContext);
       inFlight.add(call);
       const forget = () => inFlight.delete(call);
       call.then(forget, forget);
@@ -245,4 +263,20 @@ export class SubCallRouter {
       ...(record.error === undefined ? {} : { error: record.error.message }),
     });
   }
+}
+
+/**
+ * A sub-call's span once answered: where the answer came from, and the usage of the
+ * model calls made for it here (none for an answer from the journal or an identical call).
+ */
+function traceOutcome(
+  span: Span,
+  record: SubCallRecord,
+  source: "journal" | "same_as" | "executed",
+): void {
+  if (!span.isRecording()) return;
+  span.setAttribute(SpanAttributes.subCallSource, source);
+  span.setAttribute(SpanAttributes.contextChars, record.contextChars);
+  if (source === "executed") setUsageAttributes(span, record.usage, Object.keys(record.byModel));
+  if (record.error) failSpan(span, record.error);
 }

@@ -1,4 +1,10 @@
-import { CancelledError, RlmError, type RlmResult, resolveEngineOptions } from "@rlm/core";
+import {
+  CancelledError,
+  RlmError,
+  type RlmResult,
+  resolveEngineOptions,
+  SpanAttributes,
+} from "@rlm/core";
 import {
   type AnalysisEventEntry,
   AnalysisEvents,
@@ -23,6 +29,13 @@ import { AnalysisFailedError, QueueErrorCode } from "../errors.js";
 import { SessionClient } from "../sessions/session-client.js";
 import { type EnqueueAnalysisInput, mergeOptions, validateInput } from "./enqueue-input.js";
 import { RootJobs } from "./root-jobs.js";
+import {
+  inProducerSpan,
+  JobSpanAttributes,
+  JobSpanNames,
+  traceCarrier,
+} from "../observing/job-trace.js";
+import { notify, type Observer, type ProducerObservation } from "../observing/observations.js";
 
 export type { EnqueueAnalysisInput } from "./enqueue-input.js";
 import type { RootJobData, SerializableEngineOptions } from "../jobs/job-types.js";
@@ -47,6 +60,8 @@ export interface RlmQueueClientOptions extends QueueTopology {
   rootJobs?: QueueJobSettings;
   /** Retries (8 tries from 5 s, doubling: about 10 minutes) and retention of webhook deliveries. */
   webhookJobs?: QueueJobSettings;
+  /** Told of each analysis enqueued and each cancelled while queued (for metrics). */
+  observe?: Observer<ProducerObservation>;
 }
 
 /** What `enqueueAnalysis` returns. */
@@ -90,6 +105,7 @@ export class RlmQueueClient {
   private readonly analyses: AnalysisStore;
   private readonly analysisEvents: AnalysisEvents;
   private readonly defaultOptions: SerializableEngineOptions;
+  private readonly observe: Observer<ProducerObservation> | undefined;
 
   constructor(options: RlmQueueClientOptions) {
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
@@ -104,10 +120,15 @@ export class RlmQueueClient {
     this.analyses = new AnalysisStore({ redis, prefix: this.prefix, ttlSeconds });
     this.analysisEvents = new AnalysisEvents({ redis, prefix: this.prefix, ttlSeconds });
     this.index = new AnalysisIndex({ redis, prefix: this.prefix, ttlSeconds });
-    const topology = { connection: options.connection, prefix: this.prefix };
+    const topology = {
+      connection: options.connection,
+      prefix: this.prefix,
+      ...(options.telemetry ? { telemetry: options.telemetry } : {}),
+    };
     this.queue = createRootQueue(topology, options.rootJobs);
     this.rootJobs = new RootJobs(this.queue, topology, options.rootJobs, options.webhookJobs);
     this.defaultOptions = options.defaultOptions ?? {};
+    this.observe = options.observe;
     this.sessions = new SessionClient({
       redis,
       prefix: this.prefix,
@@ -129,6 +150,21 @@ export class RlmQueueClient {
    * record but failed before adding the job, the retry adds it.
    */
   async enqueueAnalysis(input: EnqueueAnalysisInput): Promise<EnqueuedAnalysis> {
+    // The analysis's spans, in every worker, are children of this one, itself a child of
+    // the caller's (the API's request, say): one trace per analysis.
+    return inProducerSpan(
+      JobSpanNames.enqueue,
+      { [JobSpanAttributes.system]: "bullmq" },
+      async (span) => {
+        const enqueued = await this.#enqueue(input);
+        span.setAttribute(SpanAttributes.analysisId, enqueued.id);
+        if (enqueued.deduplicated) span.setAttribute("rlm.deduplicated", true);
+        return enqueued;
+      },
+    );
+  }
+
+  async #enqueue(input: EnqueueAnalysisInput): Promise<EnqueuedAnalysis> {
     validateInput(input);
     const options = mergeOptions(this.defaultOptions, input.options ?? {});
     const resolved = resolveEngineOptions(options);
@@ -148,6 +184,7 @@ export class RlmQueueClient {
       ...(input.webhook !== undefined ? { webhook: { url: input.webhook.url } } : {}),
     });
     if (!created) return this.deduplicated(id);
+    const trace = traceCarrier();
     const data: RootJobData = {
       analysisId: id,
       query: input.query,
@@ -155,8 +192,10 @@ export class RlmQueueClient {
       options,
       depth: 0,
       createdAt,
+      ...(trace ? { trace } : {}),
     };
     await this.rootJobs.add(data, input.webhook && { url: input.webhook.url });
+    notify(this.observe, { type: "analysis_enqueued", analysisId: id, deduplicated: false });
     return { id, status: "queued", deduplicated: false };
   }
 
@@ -232,7 +271,10 @@ export class RlmQueueClient {
         status: "cancelled",
         event: { type: "cancelled", reason: "cancelled while queued" },
       });
-      if (outcome === "updated") return "cancelled";
+      if (outcome === "updated") {
+        notify(this.observe, { type: "analysis_ended", analysisId: id, status: "cancelled" });
+        return "cancelled";
+      }
     }
     const status = await this.analyses.getStatus(id);
     return status !== null && isTerminalStatus(status) ? "already_finished" : "requested";
@@ -279,6 +321,7 @@ export class RlmQueueClient {
       await this.index.add(id, record.createdAt);
       await this.rootJobs.add(data, record.webhook);
     }
+    notify(this.observe, { type: "analysis_enqueued", analysisId: id, deduplicated: true });
     return { id, status: record.status, deduplicated: true };
   }
 

@@ -1,4 +1,5 @@
 import type { EngineOptionsInput, JsonObject, SubCallRecord } from "@rlm/core";
+import type { TraceCarrier } from "../observing/job-trace.js";
 import type { ContextRef } from "../storage/context-ref.js";
 
 /**
@@ -22,6 +23,8 @@ export interface RootJobData {
   createdAt?: number;
   /** Takeovers (see `stalled-grace.ts`) a run of the job has waited for already. */
   takeoversSeen?: number;
+  /** The span the analysis was enqueued under (its runs' spans are its children). */
+  trace?: TraceCarrier;
   /** For a question of a session: which, and where in it (see `sessions/`). */
   session?: SessionPlace;
 }
@@ -51,6 +54,8 @@ export interface NestedJobData {
   depth: number;
   /** Takeovers (see `stalled-grace.ts`) a run of the job has waited for already. */
   takeoversSeen?: number;
+  /** The sub-call's span in its parent's run (the nested runs' spans are its children). */
+  trace?: TraceCarrier;
 }
 
 /** Data of the jobs on `rlm-root`: top analyses and nested sub-analyses. */
@@ -71,6 +76,8 @@ export interface LlmCall {
   issuedAt: number;
   /** The JSON Schema the answer must match, for a typed sub-call. */
   schema?: JsonObject;
+  /** The sub-call's span in the root's run (the call's span is its child). */
+  trace?: TraceCarrier;
 }
 
 /**

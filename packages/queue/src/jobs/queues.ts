@@ -1,4 +1,4 @@
-import { type ConnectionOptions, type DefaultJobOptions, Queue } from "bullmq";
+import { type ConnectionOptions, type DefaultJobOptions, Queue, type Telemetry } from "bullmq";
 import type {
   LlmJobData,
   LlmJobResult,
@@ -17,6 +17,12 @@ export interface QueueTopology {
   connection: RlmConnection;
   /** Default `rlm`. */
   prefix?: string;
+  /**
+   * BullMQ telemetry (bullmq-otel's `BullMQOtel`) of the queues that add jobs: a producer
+   * span per add, the job's context in its options. Never given to Workers (see
+   * `TraceCarrier`). Default none.
+   */
+  telemetry?: Telemetry;
 }
 
 /** Retry and retention of one queue's jobs. */
@@ -105,6 +111,7 @@ export function createRootQueue(topology: QueueTopology, settings?: QueueJobSett
   return quiet(
     new Queue(QueueName.root, {
       ...bullmqOptions(topology),
+      ...(topology.telemetry ? { telemetry: topology.telemetry } : {}),
       defaultJobOptions: defaultJobOptions(settings, ROOT_JOB_DEFAULTS),
     }),
   );
@@ -115,6 +122,7 @@ export function createLlmQueue(topology: QueueTopology, settings?: QueueJobSetti
   return quiet(
     new Queue(QueueName.llm, {
       ...bullmqOptions(topology),
+      ...(topology.telemetry ? { telemetry: topology.telemetry } : {}),
       defaultJobOptions: defaultJobOptions(settings, LLM_JOB_DEFAULTS),
     }),
   );

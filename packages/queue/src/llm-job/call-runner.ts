@@ -9,6 +9,7 @@ import {
 import { setTimeout as sleep } from "node:timers/promises";
 import type { AnswerWriter } from "../answers/answer-writer.js";
 import type { CallHeader, PlainCall } from "../sub-calls/call-lane.js";
+import { notify, type Observer, type WorkerObservation } from "../observing/observations.js";
 import type { CallAdmission } from "./call-admission.js";
 
 /** What a worker process's calls need, whether its own runs started them or a job did. */
@@ -24,6 +25,8 @@ export interface CallRunnerServices {
   writer: AnswerWriter;
   /** Pause when a 429 gave no Retry-After. Default 1000 ms. */
   defaultRateLimitMs?: number;
+  /** Told how each try ended (metrics). */
+  observe?: Observer<WorkerObservation>;
 }
 
 /** How one try of a call ended. */
@@ -45,6 +48,8 @@ export interface CallTry {
   deliverHere: boolean;
   /** Aborted once the analysis is cancelled or has ended (`CancelWatch`). */
   signal?: AbortSignal;
+  /** For a run of this process (`local`), or for an LM job it took (`job`). */
+  lane: "local" | "job";
 }
 
 /**
@@ -52,6 +57,27 @@ export interface CallTry {
  * global rate limit), asks the model, and journals the outcome before anyone uses it.
  */
 export async function runCall(
+  services: CallRunnerServices,
+  header: CallHeader,
+  call: PlainCall,
+  how: CallTry,
+): Promise<CallOutcome> {
+  const outcome = await tryCall(services, header, call, how);
+  if (services.observe) {
+    const error = outcome.kind === "answered" ? outcome.record.error : undefined;
+    notify(services.observe, {
+      type: "call_try",
+      analysisId: header.analysisId,
+      model: header.model,
+      lane: how.lane,
+      outcome: error ? "failed" : outcome.kind,
+      ...(error ? { errorCode: error.code } : {}),
+    });
+  }
+  return outcome;
+}
+
+async function tryCall(
   services: CallRunnerServices,
   header: CallHeader,
   call: PlainCall,

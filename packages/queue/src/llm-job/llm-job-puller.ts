@@ -1,13 +1,16 @@
+import { failSpan, SpanAttributes, setUsageAttributes } from "@rlm/core";
+import type { Span } from "@opentelemetry/api";
 import type { Job, Worker } from "bullmq";
 import { setTimeout as sleep } from "node:timers/promises";
 import { firstStart } from "../jobs/first-start.js";
 import { graceForEarlierHolder, wasTakenOver } from "../jobs/stalled-grace.js";
-import type { LlmJobData, LlmJobResult } from "../jobs/job-types.js";
+import type { LlmCall, LlmJobData, LlmJobResult } from "../jobs/job-types.js";
 import type { ContextStore } from "../storage/context-store.js";
 import { RedisJournal } from "../storage/redis-journal.js";
 import type { RedisClient } from "../storage/redis-client.js";
 import type { CallSlots } from "./call-slots.js";
-import { type CallRunnerServices, runCall } from "./call-runner.js";
+import { type CallOutcome, type CallRunnerServices, runCall } from "./call-runner.js";
+import { inJobSpan, JobSpanAttributes, JobSpanNames } from "../observing/job-trace.js";
 import type { CancelWatch } from "../answers/cancel-watch.js";
 
 /** What {@link LlmJobPuller} needs from its worker process. */
@@ -209,43 +212,48 @@ export class LlmJobPuller {
     let retry: Error | undefined;
     try {
       await Promise.all(
-        calls.map(async (call) => {
-          await slot();
-          try {
-            for (;;) {
-              if (retry) return; // the job goes back to the queue: not started now
-              const outcome = await runCall(
-                runner,
-                data,
-                {
-                  journalKey: call.journalKey,
-                  query: call.query,
-                  // Read within its slot: a job's large chunks are not all held at once.
-                  text: async () => {
-                    const context = await contexts.get(call.contextRef);
-                    return typeof context === "string" ? context : JSON.stringify(context);
+        calls.map((call) =>
+          // The call's span is a child of its sub-call's, in the root's run.
+          inJobSpan(JobSpanNames.llmCall, call.trace, callAttributes(job, call), async (span) => {
+            await slot();
+            try {
+              for (;;) {
+                if (retry) return; // the job goes back to the queue: not started now
+                const outcome = await runCall(
+                  runner,
+                  data,
+                  {
+                    journalKey: call.journalKey,
+                    query: call.query,
+                    // Read within its slot: a job's large chunks are not all held at once.
+                    text: async () => {
+                      const context = await contexts.get(call.contextRef);
+                      return typeof context === "string" ? context : JSON.stringify(context);
+                    },
+                    ...(call.schema ? { schema: call.schema } : {}),
                   },
-                  ...(call.schema ? { schema: call.schema } : {}),
-                },
-                {
-                  canRetry: attemptsLeft > 0,
-                  deliverHere: true,
-                  ...(cancel ? { signal: cancel.signal } : {}),
-                },
-              );
-              if (outcome.kind === "rate_limited") continue; // after the provider's pause
-              if (outcome.kind === "retry") retry ??= outcome.error;
-              else if (outcome.kind === "cancelled") result.cancelled += 1;
-              else {
-                result.answered += 1;
-                if (outcome.record.error) result.failed += 1;
+                  {
+                    canRetry: attemptsLeft > 0,
+                    deliverHere: true,
+                    lane: "job",
+                    ...(cancel ? { signal: cancel.signal } : {}),
+                  },
+                );
+                traceCallOutcome(span, outcome);
+                if (outcome.kind === "rate_limited") continue; // after the provider's pause
+                if (outcome.kind === "retry") retry ??= outcome.error;
+                else if (outcome.kind === "cancelled") result.cancelled += 1;
+                else {
+                  result.answered += 1;
+                  if (outcome.record.error) result.failed += 1;
+                }
+                return;
               }
-              return;
+            } finally {
+              slots.release();
             }
-          } finally {
-            slots.release();
-          }
-        }),
+          }),
+        ),
       );
     } finally {
       cancel?.release();
@@ -262,4 +270,27 @@ export class LlmJobPuller {
       .extendJobLocks([...this.#locks.keys()], [...this.#locks.values()], lockDurationMs)
       .catch(() => undefined);
   }
+}
+
+function callAttributes(job: Job<LlmJobData, LlmJobResult>, call: LlmCall) {
+  return {
+    [SpanAttributes.analysisId]: job.data.analysisId,
+    [SpanAttributes.depth]: job.data.depth,
+    [SpanAttributes.subCallKey]: call.journalKey,
+    [SpanAttributes.requestModel]: job.data.model,
+    [JobSpanAttributes.system]: "bullmq",
+    [JobSpanAttributes.destination]: job.queueName,
+    [JobSpanAttributes.operation]: "process",
+    [JobSpanAttributes.messageId]: job.id ?? "",
+  };
+}
+
+/** A try of the call on its span: how it ended, and the usage of an answer. */
+function traceCallOutcome(span: Span, outcome: CallOutcome): void {
+  if (!span.isRecording()) return;
+  span.setAttribute(JobSpanAttributes.callOutcome, outcome.kind);
+  if (outcome.kind !== "answered") return;
+  const { record } = outcome;
+  setUsageAttributes(span, record.usage, Object.keys(record.byModel));
+  if (record.error) failSpan(span, record.error);
 }

@@ -95,6 +95,7 @@ export class LocalCalls {
         const outcome = await runCall(runner, header, call, {
           canRetry: attempt < attempts,
           deliverHere: false,
+          lane: "local",
           ...(cancel ? { signal: cancel.signal } : {}),
         });
         if (outcome.kind === "answered") return outcome.record;

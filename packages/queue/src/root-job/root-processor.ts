@@ -1,4 +1,4 @@
-import { DocumentLoadError, RlmError } from "@rlm/core";
+import { DocumentLoadError, RlmError, SpanAttributes } from "@rlm/core";
 import { type Job, UnrecoverableError, WaitingChildrenError } from "bullmq";
 import { AnalysisReporter } from "../analyses/analysis-reporter.js";
 import { firstStart } from "../jobs/first-start.js";
@@ -16,6 +16,7 @@ import {
   type SessionStart,
 } from "../sessions/session-question.js";
 import { RedisJournal } from "../storage/redis-journal.js";
+import { inJobSpan, JobSpanAttributes, JobSpanNames } from "../observing/job-trace.js";
 import { driveRun } from "./drive-run.js";
 import { buildRun, type RootRun } from "./root-run.js";
 import type { RootProcessorServices } from "./root-services.js";
@@ -40,11 +41,34 @@ export function createRootProcessor(services: RootProcessorServices) {
     slots.jobTaken();
     const unhold = services.heldLocks?.hold(job, token);
     try {
-      return await processRun(services, slots, job, token);
+      // One span per run of the job, under the span the analysis (or the sub-call of a
+      // nested one) was enqueued under: one trace per analysis, across processes.
+      return await inJobSpan(
+        JobSpanNames.run,
+        job.data.trace,
+        runAttributes(services, job),
+        (span) =>
+          processRun(services, slots, job, token, () =>
+            span.setAttribute(JobSpanAttributes.rebuilt, true),
+          ),
+        (error) => error instanceof WaitingChildrenError,
+      );
     } finally {
       unhold?.();
       slots.jobFreed();
     }
+  };
+}
+
+function runAttributes(services: RootProcessorServices, job: Job<RootQueueJobData>) {
+  return {
+    [SpanAttributes.analysisId]: job.data.analysisId,
+    [SpanAttributes.depth]: job.data.depth,
+    [JobSpanAttributes.system]: "bullmq",
+    [JobSpanAttributes.destination]: job.queueName,
+    [JobSpanAttributes.operation]: "process",
+    [JobSpanAttributes.messageId]: job.id ?? "",
+    ...(services.workerName ? { [JobSpanAttributes.worker]: services.workerName } : {}),
   };
 }
 
@@ -53,6 +77,7 @@ async function processRun(
   slots: RootSlots,
   job: Job<RootQueueJobData>,
   token: string | undefined,
+  markRebuilt: () => void,
 ): Promise<RootQueueJobResult> {
   const data = job.data;
   // A question of a session waits (its job delayed) until the earlier ones have ended,
@@ -104,7 +129,10 @@ async function processRun(
       await graceForEarlierHolder();
       await job.updateData({ ...data, takeoversSeen: takeovers }).catch(() => undefined);
     }
-    if (rebuilt && services.stats) services.stats.rebuilt += 1;
+    if (rebuilt) {
+      markRebuilt();
+      if (services.stats) services.stats.rebuilt += 1;
+    }
     run = await buildRun(
       services,
       job,
@@ -169,7 +197,9 @@ async function startCheck(
   if (reporter) {
     const state = await reporter.start();
     if (state === "running") return "go";
-    if (state === "cancel_requested") return { result: await finishCancelled(job, reporter) };
+    if (state === "cancel_requested") {
+      return { result: await finishCancelled(job, reporter, services.observe) };
+    }
     const record = await services.store.get(data.analysisId).catch(() => null);
     const finishReason = record?.result?.finishReason ?? "cancelled";
     return { result: { analysisId: data.analysisId, finishReason } };

@@ -5,6 +5,7 @@ import {
   type Sandbox,
   type SandboxDocument,
   type SandboxFactory,
+  type RlmEvent,
   type StepOutcome,
 } from "@rlm/core";
 import type { Job } from "bullmq";
@@ -13,6 +14,7 @@ import type { LoadedDocument } from "../documents/document-cache.js";
 import { DocumentSlices } from "../documents/document-slices.js";
 import { isNestedJobData, type RootQueueJobData } from "../jobs/job-types.js";
 import type { SessionStart } from "../sessions/session-question.js";
+import { notify } from "../observing/observations.js";
 import { RedisJournal } from "../storage/redis-journal.js";
 import { QueueSubCallExecutor } from "../sub-calls/queue-sub-call-executor.js";
 import { progressListener } from "./progress-listener.js";
@@ -148,7 +150,7 @@ export async function buildRun(
     },
   };
   const progress = reporter ? progressListener(reporter, job) : undefined;
-  const onEvent = progress?.onEvent;
+  const onEvent = observedEvents(services, data.analysisId, progress?.onEvent);
   const machine = new AnalysisMachine({
     // Nested runs get their own seed so their Date/Math.random differ from the parent's.
     analysisId: nested ? `${data.analysisId}/${nested.journalKey}` : data.analysisId,
@@ -193,5 +195,20 @@ export async function buildRun(
       unhold();
       if (acquired) services.documents.release(documentKey);
     },
+  };
+}
+
+/** The run's event listener: its progress writer and the worker's observer, either or both. */
+function observedEvents(
+  services: RootProcessorServices,
+  analysisId: string,
+  progress: ((event: RlmEvent) => void) | undefined,
+): ((event: RlmEvent) => void) | undefined {
+  const observe = services.observe;
+  if (!observe) return progress;
+  return (event) => {
+    progress?.(event);
+    // Per-token progress is for displays, not metrics.
+    if (event.type !== "root_delta") notify(observe, { type: "engine", analysisId, event });
   };
 }

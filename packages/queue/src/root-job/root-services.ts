@@ -15,6 +15,7 @@ import type { ContextStore } from "../storage/context-store.js";
 import type { CallLane } from "../sub-calls/call-lane.js";
 import type { SubCallBatching } from "../sub-calls/overflow-jobs.js";
 import type { HeldLocks } from "../jobs/held-locks.js";
+import type { Observer, WorkerObservation } from "../observing/observations.js";
 import type { RootSlots } from "./root-slots.js";
 
 /** What the root processor needs from its worker process. */
@@ -47,6 +48,10 @@ export interface RootProcessorServices {
   batching?: SubCallBatching;
   /** Counts of what the runs of this process did (for statistics). */
   stats?: RootRunStats;
+  /** Told of the runs' engine events and of the analyses that end here (metrics). */
+  observe?: Observer<WorkerObservation>;
+  /** This process's name, on its runs' spans. */
+  workerName?: string;
 }
 
 /** What the root runs of a process did, counted. */

@@ -10,6 +10,12 @@ import {
   subCallJobResult,
 } from "../jobs/job-types.js";
 import { afterSessionEnd, recordSessionEnd } from "../sessions/session-question.js";
+import {
+  type AnalysisEnded,
+  notify,
+  type Observer,
+  type WorkerObservation,
+} from "../observing/observations.js";
 import type { RootRun } from "./root-run.js";
 import type { RootProcessorServices } from "./root-services.js";
 
@@ -36,7 +42,9 @@ export async function recordOutcome(
     // The last iteration's events go out first: the stream ends with them, then the
     // terminal event.
     await run.eventsWritten();
-    if (reporter) await report(reporter, result);
+    if (reporter && (await report(reporter, result))) {
+      notify(services.observe, analysisEnded(data.analysisId, result));
+    }
     if (run.session) await afterSessionEnd(services, run.session.place);
     // Its calls still queued or running in this process are not wanted any more (a
     // budget ran out mid fan-out, say); the other processes are told by the record.
@@ -54,20 +62,44 @@ export async function recordOutcome(
   return subCallJobResult(stored);
 }
 
-/** Records a top analysis's result and publishes its terminal event. */
-export async function report(reporter: AnalysisReporter, result: RlmResult): Promise<void> {
-  if (result.finishReason === "cancelled") await reporter.cancelled(result);
-  else if (result.finishReason === "error") await reporter.fail(errorOf(result), result);
-  else await reporter.complete(result);
+/**
+ * Records a top analysis's result and publishes its terminal event. False when it had
+ * ended already (cancelled while its last step ran, say): nothing was changed.
+ */
+export async function report(reporter: AnalysisReporter, result: RlmResult): Promise<boolean> {
+  if (result.finishReason === "cancelled") return reporter.cancelled(result);
+  if (result.finishReason === "error") return reporter.fail(errorOf(result), result);
+  return reporter.complete(result);
+}
+
+/** What the observer is told of an analysis that ended with `result`. */
+export function analysisEnded(analysisId: string, result: RlmResult): AnalysisEnded {
+  return {
+    type: "analysis_ended",
+    analysisId,
+    status:
+      result.finishReason === "cancelled"
+        ? "cancelled"
+        : result.finishReason === "error"
+          ? "failed"
+          : "completed",
+    finishReason: result.finishReason,
+    durationMs: result.durationMs,
+    costUsd: result.usage.costUsd,
+  };
 }
 
 /** The result of a job whose analysis was cancelled before its run could go on. */
 export async function finishCancelled(
   job: Job<RootQueueJobData>,
   reporter: AnalysisReporter | undefined,
+  observe?: Observer<WorkerObservation>,
 ): Promise<RootJobResult | SubCallJobResult> {
   if (reporter) {
-    await reporter.cancelled(undefined, "cancelled before it could resume");
+    if (await reporter.cancelled(undefined, "cancelled before it could resume")) {
+      const analysisId = job.data.analysisId;
+      notify(observe, { type: "analysis_ended", analysisId, status: "cancelled" });
+    }
     return { analysisId: job.data.analysisId, finishReason: "cancelled" };
   }
   return cancelledResult();

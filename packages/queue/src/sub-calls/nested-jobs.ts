@@ -3,6 +3,7 @@ import type { Job } from "bullmq";
 import { jobNames } from "../jobs/job-names.js";
 import type { NestedJobData, SerializableEngineOptions } from "../jobs/job-types.js";
 import type { RootQueue } from "../jobs/queues.js";
+import type { TraceCarrier } from "../observing/job-trace.js";
 import type { ContextRef } from "../storage/context-ref.js";
 import { childJobId, childOptions } from "./child-jobs.js";
 
@@ -31,6 +32,7 @@ export async function addNestedJob(
   parent: NestedParent,
   task: SubCallTask,
   contextRef: ContextRef,
+  trace?: TraceCarrier,
 ): Promise<NestedAdd> {
   const journalKey = parent.journalScope + task.key;
   const jobId = childJobId(parent.analysisId, [journalKey]);
@@ -50,6 +52,7 @@ export async function addNestedJob(
     // Budgets passed down: the nested analysis gets what is left of its parent's.
     options: { ...parent.options, budgets: task.remainingBudgets },
     depth: task.depth + 1,
+    ...(trace ? { trace } : {}),
   };
   await parent.rootQueue.add(
     jobNames.nested(parent.analysisId, task.query),

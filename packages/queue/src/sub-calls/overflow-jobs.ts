@@ -3,6 +3,7 @@ import type { Job } from "bullmq";
 import { jobNames } from "../jobs/job-names.js";
 import type { LlmCall, LlmJobData } from "../jobs/job-types.js";
 import type { LlmQueue } from "../jobs/queues.js";
+import type { TraceCarrier } from "../observing/job-trace.js";
 import type { ContextRef } from "../storage/context-ref.js";
 import type { CallHeader } from "./call-lane.js";
 import { childJobId, childOptions } from "./child-jobs.js";
@@ -31,6 +32,8 @@ export interface Buffered {
   task: SubCallTask;
   /** When the call left the engine (ms since the epoch, sub-ms). */
   issuedAt: number;
+  /** The call's span (jobs are added later, in another context). */
+  trace?: TraceCarrier | undefined;
 }
 
 /** What {@link OverflowJobs} works with (its run's executor). */
@@ -121,6 +124,7 @@ export class OverflowJobs {
             contextRef: await settings.contextRef(entry.task),
             issuedAt: entry.issuedAt,
             ...(entry.task.schema ? { schema: entry.task.schema } : {}),
+            ...(entry.trace ? { trace: entry.trace } : {}),
           })),
         );
         const jobId = childJobId(

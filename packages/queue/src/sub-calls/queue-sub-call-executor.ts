@@ -10,6 +10,7 @@ import type { Job } from "bullmq";
 import type { AnswerListener, Listening } from "../answers/answer-bus.js";
 import type { SerializableEngineOptions } from "../jobs/job-types.js";
 import type { LlmQueue, RootQueue } from "../jobs/queues.js";
+import { traceCarrier } from "../observing/job-trace.js";
 import type { ContextRef, ContextStore } from "../storage/context-store.js";
 import type { RedisJournal } from "../storage/redis-journal.js";
 import type { CallHeader, CallLane } from "./call-lane.js";
@@ -228,7 +229,11 @@ export class QueueSubCallExecutor implements SubCallExecutor, AnswerListener {
     });
     if (!here) {
       this.callsQueued += 1;
-      this.#overflow.add({ task, issuedAt: performance.timeOrigin + performance.now() });
+      this.#overflow.add({
+        task,
+        issuedAt: performance.timeOrigin + performance.now(),
+        trace: traceCarrier(),
+      });
       return;
     }
     this.callsHere += 1;
@@ -241,12 +246,14 @@ export class QueueSubCallExecutor implements SubCallExecutor, AnswerListener {
 
   async #addNested(task: SubCallTask): Promise<void> {
     const { placement, rootQueue, rebuilt } = this.#settings;
+    const trace = traceCarrier();
     const contextRef = await this.#contextRef(task);
     await this.#listenEverywhere();
     const added = await addNestedJob(
       { ...placement, job: this.#attachedJob(), rootQueue, rebuilt },
       task,
       contextRef,
+      trace,
     );
     if ("ended" in added) {
       this.pending.fail(task.key, added.ended);

@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import type { ModelClient } from "@rlm/core";
 import { createOpenAIModelClient } from "@rlm/llm";
 import { createIsolatedVmSandboxFactory, releaseBufferNow } from "@rlm/sandbox";
-import { Worker } from "bullmq";
+import { MetricsTime, Worker } from "bullmq";
 import { AnalysisReporter } from "../analyses/analysis-reporter.js";
 import { AnalysisStore } from "../analyses/analysis-store.js";
 import { AnswerBus } from "../answers/answer-bus.js";
@@ -32,12 +32,18 @@ import { closeRedis, isRedisClient, openRedis } from "../storage/redis-client.js
 import type { CallLane } from "../sub-calls/call-lane.js";
 import { DEFAULT_SUB_CALL_BATCHING } from "../sub-calls/overflow-jobs.js";
 import { HeldLocks } from "../jobs/held-locks.js";
+import { notify } from "../observing/observations.js";
 import type { RlmWorker, RlmWorkerOptions } from "./worker-options.js";
 
 /** Starts root and/or LM workers in this process. */
 export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWorker> {
   const prefix = options.prefix ?? DEFAULT_PREFIX;
-  const topology = { connection: options.connection, prefix };
+  const topology = {
+    connection: options.connection,
+    prefix,
+    ...(options.telemetry ? { telemetry: options.telemetry } : {}),
+  };
+  const observe = options.observe;
   const roles = options.roles ?? ["root", "llm"];
   // Auto-pipelining: the journal writes and reads a fan-out issues in one tick leave as
   // one socket write instead of one each (`openCluster` turns it on for a cluster).
@@ -79,6 +85,9 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
     // Several kills in a row must not fail an analysis: its journal makes retries cheap.
     maxStalledCount: 10,
     name: options.name ?? `${hostname()}:${process.pid}`,
+    // BullMQ's own counts of completed and failed jobs per minute (`Queue.getMetrics`,
+    // which the API's /metrics reads), jobs fetched by hand included.
+    metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
   };
   const modelFor = (retryRateLimits: boolean): ModelClient => {
     if (!options.model) throw new Error("startRlmWorker needs `model` or explicit model clients");
@@ -111,6 +120,7 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
         ...(options.limiter ? { limiter: options.limiter } : {}),
       }),
       writer,
+      ...(observe ? { observe } : {}),
     };
     if (roles.includes("root") && options.eagerDispatch !== false) {
       localCalls = new LocalCalls({
@@ -166,6 +176,8 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
       retentionSeconds,
       batching: { ...DEFAULT_SUB_CALL_BATCHING, ...options.batching },
       stats: runStats,
+      workerName: workerSettings.name,
+      ...(observe ? { observe } : {}),
     });
     rootWorker = new Worker<RootQueueJobData>(QueueName.root, processor, {
       ...workerSettings,
@@ -179,7 +191,10 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
       const analysisId = job.data.analysisId;
       void (async () => {
         if (!(await job.isFailed())) return; // another attempt will follow
-        await new AnalysisReporter({ redis, analysisId, prefix, retentionSeconds }).fail(error);
+        const reporter = new AnalysisReporter({ redis, analysisId, prefix, retentionSeconds });
+        if (await reporter.fail(error)) {
+          notify(observe, { type: "analysis_ended", analysisId, status: "failed" });
+        }
       })().catch(() => undefined);
     });
     workers.unshift(rootWorker);

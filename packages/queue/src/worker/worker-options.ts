@@ -1,7 +1,8 @@
 import type { ModelClient, SandboxFactory } from "@rlm/core";
 import type { PriceTable } from "@rlm/llm";
-import type { Worker } from "bullmq";
+import type { Telemetry, Worker } from "bullmq";
 import type { CollectGarbage } from "../documents/large-document.js";
+import type { Observer, WorkerObservation } from "../observing/observations.js";
 import type { WorkerEngineDefaults } from "../root-job/root-services.js";
 import type { RlmConnection } from "../storage/redis-client.js";
 import type { SubCallBatching } from "../sub-calls/overflow-jobs.js";
@@ -81,6 +82,18 @@ export interface RlmWorkerOptions {
    * full collections (~15 ms each here) and a scavenge (~1 ms) per 2 MB per large load.
    */
   collectGarbage?: CollectGarbage;
+  /**
+   * Told, as they happen, of every engine event of the runs in this process, of the
+   * analyses that end here and of each try of a sub-call made here: what an app turns
+   * into metrics (`rlm worker --metrics-port`). Called synchronously; must be quick.
+   */
+  observe?: Observer<WorkerObservation>;
+  /**
+   * BullMQ telemetry (bullmq-otel) for the queues this worker adds jobs to (LM jobs,
+   * nested analyses): their producer spans. The runs' and calls' own spans need none:
+   * they go through `@opentelemetry/api` and the job data (see `TraceCarrier`).
+   */
+  telemetry?: Telemetry;
 }
 
 /** A running worker process's queues; `close` drains them. */
