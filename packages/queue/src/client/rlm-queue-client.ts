@@ -1,14 +1,7 @@
-import {
-  CancelledError,
-  RlmError,
-  type RlmResult,
-  resolveEngineOptions,
-  SpanAttributes,
-} from "@rlm/core";
+import { RlmError, type RlmResult, resolveEngineOptions, SpanAttributes } from "@rlm/core";
 import {
   type AnalysisEventEntry,
   AnalysisEvents,
-  isTerminalEvent,
   type SubscribeOptions,
 } from "../analyses/analysis-events.js";
 import {
@@ -25,9 +18,10 @@ import {
   toAnalysisView,
 } from "../analyses/analysis-types.js";
 import { ContextStore } from "../storage/context-store.js";
-import { AnalysisFailedError, QueueErrorCode } from "../errors.js";
+import { QueueErrorCode } from "../errors.js";
 import { SessionClient } from "../sessions/session-client.js";
 import { type EnqueueAnalysisInput, mergeOptions, validateInput } from "./enqueue-input.js";
+import { requireRecord, waitForResult } from "./wait-for-result.js";
 import { RootJobs } from "./root-jobs.js";
 import {
   inProducerSpan,
@@ -220,36 +214,7 @@ export class RlmQueueClient {
    * (`analysis_failed`), `CancelledError` (`cancelled`) or `not_found`.
    */
   async waitForResult(id: string, options: { timeoutMs: number }): Promise<RlmResult> {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), options.timeoutMs);
-    try {
-      let record = await this.requireRecord(id);
-      if (!isTerminalStatus(record.status)) {
-        // From the start: a terminal event published since the read above is not missed.
-        const events = this.analysisEvents.subscribe(id, {
-          fromStart: true,
-          signal: controller.signal,
-        });
-        let ended = false;
-        for await (const entry of events) {
-          if (isTerminalEvent(entry.event)) {
-            ended = true;
-            break;
-          }
-        }
-        if (!ended) {
-          throw new RlmError(
-            QueueErrorCode.timeout,
-            `analysis ${id} did not finish within ${options.timeoutMs} ms`,
-            { retryable: true },
-          );
-        }
-        record = await this.requireRecord(id);
-      }
-      return settledResult(record);
-    } finally {
-      clearTimeout(timer);
-    }
+    return waitForResult(this.analyses, this.analysisEvents, id, options.timeoutMs);
   }
 
   /**
@@ -326,22 +291,6 @@ export class RlmQueueClient {
   }
 
   private async requireRecord(id: string): Promise<AnalysisRecord> {
-    const record = await this.analyses.get(id);
-    if (!record) throw new RlmError(QueueErrorCode.notFound, `no analysis ${id}`);
-    return record;
+    return requireRecord(this.analyses, id);
   }
-}
-
-function settledResult(record: AnalysisRecord): RlmResult {
-  if (record.status === "completed" && record.result) return record.result;
-  if (record.status === "cancelled")
-    throw new CancelledError(`analysis ${record.id} was cancelled`);
-  if (record.status === "failed") {
-    throw new AnalysisFailedError(
-      record.id,
-      record.error ?? { code: "internal_error", message: "no error recorded", retryable: false },
-      record.result,
-    );
-  }
-  throw new RlmError(QueueErrorCode.corruptRecord, `analysis ${record.id} ended without a result`);
 }
