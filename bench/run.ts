@@ -5,6 +5,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { availableParallelism, cpus, totalmem } from "node:os";
 import { ContextStore, RlmQueueClient } from "@rlm/queue";
 import { Redis } from "ioredis";
+import { runCluster } from "./cluster.js";
 import { runFanOut } from "./fan-out.js";
 import { runLargeContext } from "./large-context.js";
 import { runOverhead } from "./overhead.js";
@@ -27,6 +28,7 @@ const FIGURES: Array<[string, string, (bench: BenchContext) => Promise<FigureRes
   ["6", "throughput", runThroughput],
   ["7", "recovery", runRecovery],
   ["8", "scale-out", runScaleOut],
+  ["9", "cluster", runCluster],
 ];
 
 const args = process.argv.slice(2);

@@ -6,6 +6,7 @@
 import { type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { Agent, get, type IncomingMessage, request } from "node:http";
+import { redisKeys } from "@rlm/queue";
 import { Redis } from "ioredis";
 import { benchPrefix, deleteKeys, REDIS } from "./support/redis-keys.js";
 import { spawnTs } from "./support/spawn-ts.js";
@@ -51,7 +52,7 @@ try {
   await Promise.all(
     ids.map((id) =>
       redis.xadd(
-        `${prefix}:events:${id}`,
+        redisKeys(prefix).events(id),
         "*",
         "type",
         "status",

@@ -1,5 +1,5 @@
 // Diagnostic: one queue fan-out's timeline (not part of npm run bench).
-import { createLlmQueue, createRootQueue, RlmQueueClient } from "@rlm/queue";
+import { createLlmQueue, createRootQueue, redisKeys, RlmQueueClient } from "@rlm/queue";
 import { Redis } from "ioredis";
 import { documentForChunks, querySubject } from "../support/documents.js";
 import { MockProcess } from "../support/mock-client.js";
@@ -60,7 +60,7 @@ for (const latencyMs of [0, 200, 200]) {
     [(rj?.finishedOn ?? 0) - t0, "root finishedOn"],
   );
   await root.close();
-  const entries = (await redis.xrange(`${prefix}:events:${id}`, "-", "+")) as Array<
+  const entries = (await redis.xrange(redisKeys(prefix).events(id), "-", "+")) as Array<
     [string, string[]]
   >;
   for (const [sid, fields] of entries) {

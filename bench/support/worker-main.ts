@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import type { ModelClient } from "@rlm/core";
 import { createOpenAIModelClient } from "@rlm/llm";
 import { messagesHash } from "@rlm/mock-llm";
-import { exposedGarbageCollector, startRlmWorker } from "@rlm/queue";
+import { exposedGarbageCollector, openCluster, startRlmWorker } from "@rlm/queue";
 import { scriptedRootModel } from "./scripted-root.js";
 
 const env = process.env;
@@ -41,10 +41,19 @@ const tracedLlmClient: ModelClient = {
 const rootScript = env.BENCH_ROOT_SCRIPT ? Number(env.BENCH_ROOT_SCRIPT) : undefined;
 // As `rlm worker` does: it runs with --expose-gc (WorkerProcess starts this one so).
 const collectGarbage = exposedGarbageCollector();
+// BENCH_CLUSTER_NODES=host:port,…: a Redis Cluster (figure 9).
+const cluster = env.BENCH_CLUSTER_NODES
+  ? openCluster({
+      nodes: env.BENCH_CLUSTER_NODES.split(",").map((node) => {
+        const [host = "", port = ""] = node.split(":");
+        return { host, port: Number(port) };
+      }),
+    })
+  : undefined;
 const worker = await startRlmWorker({
   llmModelClient: tracedLlmClient,
   ...(rootScript === undefined ? {} : { rootModelClient: scriptedRootModel(rootScript, 20) }),
-  connection: { host: "127.0.0.1", port: 6379 },
+  connection: cluster ?? { host: "127.0.0.1", port: 6379 },
   prefix: env.BENCH_PREFIX ?? "rlm-bench",
   roles: (env.BENCH_ROLES ?? "root,llm").split(",") as Array<"root" | "llm">,
   concurrency: {
@@ -98,6 +107,7 @@ process.on("message", (message: { type: string; id: number }) => {
 process.stdout.write("ready\n");
 const stop = async () => {
   await worker.close({ timeoutMs: 5_000 });
+  await cluster?.quit();
   process.exit(0);
 };
 process.on("SIGTERM", stop);

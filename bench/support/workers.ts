@@ -27,6 +27,8 @@ export interface WorkerSettings {
   eagerDispatch?: boolean;
   /** Extra node flags, e.g. --cpu-prof. */
   execArgv?: string[];
+  /** A Redis Cluster (`host:port,…`) instead of the local Redis. */
+  clusterNodes?: string;
 }
 
 /** A `startRlmWorker` in its own OS process (so it can be SIGKILLed and measured). */
@@ -49,6 +51,7 @@ export class WorkerProcess {
     if (settings.rootScript !== undefined) env.BENCH_ROOT_SCRIPT = String(settings.rootScript);
     if (settings.lockMs !== undefined) env.BENCH_LOCK_MS = String(settings.lockMs);
     if (settings.stalledMs !== undefined) env.BENCH_STALLED_MS = String(settings.stalledMs);
+    if (settings.clusterNodes !== undefined) env.BENCH_CLUSTER_NODES = settings.clusterNodes;
     const started = await spawnTs(MAIN, env, {
       ipc: true,
       built: true,

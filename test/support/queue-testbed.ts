@@ -1,20 +1,30 @@
 import { type MockLlmOptions, type MockLlmServer, startMockLlmServer } from "@rlm/mock-llm";
 import { RlmQueueClient } from "@rlm/queue";
 import { afterAll, afterEach, beforeAll } from "vitest";
-import { deleteKeys, uniquePrefix } from "./redis-prefix.js";
+import { uniquePrefix } from "./redis-prefix.js";
+import { localRedis, type TestRedis } from "./test-redis.js";
 import { startWorkerProcess, type WorkerProcess } from "./worker-process.js";
 
 /**
  * The queue path for one test file: a mock LLM over HTTP, a producer client on a unique
  * Redis prefix, and worker processes started on demand. Registers the hooks: workers are
  * SIGKILLed and the mock reset to `mockDefaults` after each test, everything closed and
- * the prefix's keys deleted after the file.
+ * the prefix's keys deleted after the file. `redis` is where it all runs: the local Redis,
+ * or a cluster (`startRedisCluster`, started by an earlier `beforeAll`).
  */
-export function queueTestbed(name: string, mockDefaults: MockLlmOptions) {
+export function queueTestbed(
+  name: string,
+  mockDefaults: MockLlmOptions,
+  redis: () => TestRedis = () => localRedis,
+) {
   const prefix = uniquePrefix(name);
   const workers: WorkerProcess[] = [];
   const bed = {
     prefix,
+    /** The producer's connection (a shared cluster client on a cluster). */
+    get connection() {
+      return redis().connection();
+    },
     mock: undefined as unknown as MockLlmServer,
     client: undefined as unknown as RlmQueueClient,
     /** Starts a worker process (env knobs: see worker-main.ts) and waits until it is ready. */
@@ -22,6 +32,7 @@ export function queueTestbed(name: string, mockDefaults: MockLlmOptions) {
       const started = await startWorkerProcess({
         TEST_PREFIX: prefix,
         TEST_MODEL_URL: bed.mock.url,
+        ...redis().workerEnv(),
         ...extra,
       });
       workers.push(started);
@@ -30,7 +41,7 @@ export function queueTestbed(name: string, mockDefaults: MockLlmOptions) {
   };
   beforeAll(async () => {
     bed.mock = await startMockLlmServer(mockDefaults);
-    bed.client = new RlmQueueClient({ connection: { host: "127.0.0.1", port: 6379 }, prefix });
+    bed.client = new RlmQueueClient({ connection: redis().connection(), prefix });
   });
   afterEach(async () => {
     for (const running of workers.splice(0)) {
@@ -43,7 +54,7 @@ export function queueTestbed(name: string, mockDefaults: MockLlmOptions) {
   afterAll(async () => {
     await bed.client?.close();
     await bed.mock?.stop();
-    await deleteKeys(prefix);
+    await redis().deleteKeys(prefix);
   });
   return bed;
 }

@@ -1,11 +1,22 @@
 // A worker process for the queue tests: `startRlmWorker` configured from the env the
 // test sets, printing "ready" once its queues listen. Kept apart from the CLI so tests
 // control every knob (prefix, concurrency, lock timings).
-import { startRlmWorker } from "@rlm/queue";
+import { openCluster, startRlmWorker } from "@rlm/queue";
 
 const env = process.env;
+// TEST_CLUSTER_NODES (host:port,…) and TEST_CLUSTER_PASSWORD: a Redis Cluster, as
+// REDIS_CLUSTER_NODES in the CLI.
+const cluster = env.TEST_CLUSTER_NODES
+  ? openCluster({
+      nodes: env.TEST_CLUSTER_NODES.split(",").map((node) => {
+        const [host = "", port = ""] = node.split(":");
+        return { host, port: Number(port) };
+      }),
+      ...(env.TEST_CLUSTER_PASSWORD ? { password: env.TEST_CLUSTER_PASSWORD } : {}),
+    })
+  : undefined;
 const worker = await startRlmWorker({
-  connection: { host: "127.0.0.1", port: Number(env.TEST_REDIS_PORT ?? 6379) },
+  connection: cluster ?? { host: "127.0.0.1", port: Number(env.TEST_REDIS_PORT ?? 6379) },
   prefix: env.TEST_PREFIX ?? "rlm-test",
   roles: (env.TEST_ROLES ?? "root,llm").split(",") as Array<"root" | "llm">,
   concurrency: {
@@ -34,6 +45,7 @@ const worker = await startRlmWorker({
 process.stdout.write("ready\n");
 const stop = async () => {
   await worker.close({ timeoutMs: Number(env.TEST_DRAIN_MS ?? 5_000) });
+  await cluster?.quit();
   process.stdout.write("drained\n");
   process.exit(0);
 };

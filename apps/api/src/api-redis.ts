@@ -1,5 +1,14 @@
-import { closeRedis, type OwnedRedis, openRedis, type RlmConnection } from "@rlm/queue";
-import { Redis, type RedisOptions } from "ioredis";
+import {
+  closeRedis,
+  type DuplicateOverrides,
+  duplicateClient,
+  isRedisClient,
+  type OwnedRedis,
+  openRedis,
+  type RedisClient,
+  type RlmConnection,
+} from "@rlm/queue";
+import type { RedisOptions } from "ioredis";
 
 /**
  * Options of every connection that serves a request. A worker's connections wait
@@ -27,9 +36,9 @@ export const FAIL_FAST_OPTIONS = {
 /** The connections the API opens (beside the event reader's, see `EventHub`). */
 export interface ApiRedis {
   /** Every request's commands: the producer, Bull Board's queues, the viewer's reads. */
-  requests: Redis;
+  requests: RedisClient;
   /** PINGs only: `/health` and `RedisGuard` (a PING behind a busy connection proves nothing). */
-  probe: Redis;
+  probe: RedisClient;
   /** Resolves once both are connected, or after `timeoutMs` (Redis down at start: 503s). */
   connected(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
@@ -42,7 +51,7 @@ export function apiConnectionName(prefix: string, role: string): string {
 
 /**
  * Opens the API's fail-fast connections from the server's connection: new clients from
- * options, or duplicates of a given ioredis client (which itself is left alone).
+ * options, or duplicates of a given ioredis client or cluster (itself left alone).
  */
 export function openApiRedis(connection: RlmConnection, prefix: string): ApiRedis {
   const requests = openFailFast(connection, apiConnectionName(prefix, "requests"));
@@ -59,17 +68,18 @@ export function openApiRedis(connection: RlmConnection, prefix: string): ApiRedi
   };
 }
 
-/** A connection of the given options with `overrides` on top, owned by the caller. */
+/**
+ * A connection of the given options with `overrides` on top, owned by the caller. On a
+ * cluster the overrides apply to each node's connection (`enableOfflineQueue` to the
+ * cluster client too).
+ */
 export function openConnection(
   connection: RlmConnection,
-  overrides: RedisOptions & { connectionName: string },
+  overrides: DuplicateOverrides & { connectionName: string },
 ): OwnedRedis {
-  if (connection instanceof Redis) {
-    const redis = connection.duplicate(overrides);
-    // Failures surface as rejected commands; without a listener ioredis prints them.
-    redis.on("error", () => {});
-    return { redis, owned: true };
-  }
+  // A duplicate listens to its errors: they surface as rejected commands.
+  if (isRedisClient(connection))
+    return { redis: duplicateClient(connection, overrides), owned: true };
   return openRedis({ ...connection, ...overrides });
 }
 
@@ -78,7 +88,7 @@ function openFailFast(connection: RlmConnection, connectionName: string): OwnedR
 }
 
 /** Resolves when `redis` is ready, or after `timeoutMs`, whichever comes first. */
-async function whenReady(redis: Redis, timeoutMs: number): Promise<void> {
+async function whenReady(redis: RedisClient, timeoutMs: number): Promise<void> {
   if (redis.status === "ready") return;
   let timer: NodeJS.Timeout | undefined;
   let onReady: (() => void) | undefined;

@@ -1,5 +1,5 @@
 import { redisKeys } from "@rlm/queue";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@rlm/queue";
 import type { JobCall } from "./analysis-jobs.js";
 
 /** Bytes read for a preview: enough for a heading or a first sentence. */
@@ -18,7 +18,7 @@ const cache = new Map<string, string>();
  * the chunk's first bytes, never the document), and cached by content address.
  */
 export async function readContextPreviews(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   calls: Iterable<JobCall>,
 ): Promise<Map<string, string>> {

@@ -2,11 +2,12 @@ import { randomUUID } from "node:crypto";
 import {
   type AnalysisEvent,
   type AnalysisEventEntry,
+  type RedisClient,
   redisKeys,
   type RlmConnection,
 } from "@rlm/queue";
 import type { FastifyBaseLogger } from "fastify";
-import type { Redis } from "ioredis";
+import { Cluster } from "ioredis";
 import { apiConnectionName, openConnection } from "./api-redis.js";
 import { compareIds, Subscription } from "./event-subscription.js";
 
@@ -18,17 +19,24 @@ const DEFAULT_BLOCK_MS = 5_000;
 const RETRY_DELAY_MS = 1_000;
 /** Lifetime of the wake stream, refreshed by each wake. */
 const WAKE_TTL_SECONDS = 3_600;
+/** On a cluster: the pause between two rounds of reads that found nothing new. */
+const DEFAULT_CLUSTER_POLL_MS = 250;
+
+/** XREAD's reply: entries by stream key. */
+type StreamReply = Array<[string, Array<[string, string[]]>]>;
 
 /** Options of an `EventHub`. */
 export interface EventHubOptions {
   /** Where Redis is (the reader opens a connection of its own from it). */
   connection: RlmConnection;
   /** Used to wake the reader (XADD to its wake stream): the API's request connection. */
-  waker: Redis;
+  waker: RedisClient;
   prefix: string;
   log: FastifyBaseLogger;
   /** Default 5000 ms. */
   blockMs?: number;
+  /** On a cluster, the pause between rounds of reads that found nothing. Default 250 ms. */
+  clusterPollMs?: number;
 }
 
 /**
@@ -47,15 +55,20 @@ export interface EventHubOptions {
  * Before, each SSE client held a blocking connection of its own (200 streams: 200
  * connections) and added a listener to the server's shutdown signal.
  *
- * A Redis Cluster would need one reader per node (XREAD over keys of several slots is
- * refused there); the API does not take a cluster connection today.
+ * On a Redis Cluster one XREAD may name keys of one slot only, and each analysis's stream
+ * has a slot of its own: a blocking read per stream would hold a connection per stream.
+ * There the reader instead reads every followed stream without blocking, one XREAD per
+ * stream sent together (one round trip per node with auto-pipelining), again at once
+ * while events come and every `clusterPollMs` (250 ms) when none did: events arrive
+ * up to that much later, and each followed stream costs 4 XREADs a second when idle.
  */
 export class EventHub {
-  private readonly reader: Redis;
-  private readonly waker: Redis;
+  private readonly reader: RedisClient;
+  private readonly waker: RedisClient;
   private readonly keys: ReturnType<typeof redisKeys>;
   private readonly log: FastifyBaseLogger;
   private readonly blockMs: number;
+  private readonly clusterPollMs: number;
   private readonly wakeKey: string;
   /** Subscribers by stream key. */
   private readonly streams = new Map<string, Set<Subscription>>();
@@ -63,11 +76,14 @@ export class EventHub {
   private wakeSent = false;
   private reading: Promise<void> | undefined;
   private closed = false;
+  /** On a cluster: ends the pause between rounds (a new subscription, or close). */
+  private endPause: (() => void) | undefined;
 
   constructor(options: EventHubOptions) {
     this.keys = redisKeys(options.prefix);
     this.log = options.log;
     this.blockMs = options.blockMs ?? DEFAULT_BLOCK_MS;
+    this.clusterPollMs = options.clusterPollMs ?? DEFAULT_CLUSTER_POLL_MS;
     this.waker = options.waker;
     this.wakeKey = `${options.prefix}:api-events-wake:${randomUUID()}`;
     this.reader = openConnection(options.connection, {
@@ -115,8 +131,9 @@ export class EventHub {
       for (const subscription of subscribers) subscription.end("shutdown");
     }
     this.streams.clear();
-    // A pending XREAD rejects at once.
+    // A pending XREAD rejects at once; a pause between polls ends.
     this.reader.disconnect();
+    this.endPause?.();
     await this.reading;
     await this.waker.del(this.wakeKey).catch(() => {});
   }
@@ -132,6 +149,10 @@ export class EventHub {
   private wake(): void {
     if (this.wakeSent) return;
     this.wakeSent = true;
+    if (this.reader instanceof Cluster) {
+      this.endPause?.();
+      return;
+    }
     this.waker
       .multi()
       .xadd(this.wakeKey, "MAXLEN", "1", "*", "wake", "1")
@@ -142,24 +163,15 @@ export class EventHub {
   }
 
   private async read(): Promise<void> {
+    const cluster = this.reader instanceof Cluster;
     while (!this.closed && this.streams.size > 0) {
       // A subscription from here on is not in this XREAD's arguments: it must wake it.
       this.wakeSent = false;
       const keys = [...this.streams.keys()];
       const cursors = keys.map((key) => oldestCursor(this.streams.get(key)));
-      let reply: Array<[string, Array<[string, string[]]>]> | null;
+      let reply: StreamReply | null;
       try {
-        reply = await this.reader.xread(
-          "COUNT",
-          READ_COUNT,
-          "BLOCK",
-          this.blockMs,
-          "STREAMS",
-          ...keys,
-          this.wakeKey,
-          ...cursors,
-          this.wakeCursor,
-        );
+        reply = cluster ? await this.poll(keys, cursors) : await this.blockingRead(keys, cursors);
       } catch (error) {
         if (this.closed) break;
         this.log.warn({ err: error }, "event stream read failed; retrying");
@@ -167,8 +179,46 @@ export class EventHub {
         continue;
       }
       for (const [key, entries] of reply ?? []) this.deliver(key, entries);
+      if (cluster && !reply?.some(([, entries]) => entries.length > 0)) await this.pause();
     }
     this.reading = undefined;
+  }
+
+  /** One Redis: one XREAD BLOCK over every followed stream and the wake stream. */
+  private blockingRead(keys: string[], cursors: string[]): Promise<StreamReply | null> {
+    return this.reader.xread(
+      "COUNT",
+      READ_COUNT,
+      "BLOCK",
+      this.blockMs,
+      "STREAMS",
+      ...keys,
+      this.wakeKey,
+      ...cursors,
+      this.wakeCursor,
+    );
+  }
+
+  /** A cluster: an XREAD without BLOCK per followed stream (each in a slot of its own). */
+  private async poll(keys: string[], cursors: string[]): Promise<StreamReply> {
+    const replies = await Promise.all(
+      keys.map((key, index) =>
+        this.reader.xread("COUNT", READ_COUNT, "STREAMS", key, cursors[index] ?? "0"),
+      ),
+    );
+    return replies.flatMap((reply) => reply ?? []);
+  }
+
+  /** A cluster's pause between reads that found nothing: `clusterPollMs`, or a wake. */
+  private async pause(): Promise<void> {
+    if (this.wakeSent || this.closed) return;
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      this.endPause = resolve;
+      timer = setTimeout(resolve, this.clusterPollMs);
+    });
+    clearTimeout(timer);
+    this.endPause = undefined;
   }
 
   private deliver(key: string, entries: Array<[string, string[]]>): void {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@rlm/queue";
 import { healthRouteSchema } from "./common-schemas.js";
 import { PING_TIMEOUT_MS, pingWithin, REDIS_RETRY_AFTER_SECONDS } from "./redis-guard.js";
 
@@ -18,7 +18,7 @@ export interface HealthBody {
  * connection of its own (a PING queued behind a busy connection would say nothing about
  * Redis) that fails fast: no PING waits for a reconnect.
  */
-export function registerHealth(app: FastifyInstance, probe: Redis): void {
+export function registerHealth(app: FastifyInstance, probe: RedisClient): void {
   // Declared in a plugin, so that it is added after the OpenAPI plugin that collects routes.
   app.register(async (scope) => {
     scope.get("/health", { schema: healthRouteSchema }, async (_request, reply) => {

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { EnqueueAnalysisInput } from "@rlm/queue";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@rlm/queue";
 import { ApiError, ApiErrorCode } from "./api-error.js";
 
 /**
@@ -41,14 +41,14 @@ function sortedKeys(value: unknown): unknown {
 
 /**
  * The fingerprint of the first request made with each idempotency key, stored beside
- * the key (`{prefix}:idem-body:{key}`, next to the producer's `{prefix}:idem:{key}`).
+ * the key (`<prefix>:idem-body:<key>`, next to the producer's `<prefix>:idem:{<key>}`).
  * The producer alone returns the first analysis for a known key whatever the body; this
  * makes a key reused for a different request a 422 instead of a silent wrong answer
  * (as the IETF Idempotency-Key draft asks).
  */
 export class IdempotencyFingerprints {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly ttlSeconds = IDEMPOTENCY_TTL_SECONDS,
   ) {}

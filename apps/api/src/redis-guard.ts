@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@rlm/queue";
 import { ApiError, ApiErrorCode } from "./api-error.js";
 
 /** `Retry-After` of a 503 for an unreachable Redis: ioredis retries at most every 2 s. */
@@ -75,8 +75,8 @@ export class RedisGuard {
   private ping: Promise<boolean> | undefined;
 
   constructor(
-    private readonly requests: Pick<Redis, "status">,
-    private readonly probe: Pick<Redis, "ping" | "status">,
+    private readonly requests: Pick<RedisClient, "status">,
+    private readonly probe: Pick<RedisClient, "ping" | "status">,
   ) {}
 
   async run<T>(work: () => Promise<T>): Promise<T> {
@@ -130,7 +130,7 @@ function asUnavailable(error: unknown): RedisUnavailableError {
 
 /** True when `redis` answers PING within `timeoutMs`; false on an error or no answer. */
 export async function pingWithin(
-  redis: Pick<Redis, "ping" | "status">,
+  redis: Pick<RedisClient, "ping" | "status">,
   timeoutMs: number,
 ): Promise<boolean> {
   if (redis.status !== "ready") return false;

@@ -1,3 +1,4 @@
+import { queuePrefix } from "@rlm/queue";
 import { Queue } from "bullmq";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -27,7 +28,7 @@ beforeAll(async () => {
   readOnly = testServer(prefix);
   writable = testServer(prefix, { boardWrite: true });
   await Promise.all([readOnly.ready(), writable.ready()]);
-  queue = new Queue("rlm-llm", { connection: REDIS_OPTIONS, prefix });
+  queue = new Queue("rlm-llm", { connection: REDIS_OPTIONS, prefix: queuePrefix(prefix) });
 });
 
 afterAll(async () => {

@@ -1,4 +1,4 @@
-import { AnalysisReporter } from "@rlm/queue";
+import { AnalysisReporter, redisKeys } from "@rlm/queue";
 import type { FastifyInstance } from "fastify";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -106,7 +106,7 @@ describe(`${STREAMS} concurrent event streams`, () => {
         index < early.length
           ? ids[Math.floor(index / EARLY_PER_ANALYSIS)]!
           : ids[index - early.length]!;
-      const stored = await redis.xrange(`${prefix}:events:${id}`, "-", "+");
+      const stored = await redis.xrange(redisKeys(prefix).events(id), "-", "+");
       expect(events.map((event) => event.id)).toEqual(stored.map(([entryId]) => entryId));
       expect(events.map((event) => event.event)).toEqual([
         "status",

@@ -1,8 +1,10 @@
 import { type MockLlmServer, startMockLlmServer } from "@rlm/mock-llm";
 import {
+  bullmqOptions,
   createRootQueue,
   createWebhookQueue,
   QueueName,
+  redisKeys,
   type RlmWorker,
   RlmQueueClient,
   type RootJobData,
@@ -62,7 +64,10 @@ beforeAll(async () => {
   rootQueue = createRootQueue(topology);
   webhookQueue = createWebhookQueue(topology);
   redis = new Redis(REDIS_OPTIONS);
-  events = new QueueEvents(QueueName.webhooks, { ...topology, lastEventId: "0-0" });
+  events = new QueueEvents(QueueName.webhooks, {
+    ...bullmqOptions(topology),
+    lastEventId: "0-0",
+  });
   await events.waitUntilReady();
 });
 
@@ -215,7 +220,7 @@ describe("webhooks", () => {
       // The context of the other one is gone before a worker gets to it: its job fails.
       const job = await rootQueue.getJob(broken);
       const { contextRef } = job!.data as RootJobData;
-      await redis.del(`${prefix}:ctx:${contextRef.sha256}`);
+      await redis.del(redisKeys(prefix).context(contextRef.sha256));
       await rootQueue.resume();
       const payloads = [
         verified(await within(receiver.next(), 30_000, "a delivery")),

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { type ClusterNodesSetting, parseClusterNodes } from "./cluster-nodes.js";
 import { UsageError } from "./usage-error.js";
 
 /** Where Redis is when `REDIS_URL` is not set. */
@@ -25,6 +26,20 @@ const proxyUrl = z
 
 const redisUrl = z.url({ protocol: /^rediss?$/, error: "expected a redis:// or rediss:// URL" });
 
+/**
+ * `REDIS_CLUSTER_NODES`: `host:port` entries, comma-separated; any entry may be written as
+ * `redis://user:pass@host:port` or `rediss://…` (TLS), and its credentials and scheme then
+ * apply to every node (entries that name different ones are refused).
+ */
+const clusterNodes = z.string().transform((value, ctx): ClusterNodesSetting => {
+  const setting = parseClusterNodes(value);
+  if (typeof setting === "string") {
+    ctx.addIssue({ code: "custom", message: setting });
+    return z.NEVER;
+  }
+  return setting;
+});
+
 const portNumber = z.coerce
   .number({ error: "expected a port number (0–65535)" })
   .int({ error: "expected a port number (0–65535)" })
@@ -44,9 +59,12 @@ const flag = z
   .pipe(z.enum(["1", "true", "yes", "0", "false", "no"], { error: "expected 1 or 0" }))
   .transform((value) => ["1", "true", "yes"].includes(value));
 
-/** Redis key prefix: also the SCAN pattern of a cleanup, so no glob characters or spaces. */
-const keyPrefix = z.string().regex(/^[A-Za-z0-9_.:{}-]{1,100}$/, {
-  error: "expected letters, digits and _ . : - { } only",
+/**
+ * Redis key prefix: also the SCAN pattern of a cleanup, so no glob characters or spaces,
+ * and no braces (the keys' hash tags are the system's own: see `redisKeys`).
+ */
+const keyPrefix = z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, {
+  error: "expected letters, digits and _ . : - only",
 });
 
 /** Standard Webhooks' secret: `whsec_` and the base64 of at least 16 random bytes. */
@@ -119,6 +137,8 @@ const envSchema = z.object({
   /** Default: `warn` for one-shot commands, `info` for `worker` and `serve`. */
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(", ")}` }).optional(),
   REDIS_URL: redisUrl.default(DEFAULT_REDIS_URL),
+  /** A Redis Cluster instead of `REDIS_URL` (which is then ignored): see `parseClusterNodes`. */
+  REDIS_CLUSTER_NODES: clusterNodes.optional(),
   /** Prefix of every Redis key (BullMQ's and ours): one Redis can hold several systems. */
   RLM_PREFIX: keyPrefix.default("rlm"),
   RLM_WORKER_CONCURRENCY: positiveInt.optional(),

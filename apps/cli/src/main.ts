@@ -144,9 +144,9 @@ function buildProgram(): Command {
     .addHelpText(
       "after",
       "\nNeeds OPENAI_API_KEY (and OPENAI_BASE_URL for a non-OpenAI endpoint) and Redis at\n" +
-        "REDIS_URL. A second SIGTERM/SIGINT exits at once; unfinished jobs are picked up by\n" +
-        "another worker from their journal. Traces go over OTLP/HTTP to\n" +
-        "OTEL_EXPORTER_OTLP_ENDPOINT when it is set.",
+        "REDIS_URL (or a Redis Cluster: REDIS_CLUSTER_NODES=host:port,…). A second\n" +
+        "SIGTERM/SIGINT exits at once; unfinished jobs are picked up by another worker from\n" +
+        "their journal. Traces go over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT when it is set.",
     )
     .action(async (flags: WorkerFlags) => {
       const { workerCommand } = await import("./commands/worker.js");
@@ -160,9 +160,9 @@ function buildProgram(): Command {
     .option("--host <host>", "interface to listen on", nonEmpty, "0.0.0.0")
     .addHelpText(
       "after",
-      "\nNeeds RLM_API_TOKEN (clients send `Authorization: Bearer <token>`) and Redis at REDIS_URL.\n" +
-        "Prometheus metrics at /metrics (same token); traces over OTLP/HTTP to\n" +
-        "OTEL_EXPORTER_OTLP_ENDPOINT when it is set.",
+      "\nNeeds RLM_API_TOKEN (clients send `Authorization: Bearer <token>`) and Redis at REDIS_URL\n" +
+        "(or a Redis Cluster: REDIS_CLUSTER_NODES=host:port,…). Prometheus metrics at /metrics\n" +
+        "(same token); traces over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT when it is set.",
     )
     .action(async (flags: ServeFlags) => {
       const { serveCommand } = await import("./commands/serve.js");

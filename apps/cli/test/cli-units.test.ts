@@ -5,7 +5,7 @@ import { exitCodeFor } from "../src/exit-code.js";
 import { rateLimit, workerRoles } from "../src/parse-flags.js";
 import { ProgressReporter } from "../src/progress.js";
 import { QueueProgress } from "../src/queue-progress.js";
-import { displayRedisUrl } from "../src/redis.js";
+import { displayRedis, displayRedisUrl, redisTarget } from "../src/redis.js";
 import { renderSummary, renderTrajectory } from "../src/render-result.js";
 import { proxyForLog, proxyFromEnv } from "../src/model-client.js";
 import { resolveRunSettings } from "../src/run-settings.js";
@@ -140,6 +140,51 @@ describe("env and flags", () => {
     ]) {
       expect(() => loadEnv(bad)).toThrow(Object.keys(bad)[0]);
     }
+  });
+
+  it("reads REDIS_CLUSTER_NODES: host:port entries, or URLs whose credentials and TLS apply to all", () => {
+    expect(loadEnv({}).REDIS_CLUSTER_NODES).toBeUndefined();
+    const plain = loadEnv({ REDIS_CLUSTER_NODES: "10.0.0.1:7000, 10.0.0.2:7001,[::1]:7002" });
+    expect(plain.REDIS_CLUSTER_NODES).toEqual({
+      nodes: [
+        { host: "10.0.0.1", port: 7000 },
+        { host: "10.0.0.2", port: 7001 },
+        { host: "::1", port: 7002 },
+      ],
+      tls: false,
+    });
+    const target = redisTarget(plain);
+    expect(target).toEqual({ cluster: plain.REDIS_CLUSTER_NODES });
+    expect(displayRedis(target)).toBe("cluster 10.0.0.1:7000,10.0.0.2:7001,[::1]:7002");
+    expect(redisTarget(loadEnv({}))).toEqual({ url: "redis://127.0.0.1:6379" });
+    const secure = loadEnv({
+      REDIS_CLUSTER_NODES: "rediss://app:s%40cret@node-a.example:6379,node-b.example:6379",
+    }).REDIS_CLUSTER_NODES;
+    expect(secure).toEqual({
+      nodes: [
+        { host: "node-a.example", port: 6379 },
+        { host: "node-b.example", port: 6379 },
+      ],
+      username: "app",
+      password: "s@cret",
+      tls: true,
+    });
+    expect(displayRedis({ cluster: secure! })).toBe(
+      "cluster (TLS) node-a.example:6379,node-b.example:6379",
+    );
+    for (const bad of [
+      "node-a",
+      "http://node-a:6379",
+      "redis://node-a:6379/2",
+      "redis://:pw-first@a:1,redis://:pw-second@b:2",
+      "redis://a:1,rediss://b:2",
+      " , ",
+    ]) {
+      expect(() => loadEnv({ REDIS_CLUSTER_NODES: bad }), bad).toThrow("REDIS_CLUSTER_NODES");
+      expect(() => loadEnv({ REDIS_CLUSTER_NODES: bad }), bad).not.toThrow(/pw-/);
+    }
+    // A brace in the prefix would put its own hash tag before the keys'.
+    expect(() => loadEnv({ RLM_PREFIX: "{rlm}" })).toThrow("RLM_PREFIX");
   });
 
   it("reads the proxy variables, lower case first, a bare host:port as http", () => {

@@ -95,17 +95,24 @@ export {
   type WebhookQueue,
 } from "./jobs/webhook-jobs.js";
 
-// Storage: the journal, stored contexts, keys and connections.
+// Storage: the journal, stored contexts, keys and connections (one Redis or a cluster).
 export {
   type ContextRef,
   ContextStore,
   type ContextStoreOptions,
 } from "./storage/context-store.js";
-export { DEFAULT_PREFIX, type RedisKeys, redisKeys } from "./storage/keys.js";
+export { DEFAULT_PREFIX, queuePrefix, type RedisKeys, redisKeys } from "./storage/keys.js";
 export {
+  type ClusterConnectionOptions,
   closeRedis,
+  type DuplicateOverrides,
+  duplicateClient,
+  isRedisClient,
+  masterNodes,
+  openCluster,
   type OwnedRedis,
   openRedis,
+  type RedisClient,
   type RedisConnectionOptions,
   type RlmConnection,
 } from "./storage/redis-client.js";

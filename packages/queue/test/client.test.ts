@@ -10,8 +10,15 @@ import { ContextStore } from "../src/storage/context-store.js";
 import type { RootJobData, RootJobResult } from "../src/jobs/job-types.js";
 import { redisKeys } from "../src/storage/keys.js";
 import { QueueName } from "../src/jobs/queue-names.js";
-import { createRootQueue, type RootQueue } from "../src/jobs/queues.js";
-import { deleteKeysUnder, newRedis, REDIS_OPTIONS, uniquePrefix, within } from "./redis-helpers.js";
+import { bullmqOptions, createRootQueue, type RootQueue } from "../src/jobs/queues.js";
+import {
+  deleteKeysUnder,
+  keysUnder,
+  newRedis,
+  REDIS_OPTIONS,
+  uniquePrefix,
+  within,
+} from "./redis-helpers.js";
 
 const prefix = uniquePrefix("client");
 let redis: Redis;
@@ -93,6 +100,10 @@ describe("RlmQueueClient.enqueueAnalysis", () => {
     const jobs = await queue.getJobs(["waiting"]);
     expect(jobs.filter((j) => j.data.query === "q")).toHaveLength(1);
     expect(jobs.filter((j) => j.data.query === "race")).toHaveLength(1);
+    // The record is written before the key is bound: the losers deleted theirs.
+    const records = await keysUnder(redis, `${prefix}:analysis`);
+    const queries = await Promise.all(records.map((key) => redis.hget(key, "query")));
+    expect(queries.filter((query) => query === "race")).toHaveLength(1);
   });
 
   it("re-adds the job on a retried key whose first call died before adding it", async () => {
@@ -179,7 +190,7 @@ describe("RlmQueueClient.waitForResult", () => {
         await reporter.complete(fakeResult(`read ${String(context).length} chars`));
         return { analysisId: job.data.analysisId, finishReason: "final" };
       },
-      { connection: REDIS_OPTIONS, prefix, autorun: false },
+      { ...bullmqOptions({ connection: REDIS_OPTIONS, prefix }), autorun: false },
     );
     try {
       // Enqueue and start waiting before the worker runs: the wait must see the whole run.

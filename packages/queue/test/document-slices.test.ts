@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { ContextStore } from "../src/storage/context-store.js";
+import { redisKeys } from "../src/storage/keys.js";
 import { DocumentSlices } from "../src/documents/document-slices.js";
 import { deleteKeysUnder, newRedis, uniquePrefix } from "./redis-helpers.js";
 
@@ -124,7 +125,7 @@ describe("ContextStore slices", () => {
   it("reports a missing document for a slice of an expired context", async () => {
     const store = new ContextStore({ redis, prefix });
     const ref = await store.put(`${documentText}gone`);
-    await redis.del(`${prefix}:ctx:${ref.sha256}`);
+    await redis.del(redisKeys(prefix).context(ref.sha256));
     await expect(store.get(store.slice(ref, 0, 10, 10))).rejects.toMatchObject({
       code: "context_missing",
     });
@@ -150,7 +151,7 @@ describe("ContextStore slices", () => {
     );
     expect(inner.slice?.charStart).toBe(8_000);
     const release = store.hold(ref, held);
-    await redis.del(`${prefix}:ctx:${ref.sha256}`); // proves that no read goes to Redis
+    await redis.del(redisKeys(prefix).context(ref.sha256)); // proves that no read goes to Redis
     expect(await store.get(ref)).toBe(held);
     expect(await store.get(outer)).toBe(chunk);
     expect(await store.get(inner)).toBe(held.slice(8_000, 10_000));
@@ -166,7 +167,7 @@ describe("ContextStore slices", () => {
     const noOffset = store.slice(ref, 0, 20_000, 20_000);
     expect(noOffset.slice?.charStart).toBeUndefined();
     expect(store.slice(noOffset, 0, 100, 100, 0).slice?.charStart).toBeUndefined();
-    await redis.del(`${prefix}:ctx:${ref.sha256}`);
+    await redis.del(redisKeys(prefix).context(ref.sha256));
     await expect(store.get(noOffset)).rejects.toMatchObject({ code: "context_missing" });
     release();
   });

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RlmQueueClient } from "../src/client/rlm-queue-client.js";
 import type { RootJobData } from "../src/jobs/job-types.js";
 import { QueueName } from "../src/jobs/queue-names.js";
-import { createRootQueue, type RootQueue } from "../src/jobs/queues.js";
+import { bullmqOptions, createRootQueue, type RootQueue } from "../src/jobs/queues.js";
+import { redisKeys } from "../src/storage/keys.js";
 import { createWebhookQueue, webhookJobId, type WebhookQueue } from "../src/jobs/webhook-jobs.js";
 import { deleteKeysUnder, newRedis, REDIS_OPTIONS, uniquePrefix, within } from "./redis-helpers.js";
 
@@ -24,7 +25,10 @@ beforeAll(async () => {
   client = new RlmQueueClient(topology);
   rootQueue = createRootQueue(topology);
   webhooks = createWebhookQueue(topology);
-  events = new QueueEvents(QueueName.webhooks, { ...topology, lastEventId: "0-0" });
+  events = new QueueEvents(QueueName.webhooks, {
+    ...bullmqOptions(topology),
+    lastEventId: "0-0",
+  });
   await events.waitUntilReady();
 });
 
@@ -52,7 +56,7 @@ function deliveryWaiting(analysisId: string): Promise<void> {
 
 /** Runs the root queue's jobs with `process` until `count` jobs were taken. */
 async function runRootJobs(process: (job: Job<RootJobData>) => Promise<unknown>) {
-  const worker = new Worker<RootJobData>(QueueName.root, process, topology);
+  const worker = new Worker<RootJobData>(QueueName.root, process, bullmqOptions(topology));
   worker.on("error", () => {});
   return worker;
 }
@@ -70,7 +74,9 @@ describe("an analysis with a webhook", () => {
     expect(root?.parent?.id).toBe(webhookJobId(id));
     // The root job keeps the root queue's retries although it was added in a flow.
     expect(root?.opts.attempts).toBe(3);
-    expect(await redis.hget(`${prefix}:analysis:${id}`, "webhook")).toBe(JSON.stringify({ url }));
+    expect(await redis.hget(redisKeys(prefix).analysis(id), "webhook")).toBe(
+      JSON.stringify({ url }),
+    );
     // Enqueued again with its key: neither a second analysis nor a second delivery.
     const keyed = await client.enqueueAnalysis({
       query: "q",

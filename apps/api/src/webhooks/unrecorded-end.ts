@@ -1,9 +1,9 @@
 import { AnalysisReporter, type AnalysisView, type RootQueue } from "@rlm/queue";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@rlm/queue";
 
 /** What `recordUnrecordedEnd` reads and writes with. */
 export interface UnrecordedEndSources {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   rootQueue: Pick<RootQueue, "getJob">;
 }

@@ -5,7 +5,7 @@ import { exitCodeFor } from "../exit-code.js";
 import { loadContext } from "../load-context.js";
 import { loadOutputSchema } from "../load-output-schema.js";
 import { QueueProgress } from "../queue-progress.js";
-import { redisConnection, requireRedis } from "../redis.js";
+import { type QueueConnection, queueConnection, redisTarget, requireRedis } from "../redis.js";
 import { budgetsFrom, withoutUndefined } from "../run-settings.js";
 import { oneLine, renderSummary, renderTrajectory } from "../render-result.js";
 import { setup } from "../setup.js";
@@ -60,7 +60,8 @@ export async function analyzeCommand(flags: AnalyzeFlags): Promise<number> {
   const context = await loadContext(flags.file);
   const outputSchema =
     flags.outputSchema === undefined ? undefined : await loadOutputSchema(flags.outputSchema);
-  await requireRedis(env.REDIS_URL);
+  const target = redisTarget(env);
+  await requireRedis(target);
   const options: SerializableEngineOptions = withoutUndefined({
     rootModel: flags.rootModel ?? env.RLM_ROOT_MODEL,
     subModel: flags.subModel ?? env.RLM_SUB_MODEL,
@@ -72,10 +73,8 @@ export async function analyzeCommand(flags: AnalyzeFlags): Promise<number> {
   });
 
   const { RlmQueueClient } = await import("@rlm/queue");
-  const client = new RlmQueueClient({
-    connection: redisConnection(env.REDIS_URL),
-    prefix: env.RLM_PREFIX,
-  });
+  const redis = queueConnection(target);
+  const client = new RlmQueueClient({ connection: redis.connection, prefix: env.RLM_PREFIX });
   try {
     let enqueued: { id: string; deduplicated: boolean };
     try {
@@ -103,7 +102,7 @@ export async function analyzeCommand(flags: AnalyzeFlags): Promise<number> {
     );
     return await followAndReport(client, enqueued.id, flags, logger);
   } finally {
-    await closeWithin(client, 5_000);
+    await closeWithin(client, redis, 5_000);
   }
 }
 
@@ -113,19 +112,18 @@ export async function analyzeCommand(flags: AnalyzeFlags): Promise<number> {
  */
 export async function attachCommand(id: string, flags: FollowFlags): Promise<number> {
   const { env, logger } = setup();
-  await requireRedis(env.REDIS_URL);
+  const target = redisTarget(env);
+  await requireRedis(target);
   const { RlmQueueClient } = await import("@rlm/queue");
-  const client = new RlmQueueClient({
-    connection: redisConnection(env.REDIS_URL),
-    prefix: env.RLM_PREFIX,
-  });
+  const redis = queueConnection(target);
+  const client = new RlmQueueClient({ connection: redis.connection, prefix: env.RLM_PREFIX });
   try {
     if ((await client.getAnalysis(id)) === null) {
       throw new UsageError(`no analysis ${id} (unknown id, or past retention)`);
     }
     return await followAndReport(client, id, flags, logger);
   } finally {
-    await closeWithin(client, 5_000);
+    await closeWithin(client, redis, 5_000);
   }
 }
 
@@ -376,10 +374,18 @@ function report(view: AnalysisView, flags: FollowFlags): number {
 }
 
 /** Closes the client, but never hangs the CLI on a Redis that went away. */
-async function closeWithin(client: RlmQueueClient, timeoutMs: number): Promise<void> {
+async function closeWithin(
+  client: RlmQueueClient,
+  redis: QueueConnection,
+  timeoutMs: number,
+): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([
-    client.close().catch(() => {}),
+    client
+      .close()
+      .catch(() => {})
+      .then(() => redis.close())
+      .catch(() => {}),
     new Promise<void>((resolve) => {
       timer = setTimeout(resolve, timeoutMs);
       timer.unref();

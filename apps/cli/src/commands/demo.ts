@@ -2,7 +2,7 @@ import type { RlmResult } from "@rlm/core";
 import { type DemoAnalysis, demoAnalyses, missingSections } from "../demo/analyses.js";
 import { createInProcessRunner, createQueueRunner, type DemoRunner } from "../demo/runner.js";
 import { loadSampleReport } from "../demo/sample-report.js";
-import { displayRedisUrl, redisAnswers } from "../redis.js";
+import { displayRedis, redisAnswers, redisTarget } from "../redis.js";
 import { formatMs, oneLine, renderSummary, renderTrajectory } from "../render-result.js";
 import type { SampleReportFacts } from "../sample-report/generate.js";
 import { setup } from "../setup.js";
@@ -30,7 +30,8 @@ interface Outcome {
 /**
  * `rlm demo`: the whole path offline. Starts the mock LLM in this process, then runs the
  * three demo analyses over the bundled sample report and prints each trajectory and a
- * closing summary. When Redis answers at `REDIS_URL` (and `--in-process` is not given),
+ * closing summary. When Redis answers at `REDIS_URL` (or the cluster of
+ * `REDIS_CLUSTER_NODES`), and `--in-process` is not given,
  * the analyses go through the queue: a worker in this process, a producer enqueueing,
  * all under a throw-away key prefix deleted at the end. Otherwise in process, as `run`.
  * Exit 0 only when every analysis ends with `final` and a correct answer.
@@ -40,8 +41,9 @@ interface Outcome {
 export async function demoCommand(flags: DemoFlags): Promise<number> {
   const { env, logger } = setup();
   const report = await loadSampleReport();
-  const useQueue = !flags.inProcess && (await redisAnswers(env.REDIS_URL, REDIS_CHECK_MS));
-  const redisShown = displayRedisUrl(env.REDIS_URL);
+  const target = redisTarget(env);
+  const useQueue = !flags.inProcess && (await redisAnswers(target, REDIS_CHECK_MS));
+  const redisShown = displayRedis(target);
   const { startMockLlmServer } = await import("@rlm/mock-llm");
   const mock = await startMockLlmServer({ latencyMs: flags.latency, seed: "demo" });
   const out = (text: string) => {
@@ -66,7 +68,7 @@ export async function demoCommand(flags: DemoFlags): Promise<number> {
     const runner: DemoRunner = useQueue
       ? await createQueueRunner(
           endpoint,
-          { redisUrl: env.REDIS_URL, prefix: `rlm-demo-${process.pid}` },
+          { redis: target, prefix: `rlm-demo-${process.pid}` },
           controller.signal,
         )
       : await createInProcessRunner(endpoint, controller.signal);

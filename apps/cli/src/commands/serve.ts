@@ -1,5 +1,5 @@
 import { startTracing } from "../observability/tracing.js";
-import { displayRedisUrl, redisConnection, requireRedis } from "../redis.js";
+import { displayRedis, queueConnection, redisTarget, requireRedis } from "../redis.js";
 import { setup } from "../setup.js";
 import { stopOnSignals } from "../signals.js";
 import { EXIT, UsageError } from "../usage-error.js";
@@ -26,7 +26,8 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
   if (apiToken === undefined) {
     throw new UsageError("no API token: set RLM_API_TOKEN (clients send it as a Bearer token)");
   }
-  await requireRedis(env.REDIS_URL);
+  const target = redisTarget(env);
+  await requireRedis(target);
 
   // Traces when OTEL_EXPORTER_OTLP_ENDPOINT is set: a span per /v1 request, the analysis
   // it enqueues in its trace.
@@ -37,8 +38,10 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
   const { collectDefaultMetrics, Registry } = await import("prom-client");
   const metricsRegistry = new Registry();
   collectDefaultMetrics({ register: metricsRegistry });
+  // A cluster client is shared by the server's connections (each a duplicate of it).
+  const redis = queueConnection(target);
   const app = createApiServer({
-    connection: redisConnection(env.REDIS_URL),
+    connection: redis.connection,
     prefix: env.RLM_PREFIX,
     apiToken,
     bodyLimitBytes: Math.round(env.RLM_MAX_UPLOAD_MB * 1024 * 1024),
@@ -64,6 +67,7 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
     });
   } catch (error) {
     await app.close();
+    await redis.close();
     await tracing?.shutdown();
     const code = (error as { code?: unknown }).code;
     if (code === "EADDRINUSE" || code === "EACCES" || code === "EADDRNOTAVAIL") {
@@ -76,7 +80,7 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
   logger.info(
     {
       url: address,
-      redis: displayRedisUrl(env.REDIS_URL),
+      redis: displayRedis(target),
       prefix: env.RLM_PREFIX,
       maxUploadMb: env.RLM_MAX_UPLOAD_MB,
       boardWrite: env.RLM_BOARD_WRITE,
@@ -119,6 +123,7 @@ export async function serveCommand(flags: ServeFlags): Promise<number> {
     logger.warn({ timeoutMs: CLOSE_TIMEOUT_MS }, "API server did not close in time; exiting");
     process.exit(EXIT.ok);
   }
+  await redis.close();
   logger.info({ signal }, "API server closed");
   return EXIT.ok;
 }

@@ -10,7 +10,7 @@ import { startTracing, type Tracing } from "../observability/tracing.js";
 import type { WorkerMetrics } from "../observability/worker-metrics.js";
 import { modelClientOptions, proxyForLog, proxyFromEnv } from "../model-client.js";
 import { logModelRetries } from "../model-retry-log.js";
-import { displayRedisUrl, redisConnection, requireRedis } from "../redis.js";
+import { displayRedis, queueConnection, redisTarget, requireRedis } from "../redis.js";
 import { DEFAULT_BASE_URL, withoutUndefined } from "../run-settings.js";
 import { setup } from "../setup.js";
 import { stopOnSignals } from "../signals.js";
@@ -45,8 +45,8 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
   if (apiKey === undefined) {
     throw new UsageError("no API key: set OPENAI_API_KEY (the workers make the model calls)");
   }
-  const redisUrl = env.REDIS_URL;
-  await requireRedis(redisUrl);
+  const target = redisTarget(env);
+  await requireRedis(target);
 
   const roles = flags.queues;
   const concurrency = {
@@ -103,8 +103,9 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
   };
   // bin/rlm.js starts Node with --expose-gc for this.
   const collectGarbage = exposedGarbageCollector();
+  const redis = queueConnection(target);
   const worker = await startRlmWorker({
-    connection: redisConnection(redisUrl),
+    connection: redis.connection,
     prefix: env.RLM_PREFIX,
     roles,
     concurrency,
@@ -126,7 +127,7 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
       ...(limiter && roles.includes("llm")
         ? { rateLimit: `${limiter.max} per ${limiter.durationMs / 1000} s` }
         : {}),
-      redis: displayRedisUrl(redisUrl),
+      redis: displayRedis(target),
       prefix: env.RLM_PREFIX,
       baseURL,
       ...(proxy ? { proxy: proxyForLog(proxy) } : {}),
@@ -146,6 +147,7 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
   logger.info({ signal, timeoutMs }, "draining: no new jobs, waiting for jobs in progress");
   const startedAt = Date.now();
   await worker.close({ timeoutMs });
+  await redis.close();
   await metricsServer?.close();
   // The spans of the last jobs are still in the batch: sent before the process exits.
   await tracing?.shutdown();

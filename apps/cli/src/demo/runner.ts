@@ -1,7 +1,7 @@
 import type { RlmContext, RlmResult } from "@rlm/core";
 import { ProgressReporter } from "../progress.js";
 import { QueueProgress } from "../queue-progress.js";
-import { deleteKeysWithPrefix, displayRedisUrl, redisConnection } from "../redis.js";
+import { deleteKeysWithPrefix, displayRedis, queueConnection, type RedisTarget } from "../redis.js";
 
 /**
  * How the demo runs an analysis: in process (`Rlm` facade) or through the queue
@@ -47,7 +47,7 @@ export async function createInProcessRunner(
 
 /** Where the queue runner keeps its jobs: a throw-away prefix, deleted by `close`. */
 export interface QueueRunnerTarget {
-  redisUrl: string;
+  redis: RedisTarget;
   prefix: string;
 }
 
@@ -66,7 +66,8 @@ export async function createQueueRunner(
   signal: AbortSignal,
 ): Promise<DemoRunner> {
   const { RlmQueueClient, startRlmWorker } = await import("@rlm/queue");
-  const connection = redisConnection(target.redisUrl);
+  const redis = queueConnection(target.redis);
+  const { connection } = redis;
   const worker = await startRlmWorker({
     connection,
     prefix: target.prefix,
@@ -77,7 +78,7 @@ export async function createQueueRunner(
   });
   const client = new RlmQueueClient({ connection, prefix: target.prefix });
   return {
-    mode: `queue (Redis at ${displayRedisUrl(target.redisUrl)}, key prefix ${target.prefix})`,
+    mode: `queue (Redis at ${displayRedis(target.redis)}, key prefix ${target.prefix})`,
     async run(query, context, label) {
       const { id } = await client.enqueueAnalysis({ query, context });
       const cancel = () => void client.cancel(id).catch(() => {});
@@ -100,12 +101,13 @@ export async function createQueueRunner(
     async close() {
       try {
         await Promise.allSettled([client.close(), worker.close({ timeoutMs: DEMO_DRAIN_MS })]);
+        await redis.close();
       } finally {
-        await deleteKeysWithPrefix(target.redisUrl, target.prefix);
+        await deleteKeysWithPrefix(target.redis, target.prefix);
         // A second pass a moment later catches a write that was still in flight when a
         // loaded machine made the drain time out (seen once under a full test run).
         await new Promise((resolve) => setTimeout(resolve, 250));
-        await deleteKeysWithPrefix(target.redisUrl, target.prefix);
+        await deleteKeysWithPrefix(target.redis, target.prefix);
       }
     },
   };

@@ -19,7 +19,11 @@ export interface CliRun {
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (!/^(OPENAI_|RLM_|OTEL_|LOG_LEVEL$|REDIS_URL$|PORT$)|^(https?|no)_proxy$/i.test(key)) {
+    if (
+      !/^(OPENAI_|RLM_|OTEL_|LOG_LEVEL$|REDIS_URL$|REDIS_CLUSTER_NODES$|PORT$)|^(https?|no)_proxy$/i.test(
+        key,
+      )
+    ) {
       env[key] = value;
     }
   }

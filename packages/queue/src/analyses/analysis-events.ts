@@ -1,12 +1,12 @@
 import type { FinishReason, RlmEvent, UsageSummary } from "@rlm/core";
-import type { Redis } from "ioredis";
+import { duplicateClient, type RedisClient } from "../storage/redis-client.js";
 import type { AnalysisError, AnalysisProgress, AnalysisStatus } from "./analysis-types.js";
 import { DEFAULT_PREFIX, DEFAULT_TTL_SECONDS, type RedisKeys, redisKeys } from "../storage/keys.js";
 
 /** Events kept per analysis stream (approximate: `MAXLEN ~`). */
 export const EVENTS_MAX_LEN = 10_000;
 
-/** A progress event of an analysis, as published to `{prefix}:events:{id}`. */
+/** A progress event of an analysis, as published to `<prefix>:events:{<id>}`. */
 export type AnalysisEvent =
   | { type: "status"; status: AnalysisStatus }
   | { type: "progress"; progress: AnalysisProgress }
@@ -66,7 +66,7 @@ function decodeEntry(id: string, fields: string[]): AnalysisEventEntry | undefin
 
 /** Options of `AnalysisEvents`. */
 export interface AnalysisEventsOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** Key prefix (default `rlm`). */
   prefix?: string;
   /** TTL of a stream, refreshed by each publish. Default 7 days. */
@@ -100,7 +100,7 @@ export interface SubscribeOptions {
  * replay what it missed.
  */
 export class AnalysisEvents {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly keys: RedisKeys;
   private readonly ttlSeconds: number;
   private readonly connectionName: string;
@@ -156,9 +156,8 @@ export class AnalysisEvents {
       }
       lastId = latest?.[0] ?? "0";
     }
-    const connection = this.redis.duplicate({ connectionName: this.connectionName });
-    // Failures surface as XREAD rejections; without a listener ioredis would print them.
-    connection.on("error", () => {});
+    // Failures surface as XREAD rejections (the duplicate listens to its errors).
+    const connection = duplicateClient(this.redis, { connectionName: this.connectionName });
     // Disconnecting makes a pending XREAD reject at once, so abort never waits blockMs.
     const onAbort = () => connection.disconnect();
     signal?.addEventListener("abort", onAbort, { once: true });

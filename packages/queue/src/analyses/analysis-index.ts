@@ -1,12 +1,12 @@
 import type { FinishReason } from "@rlm/core";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../storage/redis-client.js";
 import type { AnalysisError, AnalysisProgress, AnalysisStatus } from "./analysis-types.js";
 import { InvalidInputError } from "../errors.js";
 import { DAY_SECONDS, DEFAULT_PREFIX, DEFAULT_TTL_SECONDS, redisKeys } from "../storage/keys.js";
 
 /** Options of an `AnalysisIndex`. */
 export interface AnalysisIndexOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** Key prefix (default `rlm`). */
   prefix?: string;
   /** Retention of the records (default 7 days): members older than it are trimmed. */
@@ -78,7 +78,7 @@ interface Position {
 }
 
 /**
- * The list of top analyses by creation time (`{prefix}:analyses`, a sorted set: score =
+ * The list of top analyses by creation time (`<prefix>:analyses`, a sorted set: score =
  * creation ms, member = id), written when a record is created and read by pages, newest
  * first. A member whose record has expired is dropped when a page meets it, and members
  * older than the retention (plus a day for analyses that ran long) are trimmed at each
@@ -86,7 +86,7 @@ interface Position {
  * Cluster a script may not touch it together with an analysis's keys.
  */
 export class AnalysisIndex {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly key: string;
   private readonly keys: ReturnType<typeof redisKeys>;
   private readonly ttlSeconds: number;

@@ -1,5 +1,5 @@
 import { type RlmError, type RlmEvent, type RlmResult, toRlmError } from "@rlm/core";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../storage/redis-client.js";
 import { type AnalysisEvent, AnalysisEvents } from "./analysis-events.js";
 import { AnalysisStore, type ReportEntry, type TransitionOutcome } from "./analysis-store.js";
 import type { AnalysisError, AnalysisProgress } from "./analysis-types.js";
@@ -7,7 +7,7 @@ import { DEFAULT_PREFIX, DEFAULT_TTL_SECONDS } from "../storage/keys.js";
 
 /** Options of an `AnalysisReporter`. */
 export interface AnalysisReporterOptions {
-  redis: Redis;
+  redis: RedisClient;
   analysisId: string;
   /** Key prefix (default `rlm`). */
   prefix?: string;

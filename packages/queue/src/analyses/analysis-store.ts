@@ -1,8 +1,8 @@
-import { RlmError, type RlmResult } from "@rlm/core";
-import type { Redis } from "ioredis";
+import type { RlmResult } from "@rlm/core";
 import { type AnalysisEvent, EVENTS_MAX_LEN } from "./analysis-events.js";
 import { newAnalysisId } from "./analysis-id.js";
 import { AnalysisIndex } from "./analysis-index.js";
+import { parseAnalysisRecord } from "./analysis-record.js";
 import {
   type AnalysisError,
   type AnalysisProgress,
@@ -11,14 +11,15 @@ import {
   isTerminalStatus,
 } from "./analysis-types.js";
 import type { ContextRef } from "../storage/context-ref.js";
-import { QueueErrorCode } from "../errors.js";
 import type { SerializableEngineOptions } from "../jobs/job-types.js";
 import { DEFAULT_PREFIX, DEFAULT_TTL_SECONDS, type RedisKeys, redisKeys } from "../storage/keys.js";
+import { bindKey } from "../storage/bind-key.js";
 import { luaScripts } from "../storage/lua-scripts.js";
+import type { RedisClient } from "../storage/redis-client.js";
 
 /** Options of an `AnalysisStore`. */
 export interface AnalysisStoreOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** Key prefix (default `rlm`). */
   prefix?: string;
   /**
@@ -97,11 +98,11 @@ export function initialProgress(maxIterations: number): AnalysisProgress {
 }
 
 /**
- * Analysis records (`{prefix}:analysis:{id}`) and idempotency keys. Every status
+ * Analysis records (`<prefix>:analysis:{<id>}`) and idempotency keys. Every status
  * change goes through a guarded script: terminal statuses are final.
  */
 export class AnalysisStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly keys: RedisKeys;
   private readonly ttlSeconds: number;
   private readonly index: AnalysisIndex;
@@ -117,14 +118,17 @@ export class AnalysisStore {
    * Creates a `queued` record with a new id and lists it (`AnalysisIndex`), unless
    * `idempotencyKey` is bound to an analysis already: then returns that id with
    * `created: false`.
+   *
+   * The record is written first and the key bound to it after (SET NX): the key and the
+   * record are in different slots on a cluster, so no one script can do both, and in
+   * this order a bound key always names a record. Of two producers racing with one key,
+   * the one whose bind loses deletes the record it had just made.
    */
   async create(
     input: CreateAnalysisInput,
   ): Promise<{ id: string; created: boolean; createdAt: number }> {
     const id = newAnalysisId();
     const now = Date.now();
-    const keys = [this.keys.analysis(id)];
-    if (input.idempotencyKey !== undefined) keys.push(this.keys.idempotency(input.idempotencyKey));
     const fields = [
       ["id", id],
       ["status", "queued" satisfies AnalysisStatus],
@@ -137,14 +141,21 @@ export class AnalysisStore {
       ["cancelRequested", "0"],
       ...(input.webhook ? [["webhook", JSON.stringify(input.webhook)]] : []),
     ].flat();
-    const reply = await luaScripts.analysisCreate.run(this.redis, keys, [
-      id,
-      this.ttlSeconds,
-      ...fields,
-    ]);
-    const [storedId, created] = reply as [string, number];
-    if (created === 1) await this.index.add(storedId, now);
-    return { id: storedId, created: created === 1, createdAt: now };
+    await luaScripts.analysisCreate.run(
+      this.redis,
+      [this.keys.analysis(id)],
+      [this.ttlSeconds, ...fields],
+    );
+    if (input.idempotencyKey !== undefined) {
+      const key = this.keys.idempotency(input.idempotencyKey);
+      const bound = await bindKey(this.redis, key, id, this.ttlSeconds);
+      if (bound !== id) {
+        await this.redis.unlink(this.keys.analysis(id));
+        return { id: bound, created: false, createdAt: now };
+      }
+    }
+    await this.index.add(id, now);
+    return { id, created: true, createdAt: now };
   }
 
   /** The analysis id an idempotency key is bound to, if any. */
@@ -156,7 +167,7 @@ export class AnalysisStore {
   async get(id: string): Promise<AnalysisRecord | null> {
     const hash = await this.redis.hgetall(this.keys.analysis(id));
     if (hash.status === undefined) return null;
-    return parseRecord(id, hash);
+    return parseAnalysisRecord(id, hash);
   }
 
   /** The status alone (cheap, for polling). */
@@ -289,29 +300,5 @@ export class AnalysisStore {
       .expire(this.keys.analysis(id), seconds)
       .expire(this.keys.events(id), seconds)
       .exec();
-  }
-}
-
-function parseRecord(id: string, hash: Record<string, string>): AnalysisRecord {
-  try {
-    const record: AnalysisRecord = {
-      id,
-      status: hash.status as AnalysisStatus,
-      query: hash.query ?? "",
-      contextRef: JSON.parse(hash.contextRef ?? "null") as ContextRef,
-      options: JSON.parse(hash.options ?? "{}") as SerializableEngineOptions,
-      createdAt: Number(hash.createdAt),
-      updatedAt: Number(hash.updatedAt),
-      progress: JSON.parse(hash.progress ?? "null") as AnalysisProgress,
-      cancelRequested: hash.cancelRequested === "1",
-    };
-    if (hash.result) record.result = JSON.parse(hash.result) as RlmResult;
-    if (hash.error) record.error = JSON.parse(hash.error) as AnalysisError;
-    if (hash.webhook) record.webhook = JSON.parse(hash.webhook) as { url: string };
-    return record;
-  } catch (error) {
-    throw new RlmError(QueueErrorCode.corruptRecord, `analysis record ${id} is not readable`, {
-      cause: error,
-    });
   }
 }

@@ -35,7 +35,7 @@ export interface AnalysisError {
   retryable: boolean;
 }
 
-/** The analysis record as stored in `{prefix}:analysis:{id}`. */
+/** The analysis record as stored in `<prefix>:analysis:{<id>}`. */
 export interface AnalysisRecord {
   id: string;
   status: AnalysisStatus;

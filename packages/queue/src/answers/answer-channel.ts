@@ -1,33 +1,43 @@
 import type { SubCallRecord } from "@rlm/core";
-import type { Redis } from "ioredis";
+import { Cluster } from "ioredis";
 import { redisKeys } from "../storage/keys.js";
+import { duplicateClient, type RedisClient } from "../storage/redis-client.js";
 
 /** Journaled answers announced for one analysis: [journal field, record] pairs. */
 export type AnnouncedAnswers = Array<[journalKey: string, record: SubCallRecord]>;
 
 /**
  * The Redis pub/sub side of the live way back, on one subscriber connection per process:
- * the answers of each analysis on its own channel (`{prefix}:answers:{id}`, announced by
+ * the answers of each analysis on its own channel (`<prefix>:answers:{<id>}`, announced by
  * the script that journals them), and the ids of analyses that were cancelled or ended on
- * one channel for every worker (`{prefix}:stops`, announced by the record's transition).
- * A process subscribes once, to every analysis's answers (a pattern), and reads only
- * those of the analyses it runs: no subscription command per analysis.
+ * one channel for every worker (`<prefix>:stops`, announced by the record's transition).
+ *
+ * On one Redis a process subscribes once, to every analysis's answers (a pattern), and
+ * reads only those of the analyses it runs: no subscription command per analysis. On a
+ * Redis Cluster a classic PUBLISH is copied to every node over the cluster bus, so the
+ * answers go by sharded pub/sub instead (SPUBLISH, `sharded`): a message stays on the
+ * shard of its analysis's slot and reaches only the processes subscribed to that
+ * analysis, each with an SSUBSCRIBE while it runs it (Redis 7+: `sharded` is the
+ * worker's choice, see `shardedPubSub`). The stops (an id each) stay classic.
  *
  * A message can be lost (a run not subscribed yet, a reconnect): the journal stays the
  * source of truth, and whoever waits reads it again now and then.
  */
 export class AnswerChannel {
-  readonly #redis: Redis;
+  /** True on a cluster: answers are announced with SPUBLISH (see the class). */
+  readonly sharded: boolean;
+  readonly #redis: RedisClient;
   readonly #keys: ReturnType<typeof redisKeys>;
   readonly #answers = new Map<string, (answers: AnnouncedAnswers) => void>();
   readonly #stopListeners = new Set<(analysisId: string) => void>();
-  #subscriber: Redis | undefined;
+  #subscriber: RedisClient | undefined;
   #subscribed: Promise<void> | undefined;
   #closed = false;
 
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: RedisClient, prefix: string, options: { sharded?: boolean } = {}) {
     this.#redis = redis;
     this.#keys = redisKeys(prefix);
+    this.sharded = options.sharded ?? false;
   }
 
   /** The channel the answers of `analysisId` are announced on. */
@@ -47,10 +57,17 @@ export class AnswerChannel {
     if (this.#closed) return { ready: Promise.resolve(), stop: () => undefined };
     const channel = this.answersChannel(analysisId);
     this.#answers.set(channel, deliver);
+    const ready = this.sharded ? this.#shardSubscribe(channel) : this.#listening();
     return {
-      ready: this.#listening(),
+      ready,
       stop: () => {
-        if (this.#answers.get(channel) === deliver) this.#answers.delete(channel);
+        if (this.#answers.get(channel) !== deliver) return;
+        this.#answers.delete(channel);
+        if (this.sharded && !this.#closed) {
+          this.#connection()
+            .sunsubscribe(channel)
+            .catch(() => undefined);
+        }
       },
     };
   }
@@ -61,19 +78,28 @@ export class AnswerChannel {
     await this.#listening();
   }
 
-  /** Subscribes the process, once: the stops channel and every analysis's answers. */
+  /** Subscribes the process, once: the stops channel, and on one Redis every analysis's answers. */
   #listening(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#subscribed ??= (async () => {
       const connection = this.#connection();
       await Promise.all([
         connection.subscribe(this.#keys.stops()),
-        connection.psubscribe(`${globEscaped(this.answersChannel(""))}*`),
+        this.sharded ? undefined : connection.psubscribe(this.#keys.answersPattern()),
       ]);
     })().catch(() => {
       this.#subscribed = undefined; // the next caller tries again
     });
     return this.#subscribed;
+  }
+
+  /** A cluster: the process's subscription to one analysis's answers, on its shard. */
+  async #shardSubscribe(channel: string): Promise<void> {
+    try {
+      await this.#connection().ssubscribe(channel);
+    } catch {
+      // Not confirmed (a node unreachable a moment): the run reads the journal meanwhile.
+    }
   }
 
   async close(): Promise<void> {
@@ -87,15 +113,21 @@ export class AnswerChannel {
   }
 
   /** The subscriber connection, opened when first needed (a subscriber can do nothing else). */
-  #connection(): Redis {
+  #connection(): RedisClient {
     if (!this.#subscriber) {
-      // Commands wait for the connection (a caller's client may disable the offline queue).
-      const subscriber = this.#redis.duplicate({ enableOfflineQueue: true });
-      subscriber.on("error", () => undefined);
+      // Commands wait for the connection (a caller's client may disable the offline
+      // queue); a cluster's sharded subscriptions go through one connection per master.
+      const subscriber = duplicateClient(this.#redis, {
+        enableOfflineQueue: true,
+        ...(this.sharded ? { shardedSubscribers: true } : {}),
+      });
       subscriber.on("message", (channel: string, message: string) =>
         this.#received(channel, message),
       );
       subscriber.on("pmessage", (_pattern: string, channel: string, message: string) =>
+        this.#received(channel, message),
+      );
+      subscriber.on("smessage", (channel: string, message: string) =>
         this.#received(channel, message),
       );
       this.#subscriber = subscriber;
@@ -122,7 +154,14 @@ export class AnswerChannel {
   }
 }
 
-/** `text` matched literally in a Redis glob pattern. */
-function globEscaped(text: string): string {
-  return text.replace(/[*?[\]\\]/g, (char) => `\\${char}`);
+/**
+ * Whether answers should go by sharded pub/sub: on a Redis Cluster of Redis 7 or newer
+ * (SPUBLISH came with 7.0; an older cluster keeps classic PUBLISH, which works, copied to
+ * every node). Every process of a system asks the same cluster, so all choose alike.
+ */
+export async function shardedPubSub(redis: RedisClient): Promise<boolean> {
+  if (!(redis instanceof Cluster)) return false;
+  const info = await redis.info("server");
+  const major = Number(/^redis_version:(\d+)/m.exec(info)?.[1] ?? 0);
+  return major >= 7;
 }

@@ -1,5 +1,5 @@
 import { RlmError, type SubCallRecord } from "@rlm/core";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../storage/redis-client.js";
 import { QueueErrorCode } from "../errors.js";
 import { DEFAULT_TTL_SECONDS, redisKeys } from "../storage/keys.js";
 import { luaScripts } from "../storage/lua-scripts.js";
@@ -8,7 +8,7 @@ import type { AnswerChannel } from "./answer-channel.js";
 
 /** Options of an {@link AnswerWriter}. */
 export interface AnswerWriterOptions {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   /** The runs of this process waiting for answers. */
   bus: AnswerBus;
@@ -93,7 +93,12 @@ export class AnswerWriter {
     const stored = (await luaScripts.journalAnswers.run(
       this.options.redis,
       [this.#keys.journal(analysisId)],
-      [this.options.ttlSeconds ?? DEFAULT_TTL_SECONDS, announce, ...args],
+      [
+        this.options.ttlSeconds ?? DEFAULT_TTL_SECONDS,
+        announce,
+        channel?.sharded ? "1" : "",
+        ...args,
+      ],
     )) as unknown[];
     entries.forEach((entry, index) => {
       const json = stored[index];

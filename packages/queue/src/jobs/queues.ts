@@ -1,18 +1,17 @@
 import { type ConnectionOptions, type DefaultJobOptions, Queue, type Telemetry } from "bullmq";
-import { Redis } from "ioredis";
 import type {
   LlmJobData,
   LlmJobResult,
   RootQueueJobData,
   RootQueueJobResult,
 } from "./job-types.js";
-import { DAY_SECONDS, DEFAULT_PREFIX } from "../storage/keys.js";
+import { DAY_SECONDS, DEFAULT_PREFIX, queuePrefix } from "../storage/keys.js";
 import { QueueName } from "./queue-names.js";
-import { promptReconnect, type RlmConnection } from "../storage/redis-client.js";
+import { isRedisClient, promptReconnect, type RlmConnection } from "../storage/redis-client.js";
 
 /**
- * Where the queue system lives: a Redis connection and one prefix, used both as
- * BullMQ's `prefix` and for this package's own keys.
+ * Where the queue system lives: a Redis connection (one Redis or a cluster) and one
+ * prefix, that of this package's own keys; BullMQ's is made from it (`queuePrefix`).
  */
 export interface QueueTopology {
   connection: RlmConnection;
@@ -80,7 +79,10 @@ export function defaultJobOptions(
   };
 }
 
-/** `{ connection, prefix }` for any BullMQ class (Worker, QueueEvents, FlowProducer). */
+/**
+ * `{ connection, prefix }` for any BullMQ class (Worker, QueueEvents, FlowProducer):
+ * the prefix is `queuePrefix(prefix)`, whose hash tag keeps both queues in one slot.
+ */
 export function bullmqOptions(topology: QueueTopology): {
   connection: ConnectionOptions;
   prefix: string;
@@ -89,12 +91,13 @@ export function bullmqOptions(topology: QueueTopology): {
   // copy of the options type does not; BullMQ hands the options to ioredis unchanged.
   const given = topology.connection as ConnectionOptions;
   // Options (not a client of the caller's): BullMQ's connections reconnect as promptly as
-  // ours, instead of BullMQ's default backoff of up to 20 s (see `promptReconnect`).
+  // ours, instead of BullMQ's default backoff of up to 20 s (see `promptReconnect`). A
+  // cluster client comes from `openCluster`, which sets the same.
   const connection =
-    given instanceof Redis || "retryStrategy" in given
+    isRedisClient(topology.connection) || "retryStrategy" in given
       ? given
       : { ...given, retryStrategy: promptReconnect };
-  return { connection, prefix: topology.prefix ?? DEFAULT_PREFIX };
+  return { connection, prefix: queuePrefix(topology.prefix ?? DEFAULT_PREFIX) };
 }
 
 /** The `rlm-root` queue: top analyses and nested sub-analyses. */

@@ -1,9 +1,10 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../storage/redis-client.js";
+import { redisKeys } from "../storage/keys.js";
 import { luaScripts } from "../storage/lua-scripts.js";
 
 /** Options of `CallAdmission`. */
 export interface CallAdmissionOptions {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   /** Most model calls started per `durationMs`, across all workers. Unset: no limit. */
   limiter?: { max: number; durationMs: number };
@@ -23,8 +24,9 @@ export class CallAdmission {
   private readonly windowKey: string;
 
   constructor(private readonly options: CallAdmissionOptions) {
-    this.pauseKey = `${options.prefix}:llm:pause`;
-    this.windowKey = `${options.prefix}:llm:window`;
+    const keys = redisKeys(options.prefix);
+    this.pauseKey = keys.llmPause();
+    this.windowKey = keys.llmWindow();
   }
 
   /** Resolves when a call may start. */

@@ -7,7 +7,7 @@ import { graceForEarlierHolder, wasTakenOver } from "../jobs/stalled-grace.js";
 import type { LlmCall, LlmJobData, LlmJobResult } from "../jobs/job-types.js";
 import type { ContextStore } from "../storage/context-store.js";
 import { RedisJournal } from "../storage/redis-journal.js";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../storage/redis-client.js";
 import type { CallSlots } from "./call-slots.js";
 import { type CallOutcome, type CallRunnerServices, runCall } from "./call-runner.js";
 import { inJobSpan, JobSpanAttributes, JobSpanNames } from "../observing/job-trace.js";
@@ -20,7 +20,7 @@ export interface LlmJobPullerSettings {
   /** The process's call slots, shared with the calls its own root runs make. */
   slots: CallSlots;
   runner: CallRunnerServices;
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   contexts: ContextStore;
   /** Aborts the calls of an analysis once it is cancelled or has ended. */

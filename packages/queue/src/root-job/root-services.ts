@@ -4,7 +4,7 @@ import {
   resolveEngineOptions,
   type SandboxFactory,
 } from "@rlm/core";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../storage/redis-client.js";
 import type { AnalysisStore } from "../analyses/analysis-store.js";
 import type { AnswerWriter } from "../answers/answer-writer.js";
 import type { DocumentCache } from "../documents/document-cache.js";
@@ -20,7 +20,7 @@ import type { RootSlots } from "./root-slots.js";
 
 /** What the root processor needs from its worker process. */
 export interface RootProcessorServices {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   contexts: ContextStore;
   store: AnalysisStore;

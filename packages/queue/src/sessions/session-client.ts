@@ -1,5 +1,5 @@
 import { type RlmContext, RlmError, resolveEngineOptions, validateContext } from "@rlm/core";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../storage/redis-client.js";
 import type { AnalysisStore } from "../analyses/analysis-store.js";
 import { type AnalysisStatus, isTerminalStatus } from "../analyses/analysis-types.js";
 import { mergeOptions } from "../client/enqueue-input.js";
@@ -45,7 +45,7 @@ export interface EnqueuedQuestion extends SessionPlace {
 
 /** What a `SessionClient` works with: the producer's own stores and queue. */
 export interface SessionClientDeps {
-  redis: Redis;
+  redis: RedisClient;
   prefix?: string;
   queue: RootQueue;
   contexts: ContextStore;

@@ -1,6 +1,6 @@
 import type { AnalysisMachine, RlmResult, SessionPrelude, SessionQuestion } from "@rlm/core";
 import { DelayedError, type Job, UnrecoverableError } from "bullmq";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../storage/redis-client.js";
 import { isTerminalStatus } from "../analyses/analysis-types.js";
 import type { RootQueueJobData, SessionPlace } from "../jobs/job-types.js";
 import type { RootQueue } from "../jobs/queues.js";
@@ -12,7 +12,7 @@ import type { SessionRecord } from "./session-types.js";
 
 /** What the root processor lends the session side of a question's run. */
 export interface SessionServices {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   rootQueue: RootQueue;
   contexts: ContextStore;

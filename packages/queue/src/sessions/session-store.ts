@@ -1,16 +1,17 @@
 import { RlmError } from "@rlm/core";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../storage/redis-client.js";
 import type { AnalysisStatus } from "../analyses/analysis-types.js";
 import { QueueErrorCode } from "../errors.js";
 import type { SerializableEngineOptions } from "../jobs/job-types.js";
 import type { ContextRef } from "../storage/context-ref.js";
 import { DEFAULT_PREFIX, DEFAULT_TTL_SECONDS, type RedisKeys, redisKeys } from "../storage/keys.js";
+import { bindKey } from "../storage/bind-key.js";
 import { luaScripts } from "../storage/lua-scripts.js";
 import { newSessionId, type SessionQuestionEnd, type SessionRecord } from "./session-types.js";
 
 /** Options of a `SessionStore`. */
 export interface SessionStoreOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** Key prefix (default `rlm`). */
   prefix?: string;
   /**
@@ -28,14 +29,14 @@ export interface QuestionState {
 }
 
 /**
- * Session records (`{prefix}:session:{id}`): one hash holding the session's context
+ * Session records (`<prefix>:session:{<id>}`): one hash holding the session's context
  * reference and options, its questions by position (`q:<n>` → analysis id, `a:<id>` → n,
  * `count`) and what each ended question left (`end:<n>`, JSON). Every write goes through
  * a script on that one key.
  */
 export class SessionStore {
   readonly ttlSeconds: number;
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly keys: RedisKeys;
 
   constructor(options: SessionStoreOptions) {
@@ -46,7 +47,9 @@ export class SessionStore {
 
   /**
    * Creates a session with a new id, unless `idempotencyKey` is bound to one already:
-   * then returns that id with `created: false`.
+   * then returns that id with `created: false`. The record first, then the key bound to
+   * it (`bindKey`: they lie in different slots of a cluster); the loser of a race
+   * deletes the record it had made.
    */
   async create(input: {
     contextRef: ContextRef;
@@ -55,10 +58,6 @@ export class SessionStore {
   }): Promise<{ id: string; created: boolean }> {
     const id = newSessionId();
     const now = String(Date.now());
-    const keys = [this.keys.session(id)];
-    if (input.idempotencyKey !== undefined) {
-      keys.push(this.keys.sessionIdempotency(input.idempotencyKey));
-    }
     const fields = [
       ["id", id],
       ["contextRef", JSON.stringify(input.contextRef)],
@@ -67,13 +66,17 @@ export class SessionStore {
       ["updatedAt", now],
       ["count", "0"],
     ].flat();
-    const reply = await luaScripts.sessionCreate.run(this.redis, keys, [
-      id,
-      this.ttlSeconds,
-      ...fields,
-    ]);
-    const [storedId, created] = reply as [string, number];
-    return { id: storedId, created: created === 1 };
+    await luaScripts.sessionCreate.run(
+      this.redis,
+      [this.keys.session(id)],
+      [this.ttlSeconds, ...fields],
+    );
+    if (input.idempotencyKey === undefined) return { id, created: true };
+    const key = this.keys.sessionIdempotency(input.idempotencyKey);
+    const bound = await bindKey(this.redis, key, id, this.ttlSeconds);
+    if (bound === id) return { id, created: true };
+    await this.redis.unlink(this.keys.session(id));
+    return { id: bound, created: false };
   }
 
   /** The whole record, or null for an unknown (or expired) session. */

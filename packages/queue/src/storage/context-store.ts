@@ -6,7 +6,7 @@ import {
   type RlmContext,
   RlmError,
 } from "@rlm/core";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-client.js";
 import { QueueErrorCode } from "../errors.js";
 import type { CollectGarbage } from "../documents/large-document.js";
 import { DEFAULT_PREFIX, DEFAULT_TTL_SECONDS, type RedisKeys, redisKeys } from "./keys.js";
@@ -19,7 +19,7 @@ import { ResidentTexts } from "../documents/resident-texts.js";
 
 /** Options of a `ContextStore`. */
 export interface ContextStoreOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** Key prefix (default `rlm`). */
   prefix?: string;
   /** Lifetime of a stored context, refreshed by every put of the same content. Default 7 days. */
@@ -58,7 +58,7 @@ export function parseJsonContext(text: string): RlmContext {
  * the document (JSON escaping would inflate quotes, backslashes and newlines).
  */
 export class ContextStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly keys: RedisKeys;
   private readonly ttlSeconds: number;
   private readonly resident = new ResidentTexts();

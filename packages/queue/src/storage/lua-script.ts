@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-client.js";
 
 /**
  * A Lua script run with EVALSHA, falling back to EVAL once when Redis has not cached it
@@ -18,7 +18,11 @@ export class LuaScript {
   }
 
   /** Runs the script with `keys` as KEYS and `args` as ARGV. */
-  async run(redis: Redis, keys: string[], args: Array<string | number | Buffer>): Promise<unknown> {
+  async run(
+    redis: RedisClient,
+    keys: string[],
+    args: Array<string | number | Buffer>,
+  ): Promise<unknown> {
     try {
       return await redis.evalsha(this.sha1, keys.length, ...keys, ...args);
     } catch (error) {

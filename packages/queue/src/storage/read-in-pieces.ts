@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-client.js";
 import {
   type CollectGarbage,
   LARGE_DOCUMENT_BYTES,
@@ -25,7 +25,7 @@ const READ_PIECES_IN_FLIGHT = 4;
  * expired, or was replaced, while it was read).
  */
 export async function readInPieces(
-  redis: Redis,
+  redis: RedisClient,
   key: string,
   start: number,
   end: number,

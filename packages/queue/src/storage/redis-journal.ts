@@ -1,12 +1,12 @@
 import { type Journal, type JournalRecord, RlmError } from "@rlm/core";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-client.js";
 import { QueueErrorCode } from "../errors.js";
 import { DEFAULT_PREFIX, DEFAULT_TTL_SECONDS, redisKeys } from "./keys.js";
 import { luaScripts } from "./lua-scripts.js";
 
 /** Options of a `RedisJournal`. */
 export interface RedisJournalOptions {
-  redis: Redis;
+  redis: RedisClient;
   analysisId: string;
   /** Key prefix (default `rlm`). */
   prefix?: string;
@@ -18,13 +18,13 @@ export interface RedisJournalOptions {
 }
 
 /**
- * The `Journal` of one analysis in Redis: one hash `{prefix}:journal:{analysisId}` whose
+ * The `Journal` of one analysis in Redis: one hash `<prefix>:journal:{<analysisId>}` whose
  * fields are the scope prefix plus the engine's key and whose values are record JSON.
  * Nested analyses use `scope()` views on the same hash, so one key holds the whole tree.
  */
 export class RedisJournal implements Journal {
   private readonly options: RedisJournalOptions;
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly key: string;
   private readonly prefix: string;
   private readonly ttlSeconds: number;
@@ -89,7 +89,7 @@ export interface JournalEntry {
  * compared as numbers (`root:2` before `root:10`); Redis keeps no insertion order.
  */
 export async function listJournalRecords(
-  redis: Redis,
+  redis: RedisClient,
   analysisId: string,
   options: { prefix?: string; scopePrefix?: string } = {},
 ): Promise<JournalEntry[]> {

@@ -3,11 +3,10 @@ import type { ModelClient } from "@rlm/core";
 import { createOpenAIModelClient } from "@rlm/llm";
 import { createIsolatedVmSandboxFactory, releaseBufferNow } from "@rlm/sandbox";
 import { MetricsTime, Worker } from "bullmq";
-import { Redis } from "ioredis";
 import { AnalysisReporter } from "../analyses/analysis-reporter.js";
 import { AnalysisStore } from "../analyses/analysis-store.js";
 import { AnswerBus } from "../answers/answer-bus.js";
-import { AnswerChannel } from "../answers/answer-channel.js";
+import { AnswerChannel, shardedPubSub } from "../answers/answer-channel.js";
 import { AnswerWriter } from "../answers/answer-writer.js";
 import { CancelWatch } from "../answers/cancel-watch.js";
 import { DocumentCache } from "../documents/document-cache.js";
@@ -29,7 +28,7 @@ import type { RootRunStats } from "../root-job/root-services.js";
 import { RootSlots } from "../root-job/root-slots.js";
 import { ContextStore } from "../storage/context-store.js";
 import { DAY_SECONDS, DEFAULT_PREFIX } from "../storage/keys.js";
-import { closeRedis, openRedis } from "../storage/redis-client.js";
+import { closeRedis, isRedisClient, openRedis } from "../storage/redis-client.js";
 import type { CallLane } from "../sub-calls/call-lane.js";
 import { DEFAULT_SUB_CALL_BATCHING } from "../sub-calls/overflow-jobs.js";
 import { HeldLocks } from "../jobs/held-locks.js";
@@ -47,9 +46,9 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
   const observe = options.observe;
   const roles = options.roles ?? ["root", "llm"];
   // Auto-pipelining: the journal writes and reads a fan-out issues in one tick leave as
-  // one socket write instead of one each.
+  // one socket write instead of one each (`openCluster` turns it on for a cluster).
   const redisClient = openRedis(
-    options.connection instanceof Redis
+    isRedisClient(options.connection)
       ? options.connection
       : { enableAutoPipelining: true, ...options.connection },
   );
@@ -72,7 +71,7 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
     heldLocks.beforeBlocking(bytes),
   );
   // The live way back, and the stop notices: one subscriber connection per process.
-  const channel = new AnswerChannel(redis, prefix);
+  const channel = new AnswerChannel(redis, prefix, { sharded: await shardedPubSub(redis) });
   const bus = new AnswerBus(channel);
   const writer = new AnswerWriter({ redis, prefix, bus, channel });
   const cancelWatch = new CancelWatch({

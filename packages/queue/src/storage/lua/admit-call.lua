@@ -2,10 +2,11 @@
   Admits one model call under the global request limit, across every LM worker: fixed
   windows on Redis's clock (not the workers'), so workers whose clocks disagree still
   share one window. The window's key is built here from KEYS[1]: the stem names the only
-  key family the script touches (as BullMQ's own scripts do).
+  key family the script touches (as BullMQ's own scripts do), and its hash tag keeps
+  every window's counter in the stem's slot on a cluster.
 
   Input:
-    KEYS[1] the window counter's key stem ({prefix}:llm:window)
+    KEYS[1] the window counter's key stem (<prefix>:llm:window:{<prefix>:llm})
     ARGV[1] most calls per window
     ARGV[2] window length, ms
 

@@ -1,22 +1,16 @@
 --[[
-  Creates an analysis record, or finds the one an idempotency key is bound to. One
-  script, so two producers racing with the same key create one analysis.
+  Creates an analysis record. Its idempotency key, if any, is bound afterwards by the
+  store (SET NX), not here: on a Redis Cluster that key lives in the slot of the key's
+  own hash tag, not in the record's, and a script touches one slot only.
 
   Input:
-    KEYS[1] the record hash of the new id ({prefix}:analysis:{id})
-    KEYS[2] (optional) the idempotency key ({prefix}:idem:{key})
-    ARGV[1] the new id
-    ARGV[2] TTL, seconds
-    ARGV[3..] field, value pairs of the record
+    KEYS[1] the record hash of the new id (<prefix>:analysis:{<id>})
+    ARGV[1] TTL, seconds
+    ARGV[2..] field, value pairs of the record
 
   Output:
-    {id, 1} when created, {existing id, 0} when the key was bound already
+    1
 ]]
-if #KEYS == 2 then
-  local existing = redis.call('GET', KEYS[2])
-  if existing then return {existing, 0} end
-  redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[2])
-end
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-return {ARGV[1], 1}
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+return 1

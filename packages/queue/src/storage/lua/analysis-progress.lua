@@ -3,8 +3,8 @@
   count sub-calls without losing updates) and publishes the merged progress.
 
   Input:
-    KEYS[1] the record hash ({prefix}:analysis:{id})
-    KEYS[2] the events stream ({prefix}:events:{id})
+    KEYS[1] the record hash (<prefix>:analysis:{<id>})
+    KEYS[2] the events stream (<prefix>:events:{<id>})
     ARGV[1] now, ms
     ARGV[2] TTL, seconds
     ARGV[3] JSON of fields to set

@@ -5,8 +5,8 @@
   what a turn of the worker's event loop produced, instead of a command or two per event.
 
   Input:
-    KEYS[1] the record hash ({prefix}:analysis:{id})
-    KEYS[2] the events stream ({prefix}:events:{id})
+    KEYS[1] the record hash (<prefix>:analysis:{<id>})
+    KEYS[2] the events stream (<prefix>:events:{<id>})
     ARGV[1] now, ms
     ARGV[2] TTL of record and stream, seconds
     ARGV[3] stream MAXLEN

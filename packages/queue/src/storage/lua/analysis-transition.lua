@@ -7,16 +7,16 @@
   anywhere are dropped.
 
   Input:
-    KEYS[1] the record hash ({prefix}:analysis:{id})
-    KEYS[2] the events stream ({prefix}:events:{id})
-    KEYS[3] (optional) the journal hash ({prefix}:journal:{id}), given the record's TTL
+    KEYS[1] the record hash (<prefix>:analysis:{<id>})
+    KEYS[2] the events stream (<prefix>:events:{<id>})
+    KEYS[3] (optional) the journal hash (<prefix>:journal:{<id>}), given the record's TTL
     ARGV[1] now, ms
     ARGV[2] TTL of record and stream, seconds
     ARGV[3] allowed current statuses, comma-separated, or '' for any non-terminal one
     ARGV[4] event type, or '' for none
     ARGV[5] event JSON
     ARGV[6] stream MAXLEN
-    ARGV[7] the stops channel ({prefix}:stops) when the change stops the analysis, else ''
+    ARGV[7] the stops channel (<prefix>:stops) when the change stops the analysis, else ''
     ARGV[8] '1' to refuse the change once a cancel was requested
     ARGV[9] JSON of progress fields to set (the final usage), or ''
     ARGV[10..] field, value pairs

@@ -3,7 +3,7 @@
   asked for a longer life), and reports whether it exists.
 
   Input:
-    KEYS[1] the context key ({prefix}:ctx:{sha256})
+    KEYS[1] the context key (<prefix>:ctx:{<sha256>})
     ARGV[1] TTL, seconds
 
   Output:

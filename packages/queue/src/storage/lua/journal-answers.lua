@@ -6,10 +6,12 @@
   costs one command instead of a write and a publish each.
 
   Input:
-    KEYS[1] the analysis's journal hash ({prefix}:journal:{analysisId})
+    KEYS[1] the analysis's journal hash (<prefix>:journal:{<analysisId>})
     ARGV[1] TTL of the hash, seconds (0: left alone)
-    ARGV[2] the channel to announce on ({prefix}:answers:{analysisId}), or '' for none
-    ARGV[3..] field, record JSON pairs
+    ARGV[2] the channel to announce on (<prefix>:answers:{<analysisId>}), or '' for none
+    ARGV[3] '1' to announce with SPUBLISH (a cluster: the channel is in KEYS[1]'s slot,
+            and the message stays on its shard), else PUBLISH
+    ARGV[4..] field, record JSON pairs
 
   Output:
     the record JSON stored under each field after the call, in order
@@ -18,7 +20,7 @@
 ]]
 local stored = {}
 local message = {}
-for i = 3, #ARGV, 2 do
+for i = 4, #ARGV, 2 do
   local field = ARGV[i]
   local record = ARGV[i + 1]
   if redis.call('HSETNX', KEYS[1], field, record) == 0 then
@@ -29,6 +31,8 @@ for i = 3, #ARGV, 2 do
 end
 if tonumber(ARGV[1]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 if ARGV[2] ~= '' then
-  redis.call('PUBLISH', ARGV[2], '[' .. table.concat(message, ',') .. ']')
+  local command = 'PUBLISH'
+  if ARGV[3] == '1' then command = 'SPUBLISH' end
+  redis.call(command, ARGV[2], '[' .. table.concat(message, ',') .. ']')
 end
 return stored

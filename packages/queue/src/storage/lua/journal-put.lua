@@ -4,7 +4,7 @@
   one result.
 
   Input:
-    KEYS[1] the analysis's journal hash ({prefix}:journal:{analysisId})
+    KEYS[1] the analysis's journal hash (<prefix>:journal:{<analysisId>})
     ARGV[1] field (scope + key)
     ARGV[2] record JSON
     ARGV[3] TTL of the hash, seconds (0: left alone)

@@ -3,7 +3,7 @@
   retried request): the position a question gets is decided here, once.
 
   Input:
-    KEYS[1] the session hash ({prefix}:session:{id})
+    KEYS[1] the session hash (<prefix>:session:{<id>})
     ARGV[1] the analysis id
     ARGV[2] TTL, seconds (the session's, refreshed)
     ARGV[3] now, ms

@@ -4,7 +4,7 @@
   same journal, and the first record stays.
 
   Input:
-    KEYS[1] the session hash ({prefix}:session:{id})
+    KEYS[1] the session hash (<prefix>:session:{<id>})
     ARGV[1] the question's position
     ARGV[2] the record, JSON
     ARGV[3] TTL, seconds (the session's, refreshed)
