@@ -97,8 +97,11 @@ describe("rlm worker logs", () => {
 
   it("on a terminal, readable lines instead of JSON", async () => {
     // `script` runs the worker on a pseudo-terminal and copies what it prints; Ctrl-C
-    // written to the terminal reaches the worker as SIGINT, as a person's would.
-    const command = `"${process.execPath}" "${BIN}" worker --concurrency 1`;
+    // written to the terminal reaches the worker as SIGINT, as a person's would. `exec`:
+    // `script` runs the command with `$SHELL -c`, and a shell that stays in between (dash,
+    // CI's /bin/sh when SHELL is unset) dies of that SIGINT itself, so `script` reported
+    // 130 while the worker was still draining.
+    const command = `exec "${process.execPath}" "${BIN}" worker --concurrency 1`;
     const session = spawn("script", ["-qfec", command, "/dev/null"], {
       cwd: REPO_ROOT,
       env: env({ NO_COLOR: "1", TERM: "xterm" }),
