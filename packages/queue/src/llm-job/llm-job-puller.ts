@@ -57,6 +57,8 @@ export class LlmJobPuller {
   #renewal: ReturnType<typeof setInterval> | undefined;
   #loop: Promise<void> | undefined;
   #nextToken = 0;
+  /** Blocking fetches in a row that came back at once with nothing. */
+  #quickEmpties = 0;
   /** Jobs taken (for statistics). */
   taken = 0;
 
@@ -130,10 +132,14 @@ export class LlmJobPuller {
     const askedAt = Date.now();
     try {
       const job = await this.settings.worker.getNextJob(this.#token(), { block });
-      // Back at once with nothing (a paused or rate-limited queue): do not spin.
+      // Back at once with nothing. Once is normal: BullMQ re-adds its marker whenever a
+      // worker takes a job, so the last job taken wakes a worker that then finds none
+      // (sleeping then made the next wave's first jobs wait up to 50 ms here). Twice in a
+      // row is a paused or rate-limited queue: do not spin.
       if (!job && block && Date.now() - askedAt < FETCH_RETRY_MS && !this.#closing) {
-        await sleep(FETCH_RETRY_MS);
-      }
+        this.#quickEmpties += 1;
+        if (this.#quickEmpties > 1) await sleep(FETCH_RETRY_MS);
+      } else this.#quickEmpties = 0;
       return job;
     } catch {
       if (!this.#closing) await sleep(FETCH_RETRY_MS);
