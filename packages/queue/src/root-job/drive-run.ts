@@ -50,6 +50,8 @@ export async function driveRun(run: RootRun, slots: RootSlots): Promise<DriveEnd
       let stepFinished = false;
       const step = run.step.then((outcome) => {
         stepFinished = true;
+        // Whoever waits on the calls (below) looks again now, not at its next re-check.
+        run.executor.pending.wake();
         return outcome;
       });
       const winner = await Promise.race([
