@@ -73,6 +73,17 @@ try {
     const byProc = new Map<string, number>();
     for (const job of jobs)
       byProc.set(job.processedBy ?? "", (byProc.get(job.processedBy ?? "") ?? 0) + 1);
+    const lastFinished = Math.max(0, ...jobs.map((job) => job.finishedOn ?? 0));
+    const lastByProc = new Map<string, number>();
+    for (const job of jobs) {
+      const by = job.processedBy ?? "";
+      lastByProc.set(by, Math.max(lastByProc.get(by) ?? 0, job.finishedOn ?? 0));
+    }
+    if (nextRoot && jobs.length > 0) {
+      console.log(
+        `  last job finished ${(lastFinished - lastSubEnd).toFixed(1)} ms after the last sub-call ended, ${(nextRoot.startedAt - lastFinished).toFixed(1)} ms before the next root call; per process ${[...lastByProc.values()].map((t) => (t - lastSubEnd).toFixed(0)).join(", ")}`,
+      );
+    }
     console.log(
       `  ${jobs.length} jobs ${[...byProc.values()].join("+")}: issued-rootEnd ${f(jobs.map((j) => j.data.calls[0]!.issuedAt - rootEnd))} added-issued ${f(jobs.map((j) => j.timestamp - j.data.calls[0]!.issuedAt))} taken-added ${f(jobs.map((j) => (j.processedOn ?? 0) - j.timestamp))}`,
     );
