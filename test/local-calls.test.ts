@@ -65,6 +65,20 @@ it("sends the calls its slots do not allow to LM jobs, children of the root, whi
   expect(new Set(subRequests.map((request) => request.messagesHash)).size).toBe(subRequests.length);
 });
 
+it("a worker with one call slot takes its next LM job with the completion of the last", async () => {
+  await worker("chain-root", { concurrency: { llm: 1 } });
+  const single = await worker("chain-llm", { roles: ["llm"], concurrency: { llm: 1 } });
+  const { id, subRequests } = await analysis(29);
+  const jobs = await lmJobsOf(id);
+  expect(jobs.length).toBeGreaterThan(10);
+  for (const job of jobs) expect(job.state).toBe("completed");
+  const { llmJobsTaken, llmJobsChained } = single.runStats();
+  expect(llmJobsTaken).toBeGreaterThan(5);
+  // BullMQ's fetchNext: after its first job, most of this worker's jobs came that way.
+  expect(llmJobsChained).toBeGreaterThanOrEqual(llmJobsTaken / 2);
+  expect(new Set(subRequests.map((request) => request.messagesHash)).size).toBe(subRequests.length);
+});
+
 it("a call made here sends the prompt the queue would send, with or without a context", async () => {
   const code = [
     "```js",

@@ -1,30 +1,12 @@
-import { failSpan, SpanAttributes, setUsageAttributes } from "@rlm/core";
-import type { Span } from "@opentelemetry/api";
-import type { Job, Worker } from "bullmq";
+import { Job as JobClass, type Job, type Worker } from "bullmq";
 import { setTimeout as sleep } from "node:timers/promises";
-import { firstStart } from "../jobs/first-start.js";
-import { graceForEarlierHolder, wasTakenOver } from "../jobs/stalled-grace.js";
-import type { LlmCall, LlmJobData, LlmJobResult } from "../jobs/job-types.js";
-import type { ContextStore } from "../storage/context-store.js";
-import { RedisJournal } from "../storage/redis-journal.js";
-import type { RedisClient } from "../storage/redis-client.js";
-import type { CallSlots } from "./call-slots.js";
-import { type CallOutcome, type CallRunnerServices, runCall } from "./call-runner.js";
-import { inJobSpan, JobSpanAttributes, JobSpanNames } from "../observing/job-trace.js";
-import type { CancelWatch } from "../answers/cancel-watch.js";
+import type { LlmJobData, LlmJobResult } from "../jobs/job-types.js";
+import { type LlmJobServices, runLlmJob } from "./run-llm-job.js";
 
 /** What {@link LlmJobPuller} needs from its worker process. */
-export interface LlmJobPullerSettings {
+export interface LlmJobPullerSettings extends LlmJobServices {
   /** A BullMQ worker on `rlm-llm` made without a processor: jobs are fetched here. */
   worker: Worker<LlmJobData, LlmJobResult>;
-  /** The process's call slots, shared with the calls its own root runs make. */
-  slots: CallSlots;
-  runner: CallRunnerServices;
-  redis: RedisClient;
-  prefix: string;
-  contexts: ContextStore;
-  /** Aborts the calls of an analysis once it is cancelled or has ended. */
-  cancelWatch?: CancelWatch;
   /** Holds the lock of each job in progress (see `HeldLocks`); returns the release. */
   holdLock?: (job: Job, token: string) => () => void;
   /** The jobs' lock duration: locks are renewed every half of it. */
@@ -59,8 +41,9 @@ export class LlmJobPuller {
   #nextToken = 0;
   /** Blocking fetches in a row that came back at once with nothing. */
   #quickEmpties = 0;
-  /** Jobs taken (for statistics). */
+  /** Jobs taken, and those of them taken with a completion (for statistics). */
   taken = 0;
+  chained = 0;
 
   constructor(private readonly settings: LlmJobPullerSettings) {}
 
@@ -168,8 +151,8 @@ export class LlmJobPuller {
     this.#locks.set(id, token);
     const release = this.settings.holdLock?.(job, token);
     try {
-      const outcome = await this.#run(job, holding);
-      if (outcome.kind === "done") await job.moveToCompleted(outcome.result, token, false);
+      const outcome = await runLlmJob(job, holding, this.settings);
+      if (outcome.kind === "done") await this.#complete(job, outcome, token);
       // BullMQ retries it with the queue's backoff while attempts are left.
       else await job.moveToFailed(outcome.error, token, false);
     } catch (error) {
@@ -182,91 +165,35 @@ export class LlmJobPuller {
     }
   }
 
-  /** Makes the job's calls that are not journaled yet, each within a call slot. */
-  async #run(
+  /**
+   * Completes a job and, with the slot its last call kept (or another free one), takes
+   * the next one in the same round trip (BullMQ's `fetchNext`, as its own worker loop
+   * does): a job costs one script call less, and its slot is filled without waiting for
+   * the fetch loop.
+   */
+  async #complete(
     job: Job<LlmJobData, LlmJobResult>,
-    holding: boolean,
-  ): Promise<{ kind: "done"; result: LlmJobResult } | { kind: "retry"; error: Error }> {
-    const { data } = job;
-    const { slots, runner, contexts } = this.settings;
-    const result: LlmJobResult = { answered: 0, failed: 0, memoized: 0, cancelled: 0 };
-    let calls = data.calls;
-    // The slot taken for the job goes to its first call.
-    let held = holding;
-    const slot = async () => {
-      if (held) held = false;
-      else await slots.take();
-    };
-    if (!firstStart(job)) {
-      // Taken over from a worker whose lock lapsed: that worker may be alive and about to
-      // journal answers it holds (Redis was away); they land before the memo is read.
-      if (wasTakenOver(job)) await graceForEarlierHolder();
-      // Run before (a retry, a crash): the memo of every call, in one round trip. On a
-      // first start its calls are new: the root adds a call only when the journal lacks it.
-      const journal = new RedisJournal({
-        redis: this.settings.redis,
-        analysisId: data.analysisId,
-        prefix: this.settings.prefix,
-      });
-      const existing = await journal.getMany(calls.map((call) => call.journalKey));
-      calls = calls.filter((_call, index) => existing[index]?.kind !== "sub");
-      result.memoized = data.calls.length - calls.length;
-    }
-    const attemptsLeft = (job.opts.attempts ?? 1) - (job.attemptsMade + 1);
-    // Watched from now: a call waiting for a slot is dropped once its analysis stops.
-    const cancel = this.settings.cancelWatch?.hold(data.analysisId);
-    let retry: Error | undefined;
+    { result, slotKept }: { result: LlmJobResult; slotKept: boolean },
+    token: string,
+  ): Promise<void> {
+    const { slots, worker } = this.settings;
+    const fetchNext = !this.#closing && (slotKept || slots.tryTake());
+    if (slotKept && !fetchNext) slots.release();
+    let next: Job<LlmJobData, LlmJobResult> | undefined;
     try {
-      await Promise.all(
-        calls.map((call) =>
-          // The call's span is a child of its sub-call's, in the root's run.
-          inJobSpan(JobSpanNames.llmCall, call.trace, callAttributes(job, call), async (span) => {
-            await slot();
-            try {
-              for (;;) {
-                if (retry) return; // the job goes back to the queue: not started now
-                const outcome = await runCall(
-                  runner,
-                  data,
-                  {
-                    journalKey: call.journalKey,
-                    query: call.query,
-                    // Read within its slot: a job's large chunks are not all held at once.
-                    text: async () => {
-                      const context = await contexts.get(call.contextRef);
-                      return typeof context === "string" ? context : JSON.stringify(context);
-                    },
-                    ...(call.schema ? { schema: call.schema } : {}),
-                  },
-                  {
-                    canRetry: attemptsLeft > 0,
-                    deliverHere: true,
-                    lane: "job",
-                    ...(cancel ? { signal: cancel.signal } : {}),
-                  },
-                );
-                traceCallOutcome(span, outcome);
-                if (outcome.kind === "rate_limited") continue; // after the provider's pause
-                if (outcome.kind === "retry") retry ??= outcome.error;
-                else if (outcome.kind === "cancelled") result.cancelled += 1;
-                else {
-                  result.answered += 1;
-                  if (outcome.record.error) result.failed += 1;
-                }
-                return;
-              }
-            } finally {
-              slots.release();
-            }
-          }),
-        ),
-      );
+      const fetched = await job.moveToCompleted(result, token, fetchNext);
+      // [job fields, job id, rate limit until, delay until] when asked for the next job.
+      const [data, id] = Array.isArray(fetched) ? fetched : [];
+      if (fetchNext && data && typeof id === "string") {
+        next = JobClass.fromJSON<LlmJobData, LlmJobResult>(worker, data, id);
+        next.token = token;
+      }
     } finally {
-      cancel?.release();
-      if (held) slots.release(); // every call was in the journal already
+      if (next) {
+        this.chained += 1;
+        this.#start(next, true);
+      } else if (fetchNext) slots.release();
     }
-    // A retry (with backoff) makes the calls still missing.
-    return retry ? { kind: "retry", error: retry } : { kind: "done", result };
   }
 
   #renewLocks(): void {
@@ -276,27 +203,4 @@ export class LlmJobPuller {
       .extendJobLocks([...this.#locks.keys()], [...this.#locks.values()], lockDurationMs)
       .catch(() => undefined);
   }
-}
-
-function callAttributes(job: Job<LlmJobData, LlmJobResult>, call: LlmCall) {
-  return {
-    [SpanAttributes.analysisId]: job.data.analysisId,
-    [SpanAttributes.depth]: job.data.depth,
-    [SpanAttributes.subCallKey]: call.journalKey,
-    [SpanAttributes.requestModel]: job.data.model,
-    [JobSpanAttributes.system]: "bullmq",
-    [JobSpanAttributes.destination]: job.queueName,
-    [JobSpanAttributes.operation]: "process",
-    [JobSpanAttributes.messageId]: job.id ?? "",
-  };
-}
-
-/** A try of the call on its span: how it ended, and the usage of an answer. */
-function traceCallOutcome(span: Span, outcome: CallOutcome): void {
-  if (!span.isRecording()) return;
-  span.setAttribute(JobSpanAttributes.callOutcome, outcome.kind);
-  if (outcome.kind !== "answered") return;
-  const { record } = outcome;
-  setUsageAttributes(span, record.usage, Object.keys(record.byModel));
-  if (record.error) failSpan(span, record.error);
 }

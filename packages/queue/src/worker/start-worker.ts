@@ -212,6 +212,7 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
       liveAnswers: bus.delivered,
       callsHere: localCalls?.started ?? 0,
       llmJobsTaken: puller?.taken ?? 0,
+      llmJobsChained: puller?.chained ?? 0,
       rebuilt: runStats.rebuilt,
       parked: runStats.parked,
     }),

@@ -103,13 +103,15 @@ export interface RlmWorker {
   /**
    * What this process did: answers a run here took live as they were journaled
    * (`liveAnswers`), plain calls made here as their run issued them (`callsHere`), LM jobs
-   * taken from the queue (`llmJobsTaken`), runs rebuilt from the journal after an earlier
-   * run of their job (`rebuilt`), and times a run gave its slot up (`parked`).
+   * taken from the queue (`llmJobsTaken`; `llmJobsChained` of them with the completion of
+   * the one before, in one round trip), runs rebuilt from the journal after an earlier run
+   * of their job (`rebuilt`), and times a run gave its slot up (`parked`).
    */
   runStats(): {
     liveAnswers: number;
     callsHere: number;
     llmJobsTaken: number;
+    llmJobsChained: number;
     rebuilt: number;
     parked: number;
   };
