@@ -3,6 +3,11 @@
 // each wave's first and last sub-call start, and the gap from the last sub-call's end to
 // the next root call.
 // node --no-node-snapshot --import tsx bench/diagnostics/scale-timeline.ts [workers] [N] [C] [runs]
+// SCALE_PROFILE=DIR: each worker writes a --cpu-prof profile there, and DIR/windows.json
+// holds each fan-out's first 150 ms in the profiler's clock (bench/support/profile-top.ts
+// PROFILE N DIR/windows.json: what the workers did while the first wave was being sent).
+// SCALE_DUMP=FILE: the mock's requests of the last analysis (startedAt per sub-call).
+import { writeFileSync } from "node:fs";
 import { ContextStore, createLlmQueue, RlmQueueClient } from "@rlm/queue";
 import { Redis } from "ioredis";
 import { makeDocument } from "../../test/support/documents.js";
@@ -23,6 +28,7 @@ for (let fill = 0.999; fill > 0.9; fill -= 0.001) {
   if (chunkCount(document.text, CHUNK) === subCalls) break;
 }
 const prefix = benchPrefix();
+const profileDir = process.env.SCALE_PROFILE;
 const mock = await MockProcess.start();
 const client = new RlmQueueClient({ connection: { ...REDIS }, prefix });
 void new ContextStore({ redis: new Redis(REDIS), prefix });
@@ -32,8 +38,21 @@ const per = Array.from(
 );
 const llmQueue = createLlmQueue({ connection: { ...REDIS }, prefix });
 const procs = await Promise.all(
-  per.map((llm) => WorkerProcess.start({ prefix, modelUrl: mock.url, llmConcurrency: llm })),
+  per.map((llm) =>
+    WorkerProcess.start({
+      prefix,
+      modelUrl: mock.url,
+      llmConcurrency: llm,
+      ...(profileDir ? { execArgv: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] } : {}),
+    }),
+  ),
 );
+// Epoch ms → the profiler's clock (process.hrtime in µs; one clock for every process).
+const hrtimeOffsetUs =
+  process.hrtime.bigint() / 1000n -
+  BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000));
+const toClock = (epochMs: number) => String(BigInt(Math.round(epochMs * 1000)) + hrtimeOffsetUs);
+const windows: Array<[string, string]> = [];
 try {
   for (let run = 0; run < runs + 3; run += 1) {
     const latency = run < 3 ? 0 : 200;
@@ -47,6 +66,7 @@ try {
     const ended = performance.timeOrigin + performance.now();
     if (latency === 0) continue;
     const requests = await mock.requests();
+    if (process.env.SCALE_DUMP) writeFileSync(process.env.SCALE_DUMP, JSON.stringify(requests));
     const rel = (t: number) => (t - started).toFixed(1);
     const roots = requests.filter((r) => r.kind !== "sub");
     const subs = requests.filter((r) => r.kind === "sub").sort((a, b) => a.startedAt - b.startedAt);
@@ -66,6 +86,7 @@ try {
       (job) => job.data.analysisId === id,
     );
     const rootEnd = roots[1]?.endedAt ?? 0;
+    windows.push([toClock(rootEnd), toClock(rootEnd + 150)]);
     const f = (xs: number[]) => {
       const s2 = [...xs].sort((a, b) => a - b);
       return `${s2[0]?.toFixed(1)}/${s2[Math.floor(s2.length / 2)]?.toFixed(1)}/${s2.at(-1)?.toFixed(1)}`;
@@ -84,10 +105,22 @@ try {
         `  last job finished ${(lastFinished - lastSubEnd).toFixed(1)} ms after the last sub-call ended, ${(nextRoot.startedAt - lastFinished).toFixed(1)} ms before the next root call; per process ${[...lastByProc.values()].map((t) => (t - lastSubEnd).toFixed(0)).join(", ")}`,
       );
     }
+    // The first wave's jobs (those the other workers' slots take at once): when the last
+    // of them was issued, added and taken, from the end of the root call that issued them.
+    const firstTaken = [...jobs]
+      .sort((a, b) => (a.processedOn ?? 0) - (b.processedOn ?? 0))
+      .slice(0, Math.floor((slots * (workers - 1)) / workers));
+    if (firstTaken.length > 0) {
+      const last = (values: number[]) => Math.max(...values).toFixed(1);
+      console.log(
+        `  first ${firstTaken.length} jobs taken: last issued +${last(firstTaken.map((j) => j.data.calls[0]!.issuedAt - rootEnd))}, last added +${last(firstTaken.map((j) => j.timestamp - rootEnd))}, last taken +${last(firstTaken.map((j) => (j.processedOn ?? 0) - rootEnd))} ms`,
+      );
+    }
     console.log(
       `  ${jobs.length} jobs ${[...byProc.values()].join("+")}: issued-rootEnd ${f(jobs.map((j) => j.data.calls[0]!.issuedAt - rootEnd))} added-issued ${f(jobs.map((j) => j.timestamp - j.data.calls[0]!.issuedAt))} taken-added ${f(jobs.map((j) => (j.processedOn ?? 0) - j.timestamp))}`,
     );
   }
+  if (profileDir) writeFileSync(`${profileDir}/windows.json`, JSON.stringify(windows));
   const stats = await Promise.all(procs.map((p) => p.stats()));
   console.log(stats.map((s) => JSON.stringify(s.live)).join("\n"));
 } finally {
