@@ -31,10 +31,11 @@ export type StepOutcome = { done: false } | { done: true; result: RlmResult };
  *
  * The machine owns the phases (a root turn, its cells one by one, the last request for an
  * answer); its collaborators own the rest: {@link JournalPolicy} (what is read and when
- * writes settle), {@link SubCallRouter} (journal, identical calls, executor),
- * {@link SandboxSession} (the REPL and its rebuilds), {@link RootTurns} (a root turn from
- * the journal or the model), {@link CellRuns} (a cell from the journal or the REPL, and
- * its record), {@link AnalysisOutcome} (the answer taken, or the stop, as the result).
+ * writes settle), `SubCallRouter` (journal, identical calls, executor; made in
+ * sandbox-wiring.ts), {@link SandboxSession} (the REPL and its rebuilds),
+ * {@link RootTurns} (a root turn from the journal or the model), {@link CellRuns} (a cell
+ * from the journal or the REPL, and its record), {@link AnalysisOutcome} (the answer
+ * taken, or the stop, as the result).
  */
 export class AnalysisMachine {
   readonly analysisId: string;
