@@ -19,6 +19,12 @@ interface HostileCell {
   limits?: Partial<SandboxLimits>;
   context?: string | string[] | { [key: string]: string };
   onSubCall?: SubCallHandler;
+  /**
+   * The sandbox may survive the cell and yet be lost at the next one: a cell stopped by
+   * its CPU limit keeps what its top-level declarations hold (REPL globals), and close to
+   * the memory limit the next cell's first allocation is the one that crosses it.
+   */
+  laterMayBeLost?: boolean;
 }
 
 const hostileCells: HostileCell[] = [
@@ -272,6 +278,9 @@ const hostileCells: HostileCell[] = [
     name: "many small allocations in a synchronous loop",
     code: "const heap = []; for (let i = 0; ; i++) heap.push({ i, s: 'y' + i, a: [i, i] })",
     lost: "either",
+    // Stopped at 500 ms of CPU with `heap` just under 64 MB (a busy machine allocates less
+    // in that time, an idle one reaches the memory limit first).
+    laterMayBeLost: true,
     check: (r) =>
       expect(r.error).toMatch(/^(Timeout: cell exceeded 500 ms of CPU|MemoryLimitError)/),
   },
@@ -496,7 +505,7 @@ describe("containment", () => {
 
       // (c) a later cell still works; the earlier global survives unless the sandbox was lost
       const later = await t.run("keep + 1");
-      if (result.sandboxLost) {
+      if (result.sandboxLost || (cell.laterMayBeLost && later.sandboxLost)) {
         expect(later.sandboxLost).toBe(true);
         expect(later.error).toMatch(/^SandboxLost: /);
         const fresh = await openSandbox({ context: cell.context ?? "the document" });
