@@ -52,6 +52,19 @@ try {
       console.log(
         `in flight on average: root ${busy((k) => k !== "sub").toFixed(1)}, sub ${busy((k) => k === "sub").toFixed(1)}`,
       );
+      // Root calls in flight per 100 ms of the batch: the ramp up, the plateau, the tail.
+      const origin = performance.timeOrigin + started;
+      const roots = requests.filter((r) => r.kind !== "sub");
+      const profile: number[] = [];
+      for (let at = 0; at < wall; at += 100) {
+        const [from, to] = [origin + at, origin + Math.min(at + 100, wall)];
+        const busyMs = roots.reduce(
+          (sum, r) => sum + Math.max(0, Math.min(r.endedAt ?? 0, to) - Math.max(r.startedAt, from)),
+          0,
+        );
+        profile.push(Math.round(busyMs / (to - from)));
+      }
+      console.log(`root calls in flight per 100 ms: ${profile.join(" ")}`);
     }
   }
   for (const worker of workers) console.log(JSON.stringify((await worker.stats()).live));
