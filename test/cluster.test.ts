@@ -195,7 +195,6 @@ describe.skipIf(!canStartRedisCluster())("on a Redis Cluster of three masters", 
     // KEYS and ARGV as the package's callers build them, one case per script.
     const cases: Record<keyof typeof luaScripts, [string[], Array<string | number>]> = {
       admitCall: [[keys.llmWindow()], [100, 1_000]],
-      analysisCreate: [[keys.analysis(id)], [60, "id", id, "status", "queued", "progress", "{}"]],
       analysisProgress: [
         [keys.analysis(id), keys.events(id)],
         [now, 60, "{}", progress, 100, "1"],
@@ -211,7 +210,7 @@ describe.skipIf(!canStartRedisCluster())("on a Redis Cluster of three masters", 
       contextTouch: [[keys.context("0".repeat(64))], [60]],
       journalAnswers: [[keys.journal(id)], [60, keys.answers(id), "1", "sub:1", '{"kind":"sub"}']],
       journalPut: [[keys.journal(id)], ["root:1", '{"kind":"root"}', 60]],
-      sessionCreate: [[keys.session(session)], [60, "id", session, "count", "0"]],
+      recordCreate: [[keys.analysis(id)], [60, "id", id, "status", "queued", "progress", "{}"]],
       sessionAppend: [[keys.session(session)], [id, 60, now]],
       sessionEnd: [[keys.session(session)], [0, "{}", 60, now]],
     };

@@ -141,7 +141,7 @@ export class AnalysisStore {
       ["cancelRequested", "0"],
       ...(input.webhook ? [["webhook", JSON.stringify(input.webhook)]] : []),
     ].flat();
-    await luaScripts.analysisCreate.run(
+    await luaScripts.recordCreate.run(
       this.redis,
       [this.keys.analysis(id)],
       [this.ttlSeconds, ...fields],

@@ -66,7 +66,7 @@ export class SessionStore {
       ["updatedAt", now],
       ["count", "0"],
     ].flat();
-    await luaScripts.sessionCreate.run(
+    await luaScripts.recordCreate.run(
       this.redis,
       [this.keys.session(id)],
       [this.ttlSeconds, ...fields],

@@ -8,15 +8,14 @@ import { LuaScript } from "./lua-script.js";
  */
 export const luaScripts = {
   admitCall: load("admit-call"),
-  analysisCreate: load("analysis-create"),
   analysisProgress: load("analysis-progress"),
   analysisReport: load("analysis-report"),
   analysisTransition: load("analysis-transition"),
   contextTouch: load("context-touch"),
   journalAnswers: load("journal-answers"),
   journalPut: load("journal-put"),
+  recordCreate: load("record-create"),
   sessionAppend: load("session-append"),
-  sessionCreate: load("session-create"),
   sessionEnd: load("session-end"),
 } as const;
 
