@@ -1,9 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Redis } from "ioredis";
+import { freePorts, waitForPing } from "./redis-server-process.js";
 
 /**
  * A Redis server of a test's own, on a free loopback port, with AOF on (`appendfsync
@@ -21,7 +20,7 @@ export interface PrivateRedis {
 }
 
 export async function startPrivateRedis(): Promise<PrivateRedis> {
-  const port = await freePort();
+  const [port = 0] = await freePorts(1);
   const dir = await mkdtemp(join(tmpdir(), "rlm-redis-"));
   let child: ChildProcess | undefined;
   const start = async () => {
@@ -64,38 +63,4 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
-
-async function waitForPing(port: number): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const redis = new Redis({
-      port,
-      host: "127.0.0.1",
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-    });
-    // A refused connection while the server starts is expected: not an "unhandled" error.
-    redis.on("error", () => undefined);
-    try {
-      await redis.connect();
-      if ((await redis.ping()) === "PONG") return;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not start`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    } finally {
-      redis.disconnect();
-    }
-  }
 }

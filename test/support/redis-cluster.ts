@@ -1,12 +1,12 @@
 import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { openCluster } from "@rlm/queue";
-import { type Cluster, Redis } from "ioredis";
+import type { Cluster } from "ioredis";
 import { deleteKeysUnder } from "../../packages/queue/test/redis-helpers.js";
+import { freePorts, waitForPing } from "./redis-server-process.js";
 import type { TestRedis } from "./test-redis.js";
 
 const run = promisify(execFile);
@@ -130,51 +130,6 @@ function killed(child: ChildProcess): Promise<void> {
     child.once("exit", () => resolve());
     child.kill("SIGKILL");
   });
-}
-
-/** `count` distinct ports free now (held open together, so none is given twice). */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const server = createServer();
-          server.once("error", reject);
-          server.listen(0, "127.0.0.1", () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((server) => {
-    const address = server.address();
-    return typeof address === "object" && address ? address.port : 0;
-  });
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
-}
-
-async function waitForPing(port: number, password: string | undefined): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const redis = new Redis({
-      port,
-      host: "127.0.0.1",
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      ...(password === undefined ? {} : { password }),
-    });
-    // A refused connection while the server starts is expected: not an "unhandled" error.
-    redis.on("error", () => undefined);
-    try {
-      await redis.connect();
-      if ((await redis.ping()) === "PONG") return;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not start`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    } finally {
-      redis.disconnect();
-    }
-  }
 }
 
 async function waitForClusterOk(port: number, auth: string[]): Promise<void> {
