@@ -5,9 +5,10 @@
 // node --no-node-snapshot --import tsx bench/diagnostics/scale-timeline.ts [workers] [N] [C] [runs]
 // SCALE_PROFILE=DIR: each worker writes a --cpu-prof profile there, and DIR/windows.json
 // holds each fan-out's first 150 ms in the profiler's clock (bench/support/profile-top.ts
-// PROFILE N DIR/windows.json: what the workers did while the first wave was being sent).
+// PROFILE N DIR/windows.json: what the workers did while the first wave was being sent;
+// DIR/fan-outs.json: the whole of each timed fan-out).
 // SCALE_DUMP=FILE: the mock's requests of the last analysis (startedAt per sub-call).
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { ContextStore, createLlmQueue, RlmQueueClient } from "@rlm/queue";
 import { Redis } from "ioredis";
 import { makeDocument } from "../../test/support/documents.js";
@@ -43,7 +44,10 @@ const procs = await Promise.all(
       prefix,
       modelUrl: mock.url,
       llmConcurrency: llm,
-      ...(profileDir ? { execArgv: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] } : {}),
+      execArgv: [
+        ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []),
+        ...(process.env.SCALE_NODE_FLAGS?.split(" ").filter(Boolean) ?? []),
+      ],
     }),
   ),
 );
@@ -53,10 +57,30 @@ const hrtimeOffsetUs =
   BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000));
 const toClock = (epochMs: number) => String(BigInt(Math.round(epochMs * 1000)) + hrtimeOffsetUs);
 const windows: Array<[string, string]> = [];
+const fanOuts: Array<[string, string]> = [];
+// CPU ms used so far by a process (Linux /proc: utime + stime, in clock ticks of 10 ms).
+const cpuMs = (pid: number | undefined) => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
+};
+const redisInfo = new Redis(REDIS);
+const redisCpuMs = async () => {
+  const info = await redisInfo.info("cpu");
+  const read = (name: string) => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)?.[1] ?? 0);
+  return (read("used_cpu_user") + read("used_cpu_sys")) * 1000;
+};
+const cpuNow = async () => [...procs.map((p) => cpuMs(p.pid)), cpuMs(mock.pid), await redisCpuMs()];
 try {
-  for (let run = 0; run < runs + 3; run += 1) {
-    const latency = run < 3 ? 0 : 200;
+  // Warm-ups (latency 0): 3 per worker process, so each has run as much as a lone one.
+  const warmUps = 3 * workers;
+  for (let run = 0; run < runs + warmUps; run += 1) {
+    const latency = run < warmUps ? 0 : 200;
     await mock.reset({ latencyMs: latency, strategy: "map-reduce", chunkChars: CHUNK });
+    const cpuBefore = await cpuNow();
     const started = performance.timeOrigin + performance.now();
     const { id } = await client.enqueueAnalysis({
       query: `${querySubject(document)} ${run}`,
@@ -65,6 +89,8 @@ try {
     await client.waitForResult(id, { timeoutMs: 60_000 });
     const ended = performance.timeOrigin + performance.now();
     if (latency === 0) continue;
+    const cpuUsed = (await cpuNow()).map((after, i) => after - cpuBefore[i]!);
+    const workersCpu = cpuUsed.slice(0, procs.length);
     const requests = await mock.requests();
     if (process.env.SCALE_DUMP) writeFileSync(process.env.SCALE_DUMP, JSON.stringify(requests));
     const rel = (t: number) => (t - started).toFixed(1);
@@ -82,11 +108,15 @@ try {
     if (nextRoot) line.push(`back ${(nextRoot.startedAt - lastSubEnd).toFixed(1)}`);
     line.push(`result ${(ended - (roots.at(-1)?.endedAt ?? 0)).toFixed(1)}`);
     console.log(line.join(" | "));
+    console.log(
+      `  cpu ms: workers ${workersCpu.join("+")} = ${workersCpu.reduce((a, b) => a + b, 0)}, mock ${cpuUsed.at(-2)}, redis ${cpuUsed.at(-1)!.toFixed(0)}`,
+    );
     const jobs = (await llmQueue.getJobs(["completed"], 0, 2000)).filter(
       (job) => job.data.analysisId === id,
     );
     const rootEnd = roots[1]?.endedAt ?? 0;
     windows.push([toClock(rootEnd), toClock(rootEnd + 150)]);
+    fanOuts.push([toClock(started), toClock(ended)]);
     const f = (xs: number[]) => {
       const s2 = [...xs].sort((a, b) => a - b);
       return `${s2[0]?.toFixed(1)}/${s2[Math.floor(s2.length / 2)]?.toFixed(1)}/${s2.at(-1)?.toFixed(1)}`;
@@ -120,12 +150,16 @@ try {
       `  ${jobs.length} jobs ${[...byProc.values()].join("+")}: issued-rootEnd ${f(jobs.map((j) => j.data.calls[0]!.issuedAt - rootEnd))} added-issued ${f(jobs.map((j) => j.timestamp - j.data.calls[0]!.issuedAt))} taken-added ${f(jobs.map((j) => (j.processedOn ?? 0) - j.timestamp))}`,
     );
   }
-  if (profileDir) writeFileSync(`${profileDir}/windows.json`, JSON.stringify(windows));
+  if (profileDir) {
+    writeFileSync(`${profileDir}/windows.json`, JSON.stringify(windows));
+    writeFileSync(`${profileDir}/fan-outs.json`, JSON.stringify(fanOuts));
+  }
   const stats = await Promise.all(procs.map((p) => p.stats()));
   console.log(stats.map((s) => JSON.stringify(s.live)).join("\n"));
 } finally {
   await Promise.all(procs.map((p) => p.stop()));
   await client.close();
+  redisInfo.disconnect();
   await mock.stop();
   await deleteKeys(prefix);
   process.exit(0);
