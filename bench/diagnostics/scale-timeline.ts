@@ -9,7 +9,7 @@
 // DIR/fan-outs.json: the whole of each timed fan-out).
 // SCALE_DUMP=FILE: the mock's requests of the last analysis (startedAt per sub-call).
 import { readFileSync, writeFileSync } from "node:fs";
-import { ContextStore, createLlmQueue, RlmQueueClient } from "@rlm/queue";
+import { ContextStore, createLlmQueue, createRootQueue, RlmQueueClient } from "@rlm/queue";
 import { Redis } from "ioredis";
 import { makeDocument } from "../../test/support/documents.js";
 import { chunkCount, querySubject } from "../support/documents.js";
@@ -38,6 +38,7 @@ const per = Array.from(
   (_, i) => Math.floor(slots / workers) + (i < slots % workers ? 1 : 0),
 );
 const llmQueue = createLlmQueue({ connection: { ...REDIS }, prefix });
+const rootQueue = createRootQueue({ connection: { ...REDIS }, prefix });
 const procs = await Promise.all(
   per.map((llm) =>
     WorkerProcess.start({
@@ -125,6 +126,7 @@ try {
     for (const job of jobs)
       byProc.set(job.processedBy ?? "", (byProc.get(job.processedBy ?? "") ?? 0) + 1);
     const lastFinished = Math.max(0, ...jobs.map((job) => job.finishedOn ?? 0));
+    const rootBy = (await rootQueue.getJob(id))?.processedBy;
     const lastByProc = new Map<string, number>();
     for (const job of jobs) {
       const by = job.processedBy ?? "";
@@ -132,7 +134,7 @@ try {
     }
     if (nextRoot && jobs.length > 0) {
       console.log(
-        `  last job finished ${(lastFinished - lastSubEnd).toFixed(1)} ms after the last sub-call ended, ${(nextRoot.startedAt - lastFinished).toFixed(1)} ms before the next root call; per process ${[...lastByProc.values()].map((t) => (t - lastSubEnd).toFixed(0)).join(", ")}`,
+        `  last job finished ${(lastFinished - lastSubEnd).toFixed(1)} ms after the last sub-call ended, ${(nextRoot.startedAt - lastFinished).toFixed(1)} ms before the next root call; per process ${[...lastByProc].map(([by, t]) => `${(t - lastSubEnd).toFixed(0)}${by === rootBy ? " (root's)" : ""}`).join(", ")}`,
       );
     }
     // The first wave's jobs (those the other workers' slots take at once): when the last
@@ -159,6 +161,7 @@ try {
 } finally {
   await Promise.all(procs.map((p) => p.stop()));
   await client.close();
+  await rootQueue.close();
   redisInfo.disconnect();
   await mock.stop();
   await deleteKeys(prefix);

@@ -15,6 +15,11 @@ export const QueueErrorCode = {
   analysisFailed: "analysis_failed",
   /** A Redis value was not what this package writes (corrupt or foreign data). */
   corruptRecord: "corrupt_record",
+  /**
+   * A worker lost the lock of a job it was running (its renewal failed: the process was
+   * stalled, or Redis lost the key); another worker may run the job now.
+   */
+  lockLost: "lock_lost",
 } as const;
 
 /** The producer rejected its input. Never retryable. */
@@ -22,6 +27,21 @@ export class InvalidInputError extends RlmError {
   constructor(message: string) {
     super(QueueErrorCode.invalidInput, message);
     this.name = "InvalidInputError";
+  }
+}
+
+/**
+ * Why a root run stopped: its job's lock could not be renewed, so the job may be another
+ * worker's now (BullMQ hands a job whose lock lapsed to the next worker). The run stops
+ * its model calls and sub-calls and records nothing; the job's next run replays the
+ * journal. Retryable: nothing is wrong with the analysis.
+ */
+export class JobLockLostError extends RlmError {
+  constructor(jobId: string) {
+    super(QueueErrorCode.lockLost, `the lock of job ${jobId} was lost: another worker may run it`, {
+      retryable: true,
+    });
+    this.name = "JobLockLostError";
   }
 }
 

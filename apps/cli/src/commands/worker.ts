@@ -114,7 +114,15 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
     defaults,
     ...(limiter === undefined ? {} : { limiter }),
     ...(collectGarbage ? { collectGarbage } : {}),
-    ...(metrics ? { observe: metrics.observe } : {}),
+    observe: (observation) => {
+      if (observation.type === "lock_lost") {
+        logger.warn(
+          { jobId: observation.jobId },
+          "lost the lock of a root job (this process was stalled, or Redis lost the key): its run stopped; the job runs again from its journal",
+        );
+      }
+      metrics?.observe(observation);
+    },
     ...(tracing ? { telemetry: tracing.telemetry } : {}),
   });
   metrics?.attach(worker);

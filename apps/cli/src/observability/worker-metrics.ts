@@ -98,9 +98,15 @@ export class WorkerMetrics {
       labelNames: ["lane", "outcome", "code"] as const,
       registers,
     });
+    const locksLost = new Counter({
+      name: "rlm_root_locks_lost_total",
+      help: "Root jobs whose lock this worker could not renew (stalled process, Redis lost the key): their runs stopped and the jobs run again from their journals",
+      registers,
+    });
     this.observe = (observation) => {
       if (observation.type === "engine") engine(observation.event);
       else if (observation.type === "analysis_ended") analyses.ended(observation);
+      else if (observation.type === "lock_lost") locksLost.inc();
       else {
         const { lane, outcome } = observation;
         tries.inc({ lane, outcome, code: observation.errorCode ?? "" });

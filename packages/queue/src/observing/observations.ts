@@ -40,7 +40,13 @@ export type WorkerObservation =
       lane: "local" | "job";
       outcome: CallTryOutcome;
       errorCode?: string;
-    };
+    }
+  /**
+   * The lock of a root job this process ran could not be renewed (the process was
+   * stalled past it, or Redis lost the key): the run stopped, recording nothing, and the
+   * job runs again from its journal, here or in another worker.
+   */
+  | { type: "lock_lost"; jobId: string };
 
 /** What a producer (`RlmQueueClient`) tells its observer. */
 export type ProducerObservation =

@@ -1,6 +1,7 @@
 import { DocumentLoadError, RlmError, SpanAttributes } from "@rlm/core";
-import { type Job, UnrecoverableError, WaitingChildrenError } from "bullmq";
+import { type Job, UnrecoverableError, WaitingChildrenError, WaitingError } from "bullmq";
 import { AnalysisReporter } from "../analyses/analysis-reporter.js";
+import { JobLockLostError } from "../errors.js";
 import { firstStart } from "../jobs/first-start.js";
 import { graceForEarlierHolder } from "../jobs/stalled-grace.js";
 import {
@@ -37,6 +38,9 @@ export function createRootProcessor(services: RootProcessorServices) {
   return async function processRootJob(
     job: Job<RootQueueJobData>,
     token?: string,
+    // Aborted by the worker when the job's lock could not be renewed (`Worker.cancelJob`
+    // on BullMQ's `lockRenewalFailed`): the job may be another worker's by now.
+    lockLost?: AbortSignal,
   ): Promise<RootQueueJobResult> {
     slots.jobTaken();
     const unhold = services.heldLocks?.hold(job, token);
@@ -48,11 +52,17 @@ export function createRootProcessor(services: RootProcessorServices) {
         job.data.trace,
         runAttributes(services, job),
         (span) =>
-          processRun(services, slots, job, token, () =>
+          processRun(services, slots, job, token, lockLost, () =>
             span.setAttribute(JobSpanAttributes.rebuilt, true),
           ),
         (error) => error instanceof WaitingChildrenError,
       );
+    } catch (error) {
+      // Whatever the run was doing when its lock went (a cell rejected, a moveTo refused
+      // for the lock), the job is not this run's to fail or complete: BullMQ leaves a job
+      // alone after a `WaitingError`, and its next run (here or elsewhere) replays it.
+      if (lockLost?.aborted) throw new WaitingError(lostReason(job).message);
+      throw error;
     } finally {
       unhold?.();
       slots.jobFreed();
@@ -77,6 +87,7 @@ async function processRun(
   slots: RootSlots,
   job: Job<RootQueueJobData>,
   token: string | undefined,
+  lockLost: AbortSignal | undefined,
   markRebuilt: () => void,
 ): Promise<RootQueueJobResult> {
   const data = job.data;
@@ -148,9 +159,14 @@ async function processRun(
     }
     throw error;
   }
+  const lose = () => run.lose(lostReason(job));
+  if (lockLost?.aborted) lose();
+  else lockLost?.addEventListener("abort", lose, { once: true });
   try {
     for (;;) {
       const end = await driveRun(run, slots);
+      // Lost while it stepped: its outcome (a cancel, an abort error) is not the job's.
+      if (lockLost?.aborted) throw lostReason(job);
       if ("result" in end) {
         const outcome = await recordOutcome(services, job, reporter, run, end.result);
         // BullMQ completes a parent only once it has seen its children end; the result
@@ -178,8 +194,13 @@ async function processRun(
     }
     throw error;
   } finally {
+    lockLost?.removeEventListener("abort", lose);
     run.release();
   }
+}
+
+function lostReason(job: Job): JobLockLostError {
+  return new JobLockLostError(job.id ?? "");
 }
 
 /**

@@ -41,6 +41,12 @@ export interface RootRun {
   eventsWritten(): Promise<void>;
   /** Releases the sandbox, the document and the run's listening (idempotent). */
   release(): void;
+  /**
+   * The job is no longer this run's (its lock was lost): aborts its model calls, rejects
+   * the sub-calls it waits for with `reason` and releases it. Nothing more of it is
+   * journaled: a cell still running is not, a root call aborted is not.
+   */
+  lose(reason: Error): void;
 }
 
 /**
@@ -185,17 +191,28 @@ export async function buildRun(
     ...(session ? { session } : {}),
     step: undefined,
     eventsWritten: () => progress?.written() ?? Promise.resolve(),
-    release: () => {
+    release,
+    lose: (reason) => {
       if (released) return;
-      released = true;
-      stop?.signal.removeEventListener("abort", onStop);
-      stop?.release();
-      machine.dispose();
-      executor.close();
-      unhold();
-      if (acquired) services.documents.release(documentKey);
+      // All in this task: what the abort and the rejections wake runs after the release,
+      // so a cell that ends on them is nobody's (not journaled), and the model call's
+      // reason is the lost lock, not the release's cancel.
+      abort.abort(reason);
+      release();
+      executor.rejectAll(reason);
     },
   };
+
+  function release(): void {
+    if (released) return;
+    released = true;
+    stop?.signal.removeEventListener("abort", onStop);
+    stop?.release();
+    machine.dispose();
+    executor.close();
+    unhold();
+    if (acquired) services.documents.release(documentKey);
+  }
 }
 
 /** The run's event listener: its progress writer and the worker's observer, either or both. */

@@ -184,6 +184,14 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
       // Waiting runs keep their jobs: the process holds more jobs than runs that step.
       concurrency: rootSlots.jobLimit,
     });
+    // A lock that could not be renewed (the process was stalled past it, or Redis lost
+    // the key) may be another worker's already: that job's run stops, and records nothing.
+    const worker = rootWorker;
+    rootWorker.on("lockRenewalFailed", (jobIds) => {
+      for (const jobId of jobIds) {
+        if (worker.cancelJob(jobId, "lock lost")) notify(observe, { type: "lock_lost", jobId });
+      }
+    });
     // A root job that failed for good (attempts used up, unrecoverable, stalled too
     // often) never reached the engine's own ending: record it, or waiters wait for ever.
     rootWorker.on("failed", (job, error) => {

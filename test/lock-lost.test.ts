@@ -1,0 +1,66 @@
+import { createRootQueue } from "@rlm/queue";
+import { Redis } from "ioredis";
+import { expect, it } from "vitest";
+import { inProcessWorkers } from "./support/in-process-workers.js";
+import { isRoot, ScriptedModel } from "./support/scripted-model.js";
+
+// A worker whose lock on a root job cannot be renewed (the process was stalled past it,
+// or Redis lost the key) must stop that job's run: BullMQ hands the job to the next
+// worker, and two runs of one analysis pay for the same model calls. Real Redis, real
+// BullMQ; the lapse is injected by deleting the job's lock key, as a lock that expired.
+const bed = inProcessWorkers("lock-lost", { latencyMs: 5 });
+const { connection, prefix } = bed;
+
+it("a run whose job lock is lost stops its model call and records nothing; the job's next run ends the analysis", async () => {
+  // The root calls asked and aborted, in order.
+  const seen: string[] = [];
+  const root = new ScriptedModel((request, index) => {
+    if (!isRoot(request)) return "unused";
+    seen.push("asked");
+    if (index > 0) return "FINAL(done)";
+    // The first run's first turn: the model is slow; only an abort ends it.
+    return new Promise<string>((_resolve, reject) => {
+      request.signal?.addEventListener(
+        "abort",
+        () => {
+          seen.push("aborted");
+          reject(request.signal?.reason);
+        },
+        { once: true },
+      );
+    });
+  });
+  const lost: string[] = [];
+  await bed.worker({
+    rootModelClient: root,
+    lockDurationMs: 1_000,
+    stalledIntervalMs: 300,
+    observe: (observation) => {
+      if (observation.type === "lock_lost") lost.push(observation.jobId);
+    },
+  });
+  const { id } = await bed.client.enqueueAnalysis({ query: "q", context: "some text" });
+  while (root.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+
+  const rootQueue = createRootQueue({ connection, prefix });
+  const redis = new Redis(connection);
+  try {
+    const lostAt = Date.now();
+    expect(await redis.del(rootQueue.toKey(`${id}:lock`))).toBe(1);
+    const result = await bed.client.waitForResult(id, { timeoutMs: 20_000 });
+    expect(result.finishReason).toBe("final");
+    expect(result.answer).toBe("done");
+    // Stopped at the next renewal (every half lock), before the job's next run asked:
+    // not left to run on until the analysis ended (which stops every run of it).
+    expect(seen).toEqual(["asked", "aborted", "asked"]);
+    expect(lost).toEqual([id]);
+    expect(Date.now() - lostAt).toBeLessThan(15_000);
+    // The job completed once, from its second run.
+    const job = await rootQueue.getJob(id);
+    expect(await job?.getState()).toBe("completed");
+    expect(job?.stalledCounter).toBeGreaterThanOrEqual(1);
+  } finally {
+    await rootQueue.close();
+    redis.disconnect();
+  }
+});
