@@ -51,7 +51,8 @@ export async function runCommand(flags: RunFlags): Promise<number> {
 
   // Loaded here, not at the top: the engine pulls in isolated-vm, which `--help` and the
   // usage errors above have no need to load.
-  const { Rlm, priceFor, DEFAULT_PRICES, resolveEngineOptions } = await import("rlm-queue");
+  const { Rlm, priceFor, DEFAULT_PRICES } = await import("rlm-queue");
+  const { resolveEngineOptions } = await import("@rlm/core");
   if (settings.budgets?.maxCostUsd !== undefined) {
     // A model without a price costs 0 in the totals: the cost budget would not bound it.
     const models = resolveEngineOptions({
