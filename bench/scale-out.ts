@@ -5,6 +5,7 @@
 // sub-call, counted with MONITOR on the bench's key prefix.
 import { type BenchContext, type FigureResult, fmt, MOCK_MODELS } from "./support/bench-context.js";
 import { createOpenAIModelClient } from "@rlm/llm";
+import { RlmQueueClient } from "@rlm/queue";
 import { Rlm } from "rlm-queue";
 import { BareClient, type CallGroups, recordingClient } from "./support/bare-client.js";
 import {
@@ -15,6 +16,7 @@ import {
 } from "./support/documents.js";
 import { makeDocument } from "../test/support/documents.js";
 import { type CommandCount, countCommands } from "./support/redis-commands.js";
+import { REDIS } from "./support/redis-keys.js";
 import { round } from "./support/stats.js";
 import { WorkerProcess } from "./support/workers.js";
 
@@ -64,37 +66,59 @@ async function fanOutCase(
   const query = querySubject(document);
   await bench.mock.reset({ latencyMs: 0, strategy: "map-reduce", chunkChars: CHUNK });
   const recorded = await recordCalls(bench.mock.url, query, document.text, slots);
-  const reps = bench.quick ? 1 : 3;
+  const reps = bench.quick ? 1 : 5;
   const warmUps = bench.quick ? 1 : 2;
   const measure: FanOutMeasure = { subCalls, slots, bareMs: [], queueMs: {} };
   for (let warm = 0; warm < warmUps; warm += 1) await bare(bench, recorded, slots, 0);
-  for (const count of WORKER_COUNTS) {
-    const workers = await Promise.all(
-      splitSlots(slots, count).map((llmConcurrency) =>
-        WorkerProcess.start({ prefix: bench.prefix, modelUrl: bench.mock.url, llmConcurrency }),
-      ),
-    );
-    try {
+  // Every worker count at once, each on its own key prefix (its own queues): the timed
+  // runs alternate between them and the bare client, so that all see the same minutes of
+  // a machine whose speed drifts (measured here: runs of one count, taken a minute apart,
+  // differed by 100–150 ms at N=1000). Idle, a worker costs ~3 ms of CPU a second.
+  const setups = await Promise.all(
+    WORKER_COUNTS.map(async (count) => {
+      const prefix = `${bench.prefix}:w${count}`;
+      const workers = await Promise.all(
+        splitSlots(slots, count).map((llmConcurrency) =>
+          WorkerProcess.start({ prefix, modelUrl: bench.mock.url, llmConcurrency }),
+        ),
+      );
+      return { count, workers, client: new RlmQueueClient({ connection: { ...REDIS }, prefix }) };
+    }),
+  );
+  try {
+    for (const setup of setups) {
       // Each process warms up on as many calls as the lone worker does: V8 compiles a
       // process's hot code after it has run enough, and 4 processes sharing 4 fan-outs
       // were still compiling in the timed runs (perf: TurboFan 9.6% of the machine's
       // samples with 4 workers, 1.9% with 1; worker CPU per fan-out falling from 3.2 to
       // 1.6 s over 15 fan-outs). Deployed workers are long-lived: the timed runs measure
       // them warm, as the bare client in this process is.
-      for (let warm = 0; warm < (warmUps + 2) * count; warm += 1) await queued(bench, document, 0);
-      const walls: number[] = [];
-      // Alternately with the bare client: both see the same minute of the machine.
-      for (let rep = 0; rep < reps; rep += 1) {
-        measure.bareMs.push(await bare(bench, recorded, slots, L));
-        walls.push(await queued(bench, document, L));
+      for (let warm = 0; warm < (warmUps + 2) * setup.count; warm += 1) {
+        await queued(bench, setup.client, document, 0);
       }
-      measure.queueMs[count] = walls;
-      bench.log(
-        `  N=${subCalls} C=${slots} workers=${count}: queue ${walls.map(Math.round).join(", ")} ms; bare so far ${measure.bareMs.map(Math.round).join(", ")} ms`,
-      );
-    } finally {
-      await Promise.all(workers.map((worker) => worker.stop()));
+      measure.queueMs[setup.count] = [];
     }
+    for (let rep = 0; rep < reps; rep += 1) {
+      measure.bareMs.push(await bare(bench, recorded, slots, L));
+      // A different order each round: no count always runs right after the bare client.
+      for (let index = 0; index < setups.length; index += 1) {
+        const setup = setups[(index + rep) % setups.length]!;
+        measure.queueMs[setup.count]!.push(await queued(bench, setup.client, document, L));
+      }
+    }
+    for (const { count } of setups) {
+      bench.log(
+        `  N=${subCalls} C=${slots} workers=${count}: queue ${measure.queueMs[count]!.map(Math.round).join(", ")} ms`,
+      );
+    }
+    bench.log(`  N=${subCalls} C=${slots} bare: ${measure.bareMs.map(Math.round).join(", ")} ms`);
+  } finally {
+    await Promise.all(
+      setups.flatMap(({ workers, client }) => [
+        client.close(),
+        ...workers.map((worker) => worker.stop()),
+      ]),
+    );
   }
   return measure;
 }
@@ -167,14 +191,19 @@ async function bare(
   }
 }
 
-async function queued(bench: BenchContext, document: TestDocument, latencyMs: number) {
+async function queued(
+  bench: BenchContext,
+  client: RlmQueueClient,
+  document: TestDocument,
+  latencyMs: number,
+) {
   await bench.mock.reset({ latencyMs, strategy: "map-reduce", chunkChars: CHUNK });
   const started = performance.now();
-  const { id } = await bench.client.enqueueAnalysis({
+  const { id } = await client.enqueueAnalysis({
     query: querySubject(document),
     context: document.text,
   });
-  const result = await bench.client.waitForResult(id, { timeoutMs: 120_000 });
+  const result = await client.waitForResult(id, { timeoutMs: 120_000 });
   const wallMs = performance.now() - started;
   if (result.answer.trim() !== String(document.markerCount)) {
     throw new Error(`wrong answer ${result.answer} (expected ${document.markerCount})`);
