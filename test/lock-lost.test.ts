@@ -2,7 +2,7 @@ import { createRootQueue } from "@rlm/queue";
 import { Redis } from "ioredis";
 import { expect, it } from "vitest";
 import { inProcessWorkers } from "./support/in-process-workers.js";
-import { isRoot, ScriptedModel } from "./support/scripted-model.js";
+import { isRoot, repl, ScriptedModel } from "./support/scripted-model.js";
 
 // A worker whose lock on a root job cannot be renewed (the process was stalled past it,
 // or Redis lost the key) must stop that job's run: BullMQ hands the job to the next
@@ -60,6 +60,53 @@ it("a run whose job lock is lost stops its model call and records nothing; the j
     expect(await job?.getState()).toBe("completed");
     expect(job?.stalledCounter).toBeGreaterThanOrEqual(1);
   } finally {
+    await rootQueue.close();
+    redis.disconnect();
+  }
+});
+
+it("a run that loses its lock while a cell waits for a sub-call journals nothing of that cell; the next run replays it with the answer", async () => {
+  // The sub-call (through the mock, as an LM job) is slow: the lock goes while it runs.
+  bed.mock.configure({ latencyMs: 1_500 });
+  const root = new ScriptedModel((request) => {
+    if (!isRoot(request)) return "unused";
+    const turn = request.messages.filter((message) => message.role === "assistant").length + 1;
+    if (turn === 1)
+      return repl("const got = await recursiveLm('Say hello', 'some text')\nprint(got)");
+    // The answer is what the cell printed: an error journaled for the cell would show.
+    const output = request.messages.at(-1)?.content ?? "";
+    return `FINAL(${output.includes("Error") ? "the cell failed" : "printed"})`;
+  });
+  const lost: string[] = [];
+  await bed.worker({
+    rootModelClient: root,
+    lockDurationMs: 1_000,
+    stalledIntervalMs: 300,
+    observe: (observation) => {
+      if (observation.type === "lock_lost") lost.push(observation.jobId);
+    },
+  });
+  const subsBefore = bed.mock.requests().filter((request) => request.kind === "sub").length;
+  const { id } = await bed.client.enqueueAnalysis({ query: "q", context: "some text" });
+  // The cell is waiting for its sub-call once the mock has it.
+  while (bed.mock.requests().filter((request) => request.kind === "sub").length === subsBefore) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  const rootQueue = createRootQueue({ connection, prefix });
+  const redis = new Redis(connection);
+  try {
+    expect(await redis.del(rootQueue.toKey(`${id}:lock`))).toBe(1);
+    const result = await bed.client.waitForResult(id, { timeoutMs: 20_000 });
+    expect(lost).toEqual([id]);
+    expect(result.finishReason).toBe("final");
+    expect(result.answer).toBe("printed");
+    // The sub-call was made once: the next run waited for its job and replayed its answer.
+    const subs = bed.mock.requests().filter((request) => request.kind === "sub");
+    expect(subs.length - subsBefore).toBe(1);
+    // Turn 1 was journaled before the lock went: asked once; turn 2 once.
+    expect(root.requests.filter(isRoot)).toHaveLength(2);
+  } finally {
+    bed.mock.configure({ latencyMs: 5 });
     await rootQueue.close();
     redis.disconnect();
   }
