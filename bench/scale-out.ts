@@ -93,7 +93,9 @@ async function fanOutCase(
       // samples with 4 workers, 1.9% with 1; worker CPU per fan-out falling from 3.2 to
       // 1.6 s over 15 fan-outs). Deployed workers are long-lived: the timed runs measure
       // them warm, as the bare client in this process is.
-      for (let warm = 0; warm < (warmUps + 2) * setup.count; warm += 1) {
+      // (`--quick`: one fan-out per process, a smoke run.)
+      const setupWarmUps = bench.quick ? setup.count : (warmUps + 2) * setup.count;
+      for (let warm = 0; warm < setupWarmUps; warm += 1) {
         await queued(bench, setup.client, document, 0);
       }
       measure.queueMs[setup.count] = [];
@@ -103,12 +105,12 @@ async function fanOutCase(
       // for the others' runs, a process's heap is shrunk by V8's memory reducer, and pages
       // touched again cost ~15 µs each on this VM; deployed workers busy with a queue's
       // work are measured, not waking ones.
-      await bare(bench, recorded, slots, 0);
+      if (!bench.quick) await bare(bench, recorded, slots, 0);
       measure.bareMs.push(await bare(bench, recorded, slots, L));
       // A different order each round: no count always runs right after the bare client.
       for (let index = 0; index < setups.length; index += 1) {
         const setup = setups[(index + rep) % setups.length]!;
-        await queued(bench, setup.client, document, 0);
+        if (!bench.quick) await queued(bench, setup.client, document, 0);
         measure.queueMs[setup.count]!.push(await queued(bench, setup.client, document, L));
       }
     }
