@@ -7,7 +7,12 @@ import type {
 } from "./job-types.js";
 import { DAY_SECONDS, DEFAULT_PREFIX, queuePrefix } from "../storage/keys.js";
 import { QueueName } from "./queue-names.js";
-import { isRedisClient, promptReconnect, type RlmConnection } from "../storage/redis-client.js";
+import {
+  isRedisClient,
+  LOADING_RECHECK_MS,
+  promptReconnect,
+  type RlmConnection,
+} from "../storage/redis-client.js";
 
 /**
  * Where the queue system lives: a Redis connection (one Redis or a cluster) and one
@@ -96,7 +101,7 @@ export function bullmqOptions(topology: QueueTopology): {
   const connection =
     isRedisClient(topology.connection) || "retryStrategy" in given
       ? given
-      : { ...given, retryStrategy: promptReconnect };
+      : { ...given, retryStrategy: promptReconnect, maxLoadingRetryTime: LOADING_RECHECK_MS };
   return { connection, prefix: queuePrefix(topology.prefix ?? DEFAULT_PREFIX) };
 }
 

@@ -44,6 +44,14 @@ export function promptReconnect(times: number): number {
   return Math.min(times * 50, 200);
 }
 
+/**
+ * How long a reconnected client waits before asking again whether Redis has finished
+ * loading its data (ioredis's `maxLoadingRetryTime`). ioredis waits the server's loading
+ * ETA, at least 1 s when the ETA reads 0: a Redis restarted with AOF held every client's
+ * offline queue (answers to journal among them) a second longer than the reconnect.
+ */
+export const LOADING_RECHECK_MS = 100;
+
 /** True for a client (one Redis or a cluster) rather than options. */
 export function isRedisClient(connection: RlmConnection): connection is RedisClient {
   return connection instanceof Redis || connection instanceof Cluster;
@@ -58,6 +66,7 @@ export function openRedis(connection: RlmConnection): OwnedRedis {
   const options: RedisOptions = {
     maxRetriesPerRequest: null,
     retryStrategy: promptReconnect,
+    maxLoadingRetryTime: LOADING_RECHECK_MS,
     ...rest,
   };
   const redis = url ? new Redis(url, options) : new Redis(options);
