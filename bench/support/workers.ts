@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import type { RlmWorker } from "@rlm/queue";
+import { nodeFlags } from "../../apps/cli/bin/node-flags.js";
 import { spawnTs, type TsProcess } from "./spawn-ts.js";
 
 const MAIN = fileURLToPath(new URL("./worker-main.ts", import.meta.url));
@@ -56,7 +57,14 @@ export class WorkerProcess {
       ipc: true,
       built: true,
       // The flags `rlm worker` runs with (apps/cli/bin/rlm.js), plus any asked for.
-      execArgv: ["--expose-gc", ...(settings.execArgv ?? [])],
+      // BENCH_WORKER_FLAGS adds node/V8 flags to every worker (A/B runs of a flag).
+      execArgv: [
+        // spawnTs adds --no-node-snapshot; the semi-space size comes from NODE_OPTIONS when
+        // set there.
+        ...nodeFlags(process.env.NODE_OPTIONS).filter((flag) => flag !== "--no-node-snapshot"),
+        ...(process.env.BENCH_WORKER_FLAGS?.split(" ").filter(Boolean) ?? []),
+        ...(settings.execArgv ?? []),
+      ],
     });
     return new WorkerProcess(started);
   }

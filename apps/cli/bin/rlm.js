@@ -1,9 +1,6 @@
 #!/usr/bin/env node
-// The `rlm` command. Re-executes Node with what the CLI needs and NODE_OPTIONS cannot
-// carry: `--no-node-snapshot` (isolated-vm 5 on Node 20 crashes on the shared heap
-// snapshot, and NODE_OPTIONS rejects that flag) and `--expose-gc` (lets `rlm worker`
-// collect the garbage a large document's load leaves at once: see `collectGarbage` in
-// the queue package). It runs the CLI's JavaScript build (dist/main.js, made by
+// The `rlm` command. Re-executes Node with the flags the CLI needs (node-flags.js: some
+// NODE_OPTIONS cannot carry, one that bounds a worker's memory). It runs the CLI's JavaScript build (dist/main.js, made by
 // `npm install`), or, when there is none or its sources changed since, the TypeScript
 // sources with `--import tsx` (resolved from this file, so `npx rlm` works from any
 // directory of the repo).
@@ -11,6 +8,7 @@ import { spawn } from "node:child_process";
 import { constants } from "node:os";
 import { fileURLToPath } from "node:url";
 import { freshBuild } from "./fresh-build.js";
+import { nodeFlags } from "./node-flags.js";
 
 const cliDir = new URL("../", import.meta.url);
 const built = freshBuild(cliDir);
@@ -26,7 +24,7 @@ const env = { MALLOC_ARENA_MAX: "2", ...process.env };
 
 const child = spawn(
   process.execPath,
-  ["--no-node-snapshot", "--expose-gc", ...entry, ...process.argv.slice(2)],
+  [...nodeFlags(process.env.NODE_OPTIONS), ...entry, ...process.argv.slice(2)],
   { stdio: "inherit", env },
 );
 
