@@ -39,8 +39,6 @@ export async function driveRun(run: RootRun, slots: RootSlots): Promise<DriveEnd
     slots.releaseStep();
   };
   try {
-    let blockedSince: number | undefined;
-    let checkedAt = Date.now();
     for (;;) {
       if (!run.step) {
         await slots.takeStep(run.startedAt);
@@ -60,7 +58,6 @@ export async function driveRun(run: RootRun, slots: RootSlots): Promise<DriveEnd
       ]);
       if ("outcome" in winner) {
         run.step = undefined;
-        blockedSince = undefined;
         stopStepping();
         if (winner.outcome.done) return { result: winner.outcome.result };
         continue;
@@ -68,35 +65,59 @@ export async function driveRun(run: RootRun, slots: RootSlots): Promise<DriveEnd
       if (!winner.waiting) continue;
       // Waiting for its sub-calls: the step slot is another run's meanwhile.
       stopStepping();
-      if (!run.executor.pending.onlyChildren) {
-        // Some are made in this process: until an answer comes (or the step ends).
-        blockedSince = undefined;
-        await Promise.race([step, run.executor.pending.nextChange(JOURNAL_RECHECK_MS)]);
-        continue;
-      }
-      // All in child jobs: settled so (nothing still being added), or look again.
-      if (!(await run.executor.whenWaiting(() => stepFinished, true))) continue;
-      blockedSince ??= Date.now();
-      if (
-        slots.closing ||
-        (run.executor.waitsForNested && slots.full) ||
-        Date.now() - blockedSince >= HOLD_MAX_MS
-      ) {
-        return { park: true };
-      }
-      // Until an answer comes (or the step ends), the job slots fill up, or it is time to
-      // read the journal.
-      await Promise.race([
-        step,
-        run.executor.pending.nextChange(JOURNAL_RECHECK_MS),
-        slots.whenFullOrClosing(JOURNAL_RECHECK_MS),
-      ]);
-      if (!stepFinished && Date.now() - checkedAt >= JOURNAL_RECHECK_MS) {
-        checkedAt = Date.now();
-        await run.executor.checkJournal();
-      }
+      if (await waitForStep(run, slots, step, () => stepFinished)) return { park: true };
     }
   } finally {
     stopStepping();
   }
+}
+
+/**
+ * Waits, without a step slot, until the run's step ends (false) or the run must give its
+ * job up (true). Answers arriving do not bring it back to the top of `driveRun`: they
+ * move the cell on by themselves, and each look at whether the run still waits asks the
+ * isolate whether it is idle (a round trip to its thread). It looks only when giving the
+ * job up is due (closing, a nested wait with every job slot taken, `HOLD_MAX_MS` held),
+ * and then checks that the run is settled waiting for child jobs only.
+ *
+ * Why: looking on every answer cost the root's process one or two isolate round trips per
+ * sub-call (~60 ms of its main thread per fan-out of 1,000, plus the isolate thread's), and
+ * it is the busiest process of a fan-out spread over workers (BENCHMARKS.md, session 12).
+ */
+async function waitForStep(
+  run: RootRun,
+  slots: RootSlots,
+  step: Promise<unknown>,
+  isFinished: () => boolean,
+): Promise<boolean> {
+  const { executor } = run;
+  let blockedSince: number | undefined;
+  let checkedAt = Date.now();
+  while (!isFinished()) {
+    if (!executor.pending.onlyChildren) {
+      // Some are made in this process: until an answer comes (or the step ends).
+      blockedSince = undefined;
+      await Promise.race([step, executor.pending.nextChange(JOURNAL_RECHECK_MS)]);
+      continue;
+    }
+    blockedSince ??= Date.now();
+    const due =
+      slots.closing ||
+      (executor.waitsForNested && slots.full) ||
+      Date.now() - blockedSince >= HOLD_MAX_MS;
+    // All in child jobs: settled so (nothing still being added), or look again.
+    if (due && (await executor.whenWaiting(isFinished, true))) return true;
+    // Until an answer comes (or the step ends), the job slots fill up, or it is time to
+    // read the journal.
+    await Promise.race([
+      step,
+      executor.pending.nextChange(JOURNAL_RECHECK_MS),
+      slots.whenFullOrClosing(JOURNAL_RECHECK_MS),
+    ]);
+    if (!isFinished() && Date.now() - checkedAt >= JOURNAL_RECHECK_MS) {
+      checkedAt = Date.now();
+      await executor.checkJournal();
+    }
+  }
+  return false;
 }
