@@ -31,11 +31,28 @@ export class PendingCalls {
   #reads = 0;
   /** Records taken from the journal (written by whoever made the call). */
   readonly #journaled = new WeakSet<SubCallRecord>();
+  /**
+   * Pending calls not in a child job, and nested analyses among those in one: kept as
+   * counts because a waiting run asks on every change (a scan per answer made a fan-out
+   * of 1,000 calls quadratic).
+   */
+  #notInChildren = 0;
+  #nestedInChildren = 0;
+
+  /** Counts `entry` in (1) or out (-1) of the tallies of places. */
+  #tally(entry: Pending, sign: 1 | -1): void {
+    if (entry.place !== "child") this.#notInChildren += sign;
+    else if (entry.task.nested) this.#nestedInChildren += sign;
+  }
 
   /** Starts waiting for `task`'s answer; the promise never rejects unheard. */
   add(task: SubCallTask): Promise<SubCallRecord> {
     const promise = new Promise<SubCallRecord>((resolve, reject) => {
-      this.#pending.set(task.key, { task, place: "buffered", resolve, reject });
+      const entry: Pending = { task, place: "buffered", resolve, reject };
+      const replaced = this.#pending.get(task.key);
+      if (replaced) this.#tally(replaced, -1);
+      this.#pending.set(task.key, entry);
+      this.#tally(entry, 1);
     });
     promise.catch(() => undefined);
     this.changed();
@@ -46,7 +63,9 @@ export class PendingCalls {
   place(key: string, place: CallPlace, jobId?: string): void {
     const entry = this.#pending.get(key);
     if (entry) {
+      this.#tally(entry, -1);
       entry.place = place;
+      this.#tally(entry, 1);
       if (jobId !== undefined) entry.jobId = jobId;
     }
     this.changed();
@@ -74,8 +93,12 @@ export class PendingCalls {
 
   /** True when every pending call is in a child job (none here, none being added). */
   get onlyChildren(): boolean {
-    for (const entry of this.#pending.values()) if (entry.place !== "child") return false;
-    return this.#pending.size > 0;
+    return this.#notInChildren === 0 && this.#pending.size > 0;
+  }
+
+  /** True while a nested analysis (a child job on `rlm-root`) is pending. */
+  get nestedInChildren(): boolean {
+    return this.#nestedInChildren > 0;
   }
 
   /** The task of a pending call. */
@@ -94,6 +117,7 @@ export class PendingCalls {
     const entry = this.#pending.get(key);
     if (!entry) return false;
     this.#pending.delete(key);
+    this.#tally(entry, -1);
     entry.resolve(record);
     this.changed();
     return true;
@@ -115,6 +139,7 @@ export class PendingCalls {
     const entry = this.#pending.get(key);
     if (!entry) return false;
     this.#pending.delete(key);
+    this.#tally(entry, -1);
     entry.reject(error);
     this.changed();
     return true;
@@ -124,6 +149,8 @@ export class PendingCalls {
   rejectAll(error: Error): void {
     const entries = [...this.#pending.values()];
     this.#pending.clear();
+    this.#notInChildren = 0;
+    this.#nestedInChildren = 0;
     for (const entry of entries) entry.reject(error);
     this.changed();
   }

@@ -183,7 +183,7 @@ export class QueueSubCallExecutor implements SubCallExecutor, AnswerListener {
 
   /** True while the run waits for a nested analysis (a child job on `rlm-root`). */
   get waitsForNested(): boolean {
-    return this.pending.children().some((child) => child.nested);
+    return this.pending.nestedInChildren;
   }
 
   /**
