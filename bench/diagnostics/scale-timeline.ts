@@ -46,7 +46,9 @@ const procs = await Promise.all(
       modelUrl: mock.url,
       llmConcurrency: llm,
       execArgv: [
-        ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, "--cpu-prof-interval=100"] : []),
+        ...(profileDir
+          ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, "--cpu-prof-interval=100"]
+          : []),
         ...(process.env.SCALE_NODE_FLAGS?.split(" ").filter(Boolean) ?? []),
       ],
     }),
