@@ -8,7 +8,7 @@
 // PROFILE N DIR/windows.json: what the workers did while the first wave was being sent;
 // DIR/fan-outs.json: the whole of each timed fan-out).
 // SCALE_DUMP=FILE: the mock's requests of the last analysis (startedAt per sub-call).
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { ContextStore, createLlmQueue, createRootQueue, RlmQueueClient } from "@rlm/queue";
 import { Redis } from "ioredis";
 import { makeDocument } from "../../test/support/documents.js";
@@ -70,13 +70,29 @@ const cpuMs = (pid: number | undefined) => {
     return 0;
   }
 };
+// Time a process's threads spent runnable but waiting for a core (Linux schedstat, ns),
+// in ms: what 2 cores shared by every process cost it.
+const waitMs = (pid: number | undefined) => {
+  try {
+    let total = 0;
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const fields = readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ");
+      total += Number(fields[1]) / 1e6;
+    }
+    return total;
+  } catch {
+    return 0;
+  }
+};
 const redisInfo = new Redis(REDIS);
+const redisPid = Number(/process_id:(\d+)/.exec(await redisInfo.info("server"))?.[1] ?? 0);
 const redisCpuMs = async () => {
   const info = await redisInfo.info("cpu");
   const read = (name: string) => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)?.[1] ?? 0);
   return (read("used_cpu_user") + read("used_cpu_sys")) * 1000;
 };
 const cpuNow = async () => [...procs.map((p) => cpuMs(p.pid)), cpuMs(mock.pid), await redisCpuMs()];
+const waitNow = () => [...procs.map((p) => waitMs(p.pid)), waitMs(mock.pid), waitMs(redisPid)];
 try {
   // Warm-ups (latency 0): 3 per worker process, so each has run as much as a lone one.
   const warmUps = 3 * workers;
@@ -84,6 +100,7 @@ try {
     const latency = run < warmUps ? 0 : 200;
     await mock.reset({ latencyMs: latency, strategy: "map-reduce", chunkChars: CHUNK });
     const cpuBefore = await cpuNow();
+    const waitBefore = waitNow();
     const started = performance.timeOrigin + performance.now();
     const { id } = await client.enqueueAnalysis({
       query: `${querySubject(document)} ${run}`,
@@ -93,6 +110,7 @@ try {
     const ended = performance.timeOrigin + performance.now();
     if (latency === 0) continue;
     const cpuUsed = (await cpuNow()).map((after, i) => after - cpuBefore[i]!);
+    const waited = waitNow().map((after, i) => Math.round(after - waitBefore[i]!));
     const workersCpu = cpuUsed.slice(0, procs.length);
     const requests = await mock.requests();
     if (process.env.SCALE_DUMP) writeFileSync(process.env.SCALE_DUMP, JSON.stringify(requests));
@@ -113,6 +131,9 @@ try {
     console.log(line.join(" | "));
     console.log(
       `  cpu ms: workers ${workersCpu.join("+")} = ${workersCpu.reduce((a, b) => a + b, 0)}, mock ${cpuUsed.at(-2)}, redis ${cpuUsed.at(-1)!.toFixed(0)}`,
+    );
+    console.log(
+      `  waiting for a core, ms: workers ${waited.slice(0, -2).join("+")}, mock ${waited.at(-2)}, redis ${waited.at(-1)}`,
     );
     const jobs = (await llmQueue.getJobs(["completed"], 0, 2000)).filter(
       (job) => job.data.analysisId === id,
