@@ -9,9 +9,9 @@
 //   generation's two semi-spaces to 16 MiB each when a process allocates fast (a worker
 //   reading a document, a fan-out), and keeps them. A worker's peak over a 100 MB document
 //   split into lines and joined into chunks was 382–402 MiB with V8's default, 354–370
-//   with 4 and 347–350 with 2; one fan-out of 1,000 calls over 2 workers took the same
-//   wall with 4 (median 2920 ms over 8 runs each) and ~25 ms more with 2 (BENCHMARKS.md,
-//   session 12).
+//   with 4 and 347–350 with 2. What it costs: one fan-out of 1,000 calls over 2 workers
+//   took the same wall with 4 (median 2920 ms over 8 runs each) and ~25 ms more with 2; a
+//   lone worker's took ~0.5–1% more with 4 than with 16 (BENCHMARKS.md, session 12).
 const SEMI_SPACE_MIB = 4;
 
 /**
