@@ -86,11 +86,6 @@ export class PendingCalls {
     return this.#pending.size;
   }
 
-  /** Keys of the calls answered in child jobs. */
-  inChildren(): string[] {
-    return [...this.#pending].filter(([, entry]) => entry.place === "child").map(([key]) => key);
-  }
-
   /** True when every pending call is in a child job (none here, none being added). */
   get onlyChildren(): boolean {
     return this.#notInChildren === 0 && this.#pending.size > 0;

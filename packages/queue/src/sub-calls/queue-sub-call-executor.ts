@@ -172,7 +172,7 @@ export class QueueSubCallExecutor implements SubCallExecutor, AnswerListener {
    * was lost (announced before this run listened, a reconnect) is taken from there.
    */
   async checkJournal(): Promise<void> {
-    const keys = this.pending.inChildren();
+    const keys = this.pending.children().map((child) => child.key);
     if (keys.length === 0) return;
     const records = await this.#settings.journal.getMany(keys);
     keys.forEach((key, index) => {
