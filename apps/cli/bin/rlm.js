@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // The `rlm` command. Re-executes Node with the flags the CLI needs (node-flags.js: some
-// NODE_OPTIONS cannot carry, one that bounds a worker's memory). It runs the CLI's JavaScript build (dist/main.js, made by
-// `npm install`), or, when there is none or its sources changed since, the TypeScript
-// sources with `--import tsx` (resolved from this file, so `npx rlm` works from any
-// directory of the repo).
+// that NODE_OPTIONS cannot carry, one that bounds a worker's memory). It runs the CLI's
+// JavaScript build (dist/main.js, made by `npm install`), or, when there is none or its
+// sources changed since, the TypeScript sources with `--import tsx` (resolved from this
+// file, so `npx rlm` works from any directory of the repo).
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
 import { fileURLToPath } from "node:url";

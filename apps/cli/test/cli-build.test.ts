@@ -10,6 +10,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deleteKeys, uniquePrefix } from "../../../test/support/redis-prefix.js";
 import { freshBuild } from "../bin/fresh-build.js";
+import { nodeFlags } from "../bin/node-flags.js";
 import { cleanEnv, REPO_ROOT } from "./support/run-cli.js";
 
 const run = promisify(execFile);
@@ -50,7 +51,7 @@ describe("the CLI's build", () => {
     // The report is read relative to its source file: found from the bundle too.
     const demo = await run(
       process.execPath,
-      ["--no-node-snapshot", "--expose-gc", main, "demo", "--latency", "5"],
+      [...nodeFlags(undefined), main, "demo", "--latency", "5"],
       { env: cleanEnv(), cwd: tmpdir(), timeout: 120_000 },
     );
     expect(demo.stdout).toMatch(/✓ count\s+final/);
