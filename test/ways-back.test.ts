@@ -117,3 +117,40 @@ it("a call the cell issues while its run waits is answered even when its job is 
     Queue.prototype.add = originalAdd;
   }
 });
+
+it("a run waiting on slow child jobs past parkAfterMs gives its job up, and is rebuilt by replay with no call made twice", async () => {
+  const code = [
+    "```js",
+    'const answers = await Promise.all(["a", "b", "c"].map((q) => recursiveLm(q)));',
+    'print(answers.join("|"));',
+    "```",
+  ].join("\n");
+  const root = new ScriptedModel((request) => (turnOf(request) === 1 ? code : "FINAL(done)"));
+  const sub = new ScriptedModel(async (request) => {
+    const query = (request.messages.at(-1)?.content ?? "").split("\n")[0]!.trim();
+    // Well past the hold: the run must have given its job up before any answer.
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    return query.toUpperCase();
+  });
+  // Every call in another process: the root's run waits for child jobs only.
+  const roots = await worker({ roles: ["root"], rootModelClient: root, parkAfterMs: 150 });
+  await worker({ roles: ["llm"], llmModelClient: sub });
+  const { id } = await bed.client.enqueueAnalysis({ query: "q", context: "doc" });
+  const result = await bed.client.waitForResult(id, { timeoutMs: 30_000 });
+  expect(result.finishReason).toBe("final");
+  expect(result.replHistory[0]?.output).toBe("A|B|C");
+  expect(roots.runStats()).toMatchObject({ parked: 1, rebuilt: 1, liveAnswers: 0 });
+  expect(await startsOf(id)).toBe(2);
+  // The replay asked neither model again: two root turns, one call per sub-call.
+  expect(root.requests).toHaveLength(2);
+  expect(
+    sub.requests.map((request) => request.messages.at(-1)?.content.split("\n")[0]).sort(),
+  ).toEqual(["a", "b", "c"]);
+});
+
+it("a worker refuses a parkAfterMs that is not a number of ms", async () => {
+  await expect(worker({ parkAfterMs: -1 })).rejects.toMatchObject({
+    code: "invalid_options",
+    message: expect.stringContaining("parkAfterMs"),
+  });
+});

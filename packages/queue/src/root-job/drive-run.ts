@@ -3,12 +3,13 @@ import type { RootRun } from "./root-run.js";
 import type { RootSlots } from "./root-slots.js";
 
 /**
- * How long a run keeps its slot while it waits for child jobs only. Past it the run
- * gives the slot up (waiting-children) and is rebuilt from the journal once they end:
- * with a slow model (calls of tens of seconds) a waiting run should not keep a slot
- * another analysis could use, and a rebuild costs little next to such a wait.
+ * How long a run keeps its job by default while it waits for child jobs only (the
+ * worker's `parkAfterMs`). Past it the run gives the job up (waiting-children) and is
+ * rebuilt from the journal once they end: with a slow model (calls of tens of seconds) a
+ * waiting run should not keep a slot another analysis could use, and a rebuild costs
+ * little next to such a wait.
  */
-export const HOLD_MAX_MS = 10_000;
+export const PARK_AFTER_MS = 10_000;
 
 /**
  * How often a run waiting for child jobs reads the journal for answers whose live
@@ -27,9 +28,13 @@ export type DriveEnd = { result: RlmResult } | { park: true };
  * to give its job up (`park`) when it waits for child jobs only and: the worker is
  * closing; it waits for a nested analysis while every job slot of the process is taken
  * (nested analyses need root jobs too: no deadlock at any depth or concurrency); or it
- * has waited `HOLD_MAX_MS`.
+ * has waited `parkAfterMs` (default {@link PARK_AFTER_MS}).
  */
-export async function driveRun(run: RootRun, slots: RootSlots): Promise<DriveEnd> {
+export async function driveRun(
+  run: RootRun,
+  slots: RootSlots,
+  parkAfterMs = PARK_AFTER_MS,
+): Promise<DriveEnd> {
   // The step slot this run holds, if any: taken to start a step, given back while the
   // run waits (the process's other runs step meanwhile).
   let stepping = false;
@@ -65,7 +70,8 @@ export async function driveRun(run: RootRun, slots: RootSlots): Promise<DriveEnd
       if (!winner.waiting) continue;
       // Waiting for its sub-calls: the step slot is another run's meanwhile.
       stopStepping();
-      if (await waitForStep(run, slots, step, () => stepFinished)) return { park: true };
+      const park = await waitForStep(run, slots, parkAfterMs, step, () => stepFinished);
+      if (park) return { park: true };
     }
   } finally {
     stopStepping();
@@ -77,7 +83,7 @@ export async function driveRun(run: RootRun, slots: RootSlots): Promise<DriveEnd
  * job up (true). Answers arriving do not bring it back to the top of `driveRun`: they
  * move the cell on by themselves, and each look at whether the run still waits asks the
  * isolate whether it is idle (a round trip to its thread). It looks only when giving the
- * job up is due (closing, a nested wait with every job slot taken, `HOLD_MAX_MS` held),
+ * job up is due (closing, a nested wait with every job slot taken, `parkAfterMs` held),
  * and then checks that the run is settled waiting for child jobs only.
  *
  * Why: looking on every answer cost the root's process one or two isolate round trips per
@@ -87,6 +93,7 @@ export async function driveRun(run: RootRun, slots: RootSlots): Promise<DriveEnd
 async function waitForStep(
   run: RootRun,
   slots: RootSlots,
+  parkAfterMs: number,
   step: Promise<unknown>,
   isFinished: () => boolean,
 ): Promise<boolean> {
@@ -104,16 +111,15 @@ async function waitForStep(
     const due =
       slots.closing ||
       (executor.waitsForNested && slots.full) ||
-      Date.now() - blockedSince >= HOLD_MAX_MS;
+      Date.now() - blockedSince >= parkAfterMs;
     // All in child jobs: settled so (nothing still being added), or look again.
     if (due && (await executor.whenWaiting(isFinished, true))) return true;
-    // Until an answer comes (or the step ends), the job slots fill up, or it is time to
-    // read the journal.
-    await Promise.race([
-      step,
-      executor.pending.nextChange(JOURNAL_RECHECK_MS),
-      slots.whenFullOrClosing(JOURNAL_RECHECK_MS),
-    ]);
+    // Until an answer comes (or the step ends), the job slots fill up, it is time to read
+    // the journal, or the hold is over (once over, a run not settled yet looks again at
+    // the next change or recheck, not in a loop).
+    const holdLeft = blockedSince + parkAfterMs - Date.now();
+    const wait = holdLeft > 0 ? Math.min(JOURNAL_RECHECK_MS, holdLeft) : JOURNAL_RECHECK_MS;
+    await Promise.race([step, executor.pending.nextChange(wait), slots.whenFullOrClosing(wait)]);
     if (!isFinished() && Date.now() - checkedAt >= JOURNAL_RECHECK_MS) {
       checkedAt = Date.now();
       await executor.checkJournal();

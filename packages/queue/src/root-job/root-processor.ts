@@ -164,7 +164,7 @@ async function processRun(
   else lockLost?.addEventListener("abort", lose, { once: true });
   try {
     for (;;) {
-      const end = await driveRun(run, slots);
+      const end = await driveRun(run, slots, services.parkAfterMs);
       // Lost while it stepped: its outcome (a cancel, an abort error) is not the job's.
       if (lockLost?.aborted) throw lostReason(job);
       if ("result" in end) {

@@ -40,6 +40,11 @@ export interface RootProcessorServices {
   heldLocks?: HeldLocks;
   /** This process's root slots (default: as many as runs, so waiting runs never park). */
   slots?: RootSlots;
+  /**
+   * How long a run waiting for child jobs only keeps its job before it gives it up
+   * (default `PARK_AFTER_MS`, 10 s; see `driveRun`).
+   */
+  parkAfterMs?: number;
   /** Worker-level defaults under each job's options (models from the environment, say). */
   defaults: WorkerEngineDefaults;
   /** Retention of record, events and journal after the analysis ends. */

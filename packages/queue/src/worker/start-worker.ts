@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import type { ModelClient } from "@rlm/core";
+import { InvalidOptionsError, type ModelClient } from "@rlm/core";
 import { createOpenAIModelClient } from "@rlm/llm";
 import { createIsolatedVmSandboxFactory, releaseBufferNow } from "@rlm/sandbox";
 import { MetricsTime, Worker } from "bullmq";
@@ -23,6 +23,7 @@ import { CallAdmission } from "../llm-job/call-admission.js";
 import { CallSlots } from "../llm-job/call-slots.js";
 import { LlmJobPuller } from "../llm-job/llm-job-puller.js";
 import { LocalCalls } from "../llm-job/local-calls.js";
+import { PARK_AFTER_MS } from "../root-job/drive-run.js";
 import { createRootProcessor } from "../root-job/root-processor.js";
 import type { RootRunStats } from "../root-job/root-services.js";
 import { RootSlots } from "../root-job/root-slots.js";
@@ -45,6 +46,10 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
   };
   const observe = options.observe;
   const roles = options.roles ?? ["root", "llm"];
+  const parkAfterMs = options.parkAfterMs ?? PARK_AFTER_MS;
+  if (!Number.isFinite(parkAfterMs) || parkAfterMs < 0) {
+    throw new InvalidOptionsError(`parkAfterMs must be a number of ms ≥ 0, got ${parkAfterMs}`);
+  }
   // Auto-pipelining: the journal writes and reads a fan-out issues in one tick leave as
   // one socket write instead of one each (`openCluster` turns it on for a cluster).
   const redisClient = openRedis(
@@ -172,6 +177,7 @@ export async function startRlmWorker(options: RlmWorkerOptions): Promise<RlmWork
       cancelWatch,
       heldLocks,
       slots: rootSlots,
+      parkAfterMs,
       defaults: options.defaults ?? {},
       retentionSeconds,
       batching: { ...DEFAULT_SUB_CALL_BATCHING, ...options.batching },

@@ -55,6 +55,14 @@ export interface RlmWorkerOptions {
    */
   lockDurationMs?: number;
   stalledIntervalMs?: number;
+  /**
+   * How long a run that waits for child jobs only (LM jobs in other workers, nested
+   * analyses) keeps its job, in ms. Default 10000. Past it the run gives the job up
+   * (waiting-children; `runStats().parked`) and is rebuilt from the journal once they
+   * end, in any worker: with a slow model a waiting run then keeps no slot another
+   * analysis could use. Lower it for models whose calls take tens of seconds.
+   */
+  parkAfterMs?: number;
   /** Days analysis records, events and journals are kept after they end. Default 7. */
   retentionDays?: number;
   sandboxFactory?: SandboxFactory;
