@@ -52,6 +52,12 @@ const megabytes = z.coerce
   .positive({ error: "expected a positive number of megabytes" })
   .max(100_000, { error: "expected at most 100000 (MB)" });
 
+/** A positive number of seconds (decimals allowed: 0.5 is 500 ms). */
+const seconds = z.coerce
+  .number({ error: "expected a positive number of seconds" })
+  .positive({ error: "expected a positive number of seconds" })
+  .max(86_400, { error: "expected at most 86400 (a day)" });
+
 /** A yes/no switch: `1`/`true`/`yes` or `0`/`false`/`no`. */
 const flag = z
   .string()
@@ -143,6 +149,8 @@ const envSchema = z.object({
   RLM_PREFIX: keyPrefix.default("rlm"),
   RLM_WORKER_CONCURRENCY: positiveInt.optional(),
   RLM_LLM_CONCURRENCY: positiveInt.optional(),
+  /** `worker`: seconds a run waiting for child jobs only keeps its root job (default 10). */
+  RLM_PARK_AFTER_S: seconds.optional(),
   RLM_RATE_LIMIT: rateLimit.optional(),
   RLM_API_TOKEN: z.string().optional(),
   PORT: portNumber.default(3000),

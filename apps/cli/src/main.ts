@@ -114,6 +114,11 @@ function buildProgram(): Command {
       "model calls in progress at once (env RLM_LLM_CONCURRENCY, default 32)",
       positiveInt,
     )
+    .option(
+      "--park-after <s>",
+      "seconds a root job waiting only for sub-call jobs in other workers keeps its slot before giving it up, to resume by replay (env RLM_PARK_AFTER_S, default 10)",
+      positiveSeconds,
+    )
     .addOption(
       new Option("--queues <list>", "queues to serve: root, llm or root,llm")
         .argParser(workerRoles)

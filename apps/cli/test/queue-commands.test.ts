@@ -42,7 +42,17 @@ describe("rlm worker + rlm analyze", () => {
     facts = (await import(FACTS, { with: { type: "json" } })).default as typeof facts;
     mock = await startMockLlmServer({ latencyMs: 2 });
     worker = trackCli(
-      ["worker", "--concurrency", "2", "--llm-concurrency", "8", "--rate-limit", "500/s"],
+      [
+        "worker",
+        "--concurrency",
+        "2",
+        "--llm-concurrency",
+        "8",
+        "--rate-limit",
+        "500/s",
+        "--park-after",
+        "2.5",
+      ],
       env({
         OPENAI_API_KEY: "test-key",
         OPENAI_BASE_URL: mock.url,
@@ -69,6 +79,7 @@ describe("rlm worker + rlm analyze", () => {
     expect(entry.concurrency).toEqual({ root: 2, llm: 8 });
     expect(entry.prefix).toBe(prefix);
     expect(entry.rateLimit).toBe("500 per 1 s");
+    expect(entry.parkAfterS).toBe(2.5);
   });
 
   it("analyze prints the trajectory and the right answer, exit 0", async () => {

@@ -20,6 +20,8 @@ import { EXIT, UsageError } from "../usage-error.js";
 export interface WorkerFlags {
   concurrency?: number;
   llmConcurrency?: number;
+  /** Seconds a run waiting for child jobs only keeps its job (`parkAfterMs`). */
+  parkAfter?: number;
   queues: ("root" | "llm")[];
   rateLimit?: RateLimit;
   drainTimeout: number;
@@ -30,6 +32,8 @@ export interface WorkerFlags {
 /** Jobs in progress at once when neither flag nor env says otherwise (the library's defaults). */
 const DEFAULT_ROOT_CONCURRENCY = 8;
 const DEFAULT_LLM_CONCURRENCY = 32;
+/** Seconds a run waiting for child jobs only keeps its job (the library's `parkAfterMs`). */
+const DEFAULT_PARK_AFTER_S = 10;
 
 /**
  * `rlm worker`: root and/or LM workers in this process until SIGTERM/SIGINT, which
@@ -54,6 +58,7 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
     llm: flags.llmConcurrency ?? env.RLM_LLM_CONCURRENCY ?? DEFAULT_LLM_CONCURRENCY,
   };
   const limiter = flags.rateLimit ?? env.RLM_RATE_LIMIT;
+  const parkAfterS = flags.parkAfter ?? env.RLM_PARK_AFTER_S ?? DEFAULT_PARK_AFTER_S;
   const baseURL = env.OPENAI_BASE_URL ?? DEFAULT_BASE_URL;
   // Under each job's own options: an analysis enqueued without them runs with these.
   const defaults = withoutUndefined({
@@ -113,6 +118,7 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
     llmModelClient: modelClient("sub"),
     defaults,
     ...(limiter === undefined ? {} : { limiter }),
+    parkAfterMs: Math.round(parkAfterS * 1000),
     ...(collectGarbage ? { collectGarbage } : {}),
     observe: (observation) => {
       if (observation.type === "lock_lost") {
@@ -135,6 +141,7 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
       ...(limiter && roles.includes("llm")
         ? { rateLimit: `${limiter.max} per ${limiter.durationMs / 1000} s` }
         : {}),
+      ...(roles.includes("root") ? { parkAfterS } : {}),
       redis: displayRedis(target),
       prefix: env.RLM_PREFIX,
       baseURL,
