@@ -1,21 +1,18 @@
 // Figure 8: scale-out. One analysis across 1, 2 and 4 worker processes that share the same
 // total call slots C, against a bare node:http client sending the same requests in the
-// same run (N = 100, C = 50 and N = 1000, C = 100, L = 200 ms); analyses per minute with 1
-// and 2 worker processes (10 sub-calls each, L = 200 ms); and the Redis commands per
-// sub-call, counted with MONITOR on the bench's key prefix.
+// same run (N = 100, C = 50 and N = 1000, C = 100, L = 200 ms), and beside them their floor
+// over 1, 2 and 4 processes: the same requests by plain node:http, handed over through
+// Redis as cheaply as it allows (support/handover-floor.ts). Then analyses per minute with
+// 1 and 2 worker processes and the Redis commands per sub-call (scale-out-throughput.ts).
 import { type BenchContext, type FigureResult, fmt, MOCK_MODELS } from "./support/bench-context.js";
 import { createOpenAIModelClient } from "@rlm/llm";
 import { RlmQueueClient } from "@rlm/queue";
 import { Rlm } from "rlm-queue";
 import { BareClient, type CallGroups, recordingClient } from "./support/bare-client.js";
-import {
-  chunkCount,
-  documentForChunks,
-  querySubject,
-  type TestDocument,
-} from "./support/documents.js";
+import { chunkCount, querySubject, type TestDocument } from "./support/documents.js";
 import { makeDocument } from "../test/support/documents.js";
-import { type CommandCount, countCommands } from "./support/redis-commands.js";
+import { HandoverFloor } from "./support/handover-floor.js";
+import { throughputCase } from "./scale-out-throughput.js";
 import { REDIS } from "./support/redis-keys.js";
 import { round } from "./support/stats.js";
 import { WorkerProcess } from "./support/workers.js";
@@ -42,7 +39,7 @@ export async function runScaleOut(bench: BenchContext): Promise<FigureResult> {
     rows.push(...fanOutRows(measured, case_.goal));
   }
   if (!parts || parts.includes("throughput")) {
-    const throughput = await throughputCase(bench);
+    const throughput = await throughputCase(bench, L);
     data.throughput = throughput;
     rows.push(...throughput.rows);
   }
@@ -55,6 +52,8 @@ interface FanOutMeasure {
   bareMs: number[];
   /** Wall ms per worker count. */
   queueMs: Record<number, number[]>;
+  /** The fan-out alone by plain node:http over as many processes: wall ms per count. */
+  floorMs: Record<number, number[]>;
 }
 
 async function fanOutCase(
@@ -68,7 +67,10 @@ async function fanOutCase(
   const recorded = await recordCalls(bench.mock.url, query, document.text, slots);
   const reps = bench.quick ? 1 : 5;
   const warmUps = bench.quick ? 1 : 2;
-  const measure: FanOutMeasure = { subCalls, slots, bareMs: [], queueMs: {} };
+  const measure: FanOutMeasure = { subCalls, slots, bareMs: [], queueMs: {}, floorMs: {} };
+  const fanOutBodies = (recorded.find((group) => group.length === subCalls) ?? []).map(
+    ({ model, messages }) => JSON.stringify({ model, messages }),
+  );
   for (let warm = 0; warm < warmUps; warm += 1) await bare(bench, recorded, slots, 0);
   // Every worker count at once, each on its own key prefix (its own queues): the timed
   // runs alternate between them and the bare client, so that all see the same minutes of
@@ -85,7 +87,22 @@ async function fanOutCase(
       return { count, workers, client: new RlmQueueClient({ connection: { ...REDIS }, prefix }) };
     }),
   );
+  const floors = await Promise.all(
+    WORKER_COUNTS.map(async (count) => ({
+      count,
+      floor: await HandoverFloor.start({
+        mockUrl: bench.mock.url,
+        prefix: bench.prefix,
+        slots: splitSlots(slots, count),
+      }),
+    })),
+  );
   try {
+    await bench.mock.reset({ latencyMs: 0, strategy: "map-reduce", chunkChars: CHUNK });
+    for (const { count, floor } of floors) {
+      for (let warm = 0; warm < warmUps; warm += 1) await floor.fanOut(fanOutBodies);
+      measure.floorMs[count] = [];
+    }
     for (const setup of setups) {
       // Each process warms up on as many calls as the lone worker does: V8 compiles a
       // process's hot code after it has run enough, and 4 processes sharing 4 fan-outs
@@ -113,6 +130,15 @@ async function fanOutCase(
         if (!bench.quick) await queued(bench, setup.client, document, 0);
         measure.queueMs[setup.count]!.push(await queued(bench, setup.client, document, L));
       }
+      for (let index = 0; index < floors.length; index += 1) {
+        const { count, floor } = floors[(index + rep) % floors.length]!;
+        if (!bench.quick) {
+          await bench.mock.reset({ latencyMs: 0, strategy: "map-reduce", chunkChars: CHUNK });
+          await floor.fanOut(fanOutBodies);
+        }
+        await bench.mock.reset({ latencyMs: L, strategy: "map-reduce", chunkChars: CHUNK });
+        measure.floorMs[count]!.push(round(await floor.fanOut(fanOutBodies)));
+      }
     }
     for (const { count } of setups) {
       bench.log(
@@ -120,13 +146,19 @@ async function fanOutCase(
       );
     }
     bench.log(`  N=${subCalls} C=${slots} bare: ${measure.bareMs.map(Math.round).join(", ")} ms`);
+    for (const { count } of floors) {
+      bench.log(
+        `  N=${subCalls} C=${slots} floor, ${count} process${count > 1 ? "es" : ""} (fan-out only): ${measure.floorMs[count]!.map(Math.round).join(", ")} ms`,
+      );
+    }
   } finally {
-    await Promise.all(
-      setups.flatMap(({ workers, client }) => [
+    await Promise.all([
+      ...setups.flatMap(({ workers, client }) => [
         client.close(),
         ...workers.map((worker) => worker.stop()),
       ]),
-    );
+      ...floors.map(({ floor }) => floor.stop()),
+    ]);
   }
   return measure;
 }
@@ -154,7 +186,23 @@ function fanOutRows(measure: FanOutMeasure, goal: number): Rows {
       ...(count === 1 ? {} : { pass: ratio <= goal && wall <= oneWorker * 1.01 }),
     });
   }
+  const oneProcess = median(measure.floorMs[1] ?? []);
+  for (const count of WORKER_COUNTS) {
+    if (count === 1) continue;
+    const floor = median(measure.floorMs[count] ?? []);
+    const queue = median(measure.queueMs[count] ?? []);
+    rows.push({
+      figure: "8 scale-out",
+      metric: `${count} processes − 1, N=${measure.subCalls}: floor (the fan-out's requests by plain node:http, handed over through a Redis list; ${Math.round(oneProcess)} / ${Math.round(floor)} ms) / queue (the whole analysis)`,
+      value: `${signedMs(floor - oneProcess)} (${fmt(floor / oneProcess, 3)}×) / ${signedMs(queue - oneWorker)} (${fmt(queue / oneWorker, 3)}×)`,
+      goal: "",
+    });
+  }
   return rows;
+}
+
+function signedMs(ms: number): string {
+  return `${ms < 0 ? "−" : "+"}${Math.abs(Math.round(ms))} ms`;
 }
 
 /** `total` call slots over `count` workers, as evenly as they divide. */
@@ -217,117 +265,6 @@ async function queued(
     throw new Error(`wrong answer ${result.answer} (expected ${document.markerCount})`);
   }
   return round(wallMs);
-}
-
-const THROUGHPUT_SUB_CALLS = 10;
-const THROUGHPUT_CHUNK = 5_000;
-
-/** Analyses per minute with 1 and 2 workers, then the Redis commands per sub-call. */
-async function throughputCase(bench: BenchContext) {
-  const document = documentForChunks(THROUGHPUT_SUB_CALLS, THROUGHPUT_CHUNK, 9);
-  // The goal is read on a batch of 192 (sustained load: ~8 s with 2 workers). A batch of
-  // 64, measured too, is 4 rounds of each worker's 16 step slots with 2 workers: its ramp
-  // and its tail (the last analyses' 800 ms chain with few others left to overlap) are
-  // ~20% of its wall, against ~10% with 1 worker, so it reads 1.73–1.88× where a longer
-  // batch reads 1.91–1.96× (bench/diagnostics/throughput-stats.ts prints root calls in
-  // flight per 100 ms).
-  const analyses = bench.quick ? 24 : 192;
-  const shortBatch = bench.quick ? undefined : 64;
-  const perMinute: Record<number, number> = {};
-  const perMinuteShort: Record<number, number> = {};
-  const commands: Record<number, CommandCount & { subCalls: number }> = {};
-  for (const count of [1, 2]) {
-    const workers = await Promise.all(
-      Array.from({ length: count }, () =>
-        WorkerProcess.start({ prefix: bench.prefix, modelUrl: bench.mock.url }),
-      ),
-    );
-    try {
-      // As in the fan-outs: each process warms up on as many analyses as the lone one.
-      await batch(bench, document, 8 * count, 0, "warm");
-      if (shortBatch !== undefined) {
-        const shortMs = await batch(bench, document, shortBatch, L, "short");
-        perMinuteShort[count] = round((shortBatch / shortMs) * 60_000, 1);
-      }
-      const wallMs = await batch(bench, document, analyses, L, "timed");
-      perMinute[count] = round((analyses / wallMs) * 60_000, 1);
-      // Counted apart: MONITOR slows Redis down.
-      const counting = await countCommands(bench.prefix);
-      const counted = 16;
-      await batch(bench, document, counted, L, "counted");
-      commands[count] = { ...(await counting.stop()), subCalls: counted * THROUGHPUT_SUB_CALLS };
-      bench.log(
-        `  throughput workers=${count}: ${perMinute[count]}/min (${analyses} analyses)${shortBatch === undefined ? "" : `, ${perMinuteShort[count]}/min (${shortBatch})`}; Redis commands per sub-call ${fmt(commands[count].sent / commands[count].subCalls, 1)} sent, ${fmt((commands[count].sent + commands[count].inScripts) / commands[count].subCalls, 1)} with those run by scripts`,
-      );
-    } finally {
-      await Promise.all(workers.map((worker) => worker.stop()));
-    }
-  }
-  const scaling = (perMinute[2] ?? 0) / (perMinute[1] ?? 1);
-  const rows: Rows = [
-    {
-      figure: "8 scale-out",
-      metric: `analyses per minute (${THROUGHPUT_SUB_CALLS} sub-calls each, L=${L} ms), 1 / 2 worker processes (${analyses} analyses)`,
-      value: `${fmt(perMinute[1] ?? 0, 0)} / ${fmt(perMinute[2] ?? 0, 0)}`,
-      goal: "",
-    },
-    {
-      figure: "8 scale-out",
-      metric: `analyses per minute, 2 / 1 worker processes (${analyses} analyses)`,
-      value: `${fmt(scaling)}×`,
-      goal: "≥ 1.8×",
-      pass: scaling >= 1.8,
-    },
-  ];
-  if (shortBatch !== undefined) {
-    rows.push({
-      figure: "8 scale-out",
-      metric: `the same in a batch of ${shortBatch} (its ramp and tail weigh more with 2): 1 / 2 workers, 2 / 1`,
-      value: `${fmt(perMinuteShort[1] ?? 0, 0)} / ${fmt(perMinuteShort[2] ?? 0, 0)}, ${fmt((perMinuteShort[2] ?? 0) / (perMinuteShort[1] ?? 1))}×`,
-      goal: "",
-    });
-  }
-  for (const count of [1, 2]) {
-    const counted = commands[count];
-    if (!counted) continue;
-    rows.push({
-      figure: "8 scale-out",
-      metric: `Redis commands per sub-call, ${count} worker${count > 1 ? "s" : ""} (sent; with those Lua scripts run)`,
-      value: `${fmt(counted.sent / counted.subCalls, 1)}; ${fmt((counted.sent + counted.inScripts) / counted.subCalls, 1)}`,
-      goal: "",
-    });
-  }
-  return { perMinute, perMinuteShort, commands, analyses, shortBatch, rows };
-}
-
-/** Enqueues `count` analyses at once and waits for all; resolves with the wall ms. */
-async function batch(
-  bench: BenchContext,
-  document: TestDocument,
-  count: number,
-  latencyMs: number,
-  label: string,
-): Promise<number> {
-  await bench.mock.reset({ latencyMs, strategy: "map-reduce", chunkChars: THROUGHPUT_CHUNK });
-  const started = performance.now();
-  const ids = await Promise.all(
-    Array.from({ length: count }, (_, index) =>
-      bench.client.enqueueAnalysis({
-        query: `${querySubject(document)} (${label} ${index} ${started})`,
-        context: document.text,
-      }),
-    ),
-  );
-  const results = await Promise.all(
-    ids.map(({ id }) => bench.client.waitForResult(id, { timeoutMs: 300_000 })),
-  );
-  const wallMs = performance.now() - started;
-  for (const result of results) {
-    if (result.answer.trim() !== String(document.markerCount)) {
-      throw new Error(`wrong answer ${result.answer} (expected ${document.markerCount})`);
-    }
-  }
-  return wallMs;
 }
 
 /**
