@@ -68,8 +68,15 @@ async function fanOutCase(
   const reps = bench.quick ? 1 : 5;
   const warmUps = bench.quick ? 1 : 2;
   const measure: FanOutMeasure = { subCalls, slots, bareMs: [], queueMs: {}, floorMs: {} };
-  const fanOutBodies = (recorded.find((group) => group.length === subCalls) ?? []).map(
-    ({ model, messages }) => JSON.stringify({ model, messages }),
+  // The floor sends the fan-out's sub-calls alone: the analysis's group of N calls.
+  const fanOutGroup = recorded.find((group) => group.length === subCalls);
+  if (!fanOutGroup) {
+    throw new Error(
+      `figure 8: the recorded analysis has no fan-out of ${subCalls} calls (groups ${recorded.map((group) => group.length).join(", ")})`,
+    );
+  }
+  const fanOutBodies = fanOutGroup.map(({ model, messages }) =>
+    JSON.stringify({ model, messages }),
   );
   for (let warm = 0; warm < warmUps; warm += 1) await bare(bench, recorded, slots, 0);
   // Every worker count at once, each on its own key prefix (its own queues): the timed

@@ -123,6 +123,7 @@ export class HandoverFloor {
 
   /** Sends every request of one fan-out (JSON bodies); resolves with the wall in ms. */
   async fanOut(bodies: string[]): Promise<number> {
+    if (bodies.length === 0) throw new Error("handover floor: a fan-out of no calls");
     const started = performance.now();
     const own = Math.min(this.settings.slots[0] ?? 1, bodies.length);
     if (this.helpers.length === 0) {

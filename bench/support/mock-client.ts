@@ -25,10 +25,20 @@ export class MockProcess {
     return this.url.replace(/\/v1$/, "");
   }
 
-  /** Forgets recorded requests, then applies settings (faults cleared unless given). */
+  /** Forgets recorded requests, then applies `options` over the defaults. */
   async reset(options: MockLlmOptions): Promise<void> {
     await this.post("/_mock/reset", {});
-    await this.post("/_mock/config", { faults: null, faultKinds: null, jitterMs: 0, ...options });
+    // Every setting a figure may change goes back to its default unless `options` sets it:
+    // a habit left on by figure 4's line-joined case made the figures after it run other
+    // analyses (99 and 986 sub-calls in figure 8 instead of 100 and 1,000, until session 13).
+    await this.post("/_mock/config", {
+      faults: null,
+      faultKinds: null,
+      jitterMs: 0,
+      habits: [],
+      rejectResponseFormat: false,
+      ...options,
+    });
   }
 
   async requests(): Promise<MockRequestRecord[]> {
