@@ -54,13 +54,10 @@ export function recordingClient(
 }
 
 /**
- * The floor of figure 1: the same calls as an analysis, sent with plain node:http (one
- * keep-alive `http.Agent`) and nothing else: no engine, no SDK, no retries. Each request
- * is `JSON.stringify` of model and messages; each answer is read whole and parsed. Groups
- * go one after another; a fan-out keeps `concurrency` requests in flight, the next one
- * leaving as an answer arrives (as the engine's gate does).
+ * Posts chat requests with node:http and one keep-alive `http.Agent`, nothing else: each
+ * answer is read whole and parsed. The sender of figure 1's floor and of figure 8's.
  */
-export class BareClient {
+export class BarePoster {
   readonly #agent = new http.Agent({ keepAlive: true });
   readonly #target: URL;
 
@@ -69,27 +66,8 @@ export class BareClient {
     this.#target = new URL(`${baseURL.replace(/\/+$/, "")}/chat/completions`);
   }
 
-  /** Sends every group; resolves with the wall time in ms. */
-  async replay(groups: CallGroups, concurrency: number): Promise<number> {
-    const started = performance.now();
-    for (const group of groups) {
-      let next = 0;
-      const lane = async () => {
-        while (next < group.length) {
-          const call = group[next++]!;
-          await this.#post(JSON.stringify({ model: call.model, messages: call.messages }));
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(concurrency, group.length) }, lane));
-    }
-    return performance.now() - started;
-  }
-
-  close(): void {
-    this.#agent.destroy();
-  }
-
-  #post(body: string): Promise<unknown> {
+  /** Posts `body` (JSON); resolves once the answer has arrived whole and parsed. */
+  post(body: string): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const request = http.request(
         {
@@ -121,5 +99,45 @@ export class BareClient {
       request.on("error", reject);
       request.end(body);
     });
+  }
+
+  close(): void {
+    this.#agent.destroy();
+  }
+}
+
+/**
+ * The floor of figure 1: the same calls as an analysis, sent with plain node:http (one
+ * keep-alive `http.Agent`, {@link BarePoster}) and nothing else: no engine, no SDK, no
+ * retries. Each request is `JSON.stringify` of model and messages; each answer is read
+ * whole and parsed. Groups go one after another; a fan-out keeps `concurrency` requests in
+ * flight, the next one leaving as an answer arrives (as the engine's gate does).
+ */
+export class BareClient {
+  readonly #poster: BarePoster;
+
+  /** `baseURL`: the OpenAI-compatible base URL (`…/v1`). */
+  constructor(baseURL: string) {
+    this.#poster = new BarePoster(baseURL);
+  }
+
+  /** Sends every group; resolves with the wall time in ms. */
+  async replay(groups: CallGroups, concurrency: number): Promise<number> {
+    const started = performance.now();
+    for (const group of groups) {
+      let next = 0;
+      const lane = async () => {
+        while (next < group.length) {
+          const call = group[next++]!;
+          await this.#poster.post(JSON.stringify({ model: call.model, messages: call.messages }));
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(concurrency, group.length) }, lane));
+    }
+    return performance.now() - started;
+  }
+
+  close(): void {
+    this.#poster.close();
   }
 }

@@ -9,64 +9,13 @@
 // as it has slots free, or a BLPOP when the list is empty, and PUBLISHes each answer's
 // index; the first process takes the next call from the list (LPOP) as each of its slots
 // frees, and the fan-out ends when it has every answer.
-import http from "node:http";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
+import { BarePoster } from "./bare-client.js";
 import { REDIS } from "./redis-keys.js";
 import { spawnTs, type TsProcess } from "./spawn-ts.js";
 
 const HELPER = fileURLToPath(new URL("./handover-helper-main.ts", import.meta.url));
-
-/** Sends chat requests with node:http and one keep-alive agent, as figure 1's bare client. */
-export class Poster {
-  readonly #agent = new http.Agent({ keepAlive: true });
-  readonly #target: URL;
-
-  /** `baseURL`: the OpenAI-compatible base URL (`…/v1`). */
-  constructor(baseURL: string) {
-    this.#target = new URL(`${baseURL.replace(/\/+$/, "")}/chat/completions`);
-  }
-
-  /** Posts `body`; resolves once the answer has arrived whole and parsed. */
-  post(body: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const request = http.request(
-        {
-          method: "POST",
-          hostname: this.#target.hostname,
-          port: this.#target.port,
-          path: this.#target.pathname,
-          agent: this.#agent,
-          headers: {
-            "content-type": "application/json",
-            "content-length": Buffer.byteLength(body),
-            authorization: "Bearer bench",
-          },
-        },
-        (response) => {
-          const chunks: Buffer[] = [];
-          response.on("data", (chunk: Buffer) => chunks.push(chunk));
-          response.on("error", reject);
-          response.on("end", () => {
-            const text = Buffer.concat(chunks).toString("utf8");
-            if (response.statusCode !== 200) {
-              reject(new Error(`handover floor: status ${response.statusCode}: ${text}`));
-              return;
-            }
-            JSON.parse(text);
-            resolve();
-          });
-        },
-      );
-      request.on("error", reject);
-      request.end(body);
-    });
-  }
-
-  close(): void {
-    this.#agent.destroy();
-  }
-}
 
 /** A list entry: the call's index, a newline, its request body. */
 export const handoverEntry = (index: number, body: string) => `${index}\n${body}`;
@@ -88,7 +37,7 @@ export interface HandoverFloorSettings {
 
 /** W processes sharing a fan-out's call slots, with this one first; `fanOut` times one. */
 export class HandoverFloor {
-  readonly #poster: Poster;
+  readonly #poster: BarePoster;
   readonly #redis = new Redis(REDIS);
   readonly #subscriber = new Redis(REDIS);
   #onAnswer: () => void = () => undefined;
@@ -98,7 +47,7 @@ export class HandoverFloor {
     private readonly helpers: TsProcess[],
     private readonly list: string,
   ) {
-    this.#poster = new Poster(settings.mockUrl);
+    this.#poster = new BarePoster(settings.mockUrl);
     this.#subscriber.on("message", () => this.#onAnswer());
   }
 

@@ -3,13 +3,14 @@
 // PUBLISHes the index of each one answered. Prints "ready" once connected.
 // Env: HANDOVER_SLOTS, HANDOVER_LIST, HANDOVER_CHANNEL, HANDOVER_URL.
 import { Redis } from "ioredis";
-import { Poster, splitHandoverEntry } from "./handover-floor.js";
+import { BarePoster } from "./bare-client.js";
+import { splitHandoverEntry } from "./handover-floor.js";
 import { REDIS } from "./redis-keys.js";
 
 const slots = Number(process.env.HANDOVER_SLOTS);
 const list = process.env.HANDOVER_LIST ?? "";
 const channel = process.env.HANDOVER_CHANNEL ?? "";
-const poster = new Poster(process.env.HANDOVER_URL ?? "");
+const poster = new BarePoster(process.env.HANDOVER_URL ?? "");
 const redis = new Redis(REDIS);
 // BLPOP blocks its connection: a second one, so the publishes never wait behind it.
 const blocking = new Redis(REDIS);
