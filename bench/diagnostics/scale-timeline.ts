@@ -171,9 +171,11 @@ try {
         `  first ${firstTaken.length} jobs taken: last issued +${last(firstTaken.map((j) => j.data.calls[0]!.issuedAt - rootEnd))}, last added +${last(firstTaken.map((j) => j.timestamp - rootEnd))}, last taken +${last(firstTaken.map((j) => (j.processedOn ?? 0) - rootEnd))} ms`,
       );
     }
-    console.log(
-      `  ${jobs.length} jobs ${[...byProc.values()].join("+")}: issued-rootEnd ${f(jobs.map((j) => j.data.calls[0]!.issuedAt - rootEnd))} added-issued ${f(jobs.map((j) => j.timestamp - j.data.calls[0]!.issuedAt))} taken-added ${f(jobs.map((j) => (j.processedOn ?? 0) - j.timestamp))}`,
-    );
+    // A lone worker makes every call in its own process: no LM jobs to report.
+    if (jobs.length > 0)
+      console.log(
+        `  ${jobs.length} jobs ${[...byProc.values()].join("+")}: issued-rootEnd ${f(jobs.map((j) => j.data.calls[0]!.issuedAt - rootEnd))} added-issued ${f(jobs.map((j) => j.timestamp - j.data.calls[0]!.issuedAt))} taken-added ${f(jobs.map((j) => (j.processedOn ?? 0) - j.timestamp))}`,
+      );
   }
   if (profileDir) {
     writeFileSync(`${profileDir}/windows.json`, JSON.stringify(windows));
