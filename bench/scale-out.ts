@@ -63,7 +63,7 @@ async function fanOutCase(
 ): Promise<FanOutMeasure> {
   const document = sizedDocument(subCalls);
   const query = querySubject(document);
-  await bench.mock.reset({ latencyMs: 0, strategy: "map-reduce", chunkChars: CHUNK });
+  await mapReduceAt(bench, 0);
   const recorded = await recordCalls(bench.mock.url, query, document.text, slots);
   const reps = bench.quick ? 1 : 5;
   const warmUps = bench.quick ? 1 : 2;
@@ -105,7 +105,7 @@ async function fanOutCase(
     })),
   );
   try {
-    await bench.mock.reset({ latencyMs: 0, strategy: "map-reduce", chunkChars: CHUNK });
+    await mapReduceAt(bench, 0);
     for (const { count, floor } of floors) {
       for (let warm = 0; warm < warmUps; warm += 1) await floor.fanOut(fanOutBodies);
       measure.floorMs[count] = [];
@@ -140,10 +140,10 @@ async function fanOutCase(
       for (let index = 0; index < floors.length; index += 1) {
         const { count, floor } = floors[(index + rep) % floors.length]!;
         if (!bench.quick) {
-          await bench.mock.reset({ latencyMs: 0, strategy: "map-reduce", chunkChars: CHUNK });
+          await mapReduceAt(bench, 0);
           await floor.fanOut(fanOutBodies);
         }
-        await bench.mock.reset({ latencyMs: L, strategy: "map-reduce", chunkChars: CHUNK });
+        await mapReduceAt(bench, L);
         measure.floorMs[count]!.push(round(await floor.fanOut(fanOutBodies)));
       }
     }
@@ -208,6 +208,11 @@ function fanOutRows(measure: FanOutMeasure, goal: number): Rows {
   return rows;
 }
 
+/** The mock plays the fan-outs' map-reduce at `latencyMs` from now on. */
+function mapReduceAt(bench: BenchContext, latencyMs: number): Promise<void> {
+  return bench.mock.reset({ latencyMs, strategy: "map-reduce", chunkChars: CHUNK });
+}
+
 function signedMs(ms: number): string {
   return `${ms < 0 ? "−" : "+"}${Math.abs(Math.round(ms))} ms`;
 }
@@ -245,7 +250,7 @@ async function bare(
   slots: number,
   latencyMs: number,
 ): Promise<number> {
-  await bench.mock.reset({ latencyMs, strategy: "map-reduce", chunkChars: CHUNK });
+  await mapReduceAt(bench, latencyMs);
   const client = new BareClient(bench.mock.url);
   try {
     return round(await client.replay(recorded, slots));
@@ -260,7 +265,7 @@ async function queued(
   document: TestDocument,
   latencyMs: number,
 ) {
-  await bench.mock.reset({ latencyMs, strategy: "map-reduce", chunkChars: CHUNK });
+  await mapReduceAt(bench, latencyMs);
   const started = performance.now();
   const { id } = await client.enqueueAnalysis({
     query: querySubject(document),
