@@ -266,6 +266,7 @@ async function inProcessBurst(
   // The product's client, with the moment it gets each sub-call noted.
   const modelClient: ModelClient = {
     honoursGate: client.honoursGate,
+    reportsSent: client.reportsSent,
     complete(request) {
       if (request.model === MOCK_MODELS.subModel) {
         clientCalls.push(performance.timeOrigin + performance.now());

@@ -510,6 +510,65 @@ describe("the first sandbox", () => {
     expect(result.replHistory[0]?.output).toBe(String(CONTEXT.length));
     expect(events.slice(0, 2)).toEqual(["root request 1", "document loaded"]);
   });
+
+  /** A sandbox factory over isolated-vm that notes when each sandbox starts being built. */
+  function timedFactory(): { factory: SandboxFactory; builtAt: number[] } {
+    const inner = createIsolatedVmSandboxFactory();
+    const builtAt: number[] = [];
+    return {
+      builtAt,
+      factory: {
+        loadDocument: (context) => inner.loadDocument(context),
+        create: (options) => {
+          builtAt.push(performance.now());
+          return inner.create(options);
+        },
+      },
+    };
+  }
+
+  it("is built while the first root turn is out, once its request has left (reportsSent)", async () => {
+    const { factory, builtAt } = timedFactory();
+    let sentAt = 0;
+    let answeredAt = 0;
+    const scripted = new ScriptedModel(async (request) => {
+      if (turnOf(request) > 1) return "FINAL_VAR(x)";
+      // The request takes 150 ms to leave (a slow connection), then 150 ms to answer.
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      sentAt = performance.now();
+      request.onSent?.();
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      answeredAt = performance.now();
+      return repl("const x = context.length");
+    });
+    const model = Object.assign(scripted, { reportsSent: true as const });
+    const result = await rlmWith(model as ScriptedModel, { sandboxFactory: factory }).completion(
+      "q",
+      CONTEXT,
+    );
+    expect(result.answer).toBe(String(CONTEXT.length));
+    expect(builtAt).toHaveLength(1);
+    // Not before the request left (it would have held it back), and not after the answer.
+    expect(builtAt[0]!).toBeGreaterThanOrEqual(sentAt);
+    expect(builtAt[0]!).toBeLessThan(answeredAt);
+  });
+
+  it("is built while the first root turn is out for a client that does not report sending", async () => {
+    const { factory, builtAt } = timedFactory();
+    let askedAt = 0;
+    let answeredAt = 0;
+    const model = new ScriptedModel(async (request) => {
+      if (turnOf(request) > 1) return "FINAL_VAR(x)";
+      askedAt = performance.now();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      answeredAt = performance.now();
+      return repl("const x = context.length");
+    });
+    await rlmWith(model, { sandboxFactory: factory }).completion("q", CONTEXT);
+    expect(builtAt).toHaveLength(1);
+    expect(builtAt[0]!).toBeGreaterThanOrEqual(askedAt);
+    expect(builtAt[0]!).toBeLessThan(answeredAt);
+  });
 });
 
 describe("a first run", () => {

@@ -6,6 +6,7 @@
 // SCALE_PROFILE=DIR: each worker writes a --cpu-prof profile there, and DIR/windows.json
 // holds each fan-out's first 150 ms in the profiler's clock (bench/support/profile-top.ts
 // PROFILE N DIR/windows.json: what the workers did while the first wave was being sent;
+// with SCALE_WINDOW=lead, from root 2's answer to the first sub-call at the mock;
 // DIR/fan-outs.json: the whole of each timed fan-out).
 // SCALE_DUMP=FILE: the mock's requests of the last analysis (startedAt per sub-call).
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -139,7 +140,12 @@ try {
       (job) => job.data.analysisId === id,
     );
     const rootEnd = roots[1]?.endedAt ?? 0;
-    windows.push([toClock(rootEnd), toClock(rootEnd + 150)]);
+    // SCALE_WINDOW=lead: root 2's answer → the first sub-call at the mock instead.
+    const firstSub = Math.min(...subs.map((r) => r.startedAt));
+    windows.push([
+      toClock(rootEnd),
+      toClock(process.env.SCALE_WINDOW === "lead" ? firstSub : rootEnd + 150),
+    ]);
     fanOuts.push([toClock(started), toClock(ended)]);
     const f = (xs: number[]) => {
       const s2 = [...xs].sort((a, b) => a - b);

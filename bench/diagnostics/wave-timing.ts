@@ -117,10 +117,13 @@ for (const latencyMs of [
   // 10 ms before its first write to its 50th; =gaps — between one model call's answer and
   // the next call (root 1 → root 2, root 2 → first sub-call, last sub-call → root 3),
   // and root 3's answer → the result; =tight — the first wave, first write to 50th;
-  // =lead — root 2's answer at the mock → the first sub-call's write.
+  // =lead — root 2's answer at the mock → the first sub-call's write; =start — the call
+  // of `completion` → root 1 at the mock.
   const toTicks = (epochMs: number) =>
     String(BigInt(Math.round((epochMs - performance.timeOrigin) * 1000)) + tickOffset);
-  if (process.env.WAVE_WINDOW === "lead") {
+  if (process.env.WAVE_WINDOW === "start") {
+    windows.push([toTicks(t0), toTicks(roots[0]!.startedAt)]);
+  } else if (process.env.WAVE_WINDOW === "lead") {
     windows.push([toTicks(roots[1]!.endedAt ?? 0), String(writeTicks[2] ?? 0n)]);
   } else if (process.env.WAVE_WINDOW === "gaps") {
     windows.push([toTicks(roots[0]!.endedAt ?? 0), toTicks(roots[1]!.startedAt)]);
@@ -147,7 +150,7 @@ for (const latencyMs of [
       requests.length -
     latencyMs;
   console.log(
-    `gaps: start→r1 ${f(roots[0]!.startedAt - t0)} r1→r2 ${f(gap(roots[0]!.endedAt, roots[1]!.startedAt))} r2→sub ${f(gap(roots[1]!.endedAt, starts[0]! + t0))} subs→r3 ${f(gap(lastSubEnd, roots[2]!.startedAt))} r3→end ${f(gap(roots[2]!.endedAt, t0 + wall))} | mock late ${late.toFixed(2)} ms per call`,
+    `root 1 written at ${f(writes[0]! - t0)} | gaps: start→r1 ${f(roots[0]!.startedAt - t0)} r1→r2 ${f(gap(roots[0]!.endedAt, roots[1]!.startedAt))} r2→sub ${f(gap(roots[1]!.endedAt, starts[0]! + t0))} subs→r3 ${f(gap(lastSubEnd, roots[2]!.startedAt))} r3→end ${f(gap(roots[2]!.endedAt, t0 + wall))} | mock late ${late.toFixed(2)} ms per call`,
   );
   console.log(
     `wall ${f(wall)} | written w1 ${f(sent[0])}..${f(sent[49])} w2 ${f(sent[50])}..${f(sent[99])} | at mock w1 ${f(starts[0])}..${f(starts[49])} w2 ${f(starts[50])}..${f(starts[99])} | root3 ${f(requests.at(-1)!.startedAt - t0)}`,

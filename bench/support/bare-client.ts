@@ -27,6 +27,7 @@ export function recordingClient(
   const calls: RecordedCall[] = [];
   return {
     ...(inner.honoursGate === undefined ? {} : { honoursGate: inner.honoursGate }),
+    ...(inner.reportsSent === undefined ? {} : { reportsSent: inner.reportsSent }),
     complete(request: ModelRequest) {
       calls.push({
         model: request.model,

@@ -26,6 +26,7 @@ const traceClientCalls = env.BENCH_TRACE_CLIENT === "1";
 const tracedLlmClient: ModelClient = {
   // It passes each request on as is, gate included: the product's client honours it.
   honoursGate: llmClient.honoursGate,
+  reportsSent: llmClient.reportsSent,
   complete(request) {
     if (!traceClientCalls) return llmClient.complete(request);
     const at = performance.timeOrigin + performance.now();

@@ -92,6 +92,12 @@ export interface ModelRequest {
    * the call.
    */
   onDelta?: (delta: ModelDelta) => void;
+  /**
+   * Called once, when the request has started going out (its body's first bytes are
+   * written to the connection), by a client whose {@link ModelClient.reportsSent} is true;
+   * others never call it. An exception thrown here is ignored.
+   */
+  onSent?: () => void;
 }
 
 /** The answer to one chat completion. */
@@ -120,4 +126,12 @@ export interface ModelClient {
    * wire; without it they hold their own slot around the whole call.
    */
   readonly honoursGate?: boolean;
+  /**
+   * True when `complete` calls {@link ModelRequest.onSent} once the request is written.
+   * The engine builds an analysis's first sandbox while its first root turn is out, and
+   * starts only once the request has left: building blocks the thread a few ms (longer
+   * for a large document), and started earlier it held the request back. Without it the
+   * engine starts right after calling `complete`, a turn of the event loop later.
+   */
+  readonly reportsSent?: boolean;
 }

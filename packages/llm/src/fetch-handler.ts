@@ -7,7 +7,8 @@ const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
 
 /** What the handler's {@link FetchHandler} is told to do once the answer has arrived. */
 export interface AnswerHooks {
-  onAnswered(): void;
+  onAnswered?(): void;
+  onSent?(): void;
 }
 
 /**
@@ -29,6 +30,7 @@ export class FetchHandler implements Dispatcher.DispatchHandlers {
   #resume: (() => void) | undefined;
   #paused = false;
   #settled = false;
+  #sentTold = false;
 
   constructor(
     private readonly resolve: (response: Response) => void,
@@ -42,6 +44,17 @@ export class FetchHandler implements Dispatcher.DispatchHandlers {
   onConnect(abort: (error?: Error) => void): void {
     this.#abort = abort;
     if (this.signal?.aborted) abort(this.signal.reason as Error);
+  }
+
+  /** undici calls it as the body goes out: once per piece of a streamed body. */
+  onBodySent(): void {
+    if (this.#sentTold || !this.hooks?.onSent) return;
+    this.#sentTold = true;
+    try {
+      this.hooks.onSent();
+    } catch {
+      // The caller's business; undici would abort the request over it.
+    }
   }
 
   onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {
@@ -103,11 +116,7 @@ export class FetchHandler implements Dispatcher.DispatchHandlers {
     }
     const bytes = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
     this.#chunks = [];
-    if (!this.hooks) {
-      this.#settle(() => this.resolve(this.#whole(bytes)));
-      return;
-    }
-    this.hooks.onAnswered();
+    this.hooks?.onAnswered?.();
     this.#settle(() => this.resolve(this.#whole(bytes)));
   }
 

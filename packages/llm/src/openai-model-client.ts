@@ -18,7 +18,12 @@ import {
   resolveOpenAIModelClientOptions,
 } from "./openai-model-client-options.js";
 import { cachedCostFunction } from "./prices.js";
-import { FETCH_HOOKS, type FetchOptionsWithHooks, undiciFetch } from "./undici-fetch.js";
+import {
+  FETCH_HOOKS,
+  type FetchHooks,
+  type FetchOptionsWithHooks,
+  undiciFetch,
+} from "./undici-fetch.js";
 
 type NonStreamingParams = OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming;
 type SdkFetchOptions = NonNullable<
@@ -49,6 +54,8 @@ export interface OpenAIModelClient extends ModelClient {
   complete(request: ModelRequest): Promise<OpenAIModelResponse>;
   /** Always true: a request's gate is held only while its attempt is under way. */
   readonly honoursGate: true;
+  /** Always true: `onSent` is called once the request's body starts going out. */
+  readonly reportsSent: true;
   /** The endpoint this client talks to. */
   readonly baseURL: string;
   /**
@@ -78,6 +85,8 @@ export interface OpenAIModelClient extends ModelClient {
  * also mid-request and mid-backoff, with code `cancelled`. Failures are
  * {@link ModelCallError}s; after the last attempt the last error is thrown with
  * `attempts` set.
+ *
+ * A request's `onSent` is called once, when the first attempt's body starts going out.
  *
  * A request's `gate` is acquired before each attempt's request is made and released once
  * its response body has arrived (a streamed one: once the stream has ended); the
@@ -109,6 +118,7 @@ export function createOpenAIModelClient(options: OpenAIModelClientOptions): Open
   return {
     baseURL: resolved.baseURL,
     honoursGate: true,
+    reportsSent: true,
     complete: (request) => completeWithRetries(sdk, resolved, costOf, request),
     async probe(timeoutMs) {
       const response = await fetch(`${resolved.baseURL.replace(/\/+$/, "")}/models`, {
@@ -130,13 +140,15 @@ async function completeWithRetries(
   const { retry } = options;
   const sleep = options.sleep ?? abortableSleep;
   const call = chatCallOf(request, options, request.onDelta !== undefined);
+  // Told once per call, by the first attempt whose request leaves.
+  const onSent = request.onSent && onlyOnce(request.onSent);
 
   for (let attempt = 1; ; attempt += 1) {
     if (request.signal?.aborted) throw cancelledError(request, attempt - 1);
 
     let error: ModelCallError;
     try {
-      const reading = await attemptOnce(sdk, call, options, request, attempt);
+      const reading = await attemptOnce(sdk, call, options, request, attempt, onSent);
       // The reported model may be a dated variant with a price of its own; a local server
       // may report a name we cannot price while the requested name is in the table.
       const costUsd = costOf(reading, reading.model) ?? costOf(reading, request.model);
@@ -211,6 +223,7 @@ async function attemptOnce(
   options: ResolvedOpenAIModelClientOptions,
   request: ModelRequest,
   attempt: number,
+  onSent: (() => void) | undefined,
 ): Promise<CompletionReading> {
   const controller = new AbortController();
   const forwardAbort = () => controller.abort(request.signal?.reason);
@@ -239,7 +252,7 @@ async function attemptOnce(
       attempts: attempt,
       messages: request.messages,
     };
-    const requestOptions = sdkRequestOptions(call, controller.signal, release);
+    const requestOptions = sdkRequestOptions(call, controller.signal, release, onSent);
     if (request.onDelta) {
       const chunks = await sdk.chat.completions.create(
         call.params as StreamingParams,
@@ -278,14 +291,32 @@ async function attemptOnce(
  * the slot back as soon as the answer has arrived (undici-fetch.ts), so the next waiting
  * call can go out while this answer is read.
  */
-function sdkRequestOptions(call: ChatCall, signal: AbortSignal, release: GateRelease | undefined) {
+function sdkRequestOptions(
+  call: ChatCall,
+  signal: AbortSignal,
+  release: GateRelease | undefined,
+  onSent: (() => void) | undefined,
+) {
+  const hooks: FetchHooks = {
+    ...(release === undefined ? {} : { onAnswered: release }),
+    ...(onSent === undefined ? {} : { onSent }),
+  };
   return {
     signal,
     body: attemptBody(call.body),
     headers: call.headers,
-    ...(release === undefined
+    ...(release === undefined && onSent === undefined
       ? {}
-      : { fetchOptions: sdkFetchOptions({ [FETCH_HOOKS]: { onAnswered: release } }) }),
+      : { fetchOptions: sdkFetchOptions({ [FETCH_HOOKS]: hooks }) }),
+  };
+}
+
+function onlyOnce(callback: () => void): () => void {
+  let called = false;
+  return () => {
+    if (called) return;
+    called = true;
+    callback();
   };
 }
 

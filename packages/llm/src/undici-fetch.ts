@@ -18,7 +18,9 @@ export interface FetchHooks {
    * is handed over: what this call lets go (a slot of a gate, say) can be taken by the next
    * request while the SDK reads this answer.
    */
-  onAnswered(): void;
+  onAnswered?(): void;
+  /** Called once, when the request's body has started going out (its first bytes written). */
+  onSent?(): void;
 }
 
 /** `fetchOptions` of a request that carries {@link FetchHooks}. */
@@ -41,7 +43,8 @@ export type FetchOptionsWithHooks = { [FETCH_HOOKS]: FetchHooks };
  * caller's {@link FetchHooks} (in the request's `fetchOptions`) learn when it has arrived.
  * An event stream (`stream: true`) is handed over as it arrives. An error answer (not 2xx)
  * whose message a compatible server put at the top level is rewritten into OpenAI's error
- * shape (`normalizeErrorBody`), so the SDK's error carries it. Aborting `init.signal`
+ * shape (`normalizeErrorBody`), so the SDK's error carries it. A caller's `onSent` learns
+ * when the body's first bytes are written (undici's `onBodySent`). Aborting `init.signal`
  * rejects with its reason, at any point. Compression is not asked for (no
  * `accept-encoding`), so answers come as they are.
  */

@@ -1,7 +1,7 @@
 import { getEventListeners } from "node:events";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { bypassesProxy, createOpenAIModelClient, proxyFor } from "../src/index.js";
-import { completion, type ScriptedServer, startScriptedServer } from "./scripted-server.js";
+import { completion, json, type ScriptedServer, startScriptedServer } from "./scripted-server.js";
 import { tunnellingProxy } from "./support/tunnelling-proxy.js";
 
 const messages = [{ role: "user" as const, content: "Say hello." }];
@@ -74,6 +74,46 @@ describe("the model client's connections", () => {
       await model.complete({ model: "m", messages, signal: run.signal });
     }
     expect(getEventListeners(run.signal, "abort")).toHaveLength(0);
+  });
+
+  it("tells onSent once the request is on the wire, before its answer, once over retries", async () => {
+    const model = createOpenAIModelClient({
+      apiKey: "k",
+      baseURL: server.baseURL,
+      retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 },
+    });
+    expect(model.reportsSent).toBe(true);
+    // The server holds the answer until the test lets it go: onSent must come first.
+    let answer: (() => void) | undefined;
+    server.script(json(500, { error: { message: "busy" } }), (response, request) => {
+      answer = () => completion()(response, request);
+    });
+    const told: number[] = [];
+    const call = model.complete({
+      model: "m",
+      messages,
+      onSent: () => told.push(server.requests.length),
+    });
+    await server.waitForRequests(2);
+    await vi.waitFor(() => expect(answer).toBeDefined());
+    // Told once, when the first attempt left (the server had none yet, or that one).
+    expect(told).toHaveLength(1);
+    expect(told[0]).toBeLessThanOrEqual(1);
+    answer!();
+    expect((await call).attempts).toBe(2);
+    expect(told).toHaveLength(1);
+  });
+
+  it("calls no onSent when none is given, and an onSent that throws does not fail the call", async () => {
+    const model = createOpenAIModelClient({ apiKey: "k", baseURL: server.baseURL });
+    const response = await model.complete({
+      model: "m",
+      messages,
+      onSent: () => {
+        throw new Error("the caller's own failure");
+      },
+    });
+    expect(response.content).toBe("hello");
   });
 });
 

@@ -81,6 +81,7 @@ export function observedModelClient(
   return {
     complete,
     ...(client.honoursGate === undefined ? {} : { honoursGate: client.honoursGate }),
+    ...(client.reportsSent === undefined ? {} : { reportsSent: client.reportsSent }),
   };
 }
 

@@ -72,7 +72,8 @@ export class RootTurns {
     journal.markPast();
     control.checkBeforeModelCall();
     const messages = transcript.messages.map((message) => ({ ...message }));
-    const call = callModelWithin(control, this.#services.model, {
+    const model = this.#services.model;
+    const call = callModelWithin(control, model, {
       model: options.rootModel,
       messages,
       signal: control.signal,
@@ -91,8 +92,9 @@ export class RootTurns {
               }),
           }
         : {}),
+      ...(sent && model.reportsSent ? { onSent: sent } : {}),
     });
-    sent?.();
+    if (!model.reportsSent) sent?.();
     const response = await call;
     usage.record(response.model, response.usage);
     await journal.settle();

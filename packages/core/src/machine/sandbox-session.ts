@@ -92,18 +92,21 @@ export class SandboxSession {
    * Runs `turn` (a root model call) while the first sandbox is built, so the isolate and
    * the document copy cost no time on the analysis's critical path: the first cell would
    * otherwise build them after the model has answered. Only for a sandbox with no cells
-   * to replay, and only once the turn's request is on its way (`turn` calls `sent`): a
-   * turn taken from the journal has no model call to overlap. A failure is left for the
-   * first cell to meet (and report) again.
+   * to replay, and only once the turn's request is on its way (`turn` calls `sent`: when
+   * the model client reports its request written, see `ModelClient.reportsSent`): a turn
+   * taken from the journal has no model call to overlap. A failure is left for the first
+   * cell to meet (and report) again.
    */
   async whileWarming<T>(turn: (sent: () => void) => Promise<T>): Promise<T> {
     if (this.#live || this.#executedCells.length > 0) return turn(() => undefined);
     let warming: Promise<void> | undefined;
     const sent = () => {
       // In a later phase of the event loop than the request's write: building an isolate
-      // and loading the document block this thread a while. Why not at once: the turn
-      // first looks itself up in the journal, and on a Redis journal the warming then ran
-      // before the request left and held it back (measured: 3.4 ms in a queue worker).
+      // and loading the document block this thread a while, and the request must leave
+      // first. Why `sent` waits for the write itself where the client can tell: the SDK
+      // builds a request over several turns of the event loop, and warming started one
+      // turn after the call held the first request back by the whole build (measured: the
+      // first root turn reached the mock 7–9 ms after the analysis began, 1–2 without).
       warming ??= new Promise<void>((resolve) => setImmediate(resolve))
         .then(() => this.ensure())
         .then(
