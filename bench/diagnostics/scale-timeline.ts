@@ -6,7 +6,8 @@
 // SCALE_PROFILE=DIR: each worker writes a --cpu-prof profile there, and DIR/windows.json
 // holds each fan-out's first 150 ms in the profiler's clock (bench/support/profile-top.ts
 // PROFILE N DIR/windows.json: what the workers did while the first wave was being sent;
-// with SCALE_WINDOW=lead, from root 2's answer to the first sub-call at the mock;
+// with SCALE_WINDOW=lead, from root 2's answer to the first sub-call at the mock, with
+// =start from the enqueue to root 1 at the mock;
 // DIR/fan-outs.json: the whole of each timed fan-out).
 // SCALE_DUMP=FILE: the mock's requests of the last analysis (startedAt per sub-call).
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -140,12 +141,17 @@ try {
       (job) => job.data.analysisId === id,
     );
     const rootEnd = roots[1]?.endedAt ?? 0;
-    // SCALE_WINDOW=lead: root 2's answer → the first sub-call at the mock instead.
+    // SCALE_WINDOW=lead: root 2's answer → the first sub-call at the mock instead; =start:
+    // the analysis enqueued → root 1 at the mock.
     const firstSub = Math.min(...subs.map((r) => r.startedAt));
-    windows.push([
-      toClock(rootEnd),
-      toClock(process.env.SCALE_WINDOW === "lead" ? firstSub : rootEnd + 150),
-    ]);
+    if (process.env.SCALE_WINDOW === "start") {
+      windows.push([toClock(started), toClock(roots[0]?.startedAt ?? started)]);
+    } else {
+      windows.push([
+        toClock(rootEnd),
+        toClock(process.env.SCALE_WINDOW === "lead" ? firstSub : rootEnd + 150),
+      ]);
+    }
     fanOuts.push([toClock(started), toClock(ended)]);
     const f = (xs: number[]) => {
       const s2 = [...xs].sort((a, b) => a - b);
@@ -155,7 +161,14 @@ try {
     for (const job of jobs)
       byProc.set(job.processedBy ?? "", (byProc.get(job.processedBy ?? "") ?? 0) + 1);
     const lastFinished = Math.max(0, ...jobs.map((job) => job.finishedOn ?? 0));
-    const rootBy = (await rootQueue.getJob(id))?.processedBy;
+    const rootJob = await rootQueue.getJob(id);
+    const rootBy = rootJob?.processedBy;
+    // The root job's own marks (ms, BullMQ's clock): added, first taken, finished.
+    if (rootJob) {
+      console.log(
+        `  root job: added ${(rootJob.timestamp - started).toFixed(0)}, taken ${((rootJob.processedOn ?? 0) - started).toFixed(0)}, finished ${((rootJob.finishedOn ?? 0) - started).toFixed(0)} (wall ${(ended - started).toFixed(0)})`,
+      );
+    }
     const lastByProc = new Map<string, number>();
     for (const job of jobs) {
       const by = job.processedBy ?? "";

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { describeContext, RlmError } from "@rlm/core";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -66,6 +67,19 @@ describe("ContextStore", () => {
     expect(stored).toBeLessThanOrEqual(byteLength * 1.1);
     expect(stored).toBeLessThan(JSON.stringify(document).length);
     expect(await store.get(ref)).toBe(document);
+  });
+
+  it("names a string by the SHA-256 of the UTF-8 it stores, a lone surrogate as U+FFFD", async () => {
+    const text = "caf\u00e9 \ud83d\ude00 half \ud800 of a pair";
+    const ref = await store.put(text);
+    const stored = (await redis.getBuffer(redisKeys(prefix).context(ref.sha256)))!;
+    expect(stored).toEqual(Buffer.from(text, "utf8"));
+    expect(stored.includes(Buffer.from([0xef, 0xbf, 0xbd]))).toBe(true);
+    expect(ref.bytes).toBe(stored.length);
+    const expected = createHash("sha256").update("string\n").update(stored).digest("hex");
+    expect(ref.sha256).toBe(expected);
+    // Put again, it is found by that name and not sent twice.
+    expect(await store.put(text)).toEqual(ref);
   });
 
   it("round-trips JSON contexts: string arrays, objects, mixed arrays", async () => {
