@@ -1,9 +1,13 @@
 // Figure 1's floor: the wall time of the in-process analysis divided by that of a bare
 // client sending the same calls (plain node:http, support/bare-client.ts) to the same
-// mock in the same run, in pairs taken alternately, at N=100, C=50 and at N=1000, C=100.
+// mock in the same run, in pairs taken alternately, at N=100, C=50 and at N=1000, C=100;
+// after each pair, the same analysis in process on a model client of plain node:http
+// (support/plain-model-client.ts): what the engine costs without the openai SDK.
+import type { ModelClient } from "@rlm/core";
 import { createOpenAIModelClient } from "@rlm/llm";
 import { Rlm } from "rlm-queue";
 import { BareClient, type CallGroups, recordingClient } from "./support/bare-client.js";
+import { plainModelClient } from "./support/plain-model-client.js";
 import { type BenchContext, type FigureRow, fmt, MOCK_MODELS } from "./support/bench-context.js";
 import {
   chunkCount,
@@ -29,12 +33,14 @@ export interface FloorSpec {
   document?: TestDocument;
 }
 
-/** One measured pair. */
+/** One measured pair (and, taken with it, the engine on a plain node:http client). */
 export interface FloorPair {
   inProcessMs: number;
   bareMs: number;
   /** inProcessMs / bareMs. */
   ratio: number;
+  /** The same analysis in process on a model client of plain node:http, no SDK. */
+  plainClientMs: number;
   answerOk: boolean;
 }
 
@@ -48,6 +54,8 @@ export interface FloorResult {
   bareMedianMs: number;
   /** Median of the pairs' ratios. */
   ratio: number;
+  /** Median of plainClientMs / bareMs over the pairs. */
+  plainClientRatio: number;
 }
 
 /** Analyses at L=0 on each path before the measured ones, as figure 1 does (fan-out.ts). */
@@ -63,9 +71,11 @@ export async function compareWithBare(bench: FloorBench, spec: FloorSpec): Promi
   const subCalls = groups.filter(isSub).flat().length;
   if (subCalls !== n) throw new Error(`expected ${n} sub-calls, the analysis made ${subCalls}`);
   const bare = new BareClient(bench.mock.url);
+  const plain = plainModelClient(bench.mock.url);
   try {
     for (let warm = 0; warm < WARM_UPS; warm += 1) {
       await inProcess(bench, document, spec, 0);
+      await inProcess(bench, document, spec, 0, plain);
       await bareRun(bench, bare, groups, spec, 0);
     }
     const pairs: FloorPair[] = [];
@@ -80,15 +90,18 @@ export async function compareWithBare(bench: FloorBench, spec: FloorSpec): Promi
         bareMs = await bareRun(bench, bare, groups, spec, latencyMs);
         inProcessRun = await inProcess(bench, document, spec, latencyMs);
       }
+      // After the pair, so that the pair itself is taken as before.
+      const plainRun = await inProcess(bench, document, spec, latencyMs, plain);
       const pair = {
         inProcessMs: round(inProcessRun.wallMs),
         bareMs: round(bareMs),
         ratio: round(inProcessRun.wallMs / bareMs, 3),
-        answerOk: inProcessRun.answerOk,
+        plainClientMs: round(plainRun.wallMs),
+        answerOk: inProcessRun.answerOk && plainRun.answerOk,
       };
       pairs.push(pair);
       bench.log(
-        `  N=${n} C=${concurrency}: in process ${Math.round(pair.inProcessMs)} ms, bare client ${Math.round(pair.bareMs)} ms: ${fmt(pair.ratio, 3)}×${pair.answerOk ? "" : " WRONG ANSWER"}`,
+        `  N=${n} C=${concurrency}: in process ${Math.round(pair.inProcessMs)} ms, bare client ${Math.round(pair.bareMs)} ms: ${fmt(pair.ratio, 3)}×; on a plain node:http client ${Math.round(pair.plainClientMs)} ms${pair.answerOk ? "" : " WRONG ANSWER"}`,
       );
     }
     return {
@@ -102,9 +115,11 @@ export async function compareWithBare(bench: FloorBench, spec: FloorSpec): Promi
       inProcessMedianMs: median(pairs.map((pair) => pair.inProcessMs)),
       bareMedianMs: median(pairs.map((pair) => pair.bareMs)),
       ratio: median(pairs.map((pair) => pair.ratio)),
+      plainClientRatio: round(median(pairs.map((pair) => pair.plainClientMs / pair.bareMs)), 3),
     };
   } finally {
     bare.close();
+    plain.close();
   }
 }
 
@@ -120,6 +135,12 @@ export function floorRows(results: FloorResult[], queueWallMs: number | undefine
       value: `${fmt(result.ratio, 3)}×`,
       goal: `≤ ${GOAL_RATIO}×`,
       pass: result.ratio <= GOAL_RATIO && result.pairs.every((pair) => pair.answerOk),
+    });
+    rows.push({
+      figure: "1 fan-out",
+      metric: `in-process on a model client of plain node:http (no openai SDK) ÷ bare client: what the engine costs without the SDK (N=${n}, C=${concurrency}${median})`,
+      value: `${fmt(result.plainClientRatio, 3)}×`,
+      goal: "",
     });
     rows.push({
       figure: "1 fan-out",
@@ -166,14 +187,15 @@ async function inProcess(
   document: TestDocument,
   spec: FloorSpec,
   latencyMs: number,
+  modelClient?: ModelClient,
 ): Promise<{ wallMs: number; answerOk: boolean }> {
   await bench.mock.reset({ latencyMs, strategy: "map-reduce", chunkChars: spec.chunkChars });
   const rlm = new Rlm({
-    baseURL: bench.mock.url,
-    apiKey: "bench",
+    ...(modelClient
+      ? { modelClient }
+      : { baseURL: bench.mock.url, apiKey: "bench", maxAttempts: 1 }),
     ...MOCK_MODELS,
     subConcurrency: spec.concurrency,
-    maxAttempts: 1,
   });
   const started = performance.now();
   const result = await rlm.completion(querySubject(document), document.text);

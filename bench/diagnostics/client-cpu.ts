@@ -45,7 +45,8 @@ const paths: Record<string, () => Promise<unknown>> = {
     ),
 };
 const results = new Map<string, { cpu: number[]; wall: number[] }>();
-const names = Object.keys(paths);
+// ONLY=<a path's name>: that path alone (to profile it with --cpu-prof).
+const names = Object.keys(paths).filter((name) => !process.env.ONLY || name === process.env.ONLY);
 for (let round = 0; round < (rounds + 3) * names.length; round += 1) {
   const name = names[round % names.length]!;
   const cpu0 = process.cpuUsage();

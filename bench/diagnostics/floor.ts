@@ -14,7 +14,7 @@ try {
   );
   const ratios = result.pairs.map((pair) => pair.ratio).sort((a, b) => a - b);
   console.log(
-    `N=${n} C=${concurrency}: median ${fmt(result.ratio, 3)}× (in process ${Math.round(result.inProcessMedianMs)} ms, bare ${Math.round(result.bareMedianMs)} ms, ideal ${result.idealMs} ms); ratios ${ratios.map((r) => fmt(r, 3)).join(" ")}`,
+    `N=${n} C=${concurrency}: median ${fmt(result.ratio, 3)}× (in process ${Math.round(result.inProcessMedianMs)} ms, bare ${Math.round(result.bareMedianMs)} ms, ideal ${result.idealMs} ms); ratios ${ratios.map((r) => fmt(r, 3)).join(" ")}; on a plain node:http client (no SDK) ${fmt(result.plainClientRatio, 3)}×`,
   );
 } finally {
   await mock.stop();

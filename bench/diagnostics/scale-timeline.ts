@@ -7,7 +7,8 @@
 // holds each fan-out's first 150 ms in the profiler's clock (bench/support/profile-top.ts
 // PROFILE N DIR/windows.json: what the workers did while the first wave was being sent;
 // with SCALE_WINDOW=lead, from root 2's answer to the first sub-call at the mock, with
-// =start from the enqueue to root 1 at the mock;
+// =start from the enqueue to root 1 at the mock, with =tail the way back (the last
+// sub-call's answer → the next root call) and the last root call's answer → the result;
 // DIR/fan-outs.json: the whole of each timed fan-out).
 // SCALE_DUMP=FILE: the mock's requests of the last analysis (startedAt per sub-call).
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -146,6 +147,9 @@ try {
     const firstSub = Math.min(...subs.map((r) => r.startedAt));
     if (process.env.SCALE_WINDOW === "start") {
       windows.push([toClock(started), toClock(roots[0]?.startedAt ?? started)]);
+    } else if (process.env.SCALE_WINDOW === "tail" && nextRoot) {
+      windows.push([toClock(lastSubEnd), toClock(nextRoot.startedAt)]);
+      windows.push([toClock(roots.at(-1)?.endedAt ?? ended), toClock(ended)]);
     } else {
       windows.push([
         toClock(rootEnd),
