@@ -542,10 +542,7 @@ describe("the first sandbox", () => {
       return repl("const x = context.length");
     });
     const model = Object.assign(scripted, { reportsSent: true as const });
-    const result = await rlmWith(model as ScriptedModel, { sandboxFactory: factory }).completion(
-      "q",
-      CONTEXT,
-    );
+    const result = await rlmWith(model, { sandboxFactory: factory }).completion("q", CONTEXT);
     expect(result.answer).toBe(String(CONTEXT.length));
     expect(builtAt).toHaveLength(1);
     // Not before the request left (it would have held it back), and not after the answer.
