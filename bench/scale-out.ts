@@ -2,23 +2,30 @@
 // total call slots C, against a bare node:http client sending the same requests in the
 // same run (N = 100, C = 50 and N = 1000, C = 100, L = 200 ms), and beside them their floor
 // over 1, 2 and 4 processes: the same requests by plain node:http, handed over through
-// Redis as cheaply as it allows (support/handover-floor.ts). Then analyses per minute with
-// 1 and 2 worker processes and the Redis commands per sub-call (scale-out-throughput.ts).
-import { type BenchContext, type FigureResult, fmt, MOCK_MODELS } from "./support/bench-context.js";
-import { createOpenAIModelClient } from "@rlm/llm";
+// Redis as cheaply as it allows (support/handover-floor.ts), and the analysis in process:
+// together they bound what W workers can reach on this machine. Then analyses per minute
+// with 1 and 2 worker processes and the Redis commands per sub-call
+// (scale-out-throughput.ts). The paths themselves: scale-out-paths.ts.
+import { type BenchContext, type FigureResult, fmt } from "./support/bench-context.js";
 import { RlmQueueClient } from "@rlm/queue";
-import { Rlm } from "rlm-queue";
-import { BareClient, type CallGroups, recordingClient } from "./support/bare-client.js";
-import { chunkCount, querySubject, type TestDocument } from "./support/documents.js";
-import { makeDocument } from "../test/support/documents.js";
+import { querySubject } from "./support/documents.js";
 import { HandoverFloor } from "./support/handover-floor.js";
 import { throughputCase } from "./scale-out-throughput.js";
+import {
+  bare,
+  inProcess,
+  L,
+  mapReduceAt,
+  median,
+  queued,
+  recordCalls,
+  sizedDocument,
+  splitSlots,
+} from "./scale-out-paths.js";
 import { REDIS } from "./support/redis-keys.js";
 import { round } from "./support/stats.js";
 import { WorkerProcess } from "./support/workers.js";
 
-const L = 200;
-const CHUNK = 10_000;
 const WORKER_COUNTS = [1, 2, 4] as const;
 const GOALS = [
   { subCalls: 100, slots: 50, goal: 1.05 },
@@ -50,6 +57,8 @@ interface FanOutMeasure {
   subCalls: number;
   slots: number;
   bareMs: number[];
+  /** The analysis in process (no queue, no Redis): wall ms. */
+  inProcessMs: number[];
   /** Wall ms per worker count. */
   queueMs: Record<number, number[]>;
   /** The fan-out alone by plain node:http over as many processes: wall ms per count. */
@@ -67,7 +76,14 @@ async function fanOutCase(
   const recorded = await recordCalls(bench.mock.url, query, document.text, slots);
   const reps = bench.quick ? 1 : 5;
   const warmUps = bench.quick ? 1 : 2;
-  const measure: FanOutMeasure = { subCalls, slots, bareMs: [], queueMs: {}, floorMs: {} };
+  const measure: FanOutMeasure = {
+    subCalls,
+    slots,
+    bareMs: [],
+    inProcessMs: [],
+    queueMs: {},
+    floorMs: {},
+  };
   // The floor sends the fan-out's sub-calls alone: the analysis's group of N calls.
   const fanOutGroup = recorded.find((group) => group.length === subCalls);
   if (!fanOutGroup) {
@@ -78,7 +94,10 @@ async function fanOutCase(
   const fanOutBodies = fanOutGroup.map(({ model, messages }) =>
     JSON.stringify({ model, messages }),
   );
-  for (let warm = 0; warm < warmUps; warm += 1) await bare(bench, recorded, slots, 0);
+  for (let warm = 0; warm < warmUps; warm += 1) {
+    await bare(bench, recorded, slots, 0);
+    await inProcess(bench, document, slots, 0);
+  }
   // Every worker count at once, each on its own key prefix (its own queues): the timed
   // runs alternate between them and the bare client, so that all see the same minutes of
   // a machine whose speed drifts (measured here: runs of one count, taken a minute apart,
@@ -131,6 +150,8 @@ async function fanOutCase(
       // work are measured, not waking ones.
       if (!bench.quick) await bare(bench, recorded, slots, 0);
       measure.bareMs.push(await bare(bench, recorded, slots, L));
+      if (!bench.quick) await inProcess(bench, document, slots, 0);
+      measure.inProcessMs.push(await inProcess(bench, document, slots, L));
       // A different order each round: no count always runs right after the bare client.
       for (let index = 0; index < setups.length; index += 1) {
         const setup = setups[(index + rep) % setups.length]!;
@@ -153,6 +174,9 @@ async function fanOutCase(
       );
     }
     bench.log(`  N=${subCalls} C=${slots} bare: ${measure.bareMs.map(Math.round).join(", ")} ms`);
+    bench.log(
+      `  N=${subCalls} C=${slots} in process: ${measure.inProcessMs.map(Math.round).join(", ")} ms`,
+    );
     for (const { count } of floors) {
       bench.log(
         `  N=${subCalls} C=${slots} floor, ${count} process${count > 1 ? "es" : ""} (fan-out only): ${measure.floorMs[count]!.map(Math.round).join(", ")} ms`,
@@ -194,6 +218,13 @@ function fanOutRows(measure: FanOutMeasure, goal: number): Rows {
     });
   }
   const oneProcess = median(measure.floorMs[1] ?? []);
+  const inProcessMs = median(measure.inProcessMs);
+  rows.push({
+    figure: "8 scale-out",
+    metric: `in process (no queue, no Redis) ÷ bare client, N=${measure.subCalls} (wall ${Math.round(inProcessMs)} ms)`,
+    value: `${fmt(inProcessMs / bareMs, 3)}×`,
+    goal: "",
+  });
   for (const count of WORKER_COUNTS) {
     if (count === 1) continue;
     const floor = median(measure.floorMs[count] ?? []);
@@ -204,99 +235,18 @@ function fanOutRows(measure: FanOutMeasure, goal: number): Rows {
       value: `${signedMs(floor - oneProcess)} (${fmt(floor / oneProcess, 3)}×) / ${signedMs(queue - oneWorker)} (${fmt(queue / oneWorker, 3)}×)`,
       goal: "",
     });
+    // No split of one analysis over processes beats the analysis in one process plus what
+    // the split alone costs: the goal is out of reach on this machine when this is over it.
+    rows.push({
+      figure: "8 scale-out",
+      metric: `  lower bound for ${count} workers on this machine: in process + what ${count} processes add to the floor, ÷ bare client`,
+      value: `${fmt((inProcessMs + floor - oneProcess) / bareMs, 3)}×`,
+      goal: "",
+    });
   }
   return rows;
 }
 
-/** The mock plays the fan-outs' map-reduce at `latencyMs` from now on. */
-function mapReduceAt(bench: BenchContext, latencyMs: number): Promise<void> {
-  return bench.mock.reset({ latencyMs, strategy: "map-reduce", chunkChars: CHUNK });
-}
-
 function signedMs(ms: number): string {
   return `${ms < 0 ? "−" : "+"}${Math.abs(Math.round(ms))} ms`;
-}
-
-/** `total` call slots over `count` workers, as evenly as they divide. */
-function splitSlots(total: number, count: number): number[] {
-  return Array.from(
-    { length: count },
-    (_, index) => Math.floor(total / count) + (index < total % count ? 1 : 0),
-  );
-}
-
-/** The calls one in-process analysis of `query` over `text` sends (figure 1's recorder). */
-async function recordCalls(
-  url: string,
-  query: string,
-  text: string,
-  concurrency: number,
-): Promise<CallGroups> {
-  const client = recordingClient(
-    createOpenAIModelClient({ baseURL: url, apiKey: "bench" }),
-    MOCK_MODELS.subModel,
-  );
-  await new Rlm({ modelClient: client, ...MOCK_MODELS, subConcurrency: concurrency }).completion(
-    query,
-    text,
-  );
-  return client.groups();
-}
-
-/** The same calls through figure 1's bare node:http client; the wall time in ms. */
-async function bare(
-  bench: BenchContext,
-  recorded: CallGroups,
-  slots: number,
-  latencyMs: number,
-): Promise<number> {
-  await mapReduceAt(bench, latencyMs);
-  const client = new BareClient(bench.mock.url);
-  try {
-    return round(await client.replay(recorded, slots));
-  } finally {
-    client.close();
-  }
-}
-
-async function queued(
-  bench: BenchContext,
-  client: RlmQueueClient,
-  document: TestDocument,
-  latencyMs: number,
-) {
-  await mapReduceAt(bench, latencyMs);
-  const started = performance.now();
-  const { id } = await client.enqueueAnalysis({
-    query: querySubject(document),
-    context: document.text,
-  });
-  const result = await client.waitForResult(id, { timeoutMs: 120_000 });
-  const wallMs = performance.now() - started;
-  if (result.answer.trim() !== String(document.markerCount)) {
-    throw new Error(`wrong answer ${result.answer} (expected ${document.markerCount})`);
-  }
-  return round(wallMs);
-}
-
-/**
- * A document the mock's map-reduce cuts into exactly `chunks` sub-calls: as
- * `documentForChunks`, in finer steps (its steps miss 1,000 chunks).
- */
-function sizedDocument(chunks: number): TestDocument {
-  for (let fill = 0.999; fill > 0.9; fill -= 0.001) {
-    const document = makeDocument({
-      chars: Math.floor(chunks * CHUNK * fill),
-      markerCount: chunks,
-      seed: 11,
-    });
-    if (chunkCount(document.text, CHUNK) === chunks) return document;
-  }
-  throw new Error(`could not size a document for ${chunks} chunks of ${CHUNK}`);
-}
-
-function median(values: number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
 }
