@@ -3,7 +3,11 @@ import { RlmQueueClient } from "@rlm/queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeDocument } from "./support/documents.js";
 import { type PrivateRedis, startPrivateRedis } from "./support/private-redis.js";
-import { startWorkerProcess, type WorkerProcess } from "./support/worker-process.js";
+import {
+  ANSWERED_BEFORE_KILL_MS,
+  startWorkerProcess,
+  type WorkerProcess,
+} from "./support/worker-process.js";
 
 // Chaos, bounded in time and count: 3 worker processes, 20% injected model faults,
 // SIGKILLs of workers at seeded random moments and a restart of Redis (AOF, fsync always)
@@ -141,7 +145,7 @@ function repeatedAnsweredCalls(
   const answered = requests.filter((request) => {
     if (request.status !== 200 || request.endedAt === null || request.fault) return false;
     const nextKill = kills.find((killedAt) => killedAt > request.startedAt);
-    return nextKill === undefined || request.endedAt < nextKill - 50;
+    return nextKill === undefined || request.endedAt < nextKill - ANSWERED_BEFORE_KILL_MS;
   });
   const at = (ms: number) => Math.round(ms - outage.down);
   return answered

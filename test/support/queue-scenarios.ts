@@ -2,6 +2,7 @@ import { createLlmQueue, createRootQueue } from "@rlm/queue";
 import { expect } from "vitest";
 import { makeDocument } from "./documents.js";
 import { type queueTestbed, waitFor } from "./queue-testbed.js";
+import { ANSWERED_BEFORE_KILL_MS } from "./worker-process.js";
 
 /**
  * Queue end-to-end scenarios run on one Redis (queue-e2e.test.ts) and on a Redis Cluster
@@ -102,12 +103,13 @@ export async function survivesSigkills(bed: Bed, thresholds = [1, 6, 14]): Promi
   expect(result.answer.trim()).toBe("29");
   // A call answered to a live worker is never requested again. A call still in flight
   // when its worker died had not completed for it (the mock may finish it to a closed
-  // socket), so it may be asked again; the margin covers the kill signal's delivery.
+  // socket), so it may be asked again; the margin covers the kill signal's delivery and
+  // the worker's way to its journal write (ANSWERED_BEFORE_KILL_MS).
   const requests = bed.mock.requests();
   const answered = requests.filter((request) => {
     if (request.status !== 200 || request.endedAt === null) return false;
     const nextKill = kills.find((killedAt) => killedAt > request.startedAt);
-    return nextKill === undefined || request.endedAt < nextKill - 50;
+    return nextKill === undefined || request.endedAt < nextKill - ANSWERED_BEFORE_KILL_MS;
   });
   const repeated = answered.filter((first) =>
     requests.some(

@@ -47,3 +47,12 @@ export async function startWorkerProcess(env: Record<string, string>): Promise<W
     output: () => output,
   };
 }
+
+/**
+ * How long before a SIGKILL a call's answer must have reached its worker for the chaos
+ * tests to count it as answered to a live worker (never to be asked again): the kill
+ * signal's delivery, and the worker's own way from the answer to its journal write. On a
+ * loaded CI machine (2 cores, test files in parallel) a worker handling a wave's answers
+ * in a burst took more than 50 ms for one of them once (the cluster leg, session 14).
+ */
+export const ANSWERED_BEFORE_KILL_MS = 100;
