@@ -16,7 +16,7 @@ import {
   type TestDocument,
 } from "./support/documents.js";
 import { makeDocument } from "../test/support/documents.js";
-import { round } from "./support/stats.js";
+import { median, round } from "./support/stats.js";
 
 /** What the in-process path may cost over the bare client (issue 16). */
 const GOAL_RATIO = 1.05;
@@ -161,11 +161,17 @@ export function floorRows(results: FloorResult[], queueWallMs: number | undefine
   return rows;
 }
 
-/** One analysis at L=0 through a recording client: the calls the bare client replays. */
-async function recordCalls(
+/** What an in-process analysis is run with: its sub-call slots and the mock's chunks. */
+type AnalysisShape = Pick<FloorSpec, "concurrency" | "chunkChars">;
+
+/**
+ * One analysis at L=0 through a recording client: the calls the bare client replays
+ * (figures 1 and 8).
+ */
+export async function recordCalls(
   bench: FloorBench,
   document: TestDocument,
-  spec: FloorSpec,
+  spec: AnalysisShape,
 ): Promise<CallGroups> {
   await bench.mock.reset({ latencyMs: 0, strategy: "map-reduce", chunkChars: spec.chunkChars });
   const model = recordingClient(
@@ -181,11 +187,14 @@ async function recordCalls(
   return model.groups();
 }
 
-/** As figure 1's in-process run (fan-out.ts). */
-async function inProcess(
+/**
+ * As figure 1's in-process run (fan-out.ts), on our model client or on `modelClient`
+ * (figures 1 and 8).
+ */
+export async function inProcess(
   bench: FloorBench,
   document: TestDocument,
-  spec: FloorSpec,
+  spec: AnalysisShape,
   latencyMs: number,
   modelClient?: ModelClient,
 ): Promise<{ wallMs: number; answerOk: boolean }> {
@@ -239,9 +248,4 @@ function documentOfChunks(chunks: number, chunkChars: number): TestDocument {
 
 function isSub(group: CallGroups[number]): boolean {
   return group[0]?.model === MOCK_MODELS.subModel;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }

@@ -1,11 +1,10 @@
 // Figure 8's paths, each timed over the same analysis: the bare node:http client replaying
 // its recorded calls, the analysis in process, and the analysis through a queue.
-import { createOpenAIModelClient } from "@rlm/llm";
 import type { RlmQueueClient } from "@rlm/queue";
-import { Rlm } from "rlm-queue";
 import { makeDocument } from "../test/support/documents.js";
-import { BareClient, type CallGroups, recordingClient } from "./support/bare-client.js";
-import { type BenchContext, MOCK_MODELS } from "./support/bench-context.js";
+import { inProcess as analysisInProcess } from "./bare-floor.js";
+import { BareClient, type CallGroups } from "./support/bare-client.js";
+import type { BenchContext } from "./support/bench-context.js";
 import { chunkCount, querySubject, type TestDocument } from "./support/documents.js";
 import { round } from "./support/stats.js";
 
@@ -25,24 +24,6 @@ export function splitSlots(total: number, count: number): number[] {
     { length: count },
     (_, index) => Math.floor(total / count) + (index < total % count ? 1 : 0),
   );
-}
-
-/** The calls one in-process analysis of `query` over `text` sends (figure 1's recorder). */
-export async function recordCalls(
-  url: string,
-  query: string,
-  text: string,
-  concurrency: number,
-): Promise<CallGroups> {
-  const client = recordingClient(
-    createOpenAIModelClient({ baseURL: url, apiKey: "bench" }),
-    MOCK_MODELS.subModel,
-  );
-  await new Rlm({ modelClient: client, ...MOCK_MODELS, subConcurrency: concurrency }).completion(
-    query,
-    text,
-  );
-  return client.groups();
 }
 
 /** The same calls through figure 1's bare node:http client; the wall time in ms. */
@@ -68,21 +49,16 @@ export async function inProcess(
   slots: number,
   latencyMs: number,
 ): Promise<number> {
-  await mapReduceAt(bench, latencyMs);
-  const rlm = new Rlm({
-    baseURL: bench.mock.url,
-    apiKey: "bench",
-    ...MOCK_MODELS,
-    subConcurrency: slots,
-    maxAttempts: 1,
-  });
-  const started = performance.now();
-  const result = await rlm.completion(querySubject(document), document.text);
-  const wallMs = performance.now() - started;
-  if (result.answer.trim() !== String(document.markerCount)) {
-    throw new Error(`wrong answer in process ${result.answer} (expected ${document.markerCount})`);
+  const run = await analysisInProcess(
+    bench,
+    document,
+    { concurrency: slots, chunkChars: CHUNK },
+    latencyMs,
+  );
+  if (!run.answerOk) {
+    throw new Error(`wrong answer in process (expected ${document.markerCount})`);
   }
-  return round(wallMs);
+  return round(run.wallMs);
 }
 
 export async function queued(
@@ -119,10 +95,4 @@ export function sizedDocument(chunks: number): TestDocument {
     if (chunkCount(document.text, CHUNK) === chunks) return document;
   }
   throw new Error(`could not size a document for ${chunks} chunks of ${CHUNK}`);
-}
-
-export function median(values: number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
 }

@@ -8,22 +8,21 @@
 // (scale-out-throughput.ts). The paths themselves: scale-out-paths.ts.
 import { type BenchContext, type FigureResult, fmt } from "./support/bench-context.js";
 import { RlmQueueClient } from "@rlm/queue";
-import { querySubject } from "./support/documents.js";
+import { recordCalls } from "./bare-floor.js";
 import { HandoverFloor } from "./support/handover-floor.js";
 import { throughputCase } from "./scale-out-throughput.js";
 import {
   bare,
+  CHUNK,
   inProcess,
   L,
   mapReduceAt,
-  median,
   queued,
-  recordCalls,
   sizedDocument,
   splitSlots,
 } from "./scale-out-paths.js";
 import { REDIS } from "./support/redis-keys.js";
-import { round } from "./support/stats.js";
+import { median, round } from "./support/stats.js";
 import { WorkerProcess } from "./support/workers.js";
 
 const WORKER_COUNTS = [1, 2, 4] as const;
@@ -71,9 +70,7 @@ async function fanOutCase(
   slots: number,
 ): Promise<FanOutMeasure> {
   const document = sizedDocument(subCalls);
-  const query = querySubject(document);
-  await mapReduceAt(bench, 0);
-  const recorded = await recordCalls(bench.mock.url, query, document.text, slots);
+  const recorded = await recordCalls(bench, document, { concurrency: slots, chunkChars: CHUNK });
   const reps = bench.quick ? 1 : 5;
   const warmUps = bench.quick ? 1 : 2;
   const measure: FanOutMeasure = {

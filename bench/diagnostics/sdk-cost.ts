@@ -3,13 +3,14 @@
 // client's sender, honouring the run's gate as ours does), and the bare client replaying
 // the same calls: figure 1's analysis (N=100, C=50, L ms), the three taken in turn.
 // node --no-node-snapshot --import tsx bench/diagnostics/sdk-cost.ts [rounds=8] [L=200]
-import { createOpenAIModelClient } from "@rlm/llm";
 import { Rlm } from "rlm-queue";
-import { BareClient, recordingClient } from "../support/bare-client.js";
+import { recordCalls } from "../bare-floor.js";
+import { BareClient } from "../support/bare-client.js";
 import { plainModelClient } from "../support/plain-model-client.js";
 import { MOCK_MODELS } from "../support/bench-context.js";
 import { documentForChunks, querySubject } from "../support/documents.js";
 import { MockProcess } from "../support/mock-client.js";
+import { median } from "../support/stats.js";
 
 const [rounds = 8, latencyMs = 200] = process.argv.slice(2).map(Number);
 const mock = await MockProcess.start();
@@ -18,16 +19,10 @@ const query = querySubject(document);
 
 const reset = (latency: number) =>
   mock.reset({ latencyMs: latency, strategy: "map-reduce", chunkChars: 10_000 });
-await reset(0);
-const recorder = recordingClient(
-  createOpenAIModelClient({ baseURL: mock.url, apiKey: "k" }),
-  MOCK_MODELS.subModel,
-);
-await new Rlm({ modelClient: recorder, ...MOCK_MODELS, subConcurrency: 50 }).completion(
-  query,
-  document.text,
-);
-const groups = recorder.groups();
+const groups = await recordCalls({ mock, log: () => undefined }, document, {
+  concurrency: 50,
+  chunkChars: 10_000,
+});
 const bare = new BareClient(mock.url);
 const engines = {
   "engine + openai SDK": new Rlm({
@@ -69,7 +64,6 @@ for (let round = 0; round < rounds + 2; round += 1) {
 }
 bare.close();
 await mock.stop();
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
 const bareMedian = median(walls.get("bare client")!);
 for (const [name, values] of walls) {
   console.log(

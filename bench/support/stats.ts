@@ -6,6 +6,12 @@ export function percentile(samples: number[], p: number): number {
   return sorted[rank] as number;
 }
 
+/** The middle sample (the upper one of an even count); NaN for no samples. */
+export function median(samples: number[]): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
 export interface Distribution {
   n: number;
   p50: number;
